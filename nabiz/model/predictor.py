@@ -1,0 +1,137 @@
+"""The Predictor: the one way the API, the batch pipeline and evaluation get tags for texts.
+
+``Predictor.from_pretrained(directory)`` reads ``nabiz.json`` to learn which kind of model the
+directory holds (the fine-tuned transformer or the TF-IDF baseline) and returns the matching
+predictor; callers never need to know how a model was trained. Scores come in the schema's label
+order: softmax probabilities for single-label and ordinal tasks, independent sigmoid scores for
+multi-label tasks.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from nabiz.model.schema import LabelSchema, TaskSpec
+
+MODEL_INFO_FILE = "nabiz.json"
+METRICS_FILE = "metrics.json"
+
+
+class ModelInfo(BaseModel):
+    """What a model directory says about itself (``nabiz.json``)."""
+
+    name: str
+    version: str
+    model_type: Literal["transformer", "tfidf"]
+    created_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    base_model: str | None = None
+    max_length: int | None = None
+    text_prefix: str = ""
+    head_fraction: float = 0.5
+    library_versions: dict[str, str] = Field(default_factory=dict)
+
+    def save(self, directory: str | Path) -> None:
+        path = Path(directory) / MODEL_INFO_FILE
+        path.write_text(self.model_dump_json(indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: str | Path) -> ModelInfo:
+        path = Path(directory) / MODEL_INFO_FILE
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{directory} is not a Nabız model directory (no {MODEL_INFO_FILE}); "
+                "train one with `nabiz train` or pass --model"
+            )
+        return cls.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+@dataclass
+class TaskPrediction:
+    """One task's answer for one text."""
+
+    label: str  # the top-scoring label
+    scores: dict[str, float]  # every label, in schema order
+    labels: list[str]  # single-label: [label]; multi-label: every label over its threshold
+
+
+@dataclass
+class Prediction:
+    tasks: dict[str, TaskPrediction]
+    truncated: bool = False
+
+
+@dataclass
+class ScoredBatch:
+    """Raw scores for a batch: one (texts x labels) array per task, in schema label order."""
+
+    scores: dict[str, np.ndarray]
+    truncated: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+
+def task_prediction(task: TaskSpec, row: np.ndarray) -> TaskPrediction:
+    top = task.labels[int(np.argmax(row))]
+    scores = {label: float(score) for label, score in zip(task.labels, row, strict=True)}
+    if task.is_multi_label:
+        chosen = [label for label in task.labels if scores[label] >= task.threshold(label)]
+    else:
+        chosen = [top]
+    return TaskPrediction(label=top, scores=scores, labels=chosen)
+
+
+class Predictor(ABC):
+    """Tags texts with every task of its schema."""
+
+    schema: LabelSchema
+    info: ModelInfo
+    path: Path | None = None
+
+    @abstractmethod
+    def predict_scores(self, texts: Sequence[str]) -> ScoredBatch:
+        """Scores of all labels of all tasks for each text, in input order."""
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        """Labels and scores per text, in input order."""
+        if isinstance(texts, str):
+            raise TypeError("predict takes a sequence of texts, not one string")
+        if not texts:
+            return []
+        batch = self.predict_scores(texts)
+        return [
+            Prediction(
+                tasks={
+                    task.name: task_prediction(task, batch.scores[task.name][i])
+                    for task in self.schema.tasks
+                },
+                truncated=bool(batch.truncated[i]) if len(batch.truncated) else False,
+            )
+            for i in range(len(texts))
+        ]
+
+    @property
+    def metrics(self) -> dict:
+        """The evaluation saved with the model (empty when it has none)."""
+        if self.path is None or not (self.path / METRICS_FILE).is_file():
+            return {}
+        return json.loads((self.path / METRICS_FILE).read_text(encoding="utf-8"))
+
+    @staticmethod
+    def from_pretrained(directory: str | Path, device: str = "auto") -> Predictor:
+        """Load whichever kind of model ``directory`` holds."""
+        directory = Path(directory)
+        info = ModelInfo.load(directory)
+        if info.model_type == "transformer":
+            from nabiz.model.transformer import TransformerPredictor
+
+            return TransformerPredictor.from_pretrained(directory, device=device)
+        from nabiz.model.baseline import BaselinePredictor
+
+        return BaselinePredictor.from_pretrained(directory)

@@ -1,0 +1,153 @@
+"""The fine-tuned transformer as a model directory, and its predictor.
+
+Directory layout (what ``save_pretrained`` writes):
+``config.json`` (the encoder's transformers config), ``model.safetensors`` (encoder and heads),
+``tokenizer.json`` + ``tokenizer_config.json``, ``schema.json``, ``nabiz.json``, and, from
+training, ``training_config.yaml``, ``metrics.json`` and the model card ``README.md``.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from nabiz.model.network import MultiTaskModel
+from nabiz.model.predictor import ModelInfo, Predictor, ScoredBatch
+from nabiz.model.schema import LabelSchema
+from nabiz.model.tokenize import encode_texts, length_sorted_batches, pad_batch
+
+WEIGHTS_FILE = "model.safetensors"
+
+
+def library_versions() -> dict[str, str]:
+    names = ["nabiz", "torch", "transformers", "tokenizers", "scikit-learn"]
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def build_encoder(config) -> torch.nn.Module:
+    """An encoder from a transformers config, without the pooler that mean pooling never uses."""
+    from transformers import AutoModel
+
+    try:
+        return AutoModel.from_config(config, add_pooling_layer=False)
+    except TypeError:
+        return AutoModel.from_config(config)
+
+
+def load_pretrained_encoder(name_or_path: str) -> torch.nn.Module:
+    from transformers import AutoModel
+
+    try:
+        return AutoModel.from_pretrained(name_or_path, add_pooling_layer=False)
+    except TypeError:
+        return AutoModel.from_pretrained(name_or_path)
+
+
+def save_pretrained(
+    directory: str | Path,
+    model: MultiTaskModel,
+    tokenizer,
+    schema: LabelSchema,
+    info: ModelInfo,
+) -> Path:
+    """Write the weights, encoder config, tokenizer, schema and model info into ``directory``."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    model.encoder.config.save_pretrained(directory)
+    state = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
+    save_file(state, str(directory / WEIGHTS_FILE), metadata={"format": "pt"})
+    tokenizer.save_pretrained(directory)
+    schema.save(directory)
+    info.library_versions = library_versions()
+    info.save(directory)
+    return directory
+
+
+def load_model(directory: str | Path) -> tuple[MultiTaskModel, object, LabelSchema, ModelInfo]:
+    """Rebuild the network from a model directory (no hub, no pickles)."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    directory = Path(directory)
+    info = ModelInfo.load(directory)
+    schema = LabelSchema.load(directory)
+    config = AutoConfig.from_pretrained(directory)
+    model = MultiTaskModel(build_encoder(config), schema)
+    state = load_file(str(directory / WEIGHTS_FILE))
+    model.load_state_dict(state, strict=True)
+    model.eval()
+    tokenizer = AutoTokenizer.from_pretrained(directory)
+    return model, tokenizer, schema, info
+
+
+class TransformerPredictor(Predictor):
+    """Runs the multi-task network over length-sorted, dynamically padded batches."""
+
+    def __init__(
+        self,
+        model: MultiTaskModel,
+        tokenizer,
+        schema: LabelSchema,
+        info: ModelInfo,
+        device: str | torch.device = "auto",
+        batch_size: int = 64,
+        path: Path | None = None,
+    ) -> None:
+        self.device = resolve_device(device) if isinstance(device, str) else device
+        self.model = model.to(self.device).eval()
+        self.tokenizer = tokenizer
+        self.schema = schema
+        self.info = info
+        self.batch_size = batch_size
+        self.path = path
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path, device: str = "auto") -> TransformerPredictor:
+        model, tokenizer, schema, info = load_model(directory)
+        return cls(model, tokenizer, schema, info, device=device, path=Path(directory))
+
+    def encode(self, texts: Sequence[str]):
+        from nabiz.text import normalize_text
+
+        return encode_texts(
+            self.tokenizer,
+            [normalize_text(text) for text in texts],
+            max_length=self.info.max_length or 512,
+            prefix=self.info.text_prefix,
+            head_fraction=self.info.head_fraction,
+        )
+
+    @torch.inference_mode()
+    def predict_scores(self, texts: Sequence[str]) -> ScoredBatch:
+        encoded = self.encode(texts)
+        scores = {
+            task.name: np.zeros((len(texts), task.num_labels), dtype=np.float32)
+            for task in self.schema.tasks
+        }
+        lengths = [len(ids) for ids in encoded.ids]
+        use_bf16 = self.device.type == "cuda"
+        for batch in length_sorted_batches(lengths, self.batch_size):
+            input_ids, mask = pad_batch([encoded.ids[i] for i in batch], self.tokenizer.pad_token_id)
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=use_bf16):
+                logits = self.model(input_ids.to(self.device), mask.to(self.device))
+            for task in self.schema.tasks:
+                values = logits[task.name].float()
+                probs = values.sigmoid() if task.is_multi_label else values.softmax(dim=-1)
+                scores[task.name][batch] = probs.cpu().numpy()
+        return ScoredBatch(scores=scores, truncated=np.asarray(encoded.truncated, dtype=bool))

@@ -1,0 +1,1 @@
+"""Serving: the REST app, the batch pipeline and prioritization."""
