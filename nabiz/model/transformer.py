@@ -71,7 +71,9 @@ def save_pretrained(
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     model.encoder.config.save_pretrained(directory)
-    state = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
+    state = {
+        name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()
+    }
     save_file(state, str(directory / WEIGHTS_FILE), metadata={"format": "pt"})
     tokenizer.save_pretrained(directory)
     schema.save(directory)
@@ -143,7 +145,9 @@ class TransformerPredictor(Predictor):
         lengths = [len(ids) for ids in encoded.ids]
         use_bf16 = self.device.type == "cuda"
         for batch in length_sorted_batches(lengths, self.batch_size):
-            input_ids, mask = pad_batch([encoded.ids[i] for i in batch], self.tokenizer.pad_token_id)
+            input_ids, mask = pad_batch(
+                [encoded.ids[i] for i in batch], self.tokenizer.pad_token_id
+            )
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=use_bf16):
                 logits = self.model(input_ids.to(self.device), mask.to(self.device))
             for task in self.schema.tasks:

@@ -1,0 +1,179 @@
+"""The TF-IDF + logistic-regression baseline, behind the same Predictor interface.
+
+Every evaluation report puts the transformer beside this baseline, trained on the same split, so
+that a score is always read against what a cheap model reaches. It is saved without pickles:
+vocabularies and settings as JSON, arrays as ``.npz``, and rebuilt into scikit-learn objects.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from nabiz.model.predictor import ModelInfo, Predictor, ScoredBatch
+from nabiz.model.schema import LabelSchema, TaskSpec
+from nabiz.text import normalize_text, turkish_lower
+
+VECTORIZERS_FILE = "vectorizers.json"
+ARRAYS_FILE = "baseline.npz"
+
+_VECTORIZER_PARAMS = {
+    "char": {"analyzer": "char_wb", "ngram_range": (2, 5), "sublinear_tf": True, "min_df": 2},
+    "word": {"analyzer": "word", "ngram_range": (1, 2), "sublinear_tf": True, "min_df": 2},
+}
+
+
+def _prepare(texts: Sequence[str]) -> list[str]:
+    return [turkish_lower(normalize_text(text)) for text in texts]
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+class TfidfBaseline:
+    """Char 2–5 and word 1–2 TF-IDF features, one logistic regression per task (or per label)."""
+
+    def __init__(self, schema: LabelSchema, C: float = 4.0, max_features: int = 200_000) -> None:
+        self.schema = schema
+        self.C = C
+        self.max_features = max_features
+
+    def _features(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        prepared = _prepare(texts)
+        return sparse.hstack([v.transform(prepared) for v in self.vectorizers_.values()]).tocsr()
+
+    def fit(self, texts: Sequence[str], targets: dict[str, list]) -> TfidfBaseline:
+        """``targets[task]``: per text a label, a list of labels (multi-label), or None."""
+        prepared = _prepare(texts)
+        self.vectorizers_ = {
+            name: TfidfVectorizer(max_features=self.max_features // 2, **params).fit(prepared)
+            for name, params in _VECTORIZER_PARAMS.items()
+        }
+        features = self._features(texts)
+        self.coef_: dict[str, np.ndarray] = {}
+        self.intercept_: dict[str, np.ndarray] = {}
+        for task in self.schema.tasks:
+            rows = [i for i, value in enumerate(targets[task.name]) if value is not None]
+            x = features[rows]
+            values = [targets[task.name][i] for i in rows]
+            if task.is_multi_label:
+                self._fit_multi_label(task, x, values)
+            else:
+                self._fit_single_label(task, x, values)
+        return self
+
+    def _fit_single_label(self, task: TaskSpec, x, values: list[str]) -> None:
+        y = np.array([task.index(value) for value in values])
+        coef = np.zeros((task.num_labels, x.shape[1]), dtype=np.float32)
+        intercept = np.full(task.num_labels, -30.0, dtype=np.float32)  # unseen class: ~0 prob
+        present = np.unique(y)
+        if len(present) == 1:
+            intercept[present[0]] = 30.0
+        else:
+            clf = LogisticRegression(C=self.C, max_iter=2000, class_weight="balanced")
+            clf.fit(x, y)
+            if len(present) == 2:  # binary LR: one decision function, as two softmax logits
+                coef[present[1]], intercept[present[1]] = clf.coef_[0], clf.intercept_[0]
+                coef[present[0]], intercept[present[0]] = 0.0, 0.0
+            else:
+                coef[clf.classes_] = clf.coef_
+                intercept[clf.classes_] = clf.intercept_
+        self.coef_[task.name], self.intercept_[task.name] = coef, intercept
+
+    def _fit_multi_label(self, task: TaskSpec, x, values: list[list[str]]) -> None:
+        coef = np.zeros((task.num_labels, x.shape[1]), dtype=np.float32)
+        intercept = np.full(task.num_labels, -30.0, dtype=np.float32)
+        for j, label in enumerate(task.labels):
+            y = np.array([label in value for value in values], dtype=int)
+            if y.min() == y.max():
+                intercept[j] = 30.0 if y[0] else -30.0
+                continue
+            clf = LogisticRegression(C=self.C, max_iter=2000, class_weight="balanced").fit(x, y)
+            coef[j], intercept[j] = clf.coef_[0], clf.intercept_[0]
+        self.coef_[task.name], self.intercept_[task.name] = coef, intercept
+
+    def predict_scores(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        features = self._features(texts)
+        scores = {}
+        for task in self.schema.tasks:
+            z = np.asarray(features @ self.coef_[task.name].T) + self.intercept_[task.name]
+            scores[task.name] = (_sigmoid(z) if task.is_multi_label else _softmax(z)).astype(
+                np.float32
+            )
+        return scores
+
+    def save(self, directory: str | Path) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        spec = {
+            name: {
+                "params": {**_VECTORIZER_PARAMS[name], "max_features": v.max_features},
+                "vocabulary": {term: int(i) for term, i in v.vocabulary_.items()},
+            }
+            for name, v in self.vectorizers_.items()
+        }
+        (directory / VECTORIZERS_FILE).write_text(json.dumps(spec, ensure_ascii=False), "utf-8")
+        arrays = {f"idf__{name}": v.idf_ for name, v in self.vectorizers_.items()}
+        for task in self.schema.tasks:
+            arrays[f"coef__{task.name}"] = self.coef_[task.name]
+            arrays[f"intercept__{task.name}"] = self.intercept_[task.name]
+        np.savez_compressed(directory / ARRAYS_FILE, **arrays)
+
+    @classmethod
+    def load(cls, directory: str | Path, schema: LabelSchema) -> TfidfBaseline:
+        directory = Path(directory)
+        spec = json.loads((directory / VECTORIZERS_FILE).read_text(encoding="utf-8"))
+        arrays = np.load(directory / ARRAYS_FILE, allow_pickle=False)
+        model = cls(schema)
+        model.vectorizers_ = {}
+        for name, entry in spec.items():
+            params = dict(entry["params"])
+            params["ngram_range"] = tuple(params["ngram_range"])
+            vectorizer = TfidfVectorizer(**params, vocabulary=entry["vocabulary"])
+            vectorizer.vocabulary_ = entry["vocabulary"]
+            vectorizer.fixed_vocabulary_ = True
+            vectorizer.idf_ = arrays[f"idf__{name}"]
+            model.vectorizers_[name] = vectorizer
+        model.coef_ = {t.name: arrays[f"coef__{t.name}"] for t in schema.tasks}
+        model.intercept_ = {t.name: arrays[f"intercept__{t.name}"] for t in schema.tasks}
+        return model
+
+
+class BaselinePredictor(Predictor):
+    def __init__(self, model: TfidfBaseline, info: ModelInfo, path: Path | None = None) -> None:
+        self.model = model
+        self.schema = model.schema
+        self.info = info
+        self.path = path
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path) -> BaselinePredictor:
+        directory = Path(directory)
+        schema = LabelSchema.load(directory)
+        return cls(TfidfBaseline.load(directory, schema), ModelInfo.load(directory), directory)
+
+    def save_pretrained(self, directory: str | Path) -> Path:
+        directory = Path(directory)
+        self.model.save(directory)
+        self.schema.save(directory)
+        self.info.save(directory)
+        self.path = directory
+        return directory
+
+    def predict_scores(self, texts: Sequence[str]) -> ScoredBatch:
+        return ScoredBatch(
+            scores=self.model.predict_scores(texts), truncated=np.zeros(len(texts), dtype=bool)
+        )

@@ -1,0 +1,176 @@
+"""Evaluation: per-task quality of a Predictor on labelled texts, with the baseline beside it.
+
+Texts without a label for a task are left out of that task's figures (never counted as wrong).
+Single-label and ordinal tasks report accuracy, macro- and weighted-F1, per-class precision /
+recall / F1 / support, the confusion matrix (rows = gold, columns = predicted, schema order) and
+the expected calibration error of the top label (15 equal-width bins). Multi-label tasks report
+micro/macro-F1 and per-label figures at the model's thresholds.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
+
+from nabiz.model.predictor import Predictor
+from nabiz.model.schema import LabelSchema, TaskSpec
+
+ECE_BINS = 15
+
+
+def expected_calibration_error(probs: np.ndarray, gold: np.ndarray, bins: int = ECE_BINS) -> float:
+    """Weighted gap between confidence and accuracy of the top label, over confidence bins."""
+    confidence = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == gold
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    ece = 0.0
+    for low, high in itertools.pairwise(edges):
+        in_bin = (confidence > low) & (confidence <= high)
+        if in_bin.any():
+            ece += in_bin.mean() * abs(confidence[in_bin].mean() - correct[in_bin].mean())
+    return float(ece)
+
+
+def single_label_metrics(task: TaskSpec, probs: np.ndarray, gold: Sequence[str | None]) -> dict:
+    rows = np.array([i for i, value in enumerate(gold) if value is not None], dtype=int)
+    if len(rows) == 0:
+        return {"n": 0}
+    y_true = np.array([task.index(gold[i]) for i in rows])
+    p = probs[rows]
+    y_pred = p.argmax(axis=1)
+    labels = list(range(task.num_labels))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, zero_division=0
+    )
+    present = [j for j in labels if support[j] > 0 or (y_pred == j).any()]
+    return {
+        "n": len(rows),
+        "accuracy": float((y_true == y_pred).mean()),
+        "macro_f1": float(
+            f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)
+        ),
+        "weighted_f1": float(f1_score(y_true, y_pred, average="weighted", zero_division=0)),
+        "ece": expected_calibration_error(p, y_true),
+        "per_class": {
+            label: {
+                "precision": float(precision[j]),
+                "recall": float(recall[j]),
+                "f1": float(f1[j]),
+                "support": int(support[j]),
+            }
+            for j, label in enumerate(task.labels)
+        },
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+    }
+
+
+def multi_label_metrics(task: TaskSpec, probs: np.ndarray, gold: Sequence[list | None]) -> dict:
+    rows = np.array([i for i, value in enumerate(gold) if value is not None], dtype=int)
+    if len(rows) == 0:
+        return {"n": 0}
+    y_true = np.array([[label in gold[i] for label in task.labels] for i in rows], dtype=int)
+    thresholds = np.array([task.threshold(label) for label in task.labels])
+    y_pred = (probs[rows] >= thresholds).astype(int)
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, zero_division=0
+    )
+    return {
+        "n": len(rows),
+        "subset_accuracy": float((y_true == y_pred).all(axis=1).mean()),
+        "micro_f1": float(f1_score(y_true, y_pred, average="micro", zero_division=0)),
+        "macro_f1": float(f1_score(y_true, y_pred, average="macro", zero_division=0)),
+        "per_class": {
+            label: {
+                "precision": float(precision[j]),
+                "recall": float(recall[j]),
+                "f1": float(f1[j]),
+                "support": int(support[j]),
+                "threshold": float(thresholds[j]),
+            }
+            for j, label in enumerate(task.labels)
+        },
+    }
+
+
+def task_metrics(task: TaskSpec, probs: np.ndarray, gold: Sequence) -> dict:
+    if task.is_multi_label:
+        return multi_label_metrics(task, probs, gold)
+    return single_label_metrics(task, probs, gold)
+
+
+def score_metrics(
+    schema: LabelSchema,
+    scores: dict[str, np.ndarray],
+    gold: dict[str, Sequence],
+    sources: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Figures per task, plus accuracy and macro-F1 per task within each source."""
+    report: dict[str, Any] = {
+        "tasks": {t.name: task_metrics(t, scores[t.name], gold[t.name]) for t in schema.tasks}
+    }
+    if sources is not None and len(set(sources)) > 1:
+        by_source = {}
+        for source in sorted(set(sources)):
+            idx = np.array([i for i, s in enumerate(sources) if s == source])
+            by_source[source] = {
+                t.name: _summary(
+                    task_metrics(t, scores[t.name][idx], [gold[t.name][i] for i in idx])
+                )
+                for t in schema.tasks
+            }
+        report["by_source"] = by_source
+    return report
+
+
+def _summary(metrics: dict) -> dict:
+    keys = ("n", "accuracy", "macro_f1", "micro_f1")
+    return {key: metrics[key] for key in keys if key in metrics}
+
+
+def evaluate_predictor(
+    predictor: Predictor,
+    texts: Sequence[str],
+    gold: dict[str, Sequence],
+    sources: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Run the predictor over ``texts`` and score it against ``gold`` labels per task."""
+    missing = [t.name for t in predictor.schema.tasks if t.name not in gold]
+    if missing:
+        raise ValueError(f"the evaluation data has no labels for tasks {missing}")
+    batch = predictor.predict_scores(list(texts))
+    report = score_metrics(predictor.schema, batch.scores, gold, sources)
+    report["n_texts"] = len(texts)
+    report["truncated_share"] = float(np.mean(batch.truncated)) if len(batch.truncated) else 0.0
+    report["model"] = {
+        "name": predictor.info.name,
+        "version": predictor.info.version,
+        "type": predictor.info.model_type,
+    }
+    return report
+
+
+def format_report(reports: dict[str, dict], schema: LabelSchema) -> str:
+    """A plain-text table: one row per task and model, with per-class F1 below."""
+    lines = [f"{'task':<12} {'model':<12} {'n':>6} {'acc':>7} {'macroF1':>8} {'ECE':>7}"]
+    for task in schema.tasks:
+        for name, report in reports.items():
+            m = report["tasks"][task.name]
+            acc = m.get("accuracy", m.get("subset_accuracy", float("nan")))
+            ece = m.get("ece", float("nan"))
+            lines.append(
+                f"{task.name:<12} {name:<12} {m.get('n', 0):>6} {acc:>7.3f} "
+                f"{m.get('macro_f1', float('nan')):>8.3f} {ece:>7.3f}"
+            )
+    lines.append("")
+    first = next(iter(reports))
+    for task in schema.tasks:
+        per_class = reports[first]["tasks"][task.name].get("per_class", {})
+        cells = ", ".join(
+            f"{label} {v['f1']:.2f} (n={v['support']})" for label, v in per_class.items()
+        )
+        lines.append(f"{task.name} per-class F1 ({first}): {cells}")
+    return "\n".join(lines)

@@ -1,0 +1,358 @@
+"""Fine-tuning: the shared encoder and one head per task, trained together.
+
+A text without a label for a task contributes nothing to that task's loss (its target is masked),
+so sources that label only some tasks still train the encoder for all. Class imbalance is met with
+class weights; the run evaluates on validation each epoch (or every ``eval_every_steps``), keeps
+the best state by mean macro-F1 over tasks and stops early when it stops improving.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.metrics import f1_score
+from tqdm.auto import tqdm
+
+from nabiz.model.encoder import resolve_base_encoder
+from nabiz.model.network import MultiTaskModel
+from nabiz.model.predictor import ModelInfo
+from nabiz.model.schema import LabelSchema, TaskSpec
+from nabiz.model.tokenize import encode_texts, length_sorted_batches, pad_batch
+from nabiz.model.transformer import load_pretrained_encoder, resolve_device, save_pretrained
+from nabiz.settings import Settings, get_settings
+from nabiz.training.config import NabizConfig, TrainingConfig
+
+log = logging.getLogger(__name__)
+IGNORE = -100
+THRESHOLD_GRID = np.round(np.arange(0.05, 0.96, 0.05), 2)
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.cuda.manual_seed_all(seed)
+
+
+@dataclass
+class EncodedSplit:
+    """A split as token ids and per-task targets (``IGNORE`` / a zero mask where unlabelled)."""
+
+    ids: list[list[int]]
+    truncated: list[bool]
+    targets: dict[str, torch.Tensor]  # single: (n,) long; multi: (n, labels) float
+    label_mask: dict[str, torch.Tensor]  # (n,) bool: the text has a label for the task
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def encode_targets(task: TaskSpec, values: list) -> tuple[torch.Tensor, torch.Tensor]:
+    mask = torch.tensor([value is not None for value in values], dtype=torch.bool)
+    if task.is_multi_label:
+        target = torch.zeros((len(values), task.num_labels))
+        for i, value in enumerate(values):
+            for label in value or []:
+                target[i, task.index(label)] = 1.0
+        return target, mask
+    target = torch.tensor(
+        [task.index(value) if value is not None else IGNORE for value in values], dtype=torch.long
+    )
+    return target, mask
+
+
+def encode_split(split, tokenizer, schema: LabelSchema, cfg: TrainingConfig) -> EncodedSplit:
+    encoded = encode_texts(
+        tokenizer, split["text"], cfg.max_length, cfg.text_prefix, cfg.head_fraction
+    )
+    targets, masks = {}, {}
+    for task in schema.tasks:
+        targets[task.name], masks[task.name] = encode_targets(task, list(split[task.name]))
+    return EncodedSplit(encoded.ids, encoded.truncated, targets, masks)
+
+
+def class_weights(task: TaskSpec, split: EncodedSplit, scheme: str) -> torch.Tensor | None:
+    """Weights that lift rare classes: (N / (K·n_c))^p, p = 1 or ½, normalized to mean 1."""
+    if scheme == "none" or task.is_multi_label:
+        return None
+    target = split.targets[task.name]
+    counts = torch.bincount(target[target != IGNORE], minlength=task.num_labels).float()
+    present = counts > 0
+    power = 0.5 if scheme == "inverse_sqrt" else 1.0
+    weights = torch.ones(task.num_labels)
+    weights[present] = (counts[present].sum() / (present.sum() * counts[present])) ** power
+    return weights / weights[present].mean()
+
+
+def task_loss(
+    task: TaskSpec, logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, weight
+) -> torch.Tensor | None:
+    """Loss over the texts labelled for this task; None when none of the batch is."""
+    if not mask.any():
+        return None
+    if task.is_multi_label:
+        return F.binary_cross_entropy_with_logits(logits[mask], target[mask])
+    return F.cross_entropy(logits[mask], target[mask], weight=weight)
+
+
+def training_batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Shuffled batches of similar length: shuffle, sort within pools of 50 batches, shuffle."""
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    pool = batch_size * 50
+    batches = []
+    for start in range(0, len(order), pool):
+        chunk = sorted(order[start : start + pool], key=lambda i: lengths[i])
+        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+@torch.inference_mode()
+def predict_split(
+    model: MultiTaskModel,
+    split: EncodedSplit,
+    schema: LabelSchema,
+    pad_id: int,
+    batch_size: int,
+    device: torch.device,
+    bf16: bool,
+) -> dict[str, np.ndarray]:
+    model.eval()
+    scores = {t.name: np.zeros((len(split), t.num_labels), np.float32) for t in schema.tasks}
+    for batch in length_sorted_batches([len(x) for x in split.ids], batch_size):
+        input_ids, mask = pad_batch([split.ids[i] for i in batch], pad_id)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            logits = model(input_ids.to(device), mask.to(device))
+        for t in schema.tasks:
+            values = logits[t.name].float()
+            probs = values.sigmoid() if t.is_multi_label else values.softmax(-1)
+            scores[t.name][batch] = probs.cpu().numpy()
+    return scores
+
+
+def split_macro_f1(schema: LabelSchema, scores: dict[str, np.ndarray], split: EncodedSplit) -> dict:
+    result = {}
+    for t in schema.tasks:
+        mask = split.label_mask[t.name].numpy()
+        if not mask.any():
+            continue
+        if t.is_multi_label:
+            thresholds = np.array([t.threshold(label) for label in t.labels])
+            pred = scores[t.name][mask] >= thresholds
+            gold = split.targets[t.name][mask].numpy().astype(bool)
+        else:
+            pred = scores[t.name][mask].argmax(1)
+            gold = split.targets[t.name][mask].numpy()
+        result[t.name] = float(f1_score(gold, pred, average="macro", zero_division=0))
+    return result
+
+
+def tune_thresholds(
+    schema: LabelSchema, scores: dict[str, np.ndarray], split: EncodedSplit
+) -> LabelSchema:
+    """Per-label thresholds of multi-label tasks that maximize F1 on validation."""
+    tasks = []
+    for t in schema.tasks:
+        if t.is_multi_label and split.label_mask[t.name].any():
+            mask = split.label_mask[t.name].numpy()
+            gold = split.targets[t.name][mask].numpy().astype(bool)
+            thresholds = {}
+            for j, label in enumerate(t.labels):
+                f1s = [
+                    f1_score(gold[:, j], scores[t.name][mask][:, j] >= th, zero_division=0)
+                    for th in THRESHOLD_GRID
+                ]
+                thresholds[label] = float(THRESHOLD_GRID[int(np.argmax(f1s))])
+            t = t.model_copy(update={"thresholds": thresholds})
+        tasks.append(t)
+    return LabelSchema(tasks=tasks)
+
+
+@dataclass
+class TrainResult:
+    output_dir: Path
+    best_validation: dict[str, float]
+    history: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+    steps: int = 0
+    train_truncated_share: float = 0.0
+    schema: LabelSchema | None = None
+
+
+def _optimizer(model: MultiTaskModel, cfg: TrainingConfig) -> torch.optim.Optimizer:
+    no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
+    groups = {"enc_decay": [], "enc_no_decay": [], "heads": []}
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        if name.startswith("heads."):
+            groups["heads"].append(param)
+        elif any(key in name for key in no_decay):
+            groups["enc_no_decay"].append(param)
+        else:
+            groups["enc_decay"].append(param)
+    return torch.optim.AdamW(
+        [
+            {
+                "params": groups["enc_decay"],
+                "lr": cfg.learning_rate,
+                "weight_decay": cfg.weight_decay,
+            },
+            {"params": groups["enc_no_decay"], "lr": cfg.learning_rate, "weight_decay": 0.0},
+            {"params": groups["heads"], "lr": cfg.head_learning_rate, "weight_decay": 0.0},
+        ]
+    )
+
+
+def _linear_schedule(optimizer, warmup: int, total: int):
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / max(1, warmup)
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def fine_tune(
+    config: NabizConfig, datasets, output_dir: Path, settings: Settings | None = None
+) -> TrainResult:
+    """Fine-tune on ``datasets['train']``, select on ``datasets['validation']``, save the best."""
+    settings = settings or get_settings()
+    cfg = config.training
+    schema = config.schema
+    set_seed(cfg.seed)
+    if cfg.num_threads:
+        torch.set_num_threads(cfg.num_threads)
+    device = resolve_device(cfg.device)
+    bf16 = device.type == "cuda" and (cfg.bf16 is True or cfg.bf16 == "auto")
+    started = time.perf_counter()
+
+    from transformers import AutoTokenizer
+
+    base = resolve_base_encoder(cfg.base_model, settings.cache_dir)
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    model = MultiTaskModel(load_pretrained_encoder(base), schema, dropout=cfg.dropout)
+    model.freeze(cfg.freeze_embeddings, cfg.freeze_layers)
+    model.to(device)
+
+    train_split = datasets["train"]
+    if cfg.max_train_examples and len(train_split) > cfg.max_train_examples:
+        train_split = train_split.shuffle(seed=cfg.seed).select(range(cfg.max_train_examples))
+    train = encode_split(train_split, tokenizer, schema, cfg)
+    valid = encode_split(datasets["validation"], tokenizer, schema, cfg)
+    log.info(
+        "train %d texts (%.1f%% truncated), validation %d",
+        len(train),
+        100 * np.mean(train.truncated),
+        len(valid),
+    )
+    weights = {t.name: class_weights(t, train, cfg.class_weighting) for t in schema.tasks}
+    weights = {k: (w.to(device) if w is not None else None) for k, w in weights.items()}
+
+    steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
+    total_steps = cfg.max_steps or math.ceil(steps_per_epoch * cfg.epochs)
+    eval_every = cfg.eval_every_steps or steps_per_epoch
+    optimizer = _optimizer(model, cfg)
+    scheduler = _linear_schedule(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
+    pad_id = tokenizer.pad_token_id
+    rng = random.Random(cfg.seed)
+
+    best_score, best_state, best_valid, stale = -1.0, None, {}, 0
+    history: list[dict] = []
+    step = 0
+    progress = tqdm(total=total_steps, desc="training", unit="step", dynamic_ncols=True)
+    lengths = [len(x) for x in train.ids]
+    while step < total_steps and stale <= cfg.early_stopping_patience:
+        for batch in training_batches(lengths, cfg.batch_size, rng):
+            model.train()
+            input_ids, mask = pad_batch([train.ids[i] for i in batch], pad_id)
+            idx = torch.as_tensor(batch)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                logits = model(input_ids.to(device), mask.to(device))
+            losses = []
+            for t in schema.tasks:
+                loss = task_loss(
+                    t,
+                    logits[t.name],
+                    train.targets[t.name][idx].to(device),
+                    train.label_mask[t.name][idx].to(device),
+                    weights[t.name],
+                )
+                if loss is not None:
+                    losses.append(t.loss_weight * loss)
+            loss = torch.stack(losses).sum()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            progress.update(1)
+            progress.set_postfix(loss=f"{loss.item():.3f}")
+            if step % eval_every == 0 or step == total_steps:
+                scores = predict_split(
+                    model, valid, schema, pad_id, cfg.eval_batch_size, device, bf16
+                )
+                f1s = split_macro_f1(schema, scores, valid)
+                mean_f1 = float(np.mean(list(f1s.values())))
+                history.append(
+                    {
+                        "step": step,
+                        "loss": float(loss.item()),
+                        "validation_macro_f1": f1s,
+                        "mean": mean_f1,
+                    }
+                )
+                progress.write(
+                    f"step {step}: validation macro-F1 "
+                    + ", ".join(f"{k} {v:.3f}" for k, v in f1s.items())
+                    + f" (mean {mean_f1:.3f})"
+                )
+                if mean_f1 > best_score:
+                    best_score, best_valid, stale = mean_f1, f1s, 0
+                    best_state = {  # frozen weights never change: keep the rest
+                        name: param.detach().cpu().clone()
+                        for name, param in model.named_parameters()
+                        if param.requires_grad
+                    }
+                else:
+                    stale += 1
+                    if stale > cfg.early_stopping_patience:
+                        progress.write(f"early stop: no improvement in {stale} evaluations")
+                        break
+            if step >= total_steps:
+                break
+    progress.close()
+    if best_state is not None:
+        model.load_state_dict(best_state, strict=False)
+    scores = predict_split(model, valid, schema, pad_id, cfg.eval_batch_size, device, bf16)
+    schema = tune_thresholds(schema, scores, valid)
+
+    info = ModelInfo(
+        name=config.name,
+        version=config.version,
+        model_type="transformer",
+        base_model=cfg.base_model,
+        max_length=cfg.max_length,
+        text_prefix=cfg.text_prefix,
+        head_fraction=cfg.head_fraction,
+    )
+    save_pretrained(output_dir, model.cpu(), tokenizer, schema, info)
+    return TrainResult(
+        output_dir,
+        best_valid,
+        history,
+        seconds=time.perf_counter() - started,
+        steps=step,
+        train_truncated_share=float(np.mean(train.truncated)),
+        schema=schema,
+    )
