@@ -44,12 +44,12 @@ def used_sources(config: NabizConfig, settings: Settings) -> list[SourceSpec]:
 
 
 def load_or_prepare(config: NabizConfig, settings: Settings):
-    from nabiz.training.data import load_prepared, prepare_data
+    from nabiz.training.data import DataSourceError, load_prepared, prepare_data
 
     try:
         return load_prepared(config)
-    except FileNotFoundError:
-        log.info("no prepared data yet: preparing it now")
+    except DataSourceError as missing_or_stale:
+        log.info("%s — preparing the data now", missing_or_stale)
         prepare_data(config, settings)
         return load_prepared(config)
 

@@ -1,0 +1,87 @@
+"""The Predictor: what the API and the batch pipeline rely on."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from nabiz.model.predictor import ModelInfo, Predictor
+from nabiz.model.tokenize import encode_texts, head_tail
+from nabiz.model.transformer import TransformerPredictor, load_model, save_pretrained
+
+TEXTS = [
+    "Faturam bu ay çok yüksek geldi!",
+    "İnternet üç gündür yok, arıza kaydı açtım ama kimse aramadı.",
+    "Teşekkürler, sorunum hemen çözüldü.",
+    "Numaramı taşıyacağım. " * 40,
+    "",
+]
+
+
+def test_every_task_gets_every_label_score_in_schema_order(tiny_model_dir, default_schema):
+    prediction = Predictor.from_pretrained(tiny_model_dir).predict(TEXTS[:1])[0]
+    assert list(prediction.tasks) == default_schema.names
+    for task in default_schema.tasks:
+        result = prediction.tasks[task.name]
+        assert list(result.scores) == task.labels
+        assert sum(result.scores.values()) == pytest.approx(1.0, abs=1e-5)
+        assert result.label == max(result.scores, key=result.scores.get)
+
+
+def test_save_then_load_gives_identical_predictions(tiny_model_dir, tmp_path):
+    model, tokenizer, schema, info = load_model(tiny_model_dir)
+    before = TransformerPredictor(model, tokenizer, schema, info, device="cpu").predict_scores(
+        TEXTS
+    )
+    save_pretrained(tmp_path / "again", model, tokenizer, schema, info)
+    after = Predictor.from_pretrained(tmp_path / "again", device="cpu").predict_scores(TEXTS)
+    for name in schema.names:
+        np.testing.assert_array_equal(before.scores[name], after.scores[name])
+
+
+def test_shuffled_inputs_get_the_outputs_of_their_own_text(tiny_model_dir):
+    predictor = Predictor.from_pretrained(tiny_model_dir)
+    alone = [predictor.predict([text])[0] for text in TEXTS]
+    order = list(range(len(TEXTS)))
+    random.Random(3).shuffle(order)
+    together = predictor.predict([TEXTS[i] for i in order])
+    for position, i in enumerate(order):
+        for name, result in together[position].tasks.items():
+            expected = alone[i].tasks[name].scores
+            assert result.scores == pytest.approx(expected, abs=1e-5)
+
+
+def test_long_text_is_reported_truncated(tiny_model_dir):
+    predictions = Predictor.from_pretrained(tiny_model_dir).predict(TEXTS)
+    assert [p.truncated for p in predictions] == [False, False, False, True, False]
+
+
+def test_a_single_string_is_refused(tiny_model_dir):
+    with pytest.raises(TypeError, match="sequence of texts"):
+        Predictor.from_pretrained(tiny_model_dir).predict("tek metin")
+
+
+def test_a_directory_that_is_not_a_model_says_so(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not a Nabız model directory"):
+        Predictor.from_pretrained(tmp_path)
+
+
+def test_head_tail_keeps_both_ends():
+    assert head_tail(list(range(10)), 4, 0.5) == [0, 1, 8, 9]
+    assert head_tail(list(range(10)), 4, 1.0) == [0, 1, 2, 3]
+    assert head_tail([1, 2], 4, 0.5) == [1, 2]
+
+
+def test_encoding_keeps_the_prefix_when_cutting(tiny_model_dir):
+    _, tokenizer, _, _ = load_model(tiny_model_dir)
+    encoded = encode_texts(tokenizer, ["fatura " * 100], max_length=16, prefix="query: ")
+    prefix = tokenizer("query: ", add_special_tokens=False)["input_ids"]
+    assert len(encoded.ids[0]) == 16 and encoded.truncated == [True]
+    assert encoded.ids[0][1 : 1 + len(prefix)] == prefix
+
+
+def test_model_info_records_library_versions(tiny_model_dir):
+    info = ModelInfo.load(tiny_model_dir)
+    assert "torch" in info.library_versions and info.model_type == "transformer"

@@ -1,0 +1,144 @@
+"""Fine-tuning: masking of missing labels, class weights, and a whole run on a made-up taxonomy."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+import yaml
+
+from nabiz.model.predictor import Predictor
+from nabiz.model.schema import TaskKind, TaskSpec
+from nabiz.model.tiny import make_tiny_encoder
+from nabiz.settings import Settings
+from nabiz.training.config import load_config
+from nabiz.training.pipeline import evaluate_model, run_training
+from nabiz.training.train import IGNORE, EncodedSplit, class_weights, encode_targets, task_loss
+from tests.helpers import CUSTOM_TASKS, custom_config_dict, labelled_frame
+
+SINGLE = TaskSpec(name="mood", labels=["sad", "calm", "glad"])
+MULTI = TaskSpec(name="area", kind=TaskKind.MULTI_LABEL, labels=["bill", "net", "staff"])
+
+
+def test_missing_label_becomes_ignore_target_and_false_mask():
+    target, mask = encode_targets(SINGLE, ["sad", None, "glad"])
+    assert target.tolist() == [0, IGNORE, 2] and mask.tolist() == [True, False, True]
+
+
+def test_missing_multi_label_is_masked_not_all_negative():
+    target, mask = encode_targets(MULTI, [["bill", "net"], None, []])
+    assert mask.tolist() == [True, False, True]
+    assert target.tolist() == [[1, 1, 0], [0, 0, 0], [0, 0, 0]]
+
+
+def test_unlabelled_texts_do_not_change_the_loss():
+    logits = torch.randn(3, 3)
+    target, mask = encode_targets(SINGLE, ["sad", None, "glad"])
+    base = task_loss(SINGLE, logits, target, mask, None)
+    changed = logits.clone()
+    changed[1] = torch.tensor([50.0, -50.0, 3.0])
+    assert torch.equal(task_loss(SINGLE, changed, target, mask, None), base)
+
+
+def test_a_batch_with_no_label_for_a_task_gives_no_loss():
+    target, mask = encode_targets(MULTI, [None, None])
+    assert task_loss(MULTI, torch.randn(2, 3), target, mask, None) is None
+
+
+def test_rare_classes_weigh_more():
+    target, mask = encode_targets(SINGLE, ["sad"] * 80 + ["calm"] * 15 + ["glad"] * 5 + [None] * 9)
+    split = EncodedSplit(
+        [[0]] * len(target), [False] * len(target), {"mood": target}, {"mood": mask}
+    )
+    weights = class_weights(SINGLE, split, "inverse_sqrt")
+    assert weights[0] < weights[1] < weights[2]
+    assert weights.mean().item() == pytest.approx(1.0)
+
+
+@pytest.fixture(scope="module")
+def custom_run(tmp_path_factory):
+    """A whole `nabiz train` run on a user's CSV with a made-up taxonomy and a tiny encoder."""
+    root = tmp_path_factory.mktemp("custom")
+    frame = labelled_frame(180)
+    frame.to_csv(root / "mine.csv", index=False)
+    encoder = make_tiny_encoder(root / "encoder", frame["metin"])
+    tree = custom_config_dict("mine.csv", str(encoder), "prepared", "model")
+    tree["training"]["epochs"] = 12
+    (root / "my.yaml").write_text(yaml.safe_dump(tree, allow_unicode=True), encoding="utf-8")
+    config = load_config(root / "my.yaml")
+    settings = Settings(cache_dir=root / "cache", data_dir=root / "no-mirror")
+    metrics = run_training(config, settings)
+    return root, config, metrics
+
+
+def test_custom_taxonomy_trains_into_a_model_directory(custom_run):
+    root, _, _ = custom_run
+    model = root / "model"
+    for name in [
+        "model.safetensors",
+        "config.json",
+        "tokenizer.json",
+        "schema.json",
+        "nabiz.json",
+        "metrics.json",
+        "training_config.yaml",
+        "README.md",
+        "baseline/nabiz.json",
+    ]:
+        assert (model / name).is_file(), name
+
+
+def test_trained_model_predicts_the_custom_labels(custom_run):
+    root, _, _ = custom_run
+    prediction = Predictor.from_pretrained(root / "model").predict(["internet üç gündür yok"])[0]
+    assert set(prediction.tasks) == {task["name"] for task in CUSTOM_TASKS}
+    assert list(prediction.tasks["area"].scores) == ["bill", "net", "staff"]
+
+
+def test_training_learns_the_data(custom_run):
+    _, _, metrics = custom_run
+    assert metrics["test"]["transformer"]["tasks"]["mood"]["macro_f1"] > 0.6
+
+
+def test_metrics_put_the_baseline_beside_the_transformer(custom_run):
+    root, _, _ = custom_run
+    metrics = json.loads((root / "model" / "metrics.json").read_text())
+    assert set(metrics["test"]) == {"transformer", "baseline"}
+    assert "per_class" in metrics["test"]["baseline"]["tasks"]["mood"]
+
+
+def test_multi_label_thresholds_are_tuned_and_saved(custom_run):
+    root, _, _ = custom_run
+    schema = Predictor.from_pretrained(root / "model").schema
+    assert set(schema.task("area").thresholds) == {"bill", "net", "staff"}
+
+
+def test_model_card_names_data_and_tasks(custom_run):
+    root, _, _ = custom_run
+    card = (root / "model" / "README.md").read_text()
+    assert "mine" in card and "mood" in card and "Known limits" in card
+
+
+def test_evaluate_reads_the_models_own_test_split(custom_run):
+    root, _, metrics = custom_run
+    reports = evaluate_model(root / "model", split="test")
+    assert reports["transformer"]["tasks"]["mood"]["macro_f1"] == pytest.approx(
+        metrics["test"]["transformer"]["tasks"]["mood"]["macro_f1"]
+    )
+
+
+def test_evaluate_on_a_labelled_file(custom_run, tmp_path):
+    root, _, _ = custom_run
+    frame = labelled_frame(30, seed=5).rename(columns={"metin": "text", "duygu": "mood"})
+    frame[["text", "mood"]].to_csv(tmp_path / "gold.csv", index=False)
+    reports = evaluate_model(root / "model", data_file=tmp_path / "gold.csv")
+    assert reports["baseline"]["tasks"]["mood"]["n"] == 30
+    assert reports["transformer"]["tasks"]["area"] == {"n": 0}
+
+
+def test_same_seed_same_model(custom_run, tmp_path):
+    root, config, metrics = custom_run
+    settings = Settings(cache_dir=root / "cache", data_dir=root / "no-mirror")
+    again = run_training(config, settings, tmp_path / "again")
+    assert again["test"]["transformer"]["tasks"] == metrics["test"]["transformer"]["tasks"]
