@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# From a fresh clone to a running service: install, convert the base encoder, prepare the data,
+# train the `cpu` profile (about 20 minutes on 2 cores) unless a model exists, score the sample
+# export, then serve the API on http://127.0.0.1:8000 (Ctrl-C stops it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh dev,encoder
+. .venv/bin/activate
+export NABIZ_MODEL_DIR="${NABIZ_MODEL_DIR:-$PWD/models/nabiz-cpu}"
+host="${NABIZ_HOST:-127.0.0.1}"
+port="${NABIZ_PORT:-8000}"
+
+echo "== base encoder"
+nabiz convert-encoder
+echo "== training data"
+nabiz data prepare --config configs/default.yaml --profile cpu
+if [ ! -f "$NABIZ_MODEL_DIR/nabiz.json" ]; then
+  echo "== training the cpu profile into $NABIZ_MODEL_DIR"
+  nabiz train --config configs/default.yaml --profile cpu --output "$NABIZ_MODEL_DIR"
+else
+  echo "== model exists: $NABIZ_MODEL_DIR (delete it to retrain)"
+fi
+echo "== scoring the sample export"
+mkdir -p outputs
+nabiz score data/samples/sample_export.csv --output outputs/sample_export_scored.csv
+echo "== serving: http://$host:$port/docs (API docs), /v1/predict, /v1/queue, /metrics"
+exec nabiz serve --host "$host" --port "$port"
