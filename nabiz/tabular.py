@@ -9,10 +9,10 @@ file that prepares also scores. Three promises:
   Every chunk has that column, last.
 * **Stable row numbers.** A chunk's index is the global 0-based row number (header excluded, blank
   lines skipped), so a batch job can resume at a row.
-* **Text stays text.** Values are strings (``object`` dtype); numbers from Excel/JSON/Parquet are
-  written as text (``2`` and ``2.0`` both read ``"2"``). An empty CSV cell is ``""`` (CSV cannot tell
-  empty from missing); a missing Excel/JSON/Parquet value is ``None``. :func:`is_blank` treats
-  both as missing. The literal texts ``NA`` or ``null`` are kept, never turned into missing values.
+* **Text stays text.** Values are strings (``object`` dtype); numbers from Excel/JSON/Parquet
+  are written as text (``2`` and ``2.0`` both read ``"2"``). An empty CSV cell is ``""`` (CSV
+  cannot tell empty from missing); a missing Excel/JSON/Parquet value is ``None``. :func:`is_blank`
+  treats both as missing. Texts such as ``NA`` or ``null`` stay texts, never missing values.
 
 Encodings: UTF-8 (with or without BOM), UTF-16/32 with a BOM, and 8-bit Turkish exports
 (Windows-1254, which also reads ISO-8859-9 text). Detection is deterministic; pass ``encoding=`` to
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import json
 import math
 from collections.abc import Iterable, Iterator
@@ -277,17 +276,13 @@ def _chunks(
         yield _frame(batch, columns, start)
 
 
-def _fit_row(values: list[Any], width: int, where: str) -> list[Any]:
-    """Pad or cut a row to ``width`` values and append its error message (or None)."""
+def _fit_row(values: list[Any], width: int, where: str, fill: str | None) -> list[Any]:
+    """Pad (with ``fill``) or cut a row to ``width`` values and append its error (or None)."""
     if len(values) == width:
         return [*values, None]
     if len(values) < width:
-        padded = values + [None if not values or not isinstance(values[0], str) else ""] * (
-            width - len(values)
-        )
-        message = (
-            f"{where}: expected {width} fields, found {len(values)}; missing ones left empty"
-        )
+        padded = values + [fill] * (width - len(values))
+        message = f"{where}: expected {width} fields, found {len(values)}; missing ones left empty"
         return [*padded, message]
     extra = values[width:]
     message = (
@@ -345,9 +340,7 @@ class _LineTape:
         self.line_number -= len(lines)
 
 
-def _csv_records(
-    handle: TextIO, delimiter: str
-) -> Iterator[tuple[int, list[str], str | None]]:
+def _csv_records(handle: TextIO, delimiter: str) -> Iterator[tuple[int, list[str], str | None]]:
     """(first line number, fields, error) per record; malformed records read leniently, marked."""
     if csv.field_size_limit() < MAX_FIELD_CHARS:
         csv.field_size_limit(MAX_FIELD_CHARS)
@@ -365,7 +358,7 @@ def _csv_records(
             if "field larger than field limit" in str(error):
                 raise TableReadError(
                     f"{handle.name}: line {first_line}: a field runs past "
-                    f"{MAX_FIELD_CHARS:,} characters, which almost always means a quote (\") "
+                    f'{MAX_FIELD_CHARS:,} characters, which almost always means a quote (") '
                     "that is never closed. Fix the quoting near that line, or export the file "
                     "again with quoted text fields."
                 ) from None
@@ -374,7 +367,7 @@ def _csv_records(
                 # marked row and read the lines after it again as rows of their own
                 tape.replay(raw[1:])
                 raw = raw[:1]
-                message = f"line {first_line}: a quote (\") is never closed; read as one line"
+                message = f'line {first_line}: a quote (") is never closed; read as one line'
             else:
                 message = f"line {first_line}: {error}; read leniently"
             fields = next(csv.reader(["".join(raw)], delimiter=delimiter, strict=False), [])
@@ -406,7 +399,7 @@ def _iter_csv(
 
             def rows() -> Iterator[list[Any]]:
                 for line, fields, error in records:
-                    row = _fit_row(fields, width, f"line {line}")
+                    row = _fit_row(fields, width, f"line {line}", "")
                     if error is not None:
                         row[-1] = error if row[-1] is None else f"{error}; {row[-1]}"
                     yield row
@@ -438,10 +431,10 @@ def _iter_xlsx(path: Path, chunk_rows: int, sheet: str | None) -> Iterator[pd.Da
                 f"{path}: no sheet {sheet!r}; the workbook has {workbook.sheetnames}."
             )
         worksheet = workbook[sheet] if sheet is not None else workbook.worksheets[0]
-        values = worksheet.iter_rows(values_only=True)
-        header_row = next(values, None)
+        values = enumerate(worksheet.iter_rows(values_only=True), start=1)
+        _, header_row = next(values, (0, None))
         while header_row is not None and all(is_blank(value) for value in header_row):
-            header_row = next(values, None)
+            _, header_row = next(values, (0, None))
         if header_row is None:
             raise TableReadError(
                 f"{path}: sheet {worksheet.title!r} is empty; put a header row naming the "
@@ -455,14 +448,14 @@ def _iter_xlsx(path: Path, chunk_rows: int, sheet: str | None) -> Iterator[pd.Da
         width = len(columns)
 
         def rows() -> Iterator[list[Any]]:
-            for number, row in enumerate(values, start=2):
+            for number, row in values:
                 cells = [_to_text(value) for value in row]
                 if all(is_blank(value) for value in cells):
                     continue  # formatted but empty rows
                 while len(cells) > width and is_blank(cells[-1]):
                     cells.pop()
                 cells += [None] * (width - len(cells))
-                yield _fit_row(cells, width, f"sheet {worksheet.title!r} row {number}")
+                yield _fit_row(cells, width, f"sheet {worksheet.title!r} row {number}", None)
 
         yield from _chunks(path, columns, rows(), chunk_rows)
     finally:
@@ -498,6 +491,9 @@ def _iter_jsonl(path: Path, encoding: str | None, chunk_rows: int) -> Iterator[p
             raise _decode_error(path, encoding, error) from None
 
 
+_INVALID = object()
+
+
 def _jsonl_frames(
     lines: Iterable[tuple[int, Any]], where: str, chunk_rows: int
 ) -> Iterator[pd.DataFrame]:
@@ -514,34 +510,30 @@ def _jsonl_frames(
     for number, item in lines:
         if where == "line":
             if not item.strip():
-                continue
+                continue  # blank lines are not rows
             try:
                 item = json.loads(item)
             except json.JSONDecodeError as error:
-                batch.append(
-                    {ERROR_COLUMN: f"line {number}: not valid JSON ({error.msg} at column "
-                     f"{error.colno}): {item.strip()[:80]!r}"}
-                )
-                item = None
-        if item is not None or where == "item":
-            if isinstance(item, dict):
-                record = {str(key): _to_text(value) for key, value in item.items()}
-                for key in record:
-                    if key not in known:
-                        if key == ERROR_COLUMN:
-                            raise TableReadError(
-                                f"{where} {number}: a field is named {ERROR_COLUMN!r}, which the "
-                                "reader uses to mark malformed rows; rename that field."
-                            )
-                        known.add(key)
-                        columns.append(key)
-                record[ERROR_COLUMN] = None
-                batch.append(record)
-            else:
-                batch.append(
-                    {ERROR_COLUMN: f"{where} {number}: expected a JSON object, found "
-                     f"{type(item).__name__}"}
-                )
+                text = item.strip()[:80]
+                message = f"line {number}: not valid JSON ({error.msg} at column {error.colno})"
+                batch.append({ERROR_COLUMN: f"{message}: {text!r}"})
+                item = _INVALID
+        if isinstance(item, dict):
+            record = {str(key): _to_text(value) for key, value in item.items()}
+            for key in record:
+                if key not in known:
+                    if key == ERROR_COLUMN:
+                        raise TableReadError(
+                            f"{where} {number}: a field is named {ERROR_COLUMN!r}, which the "
+                            "reader uses to mark malformed rows; rename that field."
+                        )
+                    known.add(key)
+                    columns.append(key)
+            record[ERROR_COLUMN] = None
+            batch.append(record)
+        elif item is not _INVALID:
+            found = "null" if item is None else type(item).__name__
+            batch.append({ERROR_COLUMN: f"{where} {number}: expected a JSON object, found {found}"})
         if len(batch) >= chunk_rows:
             yield flush()
             start += len(batch)
@@ -653,7 +645,6 @@ __all__ = [
     "TableReadError",
     "detect_encoding",
     "detect_format",
-    "io",
     "is_blank",
     "iter_table_chunks",
     "read_table",

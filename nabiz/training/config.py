@@ -23,20 +23,35 @@ class LabelColumn(BaseModel):
 
     ``map`` takes a raw value (as text) to a schema label, or to null to mark it unlabelled.
     With a map, a raw value missing from it is an error, so that a new upstream value is never
-    guessed. Without a map, raw values must already be schema labels.
+    guessed. Without a map, raw values must already be schema labels. ``value`` instead of
+    ``column`` gives every row of the file the same label (a file of complaints is ``olumsuz``).
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    column: str
+    column: str | None = None
+    value: str | None = Field(
+        default=None, description="Every row has this label; instead of column."
+    )
     map: dict[str, str | None] | None = None
     map_file: str | None = Field(
         default=None,
-        description="CSV (source_label,label[,note]) next to the manifest or config, for long maps.",
+        description=(
+            "CSV with columns source_label,label[,source][,note], relative to the manifest or "
+            "config, for long maps; with a source column only rows naming this source apply."
+        ),
     )
     separator: str | None = Field(
         default=None, description="Splits a multi-label cell such as 'fatura;network'."
     )
+
+    @model_validator(mode="after")
+    def _column_or_value(self) -> LabelColumn:
+        if (self.column is None) == (self.value is None):
+            raise ValueError("a label needs exactly one of column (read per row) or value (fixed)")
+        if self.value is not None and (self.map is not None or self.map_file is not None):
+            raise ValueError("a fixed label value takes no map or map_file")
+        return self
 
 
 class SourceSpec(BaseModel):

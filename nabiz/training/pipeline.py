@@ -37,10 +37,12 @@ def _split_columns(split, schema) -> tuple[list[str], dict[str, list], list[str]
 
 
 def used_sources(config: NabizConfig, settings: Settings) -> list[SourceSpec]:
-    from nabiz.training.data import load_manifest
+    from nabiz.training.data import load_manifest, resolve_sources
 
-    manifest = load_manifest(settings.manifest) if config.data.sources else {}
-    return [manifest[name] for name in config.data.sources] + list(config.data.files)
+    if not config.data.sources:
+        return list(config.data.files)
+    manifest = load_manifest(settings.manifest)
+    return [*resolve_sources(manifest, config.data.sources), *config.data.files]
 
 
 def load_or_prepare(config: NabizConfig, settings: Settings):
