@@ -131,6 +131,10 @@ class TrainingConfig(BaseModel):
     dropout: float = Field(default=0.1, ge=0, lt=1)
     freeze_embeddings: bool = True
     freeze_layers: int = Field(default=0, ge=0, description="Bottom encoder layers kept frozen.")
+    trim_vocabulary: bool = Field(
+        default=True,
+        description="Keep only the vocabulary pieces train/validation texts use (smaller, faster).",
+    )
     class_weighting: Literal["none", "inverse_sqrt", "inverse"] = "inverse_sqrt"
     eval_every_steps: int | None = Field(default=None, ge=1, description="Default: each epoch.")
     early_stopping_patience: int = Field(default=2, ge=0)

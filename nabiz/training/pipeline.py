@@ -104,6 +104,7 @@ def run_training(
             "best_validation": result.best_validation,
             "history": result.history,
             "train_truncated_share": result.train_truncated_share,
+            "vocabulary": None if result.trim is None else vars(result.trim),
         },
     }
     _write_run_files(partial, config, metrics, datasets, settings)

@@ -27,6 +27,7 @@ from nabiz.model.predictor import ModelInfo
 from nabiz.model.schema import LabelSchema, TaskSpec
 from nabiz.model.tokenize import encode_texts, length_sorted_batches, pad_batch
 from nabiz.model.transformer import load_pretrained_encoder, resolve_device, save_pretrained
+from nabiz.model.trim import TrimReport, trim_vocabulary
 from nabiz.settings import Settings, get_settings
 from nabiz.training.config import NabizConfig, TrainingConfig
 
@@ -185,6 +186,7 @@ class TrainResult:
     seconds: float = 0.0
     steps: int = 0
     train_truncated_share: float = 0.0
+    trim: TrimReport | None = None
     schema: LabelSchema | None = None
 
 
@@ -336,6 +338,17 @@ def fine_tune(
         model.load_state_dict(best_state, strict=False)
     scores = predict_split(model, valid, schema, pad_id, cfg.eval_batch_size, device, bf16)
     schema = tune_thresholds(schema, scores, valid)
+    trim = None
+    if cfg.trim_vocabulary:
+        corpus = [*train_split["text"], *datasets["validation"]["text"]]
+        tokenizer, trim = trim_vocabulary(model, tokenizer, corpus, cfg.text_prefix)
+        log.info(
+            "vocabulary trimmed from %d to %d pieces (%.1fM → %.1fM parameters)",
+            trim.vocab_before,
+            trim.vocab_after,
+            trim.parameters_before / 1e6,
+            trim.parameters_after / 1e6,
+        )
 
     info = ModelInfo(
         name=config.name,
@@ -355,4 +368,5 @@ def fine_tune(
         steps=step,
         train_truncated_share=float(np.mean(train.truncated)),
         schema=schema,
+        trim=trim,
     )

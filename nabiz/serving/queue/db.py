@@ -1,0 +1,100 @@
+"""Engines, sessions and migrations for the triage queue.
+
+The database is a URL: a SQLite file by default (``NABIZ_DATABASE_URL``, see
+:mod:`nabiz.settings`), PostgreSQL with ``postgresql+psycopg://user@host/db``. The schema is owned
+by the Alembic migrations packaged in ``migrations/``; :func:`upgrade_database` brings a database to
+the latest revision and is what the app runs at startup (no ``alembic.ini`` needed).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+VERSION_TABLE = "nabiz_alembic_version"  # not Alembic's default, so a shared database is safe
+
+
+def database_url(url: str | URL | None = None) -> URL:
+    """``url``, or the configured one; a bare ``postgresql://`` URL gets the psycopg 3 driver."""
+    if url is None:
+        from nabiz.settings import get_settings
+
+        url = get_settings().database_url
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def make_engine(url: str | URL | None = None, **kwargs) -> Engine:
+    """An engine for ``url`` (default: the setting); creates a SQLite file's folder."""
+    parsed = database_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if (
+            parsed.database
+            and parsed.database != ":memory:"
+            and not parsed.database.startswith("file:")
+        ):
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        kwargs.setdefault("connect_args", {"check_same_thread": False})
+        engine = create_engine(parsed, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(parsed, **kwargs)
+
+
+def make_session_factory(engine_or_url: Engine | str | URL | None = None) -> sessionmaker[Session]:
+    """Sessions bound to an engine (or to a new engine for a URL, default: the setting)."""
+    engine = engine_or_url if isinstance(engine_or_url, Engine) else make_engine(engine_or_url)
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def alembic_config(url: str | URL | None = None) -> Config:
+    """An Alembic config for the packaged migrations, built in code."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # ConfigParser interpolates '%': escape it (passwords may hold one).
+    rendered = database_url(url).render_as_string(hide_password=False)
+    config.set_main_option("sqlalchemy.url", rendered.replace("%", "%%"))
+    return config
+
+
+def upgrade_database(url: str | URL | Engine | None = None, revision: str = "head") -> None:
+    """Run the migrations up to ``revision`` (default: the latest) on the database at ``url``."""
+    engine = url if isinstance(url, Engine) else make_engine(url)
+    config = alembic_config(engine.url)
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    finally:
+        if engine is not url:
+            engine.dispose()
+
+
+def current_revision(url: str | URL | Engine | None = None) -> str | None:
+    """The revision a database is at (``None`` before the first migration)."""
+    from alembic.runtime.migration import MigrationContext
+
+    engine = url if isinstance(url, Engine) else make_engine(url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+            return context.get_current_revision()
+    finally:
+        if engine is not url:
+            engine.dispose()

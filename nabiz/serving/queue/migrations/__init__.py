@@ -1,0 +1,1 @@
+"""Alembic migrations of the triage queue (a package, so that wheels ship them)."""

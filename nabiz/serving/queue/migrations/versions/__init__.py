@@ -1,0 +1,1 @@
+"""Revisions of the triage queue schema, oldest first."""

@@ -1,0 +1,329 @@
+"""The triage queue's storage operations, as plain functions over a SQLAlchemy session.
+
+Each function that writes commits its own unit of work. The route layer turns the errors here into
+HTTP answers: :class:`FeedbackNotFoundError` → 404, :class:`FeedbackConflictError` → 409,
+:class:`InvalidCorrectionError` → 422 naming ``corrections.<task>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from nabiz.model.schema import LabelSchema
+from nabiz.serving.queue.models import Feedback, FeedbackLabel, Status, utcnow
+
+DEFAULT_QUEUE_STATUSES: tuple[Status, ...] = (Status.OPEN, Status.IN_PROGRESS)
+
+
+class QueueError(Exception):
+    """Base of the queue's errors."""
+
+
+class FeedbackNotFoundError(QueueError, LookupError):
+    def __init__(self, feedback_id: str) -> None:
+        super().__init__(f"no feedback with id {feedback_id!r}")
+        self.feedback_id = feedback_id
+
+
+class FeedbackConflictError(QueueError):
+    """The id is taken by a feedback item with another text."""
+
+    def __init__(self, feedback_id: str) -> None:
+        super().__init__(
+            f"feedback {feedback_id!r} already exists with a different text; "
+            "ids are the client's and must name one text (use a new id for a new text)"
+        )
+        self.feedback_id = feedback_id
+
+
+class InvalidCorrectionError(QueueError, ValueError):
+    """A correction names a task or label the model's schema does not have."""
+
+    def __init__(self, task: str, message: str, value: Any = None) -> None:
+        super().__init__(message)
+        self.task = task
+        self.message = message
+        self.value = value
+
+
+@dataclass
+class Assessment:
+    """What the model and the priority policy said about one text: what gets stored."""
+
+    model_name: str
+    model_version: str
+    labels: dict[str, str | list[str]]  # task -> label, or chosen labels for multi-label tasks
+    scores: dict[str, dict[str, float]]  # task -> {label: score}, schema order
+    priority_level: str
+    priority_score: float
+    respond_by: datetime
+    priority_reasons: list[Any] = field(default_factory=list)
+    priority_factors: dict[str, Any] = field(default_factory=dict)
+    truncated: bool = False
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """Which items a queue page shows.
+
+    ``labels`` filters on effective labels (a person's correction where made, else the model's):
+    ``{"topic": "fatura_odeme"}`` keeps items whose topic is that label; a multi-label task
+    matches when the label is among the item's labels.
+    """
+
+    statuses: Sequence[Status | str] = DEFAULT_QUEUE_STATUSES
+    channel: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def find_feedback(session: Session, feedback_id: str) -> Feedback | None:
+    return session.get(Feedback, feedback_id)
+
+
+def get_feedback(session: Session, feedback_id: str) -> Feedback:
+    row = find_feedback(session, feedback_id)
+    if row is None:
+        raise FeedbackNotFoundError(feedback_id)
+    return row
+
+
+def _queue_conditions(filters: QueueFilters) -> list[Any]:
+    conditions: list[Any] = []
+    if filters.statuses:
+        conditions.append(Feedback.status.in_([Status(s).value for s in filters.statuses]))
+    if filters.channel is not None:
+        conditions.append(Feedback.channel == filters.channel)
+    for task, label in filters.labels.items():
+        conditions.append(
+            exists().where(
+                FeedbackLabel.feedback_id == Feedback.id,
+                FeedbackLabel.task == task,
+                FeedbackLabel.label == label,
+            )
+        )
+    return conditions
+
+
+QUEUE_ORDER = (
+    Feedback.priority_level,  # 'P1' < 'P2' < 'P3' < 'P4'
+    Feedback.respond_by,
+    Feedback.created_at,
+    Feedback.id,  # a stable order for paging
+)
+
+
+def list_queue(
+    session: Session, filters: QueueFilters | None = None, limit: int = 50, offset: int = 0
+) -> tuple[int, list[Feedback]]:
+    """(how many items match, one page of them): most urgent level first, then the earliest
+    ``respond_by``, then the earliest arrival."""
+    if limit < 1 or offset < 0:
+        raise ValueError("limit must be at least 1 and offset at least 0")
+    conditions = _queue_conditions(filters or QueueFilters())
+    count = session.scalar(select(func.count()).select_from(Feedback).where(*conditions)) or 0
+    rows = session.scalars(
+        select(Feedback).where(*conditions).order_by(*QUEUE_ORDER).limit(limit).offset(offset)
+    ).all()
+    return count, list(rows)
+
+
+def iter_corrections(session: Session, batch_size: int = 500) -> Iterator[Feedback]:
+    """Every item a person corrected, oldest correction first, read in batches."""
+    statement = (
+        select(Feedback)
+        .where(Feedback.corrections.is_not(None))
+        .order_by(Feedback.corrected_at, Feedback.id)
+        .execution_options(yield_per=batch_size)
+    )
+    yield from session.scalars(statement)
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+def _label_pairs(labels: Mapping[str, Any]) -> set[tuple[str, str]]:
+    pairs = set()
+    for task, value in labels.items():
+        for label in value if isinstance(value, list) else [value]:
+            if label is not None:
+                pairs.add((task, str(label)))
+    return pairs
+
+
+def _sync_label_rows(row: Feedback) -> None:
+    """Make ``feedback_label`` hold exactly the item's effective labels."""
+    wanted = _label_pairs(row.effective_labels())
+    kept = [r for r in row.label_rows if (r.task, r.label) in wanted]
+    have = {(r.task, r.label) for r in kept}
+    row.label_rows = kept + [
+        FeedbackLabel(task=task, label=label) for task, label in sorted(wanted - have)
+    ]
+
+
+def create_or_get_feedback(
+    session: Session,
+    *,
+    feedback_id: str,
+    text: str,
+    channel: str | None,
+    received_at: datetime,
+    assess: Callable[[], Assessment],
+) -> tuple[Feedback, bool]:
+    """Store a new item, or return the stored one: ``(row, created)``.
+
+    Idempotent on the client's id: the same id with the same text returns the stored item without
+    running the model again (``assess`` is only called for a new id); the same id with another
+    text raises :class:`FeedbackConflictError`. Two concurrent posts of one id store it once.
+    """
+    existing = find_feedback(session, feedback_id)
+    if existing is not None:
+        if existing.text != text:
+            raise FeedbackConflictError(feedback_id)
+        return existing, False
+
+    assessment = assess()
+    now = utcnow()
+    row = Feedback(
+        id=feedback_id,
+        text=text,
+        channel=channel,
+        received_at=received_at,
+        created_at=now,
+        updated_at=now,
+        status=Status.OPEN.value,
+        model_name=assessment.model_name,
+        model_version=assessment.model_version,
+        labels=assessment.labels,
+        scores=assessment.scores,
+        truncated=assessment.truncated,
+        priority_level=assessment.priority_level,
+        priority_score=assessment.priority_score,
+        respond_by=assessment.respond_by,
+        priority_reasons=list(assessment.priority_reasons),
+        priority_factors=dict(assessment.priority_factors),
+        corrections=None,
+    )
+    _sync_label_rows(row)
+    session.add(row)
+    try:
+        session.commit()
+    except IntegrityError:
+        # Another request stored this id between our look-up and our insert.
+        session.rollback()
+        existing = find_feedback(session, feedback_id)
+        if existing is None:
+            raise
+        if existing.text != text:
+            raise FeedbackConflictError(feedback_id) from None
+        return existing, False
+    return row, True
+
+
+def validate_corrections(
+    corrections: Mapping[str, Any], schema: LabelSchema
+) -> dict[str, str | list[str] | None]:
+    """Check corrections against a label schema and normalize them.
+
+    A single-label or ordinal task takes one label; a multi-label task takes a list (a lone string
+    is read as a one-label list; an empty list means none of the labels apply). ``None`` means
+    "remove this task's correction". Unknown tasks or labels raise :class:`InvalidCorrectionError`.
+    """
+    normalized: dict[str, str | list[str] | None] = {}
+    for task_name, value in corrections.items():
+        if task_name not in schema:
+            raise InvalidCorrectionError(
+                task_name,
+                f"unknown task {task_name!r}; the model's tasks are {schema.names}",
+                task_name,
+            )
+        task = schema.task(task_name)
+        if value is None:
+            normalized[task_name] = None
+            continue
+        if task.is_multi_label:
+            values = [value] if isinstance(value, str) else list(value)
+        elif isinstance(value, str):
+            values = [value]
+        else:
+            raise InvalidCorrectionError(
+                task_name,
+                f"task {task_name!r} takes one label, not a list; its labels are {task.labels}",
+                value,
+            )
+        unknown = [v for v in values if v not in task.labels]
+        if unknown:
+            raise InvalidCorrectionError(
+                task_name,
+                f"task {task_name!r} has no label {unknown[0]!r}; its labels are {task.labels}",
+                value,
+            )
+        if task.is_multi_label:
+            normalized[task_name] = [label for label in task.labels if label in values]
+        else:
+            normalized[task_name] = values[0]
+    return normalized
+
+
+def update_status_and_corrections(
+    session: Session,
+    feedback_id: str,
+    *,
+    status: Status | str | None = None,
+    corrections: Mapping[str, Any] | None = None,
+    corrected_by: str | None = None,
+    schema: LabelSchema | None = None,
+    reprioritize: Callable[[Feedback], Assessment | None] | None = None,
+) -> Feedback:
+    """Change an item's status and/or merge a person's corrections into it.
+
+    Corrections are validated against ``schema`` (the serving model's) when given, merged task by
+    task into the stored ones (``None`` removes a task's correction) and kept beside the model's
+    labels, which never change. ``reprioritize``, when given, is called with the corrected row and
+    may return a new assessment whose priority replaces the stored one.
+    """
+    row = get_feedback(session, feedback_id)
+    checked = None
+    if corrections is not None:
+        checked = (
+            validate_corrections(corrections, schema) if schema is not None else dict(corrections)
+        )
+    if status is not None:
+        row.status = Status(status).value
+    if checked is not None:
+        merged = dict(row.corrections or {})
+        for task, value in checked.items():
+            if value is None:
+                merged.pop(task, None)
+            else:
+                merged[task] = value
+        row.corrections = merged or None
+        row.corrected_at = utcnow() if merged else None
+        row.corrected_by = (corrected_by or row.corrected_by) if merged else None
+        _sync_label_rows(row)
+        if reprioritize is not None:
+            assessment = reprioritize(row)
+            if assessment is not None:
+                _apply_priority(row, assessment)
+    elif corrected_by is not None and row.corrections:
+        row.corrected_by = corrected_by
+    row.updated_at = utcnow()
+    session.commit()
+    return row
+
+
+def _apply_priority(row: Feedback, assessment: Assessment) -> None:
+    row.priority_level = assessment.priority_level
+    row.priority_score = assessment.priority_score
+    row.respond_by = assessment.respond_by
+    row.priority_reasons = list(assessment.priority_reasons)
+    row.priority_factors = dict(assessment.priority_factors)

@@ -1,0 +1,167 @@
+"""Request and response models of the triage queue API.
+
+Limits live here, so a bad request is a 422 that names its field. Which tasks and labels a
+correction may use is not known until a model is loaded; the route checks corrections against
+the model's schema and answers with the same 422 shape.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from nabiz.serving.queue.models import ID_MAX_LENGTH, Feedback, Status
+from nabiz.settings import get_settings
+
+MAX_TEXT_CHARS = get_settings().max_text_chars
+MAX_PAGE_SIZE = 200
+DEFAULT_PAGE_SIZE = 50
+
+FeedbackId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=ID_MAX_LENGTH, pattern=r"^[^\s/]+$"),
+]
+LabelValue = str | list[str]
+
+
+class FeedbackCreate(BaseModel):
+    """A customer text to tag, prioritize and queue. ``id`` is the client's: posting it again is
+    safe (the stored item comes back), posting it with another text is a conflict (409)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: FeedbackId = Field(description="The client's id of this feedback; no spaces or '/'.")
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    channel: str | None = Field(
+        default=None, max_length=64, description="Where it came from; normalized by the policy."
+    )
+    received_at: AwareDatetime | None = Field(
+        default=None, description="When the customer sent it, with a UTC offset; default: now."
+    )
+
+    @field_validator("text")
+    @classmethod
+    def _text_not_blank(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("text is blank")
+        return text
+
+
+class FeedbackUpdate(BaseModel):
+    """A person's handling of an item: a new status, corrected labels, or both.
+
+    ``corrections`` is merged into the item's corrections task by task; ``null`` for a task
+    removes that correction. A single-label task takes a label, a multi-label task a list.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Status | None = None
+    corrections: dict[str, LabelValue | None] | None = None
+    corrected_by: str | None = Field(default=None, max_length=128)
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> FeedbackUpdate:
+        if self.status is None and self.corrections is None:
+            raise ValueError("give a status, corrections, or both")
+        return self
+
+
+class TaskPredictionPublic(BaseModel):
+    label: str = Field(description="The top-scoring label.")
+    labels: list[str] = Field(description="Single-label: [label]; multi-label: those chosen.")
+    scores: dict[str, float] = Field(description="Every label's score, in schema order.")
+
+
+class PredictionPublic(BaseModel):
+    model_name: str
+    model_version: str
+    tasks: dict[str, TaskPredictionPublic]
+    truncated: bool = False
+
+
+class PriorityPublic(BaseModel):
+    level: str = Field(description="P1 (most urgent) … P4.")
+    score: float
+    respond_by: datetime
+    reasons: list[Any] = Field(default_factory=list)
+    factors: dict[str, Any] = Field(default_factory=dict)
+
+
+class FeedbackPublic(BaseModel):
+    id: str
+    text: str
+    channel: str | None
+    received_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    status: Status
+    prediction: PredictionPublic
+    priority: PriorityPublic
+    corrections: dict[str, LabelValue] = Field(
+        default_factory=dict, description="A person's labels, by task; empty when uncorrected."
+    )
+    corrected_by: str | None = None
+    corrected_at: datetime | None = None
+    labels: dict[str, LabelValue] = Field(
+        description="Effective labels: the corrections where made, else the model's labels."
+    )
+
+    @classmethod
+    def from_row(cls, row: Feedback) -> FeedbackPublic:
+        tasks = {}
+        for task, scores in row.scores.items():
+            chosen = row.labels.get(task)
+            top = max(scores, key=scores.__getitem__) if scores else str(chosen)
+            labels = chosen if isinstance(chosen, list) else [chosen]
+            tasks[task] = TaskPredictionPublic(label=top, labels=labels, scores=scores)
+        return cls(
+            id=row.id,
+            text=row.text,
+            channel=row.channel,
+            received_at=_utc(row.received_at),
+            created_at=_utc(row.created_at),
+            updated_at=_utc(row.updated_at),
+            status=Status(row.status),
+            prediction=PredictionPublic(
+                model_name=row.model_name,
+                model_version=row.model_version,
+                tasks=tasks,
+                truncated=row.truncated,
+            ),
+            priority=PriorityPublic(
+                level=row.priority_level,
+                score=row.priority_score,
+                respond_by=_utc(row.respond_by),
+                reasons=row.priority_reasons or [],
+                factors=row.priority_factors or {},
+            ),
+            corrections=row.corrections or {},
+            corrected_by=row.corrected_by,
+            corrected_at=_utc(row.corrected_at) if row.corrected_at else None,
+            labels=row.effective_labels(),
+        )
+
+
+def _utc(moment: datetime) -> datetime:
+    """Answers carry UTC times, whatever zone a value was computed in or read back with."""
+    return moment.astimezone(UTC)
+
+
+class QueuePage(BaseModel):
+    """One page of the queue, most urgent first; ``count`` is the total that match."""
+
+    count: int
+    items: list[FeedbackPublic]
+    limit: int
+    offset: int

@@ -1,0 +1,1 @@
+"""The REST app's routers, one per concern."""

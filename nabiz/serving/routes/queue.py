@@ -1,0 +1,221 @@
+"""The triage queue API: store tagged feedback, list it by priority, let people handle it.
+
+``POST /v1/feedback``
+    Tag and prioritize one text and store it. Idempotent on the client's ``id``: 201 when stored,
+    200 with the stored item when the same id and text were posted before, 409 when the id is
+    taken by another text. The model runs only for a new id.
+``GET /v1/feedback/{id}``
+    One item (404 when unknown).
+``GET /v1/queue``
+    Items by priority level (P1 first), then ``respond_by``, then arrival; ``count`` is the total.
+    Filters: ``status`` (repeatable; default open and in_progress), ``channel``, ``topic`` (the
+    effective label of the model's ``topic`` task) and ``label=task:label`` (repeatable, any task);
+    ``limit`` (1..200, default 50) and ``offset`` page through it.
+``PATCH /v1/feedback/{id}``
+    ``status`` (open, in_progress, resolved) and/or ``corrections`` (task → label, or list for a
+    multi-label task; null removes one), merged into the item and kept beside the model's labels.
+    A correction re-computes the priority with the corrected labels taken as certain. Unknown
+    tasks or labels are a 422 naming ``corrections.<task>``.
+
+Include it with ``app.include_router(router)``: the router carries its ``/v1`` prefix. What the app
+must put on ``app.state`` (``session_factory``, ``predictor``, ``policy``) is documented in
+:mod:`nabiz.serving.queue.deps`.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.orm import Session
+
+from nabiz.serving.priority import UnknownChannelError, normalize_channel
+from nabiz.serving.queue import repository
+from nabiz.serving.queue.deps import (
+    AssessorDep,
+    PolicyDep,
+    PredictorDep,
+    ReprioritizerDep,
+    SessionDep,
+)
+from nabiz.serving.queue.models import ID_MAX_LENGTH, Status, utcnow
+from nabiz.serving.queue.schemas import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    FeedbackCreate,
+    FeedbackPublic,
+    FeedbackUpdate,
+    QueuePage,
+)
+
+router = APIRouter(prefix="/v1", tags=["queue"])
+
+FeedbackIdPath = Annotated[str, Path(min_length=1, max_length=ID_MAX_LENGTH)]
+NOT_FOUND = {404: {"description": "No feedback with this id."}}
+
+
+def _invalid(loc: tuple[str | int, ...], message: str, value: object) -> RequestValidationError:
+    """A 422 in FastAPI's own shape, for checks that need the loaded model or policy."""
+    return RequestValidationError(
+        [{"type": "value_error", "loc": loc, "msg": message, "input": value}]
+    )
+
+
+def _seen(session: Session, feedback_id: str) -> bool:
+    try:
+        return repository.find_feedback(session, feedback_id) is not None
+    finally:
+        session.rollback()  # hold no transaction (nor pooled connection) while the model runs
+
+
+def _not_found(error: repository.FeedbackNotFoundError) -> HTTPException:
+    return HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail=str(error))
+
+
+@router.post(
+    "/feedback",
+    response_model=FeedbackPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"description": "Already stored with this id and text: the stored item."},
+        409: {"description": "The id is taken by a different text."},
+    },
+)
+async def create_feedback(
+    body: FeedbackCreate,
+    response: Response,
+    session: SessionDep,
+    policy: PolicyDep,
+    assess: AssessorDep,
+) -> FeedbackPublic:
+    """Tag, prioritize and store one feedback text."""
+    try:
+        channel = normalize_channel(body.channel, policy)
+    except UnknownChannelError as error:
+        raise _invalid(("body", "channel"), str(error), body.channel) from None
+    received_at = body.received_at or utcnow()
+
+    # The model runs only for an id not seen before, and never inside a transaction.
+    seen = await run_in_threadpool(_seen, session, body.id)
+    assessment = None if seen else await assess(body.text, channel, received_at)
+    try:
+        row, created = await run_in_threadpool(
+            partial(
+                repository.create_or_get_feedback,
+                session,
+                feedback_id=body.id,
+                text=body.text,
+                channel=channel,
+                received_at=received_at,
+                assess=lambda: assessment,
+            )
+        )
+    except repository.FeedbackConflictError as error:
+        raise HTTPException(status_code=status.HTTP_409_CONFLICT, detail=str(error)) from None
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return FeedbackPublic.from_row(row)
+
+
+@router.get("/feedback/{feedback_id}", response_model=FeedbackPublic, responses=NOT_FOUND)
+def read_feedback(feedback_id: FeedbackIdPath, session: SessionDep) -> FeedbackPublic:
+    """One stored feedback item."""
+    try:
+        return FeedbackPublic.from_row(repository.get_feedback(session, feedback_id))
+    except repository.FeedbackNotFoundError as error:
+        raise _not_found(error) from None
+
+
+@router.patch("/feedback/{feedback_id}", response_model=FeedbackPublic, responses=NOT_FOUND)
+def update_feedback(
+    feedback_id: FeedbackIdPath,
+    body: FeedbackUpdate,
+    session: SessionDep,
+    predictor: PredictorDep,
+    reprioritize: ReprioritizerDep,
+) -> FeedbackPublic:
+    """Change an item's status and/or record a person's corrected labels."""
+    try:
+        row = repository.update_status_and_corrections(
+            session,
+            feedback_id,
+            status=body.status,
+            corrections=body.corrections,
+            corrected_by=body.corrected_by,
+            schema=predictor.schema,
+            reprioritize=reprioritize,
+        )
+    except repository.FeedbackNotFoundError as error:
+        raise _not_found(error) from None
+    except repository.InvalidCorrectionError as error:
+        raise _invalid(("body", "corrections", error.task), error.message, error.value) from None
+    return FeedbackPublic.from_row(row)
+
+
+@router.get("/queue", response_model=QueuePage)
+def read_queue(
+    session: SessionDep,
+    predictor: PredictorDep,
+    policy: PolicyDep,
+    status_: Annotated[
+        list[Status] | None,
+        Query(alias="status", description="Repeatable; default: open and in_progress."),
+    ] = None,
+    channel: Annotated[str | None, Query(max_length=64)] = None,
+    topic: Annotated[
+        str | None, Query(max_length=128, description="Effective label of the topic task.")
+    ] = None,
+    label: Annotated[
+        list[str] | None,
+        Query(description="Repeatable 'task:label' filter on effective labels, any task."),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> QueuePage:
+    """Open items, most urgent first."""
+    schema = predictor.schema
+    labels: dict[str, str] = {}
+    wanted: list[tuple[tuple[str | int, ...], str, str, str]] = []
+    if topic is not None:
+        wanted.append((("query", "topic"), "topic", topic, topic))
+    for index, item in enumerate(label or []):
+        task, sep, value = item.partition(":")
+        if not sep or not task or not value:
+            raise _invalid(("query", "label", index), "give a label filter as 'task:label'", item)
+        wanted.append((("query", "label", index), task, value, item))
+    for loc, task, value, raw in wanted:
+        if task not in schema:
+            raise _invalid(
+                loc, f"the model has no task {task!r}; its tasks are {schema.names}", raw
+            )
+        labels_of_task = schema.task(task).labels
+        if value not in labels_of_task:
+            raise _invalid(
+                loc, f"task {task!r} has no label {value!r}; its labels are {labels_of_task}", raw
+            )
+        if task in labels and labels[task] != value:
+            raise _invalid(loc, f"two different filters for task {task!r}", raw)
+        labels[task] = value
+
+    channel_id = None
+    if channel is not None:
+        try:
+            channel_id = normalize_channel(channel, policy)
+        except UnknownChannelError as error:
+            raise _invalid(("query", "channel"), str(error), channel) from None
+
+    filters = repository.QueueFilters(
+        statuses=tuple(status_) if status_ else repository.DEFAULT_QUEUE_STATUSES,
+        channel=channel_id,
+        labels=labels,
+    )
+    count, rows = repository.list_queue(session, filters, limit=limit, offset=offset)
+    return QueuePage(
+        count=count,
+        items=[FeedbackPublic.from_row(row) for row in rows],
+        limit=limit,
+        offset=offset,
+    )
