@@ -37,10 +37,22 @@ class Settings(BaseSettings):
     num_threads: int = Field(default=0, ge=0, description="torch threads; 0 keeps torch's choice.")
 
     # API limits and micro-batching
-    max_items: int = Field(default=256, ge=1, description="Most items one predict request may carry.")
+    max_items: int = Field(
+        default=256, ge=1, description="Most items one predict request may carry."
+    )
     max_text_chars: int = Field(default=20_000, ge=1, description="Longest text the API accepts.")
-    batch_max_size: int = Field(default=64, ge=1, description="Most texts in one shared forward pass.")
-    batch_max_wait_ms: float = Field(default=5.0, ge=0, description="How long a pass waits to fill.")
+    batch_max_size: int = Field(
+        default=64, ge=1, description="Most texts in one shared forward pass."
+    )
+    batch_max_wait_ms: float = Field(
+        default=5.0, ge=0, description="How long a pass waits to fill."
+    )
+    batch_max_queue: int = Field(
+        default=0,
+        ge=0,
+        description="Most texts waiting for a forward pass before the API answers 429; "
+        "0: 16 passes' worth (16 × batch_max_size), and never less than max_items.",
+    )
 
     # Triage queue and prioritization
     database_url: str = Field(default=f"sqlite:///{REPO_ROOT / 'nabiz.db'}")

@@ -1,0 +1,318 @@
+"""The Nabız REST app: ``create_app()`` builds it, ``run_server()`` serves it with uvicorn.
+
+Start-up (the lifespan) happens once per process, in this order: load the model from
+``settings.model_dir`` (unless a predictor was passed in), load the priority policy and check it
+against the model's label schema, bring the triage-queue database to the latest migration, start
+the micro-batcher. Any failure stops the start with a message that says what to fix; the server
+never comes up half-configured. Shutdown stops the batcher (waiting requests get 503) and closes
+the database.
+
+What the routes find on ``app.state``: ``settings``, ``metrics``, ``predictor``, ``policy``,
+``batcher``, ``session_factory`` (the triage-queue routes read the last four, see
+:mod:`nabiz.serving.queue.deps`; they tag new feedback through the same micro-batcher).
+
+Errors are JSON, always: 422 ``{detail: [{loc, msg, type}], request_id}`` for bad input (the field
+path is in ``loc``), 429 when the inference queue is full, 503 when not ready, 500 ``{detail,
+request_id}`` without a stack trace for anything unexpected. Every response carries
+``X-Request-ID`` (the client's own, when it sent a sane one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+import nabiz
+from nabiz.model.predictor import Predictor
+from nabiz.serving.batching import BatcherStopped, MicroBatcher, Overloaded
+from nabiz.serving.deps import NotReady
+from nabiz.serving.metrics import Metrics
+from nabiz.serving.priority import load_policy
+from nabiz.settings import Settings, get_settings
+
+log = logging.getLogger("nabiz.serving")
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+RETRY_AFTER_S = 1
+DEFAULT_QUEUE_PASSES = 16  # without a batch_max_queue setting: this many full passes may wait
+
+DESCRIPTION = """\
+Nabız tags Turkish customer feedback with the tasks of its model (by default duygu/sentiment,
+konu/topic, aciliyet/urgency and aksiyon) and turns the tags into a priority (P1..P4, an answer
+deadline and the reasons).
+
+* `POST /v1/predict` tags 1..`max_items` texts; concurrent requests share forward passes.
+* `GET /v1/model` describes the loaded model: its tasks and labels in score order, its metrics.
+* The triage queue (`/v1/feedback`, `/v1/queue`) stores tagged feedback for people to work through.
+
+Task names come from the model, not from this API: read them from `GET /v1/model`.
+Errors are JSON: 422 names the field in `detail[].loc`, 429 means retry later, 503 not ready.
+"""
+
+
+# --- middleware ---------------------------------------------------------------------------------
+
+
+class RequestContextMiddleware:
+    """Gives every request an id (``X-Request-ID``) and records its status and latency."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = ""
+        for name, value in scope.get("headers", []):
+            if name == b"x-request-id":
+                incoming = value.decode("latin-1")
+                break
+        rid = incoming if _SANE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = rid
+        status_code = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status_code
+            if message["type"] == "http.response.start":
+                status_code = message["status"]
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = rid
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", None) or "unmatched"
+            method = scope.get("method", "-")
+            self.metrics.requests.labels(method, path, str(status_code)).inc()
+            self.metrics.request_latency.labels(method, path).observe(time.perf_counter() - started)
+
+
+# --- error handlers -----------------------------------------------------------------------------
+
+
+def _request_id(request: Request) -> str | None:
+    return getattr(request.state, "request_id", None)
+
+
+def _scrub(text: Any) -> str:
+    """``text`` as a string that UTF-8 can encode (a client's lone surrogate becomes U+FFFD)."""
+    text = str(text)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
+def _clean_errors(errors: Any) -> list[dict[str, Any]]:
+    """``{loc, msg, type}`` per error: no echo of the input (it may be a 20 000-character text)."""
+    cleaned = []
+    for error in errors:
+        cleaned.append(
+            {
+                "loc": [part if isinstance(part, int) else _scrub(part) for part in error["loc"]],
+                "msg": _scrub(error.get("msg", "invalid value")),
+                "type": _scrub(error.get("type", "value_error")),
+            }
+        )
+    return cleaned
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse(
+        {"detail": _clean_errors(exc.errors()), "request_id": _request_id(request)},
+        status_code=422,
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else jsonable_encoder(exc.detail)
+    return JSONResponse(
+        {
+            "detail": _scrub(detail) if isinstance(detail, str) else detail,
+            "request_id": _request_id(request),
+        },
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
+
+
+async def _overloaded(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(
+        {"detail": _scrub(f"overloaded: {exc}"), "request_id": _request_id(request)},
+        status_code=429,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
+async def _not_ready(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(
+        {"detail": _scrub(exc), "request_id": _request_id(request)},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # The server logs the traceback itself; the client gets no detail of the internals.
+    rid = _request_id(request)
+    log.error("request %s failed: %s", rid, type(exc).__name__)
+    return JSONResponse(
+        {"detail": "internal server error", "request_id": rid},
+        status_code=500,
+        headers={REQUEST_ID_HEADER: rid} if rid else None,
+    )
+
+
+# --- the app ------------------------------------------------------------------------------------
+
+
+def queue_capacity(settings: Settings) -> int:
+    """Texts that may wait for the model before requests get 429 (never below one request)."""
+    capacity = settings.batch_max_queue or settings.batch_max_size * DEFAULT_QUEUE_PASSES
+    return max(capacity, settings.max_items)
+
+
+async def start_services(app: FastAPI, settings: Settings, predictor: Predictor | None) -> None:
+    """Load the model and policy, migrate the database, start the batcher (see module doc)."""
+    from nabiz.serving.queue.db import make_engine, make_session_factory, upgrade_database
+
+    if settings.num_threads:
+        import torch
+
+        torch.set_num_threads(settings.num_threads)
+    if predictor is None:
+        log.info("loading the model from %s", settings.model_dir)
+        predictor = await asyncio.to_thread(
+            Predictor.from_pretrained, settings.model_dir, settings.device
+        )
+    policy = load_policy(settings.priority_policy)
+    for note in policy.check_against(predictor.schema):
+        log.info("priority policy: %s", note)
+    await asyncio.to_thread(upgrade_database, settings.database_url)
+    engine = make_engine(settings.database_url)
+    metrics: Metrics = app.state.metrics
+    batcher = MicroBatcher(
+        predictor.predict,
+        max_batch_size=settings.batch_max_size,
+        max_wait_ms=settings.batch_max_wait_ms,
+        max_queue_texts=queue_capacity(settings),
+        metrics=metrics,
+    )
+    await batcher.start()
+    metrics.model_info.labels(predictor.info.name, predictor.info.version).set(1)
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    app.state.policy = policy
+    app.state.batcher = batcher
+    app.state.predictor = predictor
+    log.info(
+        "serving %s %s (tasks: %s)",
+        predictor.info.name,
+        predictor.info.version,
+        ", ".join(predictor.schema.names),
+    )
+
+
+async def stop_services(app: FastAPI) -> None:
+    state = app.state
+    batcher: MicroBatcher | None = state.batcher
+    state.predictor = None
+    state.batcher = None
+    state.session_factory = None
+    if batcher is not None:
+        await batcher.stop()
+    if state.engine is not None:
+        state.engine.dispose()
+        state.engine = None
+
+
+def max_body_bytes(settings: Settings) -> int:
+    """Largest request body worth reading: a full predict request with every character escaped
+    (``\\uXXXX``, 6 bytes) plus room for ids and fields; anything larger is a 413 unread."""
+    return settings.max_items * (settings.max_text_chars * 6 + 2048) + 64 * 1024
+
+
+def create_app(settings: Settings | None = None, predictor: Predictor | None = None) -> FastAPI:
+    """The app; the model is loaded at start-up (or ``predictor`` is used as given)."""
+    from nabiz.serving.routes import health
+    from nabiz.serving.routes import predict as predict_routes
+    from nabiz.serving.routes.queue import router as queue_router
+
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await start_services(app, settings, predictor)
+        try:
+            yield
+        finally:
+            await stop_services(app)
+
+    app = FastAPI(
+        title="Nabız API",
+        version=getattr(nabiz, "__version__", "0.1.0"),
+        summary="Turkish customer-feedback tagging and triage.",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        max_body_size=max_body_bytes(settings),
+    )
+    metrics = Metrics()
+    app.state.settings = settings
+    app.state.metrics = metrics
+    for name in ("predictor", "policy", "batcher", "session_factory", "engine"):
+        setattr(app.state, name, None)
+
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Overloaded, _overloaded)
+    app.add_exception_handler(NotReady, _not_ready)
+    app.add_exception_handler(BatcherStopped, _not_ready)
+    app.add_exception_handler(Exception, _unexpected)
+
+    app.include_router(predict_routes.make_router(settings.max_items, settings.max_text_chars))
+    app.include_router(health.router)
+    app.include_router(queue_router)
+    return app
+
+
+def run_server(
+    model_dir: str | Path | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    log_level: str = "info",
+) -> None:
+    """Serve the app with uvicorn (``nabiz serve``) in one process.
+
+    One process on purpose: the micro-batcher can only merge requests that reach the same
+    process, and torch already uses every core for one pass. Scale out with more replicas.
+    """
+    import uvicorn
+
+    settings = get_settings()
+    if model_dir is not None:
+        settings = settings.model_copy(update={"model_dir": Path(model_dir)})
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
