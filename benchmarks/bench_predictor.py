@@ -1,0 +1,112 @@
+"""Predictor throughput (texts/s) at several batch sizes, beside the naive way.
+
+The naive way is the same weights run as a first version would: fp32, every text padded to the
+max length, texts in arrival order, under ``torch.no_grad``. The product path is
+``Predictor.from_pretrained`` as the API and the batch scorer use it. Both run in this process on
+the same texts, so the ratio is like for like. On a GPU it also prints the share of the chip's
+peak bf16 FLOP/s that the product path reaches.
+
+    python benchmarks/bench_predictor.py --model models/nabiz-cpu [--texts 1024] [--batch-sizes 1 8 32 128]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import git_revision, machine_description, test_split_texts  # noqa: E402
+
+from nabiz.model.predictor import Predictor  # noqa: E402
+from nabiz.model.tokenize import encode_texts, pad_batch  # noqa: E402
+from nabiz.text import normalize_text  # noqa: E402
+
+PEAK_BF16_FLOPS = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L4": 121e12}
+
+
+def naive_predict(predictor, texts: list[str], batch_size: int) -> dict[str, np.ndarray]:
+    info, tokenizer, model = predictor.info, predictor.tokenizer, predictor.model
+    encoded = encode_texts(
+        tokenizer, [normalize_text(t) for t in texts], info.max_length, info.text_prefix
+    )
+    out: dict[str, list] = {t.name: [] for t in predictor.schema.tasks}
+    with torch.no_grad():
+        for start in range(0, len(texts), batch_size):
+            rows = encoded.ids[start : start + batch_size]
+            ids, mask = pad_batch(rows, tokenizer.pad_token_id, pad_to=info.max_length)
+            logits = model(ids.to(predictor.device), mask.to(predictor.device))
+            for t in predictor.schema.tasks:
+                out[t.name].append(logits[t.name].float().softmax(-1).cpu().numpy())
+    return {name: np.concatenate(parts) for name, parts in out.items()}
+
+
+def flops_per_token(model, seq_len: float) -> float:
+    """2 x non-embedding parameters, plus attention's QK^T and AV (4 x layers x seq x hidden)."""
+    config = model.encoder.config
+    embeddings = sum(p.numel() for p in model.encoder.embeddings.parameters())
+    dense = sum(p.numel() for p in model.parameters()) - embeddings
+    return 2 * dense + 4 * config.num_hidden_layers * seq_len * config.hidden_size
+
+
+def timed(fn, repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        fn()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=Path("models/nabiz-cpu"))
+    parser.add_argument("--texts", type=int, default=512, help="How many test-split texts.")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8, 32, 128])
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--skip-naive", action="store_true")
+    args = parser.parse_args()
+
+    print(f"# predictor throughput — {machine_description()}; nabiz {git_revision()}")
+    texts = test_split_texts(args.model)
+    rng = np.random.default_rng(0)
+    texts = [texts[i] for i in rng.permutation(len(texts))[: args.texts]]
+    predictor = Predictor.from_pretrained(args.model, device=args.device)
+    lengths = [len(x) for x in predictor.encode(texts).ids]
+    print(f"model {args.model} ({predictor.info.name} {predictor.info.version}); {len(texts)} "
+          f"test-split texts, tokens mean {np.mean(lengths):.1f} / max {max(lengths)} "
+          f"(max length {predictor.info.max_length})")
+    print(f"{'batch':>5} {'product t/s':>12} {'naive t/s':>10} {'speed-up':>9} {'same labels':>12}")
+    for batch_size in args.batch_sizes:
+        predictor.batch_size = batch_size
+        predictor.predict_scores(texts[: batch_size * 2])  # warm-up
+        fast = timed(lambda: predictor.predict_scores(texts), args.repeats)
+        line = f"{batch_size:>5} {len(texts) / fast:>12.1f}"
+        if not args.skip_naive:
+            naive_predict(predictor, texts[: batch_size * 2], batch_size)
+            slow = timed(lambda bs=batch_size: naive_predict(predictor, texts, bs), 1)
+            product = predictor.predict_scores(texts).scores
+            naive = naive_predict(predictor, texts, batch_size)
+            same = np.mean([(product[k].argmax(1) == naive[k].argmax(1)).mean() for k in naive])
+            line += f" {len(texts) / slow:>10.1f} {slow / fast:>8.2f}x {100 * same:>11.2f}%"
+        if predictor.device.type == "cuda":
+            name = torch.cuda.get_device_name(0)
+            peak = next((v for k, v in PEAK_BF16_FLOPS.items() if k in name), None)
+            tokens_per_s = sum(lengths) / fast
+            achieved = flops_per_token(predictor.model, float(np.mean(lengths))) * tokens_per_s
+            if peak:
+                line += f"  {achieved / 1e12:.1f} TFLOP/s = {100 * achieved / peak:.1f}% of peak"
+        print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()

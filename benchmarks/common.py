@@ -1,0 +1,52 @@
+"""What every benchmark prints first: the machine it ran on, and the texts it runs over."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+
+def machine_description() -> str:
+    import torch
+
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    parts = [
+        f"date {datetime.now(UTC).isoformat(timespec='seconds')}",
+        f"CPU {cpu} x{os.cpu_count()} (torch threads {torch.get_num_threads()})",
+        f"torch {torch.__version__}",
+    ]
+    if torch.cuda.is_available():
+        parts.append(f"GPU {torch.cuda.get_device_name(0)}")
+    try:
+        load = os.getloadavg()[0]
+        parts.append(f"load avg {load:.2f}")
+    except OSError:
+        pass
+    return "; ".join(parts)
+
+
+def git_revision() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def test_split_texts(model_dir: Path) -> list[str]:
+    """The texts of the model's own test split: the real length distribution."""
+    from nabiz.training.data import load_prepared
+    from nabiz.training.pipeline import load_model_config
+
+    return list(load_prepared(load_model_config(model_dir))["test"]["text"])
