@@ -23,7 +23,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import git_revision, machine_description, test_split_texts  # noqa: E402
+from common import git_revision, machine_description, test_split_texts
 
 LUA = r"""
 local bodies = {}
@@ -51,12 +51,18 @@ def free_port() -> int:
 
 
 def start_server(model: Path, port: int, env_extra: dict[str, str], workdir: Path):
-    env = dict(os.environ, NABIZ_MODEL_DIR=str(model),
-               NABIZ_DATABASE_URL=f"sqlite:///{workdir / 'bench.db'}", **env_extra)
+    env = dict(
+        os.environ,
+        NABIZ_MODEL_DIR=str(model),
+        NABIZ_DATABASE_URL=f"sqlite:///{workdir / 'bench.db'}",
+        **env_extra,
+    )
     started = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "nabiz.cli", "serve", "--port", str(port), "--log-level", "warning"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}/readyz"
     while time.perf_counter() - started < 120:
@@ -75,16 +81,36 @@ def start_server(model: Path, port: int, env_extra: dict[str, str], workdir: Pat
 def run_wrk(port: int, script: Path, concurrency: int, duration: int) -> dict:
     threads = min(concurrency, 2)
     out = subprocess.run(
-        ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{duration}s",
-         "--timeout", "10s", "-s", str(script), f"http://127.0.0.1:{port}"],
-        capture_output=True, text=True, check=True,
+        [
+            "wrk",
+            "-t",
+            str(threads),
+            "-c",
+            str(concurrency),
+            "-d",
+            f"{duration}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     line = next(x for x in out.splitlines() if x.startswith("RESULT"))
     requests, status_errors, socket_errors, p50, p95, p99, seconds, worst = line.split()[1:]
-    return {"requests": int(requests), "non_2xx": int(status_errors),
-            "socket_errors": int(socket_errors), "p50_ms": float(p50), "p95_ms": float(p95),
-            "p99_ms": float(p99), "max_ms": float(worst),
-            "rps": int(requests) / float(seconds)}
+    return {
+        "requests": int(requests),
+        "non_2xx": int(status_errors),
+        "socket_errors": int(socket_errors),
+        "p50_ms": float(p50),
+        "p95_ms": float(p95),
+        "p99_ms": float(p99),
+        "max_ms": float(worst),
+        "rps": int(requests) / float(seconds),
+    }
 
 
 def main() -> None:
@@ -101,14 +127,18 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="nabiz-bench-"))
     bodies = workdir / "bodies.jsonl"
     texts = test_split_texts(args.model)[:2000]
-    bodies.write_text("\n".join(json.dumps({"items": [{"text": t}]}, ensure_ascii=False)
-                                for t in texts) + "\n", encoding="utf-8")
+    bodies.write_text(
+        "\n".join(json.dumps({"items": [{"text": t}]}, ensure_ascii=False) for t in texts) + "\n",
+        encoding="utf-8",
+    )
     script = workdir / "post.lua"
     script.write_text(LUA % {"bodies": bodies}, encoding="utf-8")
     variants = {"product": {}}
     if not args.skip_naive:
-        variants["naive (no micro-batching)"] = {"NABIZ_BATCH_MAX_SIZE": "1",
-                                                 "NABIZ_BATCH_MAX_WAIT_MS": "0"}
+        variants["naive (no micro-batching)"] = {
+            "NABIZ_BATCH_MAX_SIZE": "1",
+            "NABIZ_BATCH_MAX_WAIT_MS": "0",
+        }
     results = {}
     for name, env in variants.items():
         port = free_port()
@@ -119,18 +149,23 @@ def main() -> None:
             for c in args.concurrency:
                 r = run_wrk(port, script, c, args.duration)
                 results[(name, c)] = r
-                print(f"  c={c:>3}: p50 {r['p50_ms']:7.1f} ms  p95 {r['p95_ms']:7.1f} ms  "
-                      f"p99 {r['p99_ms']:7.1f} ms  {r['rps']:7.1f} req/s  "
-                      f"({r['requests']} requests, {r['non_2xx']} non-2xx, "
-                      f"{r['socket_errors']} socket errors)", flush=True)
+                print(
+                    f"  c={c:>3}: p50 {r['p50_ms']:7.1f} ms  p95 {r['p95_ms']:7.1f} ms  "
+                    f"p99 {r['p99_ms']:7.1f} ms  {r['rps']:7.1f} req/s  "
+                    f"({r['requests']} requests, {r['non_2xx']} non-2xx, "
+                    f"{r['socket_errors']} socket errors)",
+                    flush=True,
+                )
         finally:
             proc.terminate()
             proc.wait(timeout=30)
     if not args.skip_naive:
         for c in args.concurrency:
             fast, slow = results[("product", c)], results[("naive (no micro-batching)", c)]
-            print(f"  c={c:>3}: throughput {fast['rps'] / slow['rps']:.2f}x the naive server, "
-                  f"p50 {slow['p50_ms'] / fast['p50_ms']:.2f}x lower")
+            print(
+                f"  c={c:>3}: throughput {fast['rps'] / slow['rps']:.2f}x the naive server, "
+                f"p50 {slow['p50_ms'] / fast['p50_ms']:.2f}x lower"
+            )
     shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_api import free_port, start_server  # noqa: E402
-from common import git_revision, machine_description, test_split_texts  # noqa: E402
+from bench_api import free_port, start_server
+from common import git_revision, machine_description, test_split_texts
 
 CHANNELS = ["e-posta", "sms", "twitter", "telefon", "web", "mağaza"]
 
@@ -34,8 +34,14 @@ def generate_export(path: Path, rows: int, texts: list[str]) -> None:
         writer = csv.writer(fh)
         writer.writerow(["id", "kanal", "tarih", "yorum"])
         for i in range(rows):
-            writer.writerow([i, rng.choice(CHANNELS), f"2025-03-{1 + i % 28:02d}T10:00:00+03:00",
-                             rng.choice(texts)])
+            writer.writerow(
+                [
+                    i,
+                    rng.choice(CHANNELS),
+                    f"2025-03-{1 + i % 28:02d}T10:00:00+03:00",
+                    rng.choice(texts),
+                ]
+            )
 
 
 def directory_size(path: Path) -> int:
@@ -58,25 +64,43 @@ def main() -> None:
     output = workdir / f"scored.{args.output_format}"
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "nabiz.cli", "score", str(export), "--output", str(output),
-         "--model", str(args.model)],
-        check=True, stdout=subprocess.DEVNULL, env=dict(os.environ, TQDM_DISABLE="1"),
+        [
+            sys.executable,
+            "-m",
+            "nabiz.cli",
+            "score",
+            str(export),
+            "--output",
+            str(output),
+            "--model",
+            str(args.model),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        env=dict(os.environ, TQDM_DISABLE="1"),
     )
     seconds = time.perf_counter() - started
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(f"score: {args.rows / seconds:.1f} rows/s ({seconds:.0f} s), peak RSS "
-          f"{peak_kb / 1024:.0f} MB, output {output.stat().st_size / 1e6:.1f} MB")
+    print(
+        f"score: {args.rows / seconds:.1f} rows/s ({seconds:.0f} s), peak RSS "
+        f"{peak_kb / 1024:.0f} MB, output {output.stat().st_size / 1e6:.1f} MB"
+    )
 
-    print(f"model directory: {directory_size(args.model) / 1e6:.1f} MB "
-          f"(weights {(args.model / 'model.safetensors').stat().st_size / 1e6:.1f} MB)")
+    print(
+        f"model directory: {directory_size(args.model) / 1e6:.1f} MB "
+        f"(weights {(args.model / 'model.safetensors').stat().st_size / 1e6:.1f} MB)"
+    )
     times = []
     for _ in range(args.cold_starts):
         proc, ready = start_server(args.model, free_port(), {}, workdir)
         proc.terminate()
         proc.wait(timeout=30)
         times.append(ready)
-    print(f"cold start (process start → /readyz 200): "
-          + ", ".join(f"{t:.2f} s" for t in times) + f"; median {sorted(times)[len(times) // 2]:.2f} s")
+    print(
+        "cold start (process start → /readyz 200): "
+        + ", ".join(f"{t:.2f} s" for t in times)
+        + f"; median {sorted(times)[len(times) // 2]:.2f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ max length, texts in arrival order, under ``torch.no_grad``. The product path is
 the same texts, so the ratio is like for like. On a GPU it also prints the share of the chip's
 peak bf16 FLOP/s that the product path reaches.
 
-    python benchmarks/bench_predictor.py --model models/nabiz-cpu [--texts 1024] [--batch-sizes 1 8 32 128]
+    python benchmarks/bench_predictor.py --model models/nabiz-cpu [--texts 1024]
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import git_revision, machine_description, test_split_texts  # noqa: E402
+from common import git_revision, machine_description, test_split_texts
 
-from nabiz.model.predictor import Predictor  # noqa: E402
-from nabiz.model.tokenize import encode_texts, pad_batch  # noqa: E402
-from nabiz.text import normalize_text  # noqa: E402
+from nabiz.model.predictor import Predictor
+from nabiz.model.tokenize import encode_texts, pad_batch
+from nabiz.text import normalize_text
 
 PEAK_BF16_FLOPS = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L4": 121e12}
 
@@ -82,9 +82,11 @@ def main() -> None:
     texts = [texts[i] for i in rng.permutation(len(texts))[: args.texts]]
     predictor = Predictor.from_pretrained(args.model, device=args.device)
     lengths = [len(x) for x in predictor.encode(texts).ids]
-    print(f"model {args.model} ({predictor.info.name} {predictor.info.version}); {len(texts)} "
-          f"test-split texts, tokens mean {np.mean(lengths):.1f} / max {max(lengths)} "
-          f"(max length {predictor.info.max_length})")
+    print(
+        f"model {args.model} ({predictor.info.name} {predictor.info.version}); {len(texts)} "
+        f"test-split texts, tokens mean {np.mean(lengths):.1f} / max {max(lengths)} "
+        f"(max length {predictor.info.max_length})"
+    )
     print(f"{'batch':>5} {'product t/s':>12} {'naive t/s':>10} {'speed-up':>9} {'same labels':>12}")
     for batch_size in args.batch_sizes:
         predictor.batch_size = batch_size

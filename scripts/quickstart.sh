@@ -22,6 +22,7 @@ else
 fi
 echo "== scoring the sample export"
 mkdir -p outputs
-nabiz score data/samples/sample_export.csv --output outputs/sample_export_scored.csv
+nabiz score data/samples/sample_export.csv --output outputs/sample_export_scored.csv \
+  --id-column id --channel-column kanal --time-column tarih
 echo "== serving: http://$host:$port/docs (API docs), /v1/predict, /v1/queue, /metrics"
 exec nabiz serve --host "$host" --port "$port"
