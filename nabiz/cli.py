@@ -233,9 +233,7 @@ def predict(
     import uuid
     from datetime import UTC, datetime
 
-    import torch
-
-    from nabiz.model.predictor import Predictor
+    from nabiz.model.predictor import load_predictor
     from nabiz.serving.priority import (
         PolicyError,
         UnknownChannelError,
@@ -253,9 +251,7 @@ def predict(
     try:
         policy = load_policy(settings.priority_policy)
         canonical = normalize_channel(channel, policy)
-        if settings.num_threads:
-            torch.set_num_threads(settings.num_threads)
-        predictor = Predictor.from_pretrained(model_dir_or_default(model), device=settings.device)
+        predictor = load_predictor(model_dir_or_default(model), settings)
         policy.check_against(predictor.schema)
     except (UnknownChannelError, PolicyError, FileNotFoundError, ValueError) as exc:
         raise _fail(str(exc)) from None
@@ -381,9 +377,8 @@ def score(
     ] = True,
 ) -> None:
     """Tag and prioritize every row of a feedback export; print counts and the most urgent rows."""
-    import torch
 
-    from nabiz.model.predictor import Predictor
+    from nabiz.model.predictor import load_predictor
     from nabiz.serving.batch import ColumnError, ResumeError, score_file
     from nabiz.serving.priority import PolicyError, load_policy
     from nabiz.serving.writers import OutputError
@@ -394,9 +389,7 @@ def score(
     settings = get_settings()
     try:
         rules = load_policy(policy if policy is not None else settings.priority_policy)
-        if settings.num_threads:
-            torch.set_num_threads(settings.num_threads)
-        predictor = Predictor.from_pretrained(model_dir_or_default(model), device=settings.device)
+        predictor = load_predictor(model_dir_or_default(model), settings)
     except (PolicyError, FileNotFoundError) as exc:
         raise _fail(str(exc)) from None
     try:

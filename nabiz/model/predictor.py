@@ -38,6 +38,11 @@ class ModelInfo(BaseModel):
     text_prefix: str = ""
     head_fraction: float = 0.5
     library_versions: dict[str, str] = Field(default_factory=dict)
+    baseline_weights: dict[str, float] = Field(
+        default_factory=dict,
+        description="Per task, the share of the baseline's probabilities mixed into the scores "
+        "(tuned on validation); empty: the transformer alone.",
+    )
 
     def save(self, directory: str | Path) -> None:
         path = Path(directory) / MODEL_INFO_FILE
@@ -124,14 +129,32 @@ class Predictor(ABC):
         return json.loads((self.path / METRICS_FILE).read_text(encoding="utf-8"))
 
     @staticmethod
-    def from_pretrained(directory: str | Path, device: str = "auto") -> Predictor:
-        """Load whichever kind of model ``directory`` holds."""
+    def from_pretrained(
+        directory: str | Path, device: str = "auto", quantize: str = "none", ensemble: bool = True
+    ) -> Predictor:
+        """Load whichever kind of model ``directory`` holds.
+
+        ``quantize="int8"`` runs the transformer's linear layers with int8 weights on a CPU
+        (dynamic quantization); ``"auto"`` does so on a CPU only; the baseline ignores it.
+        ``ensemble=False`` scores with the transformer alone, leaving out the baseline mixture.
+        """
         directory = Path(directory)
         info = ModelInfo.load(directory)
         if info.model_type == "transformer":
             from nabiz.model.transformer import TransformerPredictor
 
-            return TransformerPredictor.from_pretrained(directory, device=device)
+            return TransformerPredictor.from_pretrained(
+                directory, device=device, quantize=quantize, ensemble=ensemble
+            )
         from nabiz.model.baseline import BaselinePredictor
 
         return BaselinePredictor.from_pretrained(directory)
+
+
+def load_predictor(directory: str | Path, settings) -> Predictor:
+    """The model as the product serves it: the settings' device, threads and quantization."""
+    if settings.num_threads:
+        import torch
+
+        torch.set_num_threads(settings.num_threads)
+    return Predictor.from_pretrained(directory, device=settings.device, quantize=settings.quantize)

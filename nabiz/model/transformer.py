@@ -22,6 +22,7 @@ from nabiz.model.schema import LabelSchema
 from nabiz.model.tokenize import encode_texts, length_sorted_batches, pad_batch
 
 WEIGHTS_FILE = "model.safetensors"
+BASELINE_DIR = "baseline"  # the TF-IDF baseline trained on the same split, itself a model dir
 
 
 def library_versions() -> dict[str, str]:
@@ -98,6 +99,22 @@ def load_model(directory: str | Path) -> tuple[MultiTaskModel, object, LabelSche
     return model, tokenizer, schema, info
 
 
+def quantize_int8(model: MultiTaskModel) -> MultiTaskModel:
+    """Linear layers with int8 weights and dynamically quantized activations (CPU).
+
+    PyTorch marks ``torch.ao.quantization`` for migration to torchao and warns on every call;
+    the API still works in the pinned torch 2.13, so those two warnings are silenced here, and
+    the test suite checks that quantized labels match the float model's.
+    """
+    import warnings
+
+    from torch.ao.quantization import quantize_dynamic
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*deprecat.*")
+        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
 class TransformerPredictor(Predictor):
     """Runs the multi-task network over length-sorted, dynamically padded batches."""
 
@@ -110,8 +127,10 @@ class TransformerPredictor(Predictor):
         device: str | torch.device = "auto",
         batch_size: int = 64,
         path: Path | None = None,
+        baseline: Predictor | None = None,
     ) -> None:
         self.device = resolve_device(device) if isinstance(device, str) else device
+        self.baseline = baseline
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
         self.schema = schema
@@ -120,9 +139,29 @@ class TransformerPredictor(Predictor):
         self.path = path
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path, device: str = "auto") -> TransformerPredictor:
+    def from_pretrained(
+        cls,
+        directory: str | Path,
+        device: str = "auto",
+        quantize: str = "none",
+        ensemble: bool = True,
+    ) -> TransformerPredictor:
         model, tokenizer, schema, info = load_model(directory)
-        return cls(model, tokenizer, schema, info, device=device, path=Path(directory))
+        baseline = None
+        if ensemble and any(info.baseline_weights.values()):
+            from nabiz.model.baseline import BaselinePredictor
+
+            baseline = BaselinePredictor.from_pretrained(Path(directory) / BASELINE_DIR)
+        resolved = resolve_device(device)
+        if quantize == "int8" or (quantize == "auto" and resolved.type == "cpu"):
+            if resolved.type != "cpu":
+                raise ValueError("int8 dynamic quantization runs on the CPU only")
+            model = quantize_int8(model)
+        elif quantize not in ("none", "auto"):
+            raise ValueError(f"quantize must be none, auto or int8, not {quantize!r}")
+        return cls(
+            model, tokenizer, schema, info, device=resolved, path=Path(directory), baseline=baseline
+        )
 
     def encode(self, texts: Sequence[str]):
         from nabiz.text import normalize_text
@@ -154,4 +193,23 @@ class TransformerPredictor(Predictor):
                 values = logits[task.name].float()
                 probs = values.sigmoid() if task.is_multi_label else values.softmax(dim=-1)
                 scores[task.name][batch] = probs.cpu().numpy()
+        if self.baseline is not None:
+            scores = mix_scores(
+                scores, self.baseline.predict_scores(texts).scores, self.info.baseline_weights
+            )
         return ScoredBatch(scores=scores, truncated=np.asarray(encoded.truncated, dtype=bool))
+
+
+def mix_scores(
+    transformer: dict[str, np.ndarray], baseline: dict[str, np.ndarray], weights: dict[str, float]
+) -> dict[str, np.ndarray]:
+    """Per task, ``(1 - w)·transformer + w·baseline``: a mixture of two calibrated models.
+
+    The two models err differently (character n-grams catch misspellings and brand names the
+    fine-tuned encoder has seen too rarely), so their average is better than either; ``w`` is
+    tuned per task on validation and stored in ``nabiz.json``.
+    """
+    return {
+        name: (1 - weights.get(name, 0.0)) * values + weights.get(name, 0.0) * baseline[name]
+        for name, values in transformer.items()
+    }

@@ -38,7 +38,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import nabiz
-from nabiz.model.predictor import Predictor
+from nabiz.model.predictor import Predictor, load_predictor
 from nabiz.serving.batching import BatcherStopped, MicroBatcher, Overloaded
 from nabiz.serving.deps import NotReady
 from nabiz.serving.metrics import Metrics
@@ -199,15 +199,9 @@ async def start_services(app: FastAPI, settings: Settings, predictor: Predictor 
     """Load the model and policy, migrate the database, start the batcher (see module doc)."""
     from nabiz.serving.queue.db import make_engine, make_session_factory, upgrade_database
 
-    if settings.num_threads:
-        import torch
-
-        torch.set_num_threads(settings.num_threads)
     if predictor is None:
         log.info("loading the model from %s", settings.model_dir)
-        predictor = await asyncio.to_thread(
-            Predictor.from_pretrained, settings.model_dir, settings.device
-        )
+        predictor = await asyncio.to_thread(load_predictor, settings.model_dir, settings)
     policy = load_policy(settings.priority_policy)
     for note in policy.check_against(predictor.schema):
         log.info("priority policy: %s", note)

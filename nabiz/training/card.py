@@ -82,7 +82,7 @@ def write_model_card(
     test = metrics.get("test", {})
     training = metrics.get("training", {})
     split = config.data.split
-    primary = test.get("transformer") or next(iter(test.values()), None)
+    primary = test.get("nabiz") or next(iter(test.values()), None)
     lines = [
         f"# {config.name} {config.version}",
         "",
@@ -106,12 +106,17 @@ def write_model_card(
         "",
         "## Evaluation (held-out test split)",
         "",
+        "`nabiz` is what the Predictor serves: the fine-tuned transformer's probabilities, mixed "
+        "per task with the TF-IDF baseline's by the share tuned on validation (`baseline_weights` "
+        f"in `nabiz.json`: {metrics.get('training', {}).get('baseline_weights')}). "
+        "`transformer` is the fine-tuned encoder alone, `baseline` the TF-IDF model alone.",
+        "",
         *_metric_rows(schema, test),
         "",
     ]
     if primary:
         lines += ["### Per source", "", *_by_source_rows(schema, primary)]
-        lines += ["### Per class (transformer)", "", *_per_class_rows(schema, primary)]
+        lines += ["### Per class (nabiz)", "", *_per_class_rows(schema, primary)]
     if training:
         lines += [
             "## Training run",

@@ -17,13 +17,13 @@ import numpy as np
 
 from nabiz.model.baseline import BaselinePredictor, TfidfBaseline
 from nabiz.model.predictor import METRICS_FILE, ModelInfo, Predictor
+from nabiz.model.transformer import BASELINE_DIR, mix_scores
 from nabiz.settings import Settings, get_settings
 from nabiz.training.card import write_model_card
 from nabiz.training.config import NabizConfig, SourceSpec, load_config
 from nabiz.training.evaluate import evaluate_predictor, format_report
 
 log = logging.getLogger(__name__)
-BASELINE_DIR = "baseline"
 CONFIG_FILE = "training_config.yaml"
 DATA_CARD = "data_card.json"
 
@@ -67,6 +67,37 @@ def train_baseline(config: NabizConfig, datasets, directory: Path) -> BaselinePr
     return predictor
 
 
+WEIGHT_GRID = [round(0.1 * i, 1) for i in range(10)]
+
+
+def tune_baseline_weights(
+    transformer: Predictor, baseline: Predictor, validation
+) -> dict[str, float]:
+    """Per single-label task, the baseline share (0..0.9) that maximizes validation macro-F1.
+
+    Multi-label tasks keep the transformer alone: their thresholds were tuned on its scores.
+    """
+    from nabiz.training.evaluate import task_metrics
+
+    texts, gold, _ = _split_columns(validation, transformer.schema)
+    ours = transformer.predict_scores(texts).scores
+    theirs = baseline.predict_scores(texts).scores
+    weights = {}
+    for task in transformer.schema.tasks:
+        if task.is_multi_label:
+            weights[task.name] = 0.0
+            continue
+
+        def validation_f1(w: float, task=task) -> float:
+            mixed = mix_scores(
+                {task.name: ours[task.name]}, {task.name: theirs[task.name]}, {task.name: w}
+            )
+            return task_metrics(task, mixed[task.name], gold[task.name]).get("macro_f1", 0.0)
+
+        weights[task.name] = max(WEIGHT_GRID, key=validation_f1)
+    return weights
+
+
 def evaluate_on_split(predictors: dict[str, Predictor], split) -> dict[str, dict]:
     schema = next(iter(predictors.values())).schema
     texts, gold, sources = _split_columns(split, schema)
@@ -87,11 +118,23 @@ def run_training(
         shutil.rmtree(partial)
 
     result = fine_tune(config, datasets, partial, settings)
-    transformer = Predictor.from_pretrained(partial, device=config.training.device)
-    predictors: dict[str, Predictor] = {"transformer": transformer}
+    device = config.training.device
+    transformer = Predictor.from_pretrained(partial, device=device)
+    predictors: dict[str, Predictor] = {"nabiz": transformer}
+    weights: dict[str, float] = {}
     if config.baseline.enabled:
         log.info("training the TF-IDF baseline on the same split")
-        predictors["baseline"] = train_baseline(config, datasets, partial / BASELINE_DIR)
+        baseline = train_baseline(config, datasets, partial / BASELINE_DIR)
+        weights = tune_baseline_weights(transformer, baseline, datasets["validation"])
+        log.info("baseline share of the scores, tuned on validation: %s", weights)
+        info = ModelInfo.load(partial)
+        info.baseline_weights = weights
+        info.save(partial)
+        predictors = {
+            "nabiz": Predictor.from_pretrained(partial, device=device),
+            "transformer": transformer,
+            "baseline": baseline,
+        }
     test = evaluate_on_split(predictors, datasets["test"])
     print(format_report(test, transformer.schema))
 
@@ -104,6 +147,7 @@ def run_training(
             "best_validation": result.best_validation,
             "history": result.history,
             "train_truncated_share": result.train_truncated_share,
+            "baseline_weights": weights,
             "vocabulary": None if result.trim is None else vars(result.trim),
         },
     }
@@ -151,10 +195,13 @@ def evaluate_model(
 ) -> dict[str, dict]:
     """Evaluate a model directory (and its baseline, when it has one) on a split or a file."""
     model_dir = Path(model_dir)
-    predictors: dict[str, Predictor] = {"transformer": Predictor.from_pretrained(model_dir)}
+    product = Predictor.from_pretrained(model_dir)
+    predictors: dict[str, Predictor] = {"nabiz": product}
+    if any(product.info.baseline_weights.values()):
+        predictors["transformer"] = Predictor.from_pretrained(model_dir, ensemble=False)
     if (model_dir / BASELINE_DIR / "nabiz.json").is_file():
         predictors["baseline"] = Predictor.from_pretrained(model_dir / BASELINE_DIR)
-    schema = predictors["transformer"].schema
+    schema = product.schema
     if data_file is not None:
         texts, gold, sources = read_labelled_file(data_file, schema, text_column)
         return {name: evaluate_predictor(p, texts, gold, sources) for name, p in predictors.items()}

@@ -98,13 +98,14 @@ def test_trained_model_predicts_the_custom_labels(custom_run):
 
 def test_training_learns_the_data(custom_run):
     _, _, metrics = custom_run
-    assert metrics["test"]["transformer"]["tasks"]["mood"]["macro_f1"] > 0.8
+    assert metrics["test"]["nabiz"]["tasks"]["mood"]["macro_f1"] > 0.8
 
 
 def test_metrics_put_the_baseline_beside_the_transformer(custom_run):
+    """``nabiz`` is the served mixture; the transformer and the baseline alone stand beside it."""
     root, _, _ = custom_run
     metrics = json.loads((root / "model" / "metrics.json").read_text())
-    assert set(metrics["test"]) == {"transformer", "baseline"}
+    assert set(metrics["test"]) == {"nabiz", "transformer", "baseline"}
     assert "per_class" in metrics["test"]["baseline"]["tasks"]["mood"]
 
 
@@ -123,8 +124,8 @@ def test_model_card_names_data_and_tasks(custom_run):
 def test_evaluate_reads_the_models_own_test_split(custom_run):
     root, _, metrics = custom_run
     reports = evaluate_model(root / "model", split="test")
-    assert reports["transformer"]["tasks"]["mood"]["macro_f1"] == pytest.approx(
-        metrics["test"]["transformer"]["tasks"]["mood"]["macro_f1"]
+    assert reports["nabiz"]["tasks"]["mood"]["macro_f1"] == pytest.approx(
+        metrics["test"]["nabiz"]["tasks"]["mood"]["macro_f1"]
     )
 
 
@@ -134,11 +135,41 @@ def test_evaluate_on_a_labelled_file(custom_run, tmp_path):
     frame[["text", "mood"]].to_csv(tmp_path / "gold.csv", index=False)
     reports = evaluate_model(root / "model", data_file=tmp_path / "gold.csv")
     assert reports["baseline"]["tasks"]["mood"]["n"] == 30
-    assert reports["transformer"]["tasks"]["area"] == {"n": 0}
+    assert reports["nabiz"]["tasks"]["area"] == {"n": 0}
 
 
 def test_same_seed_same_model(custom_run, tmp_path):
     root, config, metrics = custom_run
     settings = Settings(cache_dir=root / "cache", data_dir=root / "no-mirror")
     again = run_training(config, settings, tmp_path / "again")
-    assert again["test"]["transformer"]["tasks"] == metrics["test"]["transformer"]["tasks"]
+    assert again["test"]["nabiz"]["tasks"] == metrics["test"]["nabiz"]["tasks"]
+
+
+def test_int8_cpu_path_gives_the_float_models_labels(custom_run):
+    root, _, _ = custom_run
+    texts = labelled_frame(60, seed=11)["metin"].tolist()
+    plain = Predictor.from_pretrained(root / "model", device="cpu", quantize="none")
+    fast = Predictor.from_pretrained(root / "model", device="cpu", quantize="int8")
+    for a, b in zip(plain.predict(texts), fast.predict(texts), strict=True):
+        assert a.tasks["mood"].label == b.tasks["mood"].label
+        assert a.tasks["level"].label == b.tasks["level"].label
+
+
+def test_unknown_quantization_is_refused(custom_run):
+    root, _, _ = custom_run
+    with pytest.raises(ValueError, match="quantize"):
+        Predictor.from_pretrained(root / "model", device="cpu", quantize="int4")
+
+
+def test_baseline_share_is_tuned_per_task_and_multi_label_tasks_keep_none(custom_run):
+    root, _, _ = custom_run
+    info = Predictor.from_pretrained(root / "model").info
+    assert set(info.baseline_weights) == {"mood", "area", "level"}
+    assert info.baseline_weights["area"] == 0.0
+    assert all(0.0 <= w < 1.0 for w in info.baseline_weights.values())
+
+
+def test_mixed_scores_are_still_distributions(custom_run):
+    root, _, _ = custom_run
+    prediction = Predictor.from_pretrained(root / "model").predict(["fatura tarihini öğrenmek"])[0]
+    assert sum(prediction.tasks["mood"].scores.values()) == pytest.approx(1.0, abs=1e-5)
