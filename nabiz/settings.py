@@ -8,7 +8,6 @@ that the CLI, the REST app and the batch pipeline agree on defaults and nothing 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,10 +34,6 @@ class Settings(BaseSettings):
         description="Model directory that serve, score and predict use without --model.",
     )
     device: str = Field(default="auto", description="auto, cpu, cuda or cuda:N.")
-    quantize: Literal["auto", "none", "int8"] = Field(
-        default="auto",
-        description="int8 dynamic quantization of the transformer: auto = on CPU only.",
-    )
     num_threads: int = Field(default=0, ge=0, description="torch threads; 0 keeps torch's choice.")
 
     # API limits and micro-batching

@@ -130,12 +130,10 @@ class Predictor(ABC):
 
     @staticmethod
     def from_pretrained(
-        directory: str | Path, device: str = "auto", quantize: str = "none", ensemble: bool = True
+        directory: str | Path, device: str = "auto", ensemble: bool = True
     ) -> Predictor:
         """Load whichever kind of model ``directory`` holds.
 
-        ``quantize="int8"`` runs the transformer's linear layers with int8 weights on a CPU
-        (dynamic quantization); ``"auto"`` does so on a CPU only; the baseline ignores it.
         ``ensemble=False`` scores with the transformer alone, leaving out the baseline mixture.
         """
         directory = Path(directory)
@@ -143,18 +141,16 @@ class Predictor(ABC):
         if info.model_type == "transformer":
             from nabiz.model.transformer import TransformerPredictor
 
-            return TransformerPredictor.from_pretrained(
-                directory, device=device, quantize=quantize, ensemble=ensemble
-            )
+            return TransformerPredictor.from_pretrained(directory, device=device, ensemble=ensemble)
         from nabiz.model.baseline import BaselinePredictor
 
         return BaselinePredictor.from_pretrained(directory)
 
 
 def load_predictor(directory: str | Path, settings) -> Predictor:
-    """The model as the product serves it: the settings' device, threads and quantization."""
+    """The model as the product serves it, on the settings' device and threads."""
     if settings.num_threads:
         import torch
 
         torch.set_num_threads(settings.num_threads)
-    return Predictor.from_pretrained(directory, device=settings.device, quantize=settings.quantize)
+    return Predictor.from_pretrained(directory, device=settings.device)

@@ -99,22 +99,6 @@ def load_model(directory: str | Path) -> tuple[MultiTaskModel, object, LabelSche
     return model, tokenizer, schema, info
 
 
-def quantize_int8(model: MultiTaskModel) -> MultiTaskModel:
-    """Linear layers with int8 weights and dynamically quantized activations (CPU).
-
-    PyTorch marks ``torch.ao.quantization`` for migration to torchao and warns on every call;
-    the API still works in the pinned torch 2.13, so those two warnings are silenced here, and
-    the test suite checks that quantized labels match the float model's.
-    """
-    import warnings
-
-    from torch.ao.quantization import quantize_dynamic
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*deprecat.*")
-        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-
-
 class TransformerPredictor(Predictor):
     """Runs the multi-task network over length-sorted, dynamically padded batches."""
 
@@ -143,7 +127,6 @@ class TransformerPredictor(Predictor):
         cls,
         directory: str | Path,
         device: str = "auto",
-        quantize: str = "none",
         ensemble: bool = True,
     ) -> TransformerPredictor:
         model, tokenizer, schema, info = load_model(directory)
@@ -152,15 +135,8 @@ class TransformerPredictor(Predictor):
             from nabiz.model.baseline import BaselinePredictor
 
             baseline = BaselinePredictor.from_pretrained(Path(directory) / BASELINE_DIR)
-        resolved = resolve_device(device)
-        if quantize == "int8" or (quantize == "auto" and resolved.type == "cpu"):
-            if resolved.type != "cpu":
-                raise ValueError("int8 dynamic quantization runs on the CPU only")
-            model = quantize_int8(model)
-        elif quantize not in ("none", "auto"):
-            raise ValueError(f"quantize must be none, auto or int8, not {quantize!r}")
         return cls(
-            model, tokenizer, schema, info, device=resolved, path=Path(directory), baseline=baseline
+            model, tokenizer, schema, info, device=device, path=Path(directory), baseline=baseline
         )
 
     def encode(self, texts: Sequence[str]):

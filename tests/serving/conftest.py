@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from nabiz.model.predictor import Predictor
+from nabiz.model.predictor import Predictor, load_predictor
 from nabiz.serving.app import create_app
 from nabiz.settings import Settings
 
@@ -21,7 +21,8 @@ def serving_model_dir(tiny_model_source) -> Path:
 
 @pytest.fixture(scope="session")
 def serving_predictor(serving_model_dir) -> Predictor:
-    return Predictor.from_pretrained(serving_model_dir, device="cpu")
+    """Loaded as the app loads it."""
+    return load_predictor(serving_model_dir, Settings(device="cpu"))
 
 
 @pytest.fixture

@@ -145,22 +145,6 @@ def test_same_seed_same_model(custom_run, tmp_path):
     assert again["test"]["nabiz"]["tasks"] == metrics["test"]["nabiz"]["tasks"]
 
 
-def test_int8_cpu_path_gives_the_float_models_labels(custom_run):
-    root, _, _ = custom_run
-    texts = labelled_frame(60, seed=11)["metin"].tolist()
-    plain = Predictor.from_pretrained(root / "model", device="cpu", quantize="none")
-    fast = Predictor.from_pretrained(root / "model", device="cpu", quantize="int8")
-    for a, b in zip(plain.predict(texts), fast.predict(texts), strict=True):
-        assert a.tasks["mood"].label == b.tasks["mood"].label
-        assert a.tasks["level"].label == b.tasks["level"].label
-
-
-def test_unknown_quantization_is_refused(custom_run):
-    root, _, _ = custom_run
-    with pytest.raises(ValueError, match="quantize"):
-        Predictor.from_pretrained(root / "model", device="cpu", quantize="int4")
-
-
 def test_baseline_share_is_tuned_per_task_and_multi_label_tasks_keep_none(custom_run):
     root, _, _ = custom_run
     info = Predictor.from_pretrained(root / "model").info
