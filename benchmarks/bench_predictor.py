@@ -24,6 +24,7 @@ from common import git_revision, machine_description, test_split_texts
 
 from nabiz.model.predictor import Predictor
 from nabiz.model.tokenize import encode_texts, pad_batch
+from nabiz.model.transformer import mix_scores
 from nabiz.text import normalize_text
 
 PEAK_BF16_FLOPS = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L4": 121e12}
@@ -42,7 +43,12 @@ def naive_predict(predictor, texts: list[str], batch_size: int) -> dict[str, np.
             logits = model(ids.to(predictor.device), mask.to(predictor.device))
             for t in predictor.schema.tasks:
                 out[t.name].append(logits[t.name].float().softmax(-1).cpu().numpy())
-    return {name: np.concatenate(parts) for name, parts in out.items()}
+    scores = {name: np.concatenate(parts) for name, parts in out.items()}
+    if predictor.baseline is not None:  # the same model: transformer mixed with the baseline
+        scores = mix_scores(
+            scores, predictor.baseline.predict_scores(texts).scores, info.baseline_weights
+        )
+    return scores
 
 
 def flops_per_token(model, seq_len: float) -> float:
@@ -71,7 +77,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=Path("models/nabiz-cpu"))
     parser.add_argument("--texts", type=int, default=512, help="How many test-split texts.")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8, 32, 128])
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--skip-naive", action="store_true")
     args = parser.parse_args()

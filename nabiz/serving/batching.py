@@ -3,7 +3,8 @@
 A request hands its texts to :meth:`MicroBatcher.submit` and awaits them. Texts are queued as
 *jobs* of at most ``max_batch_size`` texts (a large request is cut into several jobs). One worker
 task takes the oldest job, then keeps adding queued jobs until the pass holds ``max_batch_size``
-texts or ``max_wait_ms`` has passed since it started collecting, and runs
+texts or ``max_wait_ms`` has passed since it started collecting (it waits only when the last
+pass held more than one request: a lone client is not made to wait for company), and runs
 ``predictor.predict`` on all of them in a single inference thread (so torch never runs on the event
 loop and two passes never fight over the CPU). Each job's future then gets exactly its own
 predictions, in its own order.
@@ -68,6 +69,7 @@ class MicroBatcher:
         self.predict = predict
         self.max_batch_size = max_batch_size
         self.max_wait = max(max_wait_ms, 0.0) / 1000.0
+        self._last_pass_requests = 0
         self.max_queue_texts = max_queue_texts
         self.metrics = metrics
         self._queue: deque[_Job] = deque()
@@ -162,7 +164,10 @@ class MicroBatcher:
             self._wakeup.clear()
             await self._wakeup.wait()
         batch, size = [first], len(first.texts)
-        deadline = time.perf_counter() + self.max_wait
+        # Waiting for company pays only under concurrency: a lone client (the last pass held
+        # one request) gets its pass at once instead of paying max_wait on every request.
+        wait = self.max_wait if self._last_pass_requests > 1 else 0.0
+        deadline = time.perf_counter() + wait
         while size < self.max_batch_size:
             if self._queue:
                 if size + len(self._queue[0].texts) > self.max_batch_size:
@@ -179,6 +184,7 @@ class MicroBatcher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), remaining)
         self._set_queue_gauge()
+        self._last_pass_requests = len(batch)
         return batch
 
     async def _run(self) -> None:

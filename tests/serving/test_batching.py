@@ -195,3 +195,41 @@ def test_stopped_batcher_refuses_and_releases_waiters():
 
     first, queued = run(scenario())
     assert isinstance(first, BatcherStopped) and isinstance(queued, BatcherStopped)
+
+
+def test_a_lone_client_is_not_held_for_max_wait():
+    recorder = Recorder()
+
+    async def scenario():
+        batcher = MicroBatcher(recorder, max_batch_size=8, max_wait_ms=2000, metrics=Metrics())
+        await batcher.start()
+        try:
+            started = time.perf_counter()
+            for i in range(3):  # one request after the other, as a single client sends them
+                assert await batcher.submit([f"t{i}"]) == [f"t{i}!"]
+            return time.perf_counter() - started
+        finally:
+            await batcher.stop()
+
+    assert run(scenario()) < 1.0
+
+
+def test_under_concurrency_a_pass_waits_for_company():
+    recorder = Recorder(delay=0.05)
+
+    async def scenario():
+        batcher = MicroBatcher(recorder, max_batch_size=64, max_wait_ms=30, metrics=Metrics())
+        await batcher.start()
+        try:
+            await asyncio.gather(batcher.submit(["a"]), batcher.submit(["b"]))  # concurrency seen
+
+            async def late(i: int):
+                await asyncio.sleep(0.01 * i)  # arrivals spread over the wait window
+                return await batcher.submit([f"late{i}"])
+
+            await asyncio.gather(*(late(i) for i in range(3)))
+        finally:
+            await batcher.stop()
+
+    run(scenario())
+    assert ["late0", "late1", "late2"] in recorder.passes
