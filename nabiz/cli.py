@@ -65,10 +65,13 @@ def data_prepare(
         result = prepare_data(cfg, get_settings())
     except (DataSourceError, ValueError, FileNotFoundError) as exc:
         raise _fail(str(exc)) from None
-    typer.echo(f"prepared data written to {cfg.resolve(cfg.data.prepared_dir)}")
-    summary = getattr(result, "summary", None)
-    if summary:
-        typer.echo(summary() if callable(summary) else summary)
+    rows = result.card["rows"]["all"]
+    splits = ", ".join(f"{name} {split['rows']}" for name, split in result.card["splits"].items())
+    typer.echo(
+        f"{rows['kept']} texts kept of {rows['read']} read ({rows['empty_text']} empty, "
+        f"{rows['duplicate']} duplicates, {rows['malformed']} malformed dropped): {splits}; "
+        f"data card: {result.path / 'data_card.md'}"
+    )
 
 
 @app.command("train")

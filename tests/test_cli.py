@@ -1,0 +1,46 @@
+"""The command line: each command reaches its function, and bad input ends in a one-line error."""
+
+from __future__ import annotations
+
+import yaml
+from typer.testing import CliRunner
+
+from nabiz.cli import app
+from tests.helpers import custom_config_dict, labelled_frame
+
+runner = CliRunner()
+
+
+def _write_config(tmp_path, **training) -> str:
+    labelled_frame(60).to_csv(tmp_path / "mine.csv", index=False)
+    tree = custom_config_dict("mine.csv", "unused-base", "prepared", "model")
+    tree["training"].update(training)
+    path = tmp_path / "my.yaml"
+    path.write_text(yaml.safe_dump(tree, allow_unicode=True), encoding="utf-8")
+    return str(path)
+
+
+def test_data_prepare_reports_what_it_kept(tmp_path):
+    result = runner.invoke(app, ["data", "prepare", "--config", _write_config(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "60 texts kept of 60 read" in result.output
+    assert (tmp_path / "prepared" / "data_card.md").is_file()
+
+
+def test_an_invalid_override_is_a_clear_error(tmp_path):
+    config = _write_config(tmp_path)
+    result = runner.invoke(app, ["train", "--config", config, "--set", "training.epochs=-1"])
+    assert result.exit_code == 2
+    assert "epochs" in result.output
+
+
+def test_an_unknown_profile_names_the_profiles(tmp_path):
+    result = runner.invoke(app, ["train", "--config", _write_config(tmp_path), "--profile", "gpu"])
+    assert result.exit_code == 2
+    assert "no profile 'gpu'" in result.output
+
+
+def test_evaluate_without_a_model_says_how_to_get_one(tmp_path):
+    result = runner.invoke(app, ["evaluate", "--model", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "nabiz train" in result.output
