@@ -2,7 +2,8 @@
 
 The naive way is the same weights run as a first version would: fp32, every text padded to the
 max length, texts in arrival order, under ``torch.no_grad``. The product path is
-``Predictor.from_pretrained`` as the API and the batch scorer use it. Both run in this process on
+``load_predictor`` with the settings' defaults, as the API and the batch scorer use it (bf16 on
+a GPU or a CPU with native bf16). Both run in this process on
 the same texts, so the ratio is like for like. On a GPU it also prints the share of the chip's
 peak bf16 FLOP/s that the product path reaches.
 
@@ -22,9 +23,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import git_revision, machine_description, test_split_texts
 
-from nabiz.model.predictor import Predictor
+from nabiz.model.predictor import load_predictor
 from nabiz.model.tokenize import encode_texts, pad_batch
 from nabiz.model.transformer import mix_scores
+from nabiz.settings import Settings
 from nabiz.text import normalize_text
 
 PEAK_BF16_FLOPS = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L4": 121e12}
@@ -86,10 +88,11 @@ def main() -> None:
     texts = test_split_texts(args.model)
     rng = np.random.default_rng(0)
     texts = [texts[i] for i in rng.permutation(len(texts))[: args.texts]]
-    predictor = Predictor.from_pretrained(args.model, device=args.device)
+    predictor = load_predictor(args.model, Settings(device=args.device))
     lengths = [len(x) for x in predictor.encode(texts).ids]
     print(
-        f"model {args.model} ({predictor.info.name} {predictor.info.version}); {len(texts)} "
+        f"model {args.model} ({predictor.info.name} {predictor.info.version}, "
+        f"{'bf16' if predictor.bf16 else 'fp32'}); {len(texts)} "
         f"test-split texts, tokens mean {np.mean(lengths):.1f} / max {max(lengths)} "
         f"(max length {predictor.info.max_length})"
     )

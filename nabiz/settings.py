@@ -8,6 +8,7 @@ that the CLI, the REST app and the batch pipeline agree on defaults and nothing 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,6 +35,10 @@ class Settings(BaseSettings):
         description="Model directory that serve, score and predict use without --model.",
     )
     device: str = Field(default="auto", description="auto, cpu, cuda or cuda:N.")
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        default="auto",
+        description="Inference precision; auto = bf16 on a GPU and on CPUs with native bf16.",
+    )
     num_threads: int = Field(default=0, ge=0, description="torch threads; 0 keeps torch's choice.")
 
     # API limits and micro-batching

@@ -130,27 +130,36 @@ class Predictor(ABC):
 
     @staticmethod
     def from_pretrained(
-        directory: str | Path, device: str = "auto", ensemble: bool = True
+        directory: str | Path,
+        device: str = "auto",
+        ensemble: bool = True,
+        precision: str = "fp32",
     ) -> Predictor:
         """Load whichever kind of model ``directory`` holds.
 
         ``ensemble=False`` scores with the transformer alone, leaving out the baseline mixture.
+        ``precision``: ``fp32``, ``bf16`` (autocast), or ``auto`` (bf16 on a GPU and on CPUs
+        with native bf16); the baseline ignores it.
         """
         directory = Path(directory)
         info = ModelInfo.load(directory)
         if info.model_type == "transformer":
             from nabiz.model.transformer import TransformerPredictor
 
-            return TransformerPredictor.from_pretrained(directory, device=device, ensemble=ensemble)
+            return TransformerPredictor.from_pretrained(
+                directory, device=device, ensemble=ensemble, precision=precision
+            )
         from nabiz.model.baseline import BaselinePredictor
 
         return BaselinePredictor.from_pretrained(directory)
 
 
 def load_predictor(directory: str | Path, settings) -> Predictor:
-    """The model as the product serves it, on the settings' device and threads."""
+    """The model as the product serves it: the settings' device, threads and precision."""
     if settings.num_threads:
         import torch
 
         torch.set_num_threads(settings.num_threads)
-    return Predictor.from_pretrained(directory, device=settings.device)
+    return Predictor.from_pretrained(
+        directory, device=settings.device, precision=settings.precision
+    )

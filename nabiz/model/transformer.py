@@ -42,6 +42,25 @@ def resolve_device(device: str = "auto") -> torch.device:
     return torch.device(device)
 
 
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bf16 in hardware (AVX512-BF16 or AMX), where bf16 is faster."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            flags = next((line for line in fh if line.startswith("flags")), "")
+    except OSError:
+        return False
+    return bool({"avx512_bf16", "amx_bf16"} & set(flags.split()))
+
+
+def use_bf16(precision: str, device: torch.device) -> bool:
+    """``auto``: bf16 on a GPU and on CPUs with native bf16, fp32 elsewhere."""
+    if precision not in ("auto", "fp32", "bf16"):
+        raise ValueError(f"precision must be auto, fp32 or bf16, not {precision!r}")
+    if precision == "auto":
+        return device.type == "cuda" or (device.type == "cpu" and cpu_has_native_bf16())
+    return precision == "bf16"
+
+
 def build_encoder(config) -> torch.nn.Module:
     """An encoder from a transformers config, without the pooler that mean pooling never uses."""
     from transformers import AutoModel
@@ -112,8 +131,10 @@ class TransformerPredictor(Predictor):
         batch_size: int = 64,
         path: Path | None = None,
         baseline: Predictor | None = None,
+        precision: str = "fp32",
     ) -> None:
         self.device = resolve_device(device) if isinstance(device, str) else device
+        self.bf16 = use_bf16(precision, self.device)
         self.baseline = baseline
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
@@ -128,6 +149,7 @@ class TransformerPredictor(Predictor):
         directory: str | Path,
         device: str = "auto",
         ensemble: bool = True,
+        precision: str = "fp32",
     ) -> TransformerPredictor:
         model, tokenizer, schema, info = load_model(directory)
         baseline = None
@@ -136,7 +158,14 @@ class TransformerPredictor(Predictor):
 
             baseline = BaselinePredictor.from_pretrained(Path(directory) / BASELINE_DIR)
         return cls(
-            model, tokenizer, schema, info, device=device, path=Path(directory), baseline=baseline
+            model,
+            tokenizer,
+            schema,
+            info,
+            device=device,
+            path=Path(directory),
+            baseline=baseline,
+            precision=precision,
         )
 
     def encode(self, texts: Sequence[str]):
@@ -158,12 +187,11 @@ class TransformerPredictor(Predictor):
             for task in self.schema.tasks
         }
         lengths = [len(ids) for ids in encoded.ids]
-        use_bf16 = self.device.type == "cuda"
         for batch in length_sorted_batches(lengths, self.batch_size):
             input_ids, mask = pad_batch(
                 [encoded.ids[i] for i in batch], self.tokenizer.pad_token_id
             )
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=use_bf16):
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
                 logits = self.model(input_ids.to(self.device), mask.to(self.device))
             for task in self.schema.tasks:
                 values = logits[task.name].float()

@@ -157,3 +157,20 @@ def test_mixed_scores_are_still_distributions(custom_run):
     root, _, _ = custom_run
     prediction = Predictor.from_pretrained(root / "model").predict(["fatura tarihini öğrenmek"])[0]
     assert sum(prediction.tasks["mood"].scores.values()) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_bf16_path_gives_the_fp32_labels(custom_run):
+    root, _, _ = custom_run
+    texts = labelled_frame(60, seed=11)["metin"].tolist()
+    plain = Predictor.from_pretrained(root / "model", device="cpu", precision="fp32")
+    fast = Predictor.from_pretrained(root / "model", device="cpu", precision="bf16")
+    for a, b in zip(plain.predict(texts), fast.predict(texts), strict=True):
+        for task in ("mood", "level"):
+            assert a.tasks[task].label == b.tasks[task].label
+            assert a.tasks[task].scores == pytest.approx(b.tasks[task].scores, abs=0.05)
+
+
+def test_unknown_precision_is_refused(custom_run):
+    root, _, _ = custom_run
+    with pytest.raises(ValueError, match="precision"):
+        Predictor.from_pretrained(root / "model", device="cpu", precision="int4")
