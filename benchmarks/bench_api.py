@@ -2,8 +2,8 @@
 
 Starts the server on loopback, waits for /readyz, then runs wrk (Debian package `wrk`) at each
 concurrency with one-text POST /v1/predict requests drawn from the model's test split, and prints
-p50/p95/p99 latency and requests/s. The naive way is the same server with micro-batching off
-(batch size 1: one forward pass per request), measured in the same run.
+p50/p95/p99 latency and requests/s. The naive way is the same server in fp32 with micro-batching
+off (batch size 1: one forward pass per request), measured in the same run.
 
     python benchmarks/bench_api.py --model models/nabiz-cpu [--duration 20] [--concurrency 1 8 32]
 """
@@ -135,9 +135,10 @@ def main() -> None:
     script.write_text(LUA % {"bodies": bodies}, encoding="utf-8")
     variants = {"product": {}}
     if not args.skip_naive:
-        variants["naive (no micro-batching)"] = {
+        variants["naive (fp32, no micro-batching)"] = {
             "NABIZ_BATCH_MAX_SIZE": "1",
             "NABIZ_BATCH_MAX_WAIT_MS": "0",
+            "NABIZ_PRECISION": "fp32",
         }
     results = {}
     for name, env in variants.items():
@@ -161,7 +162,7 @@ def main() -> None:
             proc.wait(timeout=30)
     if not args.skip_naive:
         for c in args.concurrency:
-            fast, slow = results[("product", c)], results[("naive (no micro-batching)", c)]
+            fast, slow = results[("product", c)], results[("naive (fp32, no micro-batching)", c)]
             print(
                 f"  c={c:>3}: throughput {fast['rps'] / slow['rps']:.2f}x the naive server, "
                 f"p50 {slow['p50_ms'] / fast['p50_ms']:.2f}x lower"
