@@ -18,20 +18,13 @@ from hypothesis import strategies as st
 
 from nabiz.model.predictor import Predictor
 from nabiz.model.schema import LabelSchema
-from nabiz.model.tiny import make_tiny_model
+from nabiz.model.tiny import DEFAULT_CORPUS, make_tiny_model
 from nabiz.serving.app import create_app
 from nabiz.serving.batching import Overloaded
 from nabiz.serving.schemas import ITEM_FIELDS, PREDICT_RESPONSE_EXAMPLE, PredictResponse
 from tests.helpers import CUSTOM_TASKS
 
-TEXTS = [
-    "Faturam bu ay çok yüksek geldi, açıklama bekliyorum.",
-    "İnternet üç gündür çekmiyor, arıza kaydı açtım.",
-    "Müşteri hizmetleri çok ilgiliydi, teşekkür ederim.",
-    "Numaramı başka operatöre taşıyacağım, yeter artık!",
-    "Uygulama sürekli hata veriyor, giriş yapamıyorum.",
-    "Kampanya fiyatı mağazada farklı söylendi.",
-]
+TEXTS = DEFAULT_CORPUS[:6]  # the texts the tiny tokenizer was trained on
 
 
 def predict(client: TestClient, *items: dict) -> httpx.Response:
