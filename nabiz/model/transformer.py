@@ -179,29 +179,45 @@ class TransformerPredictor(Predictor):
             head_fraction=self.info.head_fraction,
         )
 
-    @torch.inference_mode()
     def predict_scores(self, texts: Sequence[str]) -> ScoredBatch:
         encoded = self.encode(texts)
-        scores = {
-            task.name: np.zeros((len(texts), task.num_labels), dtype=np.float32)
-            for task in self.schema.tasks
-        }
-        lengths = [len(ids) for ids in encoded.ids]
-        for batch in length_sorted_batches(lengths, self.batch_size):
-            input_ids, mask = pad_batch(
-                [encoded.ids[i] for i in batch], self.tokenizer.pad_token_id
-            )
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-                logits = self.model(input_ids.to(self.device), mask.to(self.device))
-            for task in self.schema.tasks:
-                values = logits[task.name].float()
-                probs = values.sigmoid() if task.is_multi_label else values.softmax(dim=-1)
-                scores[task.name][batch] = probs.cpu().numpy()
+        scores = score_token_ids(
+            self.model,
+            encoded.ids,
+            self.schema,
+            self.tokenizer.pad_token_id,
+            self.batch_size,
+            self.device,
+            self.bf16,
+        )
         if self.baseline is not None:
             scores = mix_scores(
                 scores, self.baseline.predict_scores(texts).scores, self.info.baseline_weights
             )
         return ScoredBatch(scores=scores, truncated=np.asarray(encoded.truncated, dtype=bool))
+
+
+@torch.inference_mode()
+def score_token_ids(
+    model: MultiTaskModel,
+    ids: Sequence[Sequence[int]],
+    schema: LabelSchema,
+    pad_id: int,
+    batch_size: int,
+    device: torch.device,
+    bf16: bool,
+) -> dict[str, np.ndarray]:
+    """Label scores per task for encoded texts, in input order (length-sorted batches inside)."""
+    scores = {t.name: np.zeros((len(ids), t.num_labels), dtype=np.float32) for t in schema.tasks}
+    for batch in length_sorted_batches([len(row) for row in ids], batch_size):
+        input_ids, mask = pad_batch([ids[i] for i in batch], pad_id)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            logits = model(input_ids.to(device), mask.to(device))
+        for task in schema.tasks:
+            values = logits[task.name].float()
+            probs = values.sigmoid() if task.is_multi_label else values.softmax(dim=-1)
+            scores[task.name][batch] = probs.cpu().numpy()
+    return scores
 
 
 def mix_scores(

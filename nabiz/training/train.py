@@ -25,8 +25,13 @@ from nabiz.model.encoder import resolve_base_encoder
 from nabiz.model.network import MultiTaskModel
 from nabiz.model.predictor import ModelInfo
 from nabiz.model.schema import LabelSchema, TaskSpec
-from nabiz.model.tokenize import encode_texts, length_sorted_batches, pad_batch
-from nabiz.model.transformer import load_pretrained_encoder, resolve_device, save_pretrained
+from nabiz.model.tokenize import encode_texts, pad_batch
+from nabiz.model.transformer import (
+    load_pretrained_encoder,
+    resolve_device,
+    save_pretrained,
+    score_token_ids,
+)
 from nabiz.model.trim import TrimReport, trim_vocabulary
 from nabiz.settings import Settings, get_settings
 from nabiz.training.config import NabizConfig, TrainingConfig
@@ -117,7 +122,6 @@ def training_batches(lengths: list[int], batch_size: int, rng: random.Random) ->
     return batches
 
 
-@torch.inference_mode()
 def predict_split(
     model: MultiTaskModel,
     split: EncodedSplit,
@@ -128,16 +132,7 @@ def predict_split(
     bf16: bool,
 ) -> dict[str, np.ndarray]:
     model.eval()
-    scores = {t.name: np.zeros((len(split), t.num_labels), np.float32) for t in schema.tasks}
-    for batch in length_sorted_batches([len(x) for x in split.ids], batch_size):
-        input_ids, mask = pad_batch([split.ids[i] for i in batch], pad_id)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            logits = model(input_ids.to(device), mask.to(device))
-        for t in schema.tasks:
-            values = logits[t.name].float()
-            probs = values.sigmoid() if t.is_multi_label else values.softmax(-1)
-            scores[t.name][batch] = probs.cpu().numpy()
-    return scores
+    return score_token_ids(model, split.ids, schema, pad_id, batch_size, device, bf16)
 
 
 def split_macro_f1(schema: LabelSchema, scores: dict[str, np.ndarray], split: EncodedSplit) -> dict:
