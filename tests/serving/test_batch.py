@@ -476,7 +476,8 @@ def test_resume_after_the_process_is_killed(tmp_path, tiny_model_source, predict
         "--id-column", "id", "--channel-column", "kanal", "--time-column", "tarih",
         "--chunk-rows", "30", "--batch-size", "30", "--no-progress",
     ]  # fmt: skip
-    env = {**os.environ, "NABIZ_DEVICE": "cpu", "NABIZ_NUM_THREADS": "1"}
+    # fp32 like the `predictor` fixture the clean run uses: bf16 scores move with batch-mates
+    env = {**os.environ, "NABIZ_DEVICE": "cpu", "NABIZ_NUM_THREADS": "1", "NABIZ_PRECISION": "fp32"}
     process = subprocess.Popen(
         [sys.executable, "-c", KILLED_RUN, *args], env=env, stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -500,7 +501,9 @@ def test_resume_after_the_process_is_killed(tmp_path, tiny_model_source, predict
 
     from nabiz.cli import app
 
-    result = CliRunner().invoke(app, ["score", *args, "--resume"], env={"NABIZ_DEVICE": "cpu"})
+    result = CliRunner().invoke(
+        app, ["score", *args, "--resume"], env={"NABIZ_DEVICE": "cpu", "NABIZ_PRECISION": "fp32"}
+    )
     assert result.exit_code == 0, result.output
     assert "came from the interrupted run" in result.output
     table = read_table(output)
