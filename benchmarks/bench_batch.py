@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import contextlib
+
 from bench_api import free_port, start_server
 from common import git_revision, machine_description, test_split_texts
 
@@ -44,6 +46,43 @@ def generate_export(path: Path, rows: int, texts: list[str]) -> None:
             )
 
 
+def rss_mib(pid: int) -> float | None:
+    """Resident set size of a live process, from /proc (Linux)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def sample_rss(child: subprocess.Popen, every: float) -> list[tuple[float, float]]:
+    """(seconds, RSS MiB) of the child until it exits: shows whether memory levels off or keeps
+    growing with the rows, which the peak alone cannot tell."""
+    started = time.perf_counter()
+    timeline: list[tuple[float, float]] = []
+    while child.poll() is None:
+        rss = rss_mib(child.pid)
+        if rss is not None:
+            timeline.append((time.perf_counter() - started, rss))
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=every)
+    return timeline
+
+
+def print_rss_timeline(timeline: list[tuple[float, float]], parts: int = 10) -> None:
+    """The highest RSS in each tenth of the run."""
+    if not timeline:
+        return
+    end = timeline[-1][0] or 1.0
+    peaks = [0.0] * parts
+    for seconds, rss in timeline:
+        part = min(parts - 1, int(seconds / end * parts))
+        peaks[part] = max(peaks[part], rss)
+    print("RSS by tenth of the run (MiB): " + " ".join(f"{p:.0f}" for p in peaks))
+
+
 def directory_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
@@ -53,6 +92,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=Path("models/nabiz-cpu"))
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--cold-starts", type=int, default=3)
+    parser.add_argument("--rss-every", type=float, default=2.0, help="seconds between samples")
     parser.add_argument("--output-format", default="csv", choices=["csv", "jsonl", "parquet"])
     args = parser.parse_args()
 
@@ -63,7 +103,7 @@ def main() -> None:
     print(f"export: {args.rows} rows, {export.stat().st_size / 1e6:.1f} MB")
     output = workdir / f"scored.{args.output_format}"
     started = time.perf_counter()
-    subprocess.run(
+    child = subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -75,16 +115,20 @@ def main() -> None:
             "--model",
             str(args.model),
         ],
-        check=True,
         stdout=subprocess.DEVNULL,
         env=dict(os.environ, TQDM_DISABLE="1"),
     )
+    timeline = sample_rss(child, args.rss_every)
+    if child.returncode != 0:
+        raise SystemExit(f"nabiz score failed with exit code {child.returncode}")
     seconds = time.perf_counter() - started
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(
         f"score: {args.rows / seconds:.1f} rows/s ({seconds:.0f} s), peak RSS "
         f"{peak_kb / 1024:.0f} MB, output {output.stat().st_size / 1e6:.1f} MB"
     )
+
+    print_rss_timeline(timeline)
 
     print(
         f"model directory: {directory_size(args.model) / 1e6:.1f} MB "

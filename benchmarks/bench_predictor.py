@@ -24,33 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import git_revision, machine_description, test_split_texts
 
 from nabiz.model.predictor import load_predictor
-from nabiz.model.tokenize import encode_texts, pad_batch
-from nabiz.model.transformer import mix_scores
+from nabiz.model.transformer import plain_scores
 from nabiz.settings import Settings
-from nabiz.text import normalize_text
 
 PEAK_BF16_FLOPS = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L4": 121e12}
-
-
-def naive_predict(predictor, texts: list[str], batch_size: int) -> dict[str, np.ndarray]:
-    info, tokenizer, model = predictor.info, predictor.tokenizer, predictor.model
-    encoded = encode_texts(
-        tokenizer, [normalize_text(t) for t in texts], info.max_length, info.text_prefix
-    )
-    out: dict[str, list] = {t.name: [] for t in predictor.schema.tasks}
-    with torch.no_grad():
-        for start in range(0, len(texts), batch_size):
-            rows = encoded.ids[start : start + batch_size]
-            ids, mask = pad_batch(rows, tokenizer.pad_token_id, pad_to=info.max_length)
-            logits = model(ids.to(predictor.device), mask.to(predictor.device))
-            for t in predictor.schema.tasks:
-                out[t.name].append(logits[t.name].float().softmax(-1).cpu().numpy())
-    scores = {name: np.concatenate(parts) for name, parts in out.items()}
-    if predictor.baseline is not None:  # the same model: transformer mixed with the baseline
-        scores = mix_scores(
-            scores, predictor.baseline.predict_scores(texts).scores, info.baseline_weights
-        )
-    return scores
 
 
 def flops_per_token(model, seq_len: float) -> float:
@@ -103,10 +80,10 @@ def main() -> None:
         fast = timed(lambda: predictor.predict_scores(texts), args.repeats)
         line = f"{batch_size:>5} {len(texts) / fast:>12.1f}"
         if not args.skip_naive:
-            naive_predict(predictor, texts[: batch_size * 2], batch_size)
-            slow = timed(lambda bs=batch_size: naive_predict(predictor, texts, bs), 1)
+            plain_scores(predictor, texts[: batch_size * 2], batch_size)
+            slow = timed(lambda bs=batch_size: plain_scores(predictor, texts, bs), 1)
             product = predictor.predict_scores(texts).scores
-            naive = naive_predict(predictor, texts, batch_size)
+            naive = plain_scores(predictor, texts, batch_size)
             same = np.mean([(product[k].argmax(1) == naive[k].argmax(1)).mean() for k in naive])
             line += f" {len(texts) / slow:>10.1f} {slow / fast:>8.2f}x {100 * same:>11.2f}%"
         if predictor.device.type == "cuda":

@@ -377,6 +377,17 @@ def _csv_records(handle: TextIO, delimiter: str) -> Iterator[tuple[int, list[str
             yield first_line, fields, None
 
 
+def count_csv_records(path: str | Path, encoding: str, delimiter: str | None = None) -> int:
+    """Records (header included) as the CSV reader will see them, so that quoted line breaks in
+    a text do not count as rows. Streams the file once through the C parser; memory stays flat."""
+    path = Path(path)
+    with _open_text(path, encoding) as handle:
+        if delimiter is None:
+            delimiter = sniff_delimiter(handle.read(SNIFF_CHARS))
+            handle.seek(0)
+        return sum(1 for _ in csv.reader(handle, delimiter=delimiter, strict=False))
+
+
 def _iter_csv(
     path: Path, delimiter: str | None, encoding: str | None, chunk_rows: int
 ) -> Iterator[pd.DataFrame]:
@@ -643,6 +654,7 @@ __all__ = [
     "EXTENSIONS",
     "TableFormat",
     "TableReadError",
+    "count_csv_records",
     "detect_encoding",
     "detect_format",
     "is_blank",

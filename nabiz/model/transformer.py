@@ -220,6 +220,32 @@ def score_token_ids(
     return scores
 
 
+@torch.no_grad()
+def plain_scores(
+    predictor: TransformerPredictor, texts: Sequence[str], batch_size: int
+) -> dict[str, np.ndarray]:
+    """The same model run the plain way, as a first version would: fp32, every text padded to
+    ``max_length``, batches in arrival order. The reference that the fast path (length-sorted
+    batches, dynamic padding, bf16) is measured and tested against; not used in serving."""
+    info, tokenizer, schema = predictor.info, predictor.tokenizer, predictor.schema
+    ids = predictor.encode(texts).ids
+    parts: dict[str, list[np.ndarray]] = {t.name: [] for t in schema.tasks}
+    for start in range(0, len(ids), batch_size):
+        rows = ids[start : start + batch_size]
+        input_ids, mask = pad_batch(rows, tokenizer.pad_token_id, pad_to=info.max_length)
+        logits = predictor.model(input_ids.to(predictor.device), mask.to(predictor.device))
+        for task in schema.tasks:
+            values = logits[task.name].float()
+            probs = values.sigmoid() if task.is_multi_label else values.softmax(dim=-1)
+            parts[task.name].append(probs.cpu().numpy())
+    scores = {name: np.concatenate(chunks) for name, chunks in parts.items()}
+    if predictor.baseline is not None:
+        scores = mix_scores(
+            scores, predictor.baseline.predict_scores(texts).scores, info.baseline_weights
+        )
+    return scores
+
+
 def mix_scores(
     transformer: dict[str, np.ndarray], baseline: dict[str, np.ndarray], weights: dict[str, float]
 ) -> dict[str, np.ndarray]:

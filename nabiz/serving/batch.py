@@ -57,6 +57,7 @@ from nabiz.serving.writers import Column, PartialWriter, open_writer, output_for
 from nabiz.tabular import (
     ERROR_COLUMN,
     TableFormat,
+    count_csv_records,
     detect_encoding,
     detect_format,
     is_blank,
@@ -412,9 +413,25 @@ def file_fingerprint(path: str | Path, block: int = 1 << 20) -> dict[str, Any]:
     return {"size": size, "head_sha256": head, "tail_sha256": tail}
 
 
+def _count_lines(path: Path, encoding: str) -> int:
+    """Lines of a text file, a last line without a line break included."""
+    lines, last = 0, b"\n"
+    if codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")):
+        with path.open("r", encoding=encoding, newline="") as handle:
+            while chunk := handle.read(1 << 20):
+                lines += chunk.count("\n")
+                last = chunk[-1:].encode()
+    else:
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 22):
+                lines += chunk.count(b"\n")
+                last = chunk[-1:]
+    return lines + (last != b"\n")
+
+
 def estimate_rows(path: str | Path, fmt: TableFormat, encoding: str | None = None) -> int | None:
-    """A cheap row count for the progress bar: exact for Parquet, the sheet's dimension for
-    Excel, line breaks for text (quoted line breaks or blank lines make it a little high)."""
+    """The row count for the progress bar: exact for Parquet, the sheet's dimension for Excel,
+    parsed records for CSV (a quoted line break is not a row), lines for JSON Lines."""
     path = Path(path)
     try:
         if fmt == "parquet":
@@ -431,20 +448,10 @@ def estimate_rows(path: str | Path, fmt: TableFormat, encoding: str | None = Non
                 workbook.close()
             return max(0, rows - 1) if rows else None
         encoding = encoding or detect_encoding(path)
-        lines, last = 0, b"\n"
-        if codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")):
-            with path.open("r", encoding=encoding, newline="") as handle:
-                while chunk := handle.read(1 << 20):
-                    lines += chunk.count("\n")
-                    last = chunk[-1:].encode()
-        else:
-            with path.open("rb") as handle:
-                while chunk := handle.read(1 << 22):
-                    lines += chunk.count(b"\n")
-                    last = chunk[-1:]
-        if last != b"\n":
-            lines += 1
-        return max(0, lines - 1) if fmt in ("csv", "tsv") else lines
+        if fmt in ("csv", "tsv"):
+            delimiter = "\t" if fmt == "tsv" else None
+            return max(0, count_csv_records(path, encoding, delimiter) - 1)
+        return _count_lines(path, encoding)
     except Exception:  # only a progress-bar hint
         return None
 

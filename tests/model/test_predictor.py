@@ -9,7 +9,12 @@ import pytest
 
 from nabiz.model.predictor import ModelInfo, Predictor
 from nabiz.model.tokenize import encode_texts, head_tail
-from nabiz.model.transformer import TransformerPredictor, load_model, save_pretrained
+from nabiz.model.transformer import (
+    TransformerPredictor,
+    load_model,
+    plain_scores,
+    save_pretrained,
+)
 
 TEXTS = [
     "Faturam bu ay çok yüksek geldi!",
@@ -51,6 +56,18 @@ def test_shuffled_inputs_get_the_outputs_of_their_own_text(tiny_model_dir):
         for name, result in together[position].tasks.items():
             expected = alone[i].tasks[name].scores
             assert result.scores == pytest.approx(expected, abs=1e-5)
+
+
+def test_fast_path_gives_the_plain_paths_scores(tiny_model_dir):
+    """Length-sorted batches with dynamic padding change nothing but the speed: the plain way
+    (fp32, every text padded to max_length, arrival order) gives the same scores."""
+    predictor = Predictor.from_pretrained(tiny_model_dir, device="cpu", precision="fp32")
+    texts = TEXTS * 3
+    fast = predictor.predict_scores(texts).scores
+    plain = plain_scores(predictor, texts, batch_size=4)
+    for name in predictor.schema.names:
+        np.testing.assert_allclose(fast[name], plain[name], atol=1e-5)
+        assert (fast[name].argmax(1) == plain[name].argmax(1)).all()
 
 
 def test_long_text_is_reported_truncated(tiny_model_dir):

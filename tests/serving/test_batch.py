@@ -591,3 +591,14 @@ def test_property_every_row_comes_back_in_order(
         assert (row["sentiment"] is None) == (not text.strip())
     assert summary.rows == len(texts)
     assert summary.failed == sum(1 for text in texts if not text.strip())
+
+
+def test_estimate_rows_does_not_count_quoted_line_breaks_as_rows(tmp_path):
+    from nabiz.serving.batch import estimate_rows
+
+    path = write_input(
+        tmp_path / "multi.csv",
+        ["id", "yorum"],
+        [["1", "ilk satır\nikinci satır\nüçüncü"], ["2", "tek satır"], ["3", "a;b\r\nc"]],
+    )
+    assert estimate_rows(path, "csv") == 3

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -168,6 +169,18 @@ def test_bf16_path_gives_the_fp32_labels(custom_run):
         for task in ("mood", "level"):
             assert a.tasks[task].label == b.tasks[task].label
             assert a.tasks[task].scores == pytest.approx(b.tasks[task].scores, abs=0.05)
+
+
+def test_bf16_fast_path_gives_the_plain_paths_labels(custom_run):
+    from nabiz.model.transformer import plain_scores
+
+    root, _, _ = custom_run
+    texts = labelled_frame(60, seed=12)["metin"].tolist()
+    fast = Predictor.from_pretrained(root / "model", device="cpu", precision="bf16")
+    plain = plain_scores(fast, texts, batch_size=8)
+    scores = fast.predict_scores(texts).scores
+    for task in ("mood", "level"):
+        np.testing.assert_array_equal(scores[task].argmax(1), plain[task].argmax(1))
 
 
 def test_unknown_precision_is_refused(custom_run):
