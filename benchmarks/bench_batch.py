@@ -1,9 +1,11 @@
 """Batch scorer rows/s and peak memory on a generated export, and cold start of the server.
 
 Generates a CSV export of --rows rows (texts drawn from the model's test split, with id, channel
-and time columns), runs `nabiz score` on it in a child process and reports rows/s and the child's
-peak RSS. Then starts `nabiz serve` --cold-starts times and reports process start → /readyz 200,
-and the model directory's size on disk.
+and time columns), runs `nabiz score` on it in a child process and reports rows/s, the child's
+peak RSS and its RSS over the run. Then scores a smaller export (--compare-rows) both the product
+way and the naive way (the same pipeline over fp32, every text padded to max_length, arrival
+order), as a ratio. Then starts `nabiz serve` --cold-starts times and reports process start →
+/readyz 200, and the model directory's size on disk.
 
     python benchmarks/bench_batch.py --model models/nabiz-cpu --rows 1000000
 """
@@ -83,6 +85,59 @@ def print_rss_timeline(timeline: list[tuple[float, float]], parts: int = 10) -> 
     print("RSS by tenth of the run (MiB): " + " ".join(f"{p:.0f}" for p in peaks))
 
 
+def score_command(export: Path, output: Path, model: Path) -> list[str]:
+    """`nabiz score` as a user runs it: the product path."""
+    command = [sys.executable, "-m", "nabiz.cli", "score", str(export)]
+    return [*command, "--output", str(output), "--model", str(model)]
+
+
+def run_child(command: list[str]) -> tuple[float, list[tuple[float, float]]]:
+    """Seconds and RSS timeline of one child process; exits if it fails."""
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, env=dict(os.environ, TQDM_DISABLE="1")
+    )
+    timeline = sample_rss(child, 2.0)
+    if child.returncode != 0:
+        raise SystemExit(f"{command[3:5]} failed with exit code {child.returncode}")
+    return time.perf_counter() - started, timeline
+
+
+def naive_score(export: Path, output: Path, model: Path) -> None:
+    """The same pipeline (reading, priority, writing) with the naive model path behind it: fp32,
+    every text padded to max_length, batches in arrival order (`plain_scores`)."""
+    import numpy as np
+
+    from nabiz.model.predictor import ScoredBatch
+    from nabiz.model.transformer import TransformerPredictor, plain_scores
+    from nabiz.serving.batch import score_file
+    from nabiz.serving.priority import load_policy
+    from nabiz.settings import Settings
+
+    class PlainPredictor(TransformerPredictor):
+        def predict_scores(self, texts):
+            truncated = np.asarray(self.encode(texts).truncated, dtype=bool)
+            return ScoredBatch(plain_scores(self, texts, self.batch_size), truncated)
+
+    predictor = PlainPredictor.from_pretrained(model, device="cpu", precision="fp32")
+    policy = load_policy(Settings().priority_policy)
+    score_file(export, output, predictor, policy, progress=False)
+
+
+def compare_with_naive(workdir: Path, model: Path, rows: int) -> None:
+    """Product and naive `nabiz score` on the same smaller export, in this run, as a ratio."""
+    export = workdir / "compare.csv"
+    generate_export(export, rows, test_split_texts(model))
+    product, _ = run_child(score_command(export, workdir / "compare-product.csv", model))
+    naive_command = [sys.executable, __file__, "--naive-child", str(export)]
+    naive_command += [str(workdir / "compare-naive.csv"), "--model", str(model)]
+    naive, _ = run_child(naive_command)
+    print(
+        f"same {rows} rows: product {rows / product:.1f} rows/s, naive {rows / naive:.1f} "
+        f"rows/s, speed-up {naive / product:.2f}x"
+    )
+
+
 def directory_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
@@ -92,9 +147,18 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=Path("models/nabiz-cpu"))
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--cold-starts", type=int, default=3)
-    parser.add_argument("--rss-every", type=float, default=2.0, help="seconds between samples")
+    parser.add_argument(
+        "--compare-rows",
+        type=int,
+        default=10_000,
+        help="rows of a second export scored both ways (product and naive); 0 skips it",
+    )
+    parser.add_argument("--naive-child", nargs=2, type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--output-format", default="csv", choices=["csv", "jsonl", "parquet"])
     args = parser.parse_args()
+    if args.naive_child:
+        naive_score(*args.naive_child, args.model)
+        return
 
     print(f"# batch scorer and cold start — {machine_description()}; nabiz {git_revision()}")
     workdir = Path(tempfile.mkdtemp(prefix="nabiz-batch-"))
@@ -102,33 +166,16 @@ def main() -> None:
     generate_export(export, args.rows, test_split_texts(args.model))
     print(f"export: {args.rows} rows, {export.stat().st_size / 1e6:.1f} MB")
     output = workdir / f"scored.{args.output_format}"
-    started = time.perf_counter()
-    child = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "nabiz.cli",
-            "score",
-            str(export),
-            "--output",
-            str(output),
-            "--model",
-            str(args.model),
-        ],
-        stdout=subprocess.DEVNULL,
-        env=dict(os.environ, TQDM_DISABLE="1"),
-    )
-    timeline = sample_rss(child, args.rss_every)
-    if child.returncode != 0:
-        raise SystemExit(f"nabiz score failed with exit code {child.returncode}")
-    seconds = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    seconds, timeline = run_child(score_command(export, output, args.model))
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # only child so far
     print(
         f"score: {args.rows / seconds:.1f} rows/s ({seconds:.0f} s), peak RSS "
         f"{peak_kb / 1024:.0f} MB, output {output.stat().st_size / 1e6:.1f} MB"
     )
-
     print_rss_timeline(timeline)
+
+    if args.compare_rows:
+        compare_with_naive(workdir, args.model, args.compare_rows)
 
     print(
         f"model directory: {directory_size(args.model) / 1e6:.1f} MB "

@@ -73,7 +73,7 @@ class TfidfBaseline:
                 self._fit_multi_label(task, x, values)
             else:
                 self._fit_single_label(task, x, values)
-        return self
+        return self._stack()
 
     def _fit_single_label(self, task: TaskSpec, x, values: list[str]) -> None:
         y = np.array([task.index(value) for value in values])
@@ -105,11 +105,25 @@ class TfidfBaseline:
             coef[j], intercept[j] = clf.coef_[0], clf.intercept_[0]
         self.coef_[task.name], self.intercept_[task.name] = coef, intercept
 
+    def _stack(self) -> TfidfBaseline:
+        """Every task's coefficients side by side, features × labels, C-contiguous.
+
+        ``csr @ coef.T`` made SciPy copy the whole transposed matrix on every call (about 1 ms
+        per task, most of a one-text request's baseline time); one contiguous matrix, built once
+        after fitting or loading, is multiplied without a copy, for all tasks in one pass."""
+        tasks = self.schema.tasks
+        self.weights_ = np.ascontiguousarray(
+            np.concatenate([self.coef_[t.name].T for t in tasks], axis=1)
+        )
+        self.bias_ = np.concatenate([self.intercept_[t.name] for t in tasks])
+        return self
+
     def predict_scores(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        features = self._features(texts)
-        scores = {}
+        logits = np.asarray(self._features(texts) @ self.weights_) + self.bias_
+        scores, start = {}, 0
         for task in self.schema.tasks:
-            z = np.asarray(features @ self.coef_[task.name].T) + self.intercept_[task.name]
+            z = logits[:, start : start + task.num_labels]
+            start += task.num_labels
             scores[task.name] = (_sigmoid(z) if task.is_multi_label else _softmax(z)).astype(
                 np.float32
             )
@@ -149,7 +163,7 @@ class TfidfBaseline:
             model.vectorizers_[name] = vectorizer
         model.coef_ = {t.name: arrays[f"coef__{t.name}"] for t in schema.tasks}
         model.intercept_ = {t.name: arrays[f"intercept__{t.name}"] for t in schema.tasks}
-        return model
+        return model._stack()
 
 
 class BaselinePredictor(Predictor):

@@ -58,10 +58,11 @@ def encode_texts(
 
 
 def pad_batch(
-    rows: Sequence[Sequence[int]], pad_id: int, pad_to: int | None = None
+    rows: Sequence[Sequence[int]], pad_id: int, pad_to: int | None = None, multiple_of: int = 1
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-pad to the longest row (or to ``pad_to``): input ids and attention mask."""
-    width = pad_to or max(len(row) for row in rows)
+    """Right-pad to the longest row, rounded up to ``multiple_of`` (or to ``pad_to``): input ids
+    and attention mask."""
+    width = pad_to or -(-max(len(row) for row in rows) // multiple_of) * multiple_of
     input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
     attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
     for i, row in enumerate(rows):

@@ -102,3 +102,13 @@ def test_encoding_keeps_the_prefix_when_cutting(tiny_model_dir):
 def test_model_info_records_library_versions(tiny_model_dir):
     info = ModelInfo.load(tiny_model_dir)
     assert "torch" in info.library_versions and info.model_type == "transformer"
+
+
+def test_batches_are_padded_to_a_multiple_of_eight_and_masked():
+    from nabiz.model.tokenize import pad_batch
+
+    ids, mask = pad_batch([[5, 6, 7], [8] * 9], pad_id=0, multiple_of=8)
+    assert ids.shape == mask.shape == (2, 16)
+    assert mask.sum(1).tolist() == [3, 9]
+    assert ids[0, 3:].eq(0).all()
+    assert pad_batch([[1] * 16], pad_id=0, multiple_of=8)[0].shape == (1, 16)

@@ -1,0 +1,47 @@
+"""The TF-IDF baseline, the half of the served mixture that catches misspellings and names."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nabiz.model.baseline import TfidfBaseline
+from nabiz.model.schema import LabelSchema
+from tests.helpers import CUSTOM_TASKS, labelled_frame
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    schema = LabelSchema(tasks=CUSTOM_TASKS)
+    frame = labelled_frame(90, seed=2)
+    targets = {
+        "mood": frame["duygu"].tolist(),
+        "area": [None if a is None else [a] for a in frame["alan"]],
+        "level": frame["seviye"].tolist(),
+    }
+    return TfidfBaseline(schema).fit(frame["metin"].tolist(), targets)
+
+
+def test_scores_are_each_tasks_own_linear_model(fitted):
+    """All tasks are scored in one product with stacked weights; each must still be exactly
+    its own logistic regression: softmax for single-label, sigmoid per label for multi-label."""
+    texts = labelled_frame(12, seed=9)["metin"].tolist()
+    scores = fitted.predict_scores(texts)
+    features = fitted._features(texts)
+    for task in fitted.schema.tasks:
+        z = np.asarray(features @ fitted.coef_[task.name].T) + fitted.intercept_[task.name]
+        if task.is_multi_label:
+            expected = 1 / (1 + np.exp(-z))
+        else:
+            expected = np.exp(z - z.max(1, keepdims=True))
+            expected /= expected.sum(1, keepdims=True)
+        np.testing.assert_allclose(scores[task.name], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_saved_and_loaded_baseline_scores_the_same(fitted, tmp_path):
+    texts = ["fatura çok yüksek", "internet yok", ""]
+    fitted.save(tmp_path)
+    loaded = TfidfBaseline.load(tmp_path, fitted.schema)
+    before, after = fitted.predict_scores(texts), loaded.predict_scores(texts)
+    for name in before:
+        np.testing.assert_array_equal(before[name], after[name])
