@@ -39,7 +39,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import nabiz
 from nabiz.model.predictor import Predictor, load_predictor
-from nabiz.serving.batching import BatcherStopped, MicroBatcher, Overloaded
+from nabiz.serving.batching import BatcherStopped, MicroBatcher, Overloaded, inference_thread
 from nabiz.serving.deps import NotReady
 from nabiz.serving.metrics import Metrics
 from nabiz.serving.priority import load_policy
@@ -199,9 +199,14 @@ async def start_services(app: FastAPI, settings: Settings, predictor: Predictor 
     """Load the model and policy, migrate the database, start the batcher (see module doc)."""
     from nabiz.serving.queue.db import make_engine, make_session_factory, upgrade_database
 
+    inference = inference_thread()
+    app.state.inference_thread = inference
     if predictor is None:
         log.info("loading the model from %s", settings.model_dir)
-        predictor = await asyncio.to_thread(load_predictor, settings.model_dir, settings)
+        loop = asyncio.get_running_loop()
+        predictor = await loop.run_in_executor(
+            inference, load_predictor, settings.model_dir, settings
+        )
     policy = load_policy(settings.priority_policy)
     for note in policy.check_against(predictor.schema):
         log.info("priority policy: %s", note)
@@ -214,6 +219,7 @@ async def start_services(app: FastAPI, settings: Settings, predictor: Predictor 
         max_wait_ms=settings.batch_max_wait_ms,
         max_queue_texts=queue_capacity(settings),
         metrics=metrics,
+        executor=inference,
     )
     await batcher.start()
     metrics.model_info.labels(predictor.info.name, predictor.info.version).set(1)
@@ -238,6 +244,9 @@ async def stop_services(app: FastAPI) -> None:
     state.session_factory = None
     if batcher is not None:
         await batcher.stop()
+    if state.inference_thread is not None:
+        state.inference_thread.shutdown(wait=True, cancel_futures=True)
+        state.inference_thread = None
     if state.engine is not None:
         state.engine.dispose()
         state.engine = None
@@ -259,10 +268,10 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await start_services(app, settings, predictor)
         try:
+            await start_services(app, settings, predictor)
             yield
-        finally:
+        finally:  # also after a failed start: stop what did start
             await stop_services(app)
 
     app = FastAPI(
@@ -276,7 +285,7 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
     metrics = Metrics()
     app.state.settings = settings
     app.state.metrics = metrics
-    for name in ("predictor", "policy", "batcher", "session_factory", "engine"):
+    for name in ("predictor", "policy", "batcher", "session_factory", "engine", "inference_thread"):
         setattr(app.state, name, None)
 
     app.add_middleware(RequestContextMiddleware, metrics=metrics)

@@ -9,6 +9,10 @@ pass held more than one request: a lone client is not made to wait for company),
 loop and two passes never fight over the CPU). Each job's future then gets exactly its own
 predictions, in its own order.
 
+The inference thread can be handed in (``executor``): the server loads the model in the same
+thread that will run it, because torch on the CPU runs a one-text pass about 1.5x slower in a
+thread other than the one that first ran it (measured in BENCHMARKS.md).
+
 Failure and overload:
 
 - More than ``max_queue_texts`` texts waiting → :class:`Overloaded` at once (the API answers 429
@@ -38,6 +42,11 @@ log = logging.getLogger(__name__)
 PredictFn = Callable[[Sequence[str]], list[Prediction]]
 
 
+def inference_thread() -> ThreadPoolExecutor:
+    """The one thread that runs the model: passes are serial, and torch uses every core for each."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="nabiz-infer")
+
+
 class Overloaded(RuntimeError):
     """The inference queue is full; try again shortly (HTTP 429)."""
 
@@ -63,7 +72,10 @@ class MicroBatcher:
         max_wait_ms: float = 5.0,
         max_queue_texts: int = 4096,
         metrics: Metrics | None = None,
+        executor: ThreadPoolExecutor | None = None,
     ) -> None:
+        """``executor``: a one-worker pool to run passes in; the caller keeps ownership of it.
+        Without one the batcher starts (and stops) its own thread."""
         if max_batch_size < 1:
             raise ValueError("max_batch_size must be at least 1")
         self.predict = predict
@@ -77,6 +89,7 @@ class MicroBatcher:
         self._wakeup: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._worker: asyncio.Task | None = None
+        self._given_executor = executor
         self._executor: ThreadPoolExecutor | None = None
         self.passes = 0  # forward passes run, for tests and the curious
 
@@ -90,7 +103,7 @@ class MicroBatcher:
             return
         self._loop = asyncio.get_running_loop()
         self._wakeup = asyncio.Event()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nabiz-infer")
+        self._executor = self._given_executor or inference_thread()
         self._worker = asyncio.create_task(self._run(), name="nabiz-micro-batcher")
 
     async def stop(self) -> None:
@@ -106,9 +119,9 @@ class MicroBatcher:
                 job.future.set_exception(BatcherStopped("the server is shutting down"))
         self._queued_texts = 0
         self._set_queue_gauge()
-        if self._executor is not None:
+        if self._executor is not None and self._executor is not self._given_executor:
             self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+        self._executor = None
 
     # submitting -----------------------------------------------------------------------------
     @property

@@ -297,6 +297,35 @@ def test_readyz_reports_an_unreachable_database(make_settings, serving_predictor
         assert client.get("/healthz").status_code == 200
 
 
+def test_the_model_is_loaded_and_run_in_one_inference_thread(make_settings, monkeypatch):
+    """torch on the CPU is slower in a thread other than the one that first ran the model."""
+    import threading
+
+    import nabiz.serving.app as app_module
+
+    threads: dict[str, set[int]] = {"load": set(), "predict": set()}
+    real_load = app_module.load_predictor
+
+    def load(*args, **kwargs):
+        threads["load"].add(threading.get_ident())
+        predictor = real_load(*args, **kwargs)
+        real_predict = predictor.predict
+
+        def predict(texts):
+            threads["predict"].add(threading.get_ident())
+            return real_predict(texts)
+
+        predictor.predict = predict
+        return predictor
+
+    monkeypatch.setattr(app_module, "load_predictor", load)
+    with TestClient(create_app(make_settings())) as client:
+        for text in TEXTS[:3]:
+            assert predict(client, {"text": text}).status_code == 200
+    assert len(threads["load"]) == 1
+    assert threads["predict"] == threads["load"] != {threading.get_ident()}
+
+
 def test_not_started_is_a_503(make_settings, serving_predictor):
     client = TestClient(create_app(make_settings(), serving_predictor))  # no lifespan run
     assert client.get("/healthz").status_code == 200
