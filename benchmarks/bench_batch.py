@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import random
 import resource
 import subprocess
@@ -88,15 +87,13 @@ def print_rss_timeline(timeline: list[tuple[float, float]], parts: int = 10) -> 
 def score_command(export: Path, output: Path, model: Path) -> list[str]:
     """`nabiz score` as a user runs it: the product path."""
     command = [sys.executable, "-m", "nabiz.cli", "score", str(export)]
-    return [*command, "--output", str(output), "--model", str(model)]
+    return [*command, "--output", str(output), "--model", str(model), "--no-progress"]
 
 
 def run_child(command: list[str]) -> tuple[float, list[tuple[float, float]]]:
     """Seconds and RSS timeline of one child process; exits if it fails."""
     started = time.perf_counter()
-    child = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, env=dict(os.environ, TQDM_DISABLE="1")
-    )
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     timeline = sample_rss(child, 2.0)
     if child.returncode != 0:
         raise SystemExit(f"{command[3:5]} failed with exit code {child.returncode}")
