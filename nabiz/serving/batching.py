@@ -10,8 +10,9 @@ loop and two passes never fight over the CPU). Each job's future then gets exact
 predictions, in its own order.
 
 The inference thread can be handed in (``executor``): the server loads the model in the same
-thread that will run it, because torch on the CPU runs a one-text pass about 1.5x slower in a
-thread other than the one that first ran it (measured in BENCHMARKS.md).
+thread that runs it, so that only one thread ever touches torch. In a plain process, torch ran a
+one-text pass up to 1.6x slower in a thread other than the one that loaded the model; the server
+showed no such difference (BENCHMARKS.md, section 2), so this is a precaution.
 
 Failure and overload:
 

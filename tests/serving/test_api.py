@@ -298,7 +298,7 @@ def test_readyz_reports_an_unreachable_database(make_settings, serving_predictor
 
 
 def test_the_model_is_loaded_and_run_in_one_inference_thread(make_settings, monkeypatch):
-    """torch on the CPU is slower in a thread other than the one that first ran the model."""
+    """Only one thread touches torch: the one the batcher runs passes in (BENCHMARKS.md §2)."""
     import threading
 
     import nabiz.serving.app as app_module
