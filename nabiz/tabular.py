@@ -377,14 +377,19 @@ def _csv_records(handle: TextIO, delimiter: str) -> Iterator[tuple[int, list[str
             yield first_line, fields, None
 
 
+def _sniff_and_rewind(handle: TextIO) -> str:
+    """The delimiter sniffed from the file's start, the handle put back at the start."""
+    delimiter = sniff_delimiter(handle.read(SNIFF_CHARS))
+    handle.seek(0)
+    return delimiter
+
+
 def count_csv_records(path: str | Path, encoding: str, delimiter: str | None = None) -> int:
     """Records (header included) as the CSV reader will see them, so that quoted line breaks in
     a text do not count as rows. Streams the file once through the C parser; memory stays flat."""
     path = Path(path)
     with _open_text(path, encoding) as handle:
-        if delimiter is None:
-            delimiter = sniff_delimiter(handle.read(SNIFF_CHARS))
-            handle.seek(0)
+        delimiter = delimiter or _sniff_and_rewind(handle)
         return sum(1 for _ in csv.reader(handle, delimiter=delimiter, strict=False))
 
 
@@ -394,10 +399,7 @@ def _iter_csv(
     encoding = encoding or detect_encoding(path)
     with _open_text(path, encoding) as handle:
         try:
-            if delimiter is None:
-                sample = handle.read(SNIFF_CHARS)
-                handle.seek(0)
-                delimiter = sniff_delimiter(sample)
+            delimiter = delimiter or _sniff_and_rewind(handle)
             records = _csv_records(handle, delimiter)
             header = next(records, None)
             if header is None:

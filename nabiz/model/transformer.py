@@ -190,11 +190,19 @@ class TransformerPredictor(Predictor):
             self.device,
             self.bf16,
         )
-        if self.baseline is not None:
-            scores = mix_scores(
-                scores, self.baseline.predict_scores(texts).scores, self.info.baseline_weights
-            )
-        return ScoredBatch(scores=scores, truncated=np.asarray(encoded.truncated, dtype=bool))
+        return ScoredBatch(
+            scores=self.mix_baseline(texts, scores),
+            truncated=np.asarray(encoded.truncated, dtype=bool),
+        )
+
+    def mix_baseline(
+        self, texts: Sequence[str], scores: dict[str, np.ndarray]
+    ) -> dict[str, np.ndarray]:
+        """The encoder's scores mixed with the TF-IDF baseline's (when the model has one)."""
+        if self.baseline is None:
+            return scores
+        baseline = self.baseline.predict_scores(texts).scores
+        return mix_scores(scores, baseline, self.info.baseline_weights)
 
 
 # Batch widths are rounded up to a multiple of 8. Every distinct (batch, width) shape costs the
@@ -215,17 +223,30 @@ def score_token_ids(
     device: torch.device,
     bf16: bool,
 ) -> dict[str, np.ndarray]:
-    """Label scores per task for encoded texts, in input order (length-sorted batches inside)."""
+    """Label scores per task for encoded texts, in input order (length-sorted batches inside).
+
+    The model must be in eval mode; this does not set it, because ``model.eval()`` walks every
+    module (~0.35 ms), a cost no one-text request should pay."""
     scores = {t.name: np.zeros((len(ids), t.num_labels), dtype=np.float32) for t in schema.tasks}
     for batch in length_sorted_batches([len(row) for row in ids], batch_size):
         input_ids, mask = pad_batch([ids[i] for i in batch], pad_id, multiple_of=PAD_MULTIPLE)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             logits = model(input_ids.to(device), mask.to(device))
-        for task in schema.tasks:
-            values = logits[task.name].float()
-            probs = values.sigmoid() if task.is_multi_label else values.softmax(dim=-1)
-            scores[task.name][batch] = probs.cpu().numpy()
+        for name, probs in task_probabilities(logits, schema).items():
+            scores[name][batch] = probs
     return scores
+
+
+def task_probabilities(
+    logits: dict[str, torch.Tensor], schema: LabelSchema
+) -> dict[str, np.ndarray]:
+    """Logits to scores per task: softmax over the labels, or a sigmoid per label (multi-label)."""
+    result = {}
+    for task in schema.tasks:
+        values = logits[task.name].float()
+        probs = values.sigmoid() if task.is_multi_label else values.softmax(dim=-1)
+        result[task.name] = probs.cpu().numpy()
+    return result
 
 
 @torch.no_grad()
@@ -242,16 +263,10 @@ def plain_scores(
         rows = ids[start : start + batch_size]
         input_ids, mask = pad_batch(rows, tokenizer.pad_token_id, pad_to=info.max_length)
         logits = predictor.model(input_ids.to(predictor.device), mask.to(predictor.device))
-        for task in schema.tasks:
-            values = logits[task.name].float()
-            probs = values.sigmoid() if task.is_multi_label else values.softmax(dim=-1)
-            parts[task.name].append(probs.cpu().numpy())
+        for name, probs in task_probabilities(logits, schema).items():
+            parts[name].append(probs)
     scores = {name: np.concatenate(chunks) for name, chunks in parts.items()}
-    if predictor.baseline is not None:
-        scores = mix_scores(
-            scores, predictor.baseline.predict_scores(texts).scores, info.baseline_weights
-        )
-    return scores
+    return predictor.mix_baseline(texts, scores)
 
 
 def mix_scores(

@@ -122,19 +122,6 @@ def training_batches(lengths: list[int], batch_size: int, rng: random.Random) ->
     return batches
 
 
-def predict_split(
-    model: MultiTaskModel,
-    split: EncodedSplit,
-    schema: LabelSchema,
-    pad_id: int,
-    batch_size: int,
-    device: torch.device,
-    bf16: bool,
-) -> dict[str, np.ndarray]:
-    model.eval()
-    return score_token_ids(model, split.ids, schema, pad_id, batch_size, device, bf16)
-
-
 def split_macro_f1(schema: LabelSchema, scores: dict[str, np.ndarray], split: EncodedSplit) -> dict:
     result = {}
     for t in schema.tasks:
@@ -296,8 +283,9 @@ def fine_tune(
             progress.update(1)
             progress.set_postfix(loss=f"{loss.item():.3f}")
             if step % eval_every == 0 or step == total_steps:
-                scores = predict_split(
-                    model, valid, schema, pad_id, cfg.eval_batch_size, device, bf16
+                model.eval()  # the next step sets train mode again
+                scores = score_token_ids(
+                    model, valid.ids, schema, pad_id, cfg.eval_batch_size, device, bf16
                 )
                 f1s = split_macro_f1(schema, scores, valid)
                 mean_f1 = float(np.mean(list(f1s.values())))
@@ -331,7 +319,8 @@ def fine_tune(
     progress.close()
     if best_state is not None:
         model.load_state_dict(best_state, strict=False)
-    scores = predict_split(model, valid, schema, pad_id, cfg.eval_batch_size, device, bf16)
+    model.eval()
+    scores = score_token_ids(model, valid.ids, schema, pad_id, cfg.eval_batch_size, device, bf16)
     schema = tune_thresholds(schema, scores, valid)
     trim = None
     if cfg.trim_vocabulary:
