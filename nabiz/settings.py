@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     # Triage queue and prioritization
     database_url: str = Field(default=f"sqlite:///{REPO_ROOT / 'nabiz.db'}")
     priority_policy: Path = Field(default=REPO_ROOT / "data" / "priority_policy.yaml")
+    max_clock_skew_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="How far in the future a received_at may lie (a client's clock running fast); "
+        "later times are a 422.",
+    )
 
 
 def get_settings() -> Settings:
