@@ -651,11 +651,12 @@ def test_export_names_a_database_without_the_queue(tmp_path):
 
 def test_alembic_upgrade_creates_the_tables_matching_the_models(migrated_url):
     upgrade_database(migrated_url)  # a second run is a no-op
-    assert current_revision(migrated_url) == "0001"
+    assert current_revision(migrated_url) == "0003"
     engine = make_engine(migrated_url)
     try:
         inspector = inspect(engine)
-        assert {"feedback", "feedback_label", VERSION_TABLE} <= set(inspector.get_table_names())
+        tables = set(inspector.get_table_names())
+        assert {"feedback", "feedback_label", "alert", "alert_delivery", VERSION_TABLE} <= tables
         indexes = {index["name"] for index in inspector.get_indexes("feedback")}
         assert "ix_feedback_status_priority_level_respond_by_created_at" in indexes
         with engine.connect() as connection:
@@ -671,7 +672,7 @@ def test_upgrade_database_on_a_new_sqlite_file(tmp_path):
     url = f"sqlite:///{tmp_path / 'sub' / 'fresh.db'}"
     assert current_revision(url) is None
     upgrade_database(url)
-    assert current_revision(url) == "0001"
+    assert current_revision(url) == "0003"
     engine = make_engine(url)
     try:
         assert {"feedback", "feedback_label"} <= set(inspect(engine).get_table_names())
