@@ -39,7 +39,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import nabiz
-from nabiz.model.predictor import Predictor, load_predictor
+from nabiz.model.loading import load_predictor
+from nabiz.model.predictor import Predictor
 from nabiz.serving.alerts.delivery import Backoff
 from nabiz.serving.alerts.engine import AlertEngine
 from nabiz.serving.alerts.rules import AlertRules, load_rules
