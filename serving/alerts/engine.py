@@ -26,7 +26,7 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from nabiz.serving.alerts.delivery import Backoff, deliver_due, next_attempt
-from nabiz.serving.alerts.evaluate import evaluate, store_alerts
+from nabiz.serving.alerts.evaluate import BaselineCache, evaluate, store_alerts
 from nabiz.serving.alerts.models import Alert
 from nabiz.serving.alerts.rules import AlertRules
 from nabiz.serving.queue.models import utcnow
@@ -58,6 +58,7 @@ class AlertEngine:
         self._delivery_wanted: asyncio.Event | None = None
         self._trigger: str | None = None
         self._tasks: list[asyncio.Task] = []
+        self._baselines: BaselineCache = {}
 
     # --- synchronous core (tests call these directly) ----------------------------------------
 
@@ -65,7 +66,7 @@ class AlertEngine:
         """Run every rule now and store the new alerts (``trigger``: the item that asked)."""
         now = self.clock()
         with self.session_factory() as session:
-            drafts = evaluate(session, self.rules, now)
+            drafts = evaluate(session, self.rules, now, self._baselines)
             stored = store_alerts(session, drafts, self.rules, self.webhooks, now, trigger)
         if stored:
             log.info("alerts raised: %s", ", ".join(f"{a.id} {a.rule}" for a in stored))

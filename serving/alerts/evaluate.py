@@ -2,10 +2,11 @@
 
 :func:`evaluate` is a pure read: for each rule it counts items per group in the recent window and
 in each window of the trailing baseline (SQL ``GROUP BY`` per window, on the ``received_at``
-index), and returns an :class:`AlertDraft` for every group above ``mean + k·σ`` with at least
-``min_count`` items, and for every overdue item. :func:`store_alerts` writes the drafts that are
-new — a rule and group that fired within the rule's cooldown, or an overdue item already reported,
-is skipped, and the unique ``dedup_key`` settles a race — with one pending delivery per webhook.
+index; the baseline windows end at :func:`baseline_anchor` and are cached per anchor). It returns
+an :class:`AlertDraft` for every group above ``mean + k·σ`` with at least ``min_count`` items, and
+for every overdue item. :func:`store_alerts` writes the drafts that are new — a rule and group
+that fired within the rule's cooldown, or an overdue item already reported, is skipped, and the
+unique ``dedup_key`` settles a race — with one pending delivery per webhook.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, case, exists, func, literal, select
+from sqlalchemy import String, case, exists, func, literal, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from nabiz.serving.alerts.models import Alert, AlertDelivery, DeliveryStatus
 from nabiz.serving.alerts.rules import (
@@ -31,6 +32,9 @@ from nabiz.serving.alerts.rules import (
 from nabiz.serving.queue.models import Feedback, FeedbackLabel
 
 TOPIC_TASK = "topic"  # shown in overdue messages when the model has it
+# The baseline windows end at now rounded down to this step, so that their counts (a week of items)
+# are read once per step and per rule, not on every check; the recent window always ends at now.
+BASELINE_STEP = timedelta(minutes=5)
 
 
 @dataclass
@@ -55,40 +59,51 @@ def _has_label(task: str, label: str) -> Any:
     )
 
 
+def _label_of(task: str) -> Any:
+    """The item's effective label of ``task`` (the first, for a multi-label task), as a column."""
+    return (
+        select(FeedbackLabel.label)
+        .where(FeedbackLabel.feedback_id == Feedback.id, FeedbackLabel.task == task)
+        .order_by(FeedbackLabel.label)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 def _window_counts(
     session: Session, rule: VolumeSpikeRule | ShareSpikeRule, start: datetime, end: datetime
 ) -> dict[tuple[str, ...], tuple[int, int]]:
-    """group → (items, items with ``share_of``) for items received in [start, end)."""
-    columns: list[Any] = []
-    statement_joins = []
-    for key in rule.group_by:
-        if key == CHANNEL:
-            columns.append(Feedback.channel)
-        else:
-            label = aliased(FeedbackLabel)
-            statement_joins.append(
-                (label, and_(label.feedback_id == Feedback.id, label.task == key))
-            )
-            columns.append(label.label)
+    """group → (items, items with ``share_of``) for items received in [start, end).
+
+    The window's items are found on the ``received_at`` index first; each one's labels are then
+    looked up by primary key (a join on the label table made SQLite scan every label of the task).
+    """
+    columns = [
+        (Feedback.channel if key == CHANNEL else _label_of(key)).label(f"g{i}")
+        for i, key in enumerate(rule.group_by)
+    ]
     if isinstance(rule, ShareSpikeRule):
         [(task, value)] = rule.share_of.items()
-        matching = func.sum(case((_has_label(task, value), 1), else_=0))
+        hit = case((_has_label(task, value), 1), else_=0)
     else:
-        matching = func.count()
-    statement = select(*columns, func.count(), matching).select_from(Feedback)
-    for target, condition in statement_joins:
-        statement = statement.join(target, condition)
-    statement = statement.where(
-        Feedback.received_at >= start,
-        Feedback.received_at < end,
-        *[_has_label(task, label) for task, label in rule.where.items()],
+        hit = literal(1)
+    items = (
+        select(*columns, hit.label("hit"))
+        .where(
+            Feedback.received_at >= start,
+            Feedback.received_at < end,
+            *[_has_label(task, label) for task, label in rule.where.items()],
+        )
+        .subquery()
     )
-    if columns:
-        statement = statement.group_by(*columns)
+    groups = [items.c[f"g{i}"] for i in range(len(columns))]
+    statement = select(*groups, func.count(), func.sum(items.c.hit))
+    if groups:
+        statement = statement.group_by(*groups)
     counts = {}
     for row in session.execute(statement):
         *group, total, hits = row
-        if total:
+        if total and all(value is not None for value in group):
             counts[tuple(str(value) for value in group)] = (int(total), int(hits or 0))
     return counts
 
@@ -101,15 +116,49 @@ def _hours(value: float) -> str:
     return f"{value:g} saat" if value < 48 else f"{value / 24:g} gün"
 
 
+Counts = dict[tuple[str, ...], tuple[int, int]]
+BaselineCache = dict[tuple[str, datetime], list[Counts]]
+
+
+def baseline_anchor(now: datetime) -> datetime:
+    """``now`` rounded down to :data:`BASELINE_STEP`: the baseline windows end here."""
+    step = BASELINE_STEP.total_seconds()
+    return datetime.fromtimestamp(now.timestamp() // step * step, tz=now.tzinfo)
+
+
+def _baseline(
+    session: Session,
+    name: str,
+    rule: VolumeSpikeRule | ShareSpikeRule,
+    now: datetime,
+    cache: BaselineCache | None,
+) -> list[Counts]:
+    """Counts of each baseline window, newest first; read once per anchor when cached."""
+    anchor = baseline_anchor(now)
+    if cache is not None and (name, anchor) in cache:
+        return cache[(name, anchor)]
+    window = timedelta(hours=rule.window_hours)
+    counts = [
+        _window_counts(session, rule, anchor - window * (i + 1), anchor - window * i)
+        for i in range(1, rule.baseline_windows + 1)
+    ]
+    if cache is not None:
+        for key in [key for key in cache if key[0] == name]:
+            del cache[key]  # one anchor per rule is kept
+        cache[(name, anchor)] = counts
+    return counts
+
+
 def _spike(
-    session: Session, name: str, rule: VolumeSpikeRule | ShareSpikeRule, now: datetime
+    session: Session,
+    name: str,
+    rule: VolumeSpikeRule | ShareSpikeRule,
+    now: datetime,
+    cache: BaselineCache | None = None,
 ) -> list[AlertDraft]:
     window = timedelta(hours=rule.window_hours)
     current = _window_counts(session, rule, now - window, now)
-    baseline = [
-        _window_counts(session, rule, now - window * (i + 1), now - window * i)
-        for i in range(1, rule.baseline_windows + 1)
-    ]
+    baseline = _baseline(session, name, rule, now, cache)
     period = int(now.timestamp() // (rule.cooldown_hours * 3600))
     drafts = []
     for key, (total, hits) in current.items():
@@ -219,14 +268,20 @@ def _overdue(session: Session, name: str, rule: OverdueRule, now: datetime) -> l
     return drafts
 
 
-def evaluate(session: Session, rules: AlertRules, now: datetime) -> list[AlertDraft]:
-    """Every alert the rules raise at ``now`` (not yet checked against stored ones)."""
+def evaluate(
+    session: Session, rules: AlertRules, now: datetime, cache: BaselineCache | None = None
+) -> list[AlertDraft]:
+    """Every alert the rules raise at ``now`` (not yet checked against stored ones).
+
+    ``cache`` (the engine keeps one) holds each rule's baseline counts for the current
+    :func:`baseline_anchor`, so a check between two anchors reads only the recent window.
+    """
     drafts: list[AlertDraft] = []
     for name, rule in rules.rules.items():
         if isinstance(rule, OverdueRule):
             drafts.extend(_overdue(session, name, rule, now))
         else:
-            drafts.extend(_spike(session, name, rule, now))
+            drafts.extend(_spike(session, name, rule, now, cache))
     session.rollback()  # a read: hold no transaction
     return drafts
 
