@@ -6,10 +6,12 @@ one event, both belong to the app's own event loop and stop with it, and no new 
 store is needed; several server processes stay correct because ``alert.dedup_key`` is unique and
 PostgreSQL deliveries are claimed with ``SKIP LOCKED``):
 
-* the **checker** wakes when :meth:`AlertEngine.feedback_stored` is called (after
-  ``POST /v1/feedback`` stored an item) or every ``check_interval_s``, and runs the rules in a
-  worker thread. Items that arrive while a check runs are covered by one more check right after
-  it, so a burst costs a few checks, not one per item;
+* the **checker** runs the rules in a worker thread at start, when
+  :meth:`AlertEngine.feedback_stored` is called (after ``POST /v1/feedback`` stored an item) and
+  every ``check_interval_s``. Items that arrive while a check runs are covered by one more check
+  right after it, so a burst costs a few checks, not one per item. The scheduled checks read the
+  rules' baselines (a week of items); the checks after a new item reuse them (up to an hour old)
+  and read only the recent window, which keeps the alert within seconds of its item;
 * the **deliverer** posts due deliveries, then sleeps until the next one is due, or until a new
   alert is stored.
 """
@@ -58,13 +60,17 @@ class AlertEngine:
         self._delivery_wanted: asyncio.Event | None = None
         self._trigger: str | None = None
         self._tasks: list[asyncio.Task] = []
-        self._baselines: BaselineCache = {}
+        self._baselines = BaselineCache()
 
     # --- synchronous core (tests call these directly) ----------------------------------------
 
-    def check(self, trigger: str | None = None) -> list[Alert]:
-        """Run every rule now and store the new alerts (``trigger``: the item that asked)."""
+    def check(self, trigger: str | None = None, refresh: bool = True) -> list[Alert]:
+        """Run every rule now and store the new alerts (``trigger``: the item that asked).
+
+        ``refresh=False`` may reuse baseline counts up to an hour old (see ``BaselineCache``).
+        """
         now = self.clock()
+        self._baselines.refresh = refresh
         with self.session_factory() as session:
             drafts = evaluate(session, self.rules, now, self._baselines)
             stored = store_alerts(session, drafts, self.rules, self.webhooks, now, trigger)
@@ -116,15 +122,19 @@ class AlertEngine:
 
     async def _check_loop(self) -> None:
         assert self._check_wanted is not None
+        scheduled = True  # the first check runs at start and reads the baselines
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._check_wanted.wait(), self.check_interval_s)
             self._check_wanted.clear()
             trigger, self._trigger = self._trigger, None
             try:
-                await asyncio.to_thread(self.check, trigger)
+                await asyncio.to_thread(self.check, trigger, scheduled)
             except Exception:  # a failed check must not stop the next one
                 log.exception("alert check failed")
+            try:
+                await asyncio.wait_for(self._check_wanted.wait(), self.check_interval_s)
+                scheduled = False
+            except TimeoutError:
+                scheduled = True
 
     async def _delivery_loop(self) -> None:
         assert self._delivery_wanted is not None

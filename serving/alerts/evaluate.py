@@ -35,6 +35,7 @@ TOPIC_TASK = "topic"  # shown in overdue messages when the model has it
 # The baseline windows end at now rounded down to this step, so that their counts (a week of items)
 # are read once per step and per rule, not on every check; the recent window always ends at now.
 BASELINE_STEP = timedelta(minutes=5)
+STALE_BASELINE = timedelta(hours=1)  # how old a baseline a check after a new item may reuse
 
 
 @dataclass
@@ -117,7 +118,19 @@ def _hours(value: float) -> str:
 
 
 Counts = dict[tuple[str, ...], tuple[int, int]]
-BaselineCache = dict[tuple[str, datetime], list[Counts]]
+
+
+@dataclass
+class BaselineCache:
+    """Each rule's baseline counts and the anchor they were read for.
+
+    A check with ``refresh=False`` (the one right after a new item) reuses counts up to
+    :data:`STALE_BASELINE` old rather than read a week of items while someone waits for the alert;
+    the scheduled checks (``refresh=True``) read them afresh when the anchor has moved.
+    """
+
+    entries: dict[str, tuple[datetime, list[Counts]]] = field(default_factory=dict)
+    refresh: bool = True
 
 
 def baseline_anchor(now: datetime) -> datetime:
@@ -133,19 +146,20 @@ def _baseline(
     now: datetime,
     cache: BaselineCache | None,
 ) -> list[Counts]:
-    """Counts of each baseline window, newest first; read once per anchor when cached."""
+    """Counts of each baseline window, newest first (the windows end at the anchor)."""
     anchor = baseline_anchor(now)
-    if cache is not None and (name, anchor) in cache:
-        return cache[(name, anchor)]
+    if cache is not None and name in cache.entries:
+        cached_anchor, counts = cache.entries[name]
+        fresh = cached_anchor == anchor
+        if fresh or (not cache.refresh and anchor - cached_anchor <= STALE_BASELINE):
+            return counts
     window = timedelta(hours=rule.window_hours)
     counts = [
         _window_counts(session, rule, anchor - window * (i + 1), anchor - window * i)
         for i in range(1, rule.baseline_windows + 1)
     ]
     if cache is not None:
-        for key in [key for key in cache if key[0] == name]:
-            del cache[key]  # one anchor per rule is kept
-        cache[(name, anchor)] = counts
+        cache.entries[name] = (anchor, counts)
     return counts
 
 

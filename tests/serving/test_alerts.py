@@ -6,6 +6,7 @@ Runs on SQLite and, when one answers, PostgreSQL (the backends of tests/serving/
 
 from __future__ import annotations
 
+import asyncio
 import json
 import statistics
 import threading
@@ -24,6 +25,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from nabiz.serving.alerts.delivery import Backoff, deliver_due
+from nabiz.serving.alerts.engine import AlertEngine
 from nabiz.serving.alerts.evaluate import evaluate, store_alerts
 from nabiz.serving.alerts.models import Alert, AlertDelivery
 from nabiz.serving.alerts.rules import AlertRules, RulesError, load_rules
@@ -417,9 +419,15 @@ def test_a_receiver_that_stays_down_keeps_the_delivery_pending(sessions):
 
 
 def test_a_burst_of_negative_billing_complaints_raises_one_alert_delivered_once(
-    database_url, default_schema
+    database_url, sessions, default_schema
 ):
     """The real app, the default rules file, a real webhook receiver; items posted over HTTP."""
+    now = datetime.now(UTC)
+    # a week of ordinary billing traffic on SMS, about one in ten negative, and today's so far
+    totals = [10, 30, 15, 35, 20, 25, 40]
+    seed_days(sessions, "n", [t - t // 10 for t in totals], now)
+    seed_days(sessions, "neg", [t // 10 for t in totals], now, sentiment="olumsuz")
+    seed_recent(sessions, "today", 15, now - timedelta(minutes=30))
     with Receiver() as receiver:
         settings = Settings(
             database_url=database_url,
@@ -430,14 +438,6 @@ def test_a_burst_of_negative_billing_complaints_raises_one_alert_delivered_once(
         )
         app = create_app(settings, predictor=ScriptedPredictor(default_schema))
         with TestClient(app) as client:
-            sessions = app.state.session_factory
-            now = datetime.now(UTC)
-            # a week of ordinary billing traffic on SMS, about one in ten negative
-            totals = [10, 30, 15, 35, 20, 25, 40]
-            seed_days(sessions, "n", [t - t // 10 for t in totals], now, channel="sms")
-            seed_days(sessions, "neg", [t // 10 for t in totals], now, sentiment="olumsuz")
-            seed_recent(sessions, "today", 15, now - timedelta(minutes=30))  # today's traffic
-
             for i in range(12):  # the burst
                 response = client.post(
                     "/v1/feedback",
@@ -462,8 +462,26 @@ def test_a_burst_of_negative_billing_complaints_raises_one_alert_delivered_once(
     assert alert["group"] == {"topic": "fatura_odeme", "channel": "sms"}
     numbers = alert["numbers"]
     assert numbers["matching"] >= 10 and numbers["share"] > numbers["threshold"]
+    assert numbers["baseline_mean"] == pytest.approx(0.1, abs=0.02)
     assert numbers["trigger_feedback_id"].startswith("burst-")
     assert alert["deliveries"][0]["status"] == "delivered"
     [body] = receiver.bodies
     assert body["alert_id"] == alert["id"] and body["numbers"] == numbers
     assert "fatura_odeme / sms" in body["text"] and "olumsuz oranı" in body["text"]
+
+
+def test_a_check_after_a_new_item_reuses_the_baseline_and_a_scheduled_one_refreshes_it(sessions):
+    rules = rules_of(hacim={**VOLUME, **SPIKE})
+    engine = AlertEngine(sessions, rules, clock=lambda: NOW)
+    assert engine.check() == []  # reads an empty baseline at NOW's anchor
+    seed_days(sessions, "b", [20] * 7, NOW)  # a busy week appears (an import)
+    seed_recent(sessions, "now", 10, NOW)
+    engine.clock = lambda: NOW + timedelta(minutes=10)  # the anchor has moved
+    [stale] = engine.check(refresh=False)  # against the cached empty baseline: fires
+    assert stale.numbers["baseline_mean"] == 0
+    with sessions() as session:
+        session.query(AlertDelivery).delete()
+        session.query(Alert).delete()
+        session.commit()
+    assert engine.check(refresh=True) == []  # 10 items are no spike against 20 a day
+    asyncio.run(engine.stop())
