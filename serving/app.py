@@ -2,11 +2,11 @@
 
 Start-up (the lifespan) happens once per process, in this order: load the model from
 ``settings.model_dir`` (unless a predictor was passed in), load the priority policy and check it
-against the model's label schema, load the alert rules and check them too, bring the triage-queue
-database to the latest migration, start the micro-batcher, then the alert engine
-(:mod:`nabiz.serving.alerts.engine`). Any failure stops the start with a message that says what
-to fix; the server never comes up half-configured. Shutdown stops the alert engine, the batcher
-(waiting requests get 503) and closes the database.
+against the model's label schema, load the alert rules (those the model cannot run are skipped,
+with a warning), bring the triage-queue database to the latest migration, start the
+micro-batcher, then the alert engine (:mod:`nabiz.serving.alerts.engine`). Any failure stops the
+start with a message that says what to fix; the server never comes up half-configured. Shutdown
+stops the alert engine, the batcher (waiting requests get 503) and closes the database.
 
 What the routes find on ``app.state``: ``settings``, ``metrics``, ``predictor``, ``policy``,
 ``batcher``, ``session_factory``, ``alerts`` (the triage-queue routes read the last four, see
@@ -216,8 +216,9 @@ async def start_services(app: FastAPI, settings: Settings, predictor: Predictor 
     policy = load_policy(settings.priority_policy)
     for note in policy.check_against(predictor.schema):
         log.info("priority policy: %s", note)
-    rules = load_rules(settings.alert_rules)
-    rules.check_against(predictor.schema)
+    rules, notes = load_rules(settings.alert_rules).fitted(predictor.schema)
+    for note in notes:
+        log.warning("%s", note)
     await asyncio.to_thread(upgrade_database, settings.database_url)
     engine = make_engine(settings.database_url)
     metrics: Metrics = app.state.metrics

@@ -2,7 +2,7 @@
 
 Every threshold and window is a field here, so a team tunes its alerts in the file, not in code.
 Task and label names are checked against the loaded model's schema at start-up
-(:meth:`AlertRules.check_against`), like the priority policy.
+(:meth:`AlertRules.fitted`): a rule the model cannot run is skipped with a note in the log.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ RULE_ID = r"^[a-z][a-z0-9_]*$"
 
 
 class RulesError(ValueError):
-    """The rules file is malformed or names tasks/labels the model does not have."""
+    """The rules file is malformed."""
 
 
 class _Rule(BaseModel):
@@ -91,26 +91,38 @@ class AlertRules(BaseModel):
     version: Literal[1] = 1
     rules: dict[Annotated[str, Field(pattern=RULE_ID)], Rule] = Field(default_factory=dict)
 
-    def check_against(self, schema: LabelSchema) -> None:
-        """Every task and label a rule names must exist in the model's schema."""
-        errors = []
+    def fitted(self, schema: LabelSchema) -> tuple[AlertRules, list[str]]:
+        """The rules this model can run, and a note for each one left out.
+
+        A rule that names a task or label the model's schema lacks (a custom taxonomy with the
+        default rules file) is skipped with a note, as the priority policy skips optional
+        factors: the server still starts, and its log says which alerts are off.
+        """
+        kept, notes = {}, []
         for name, rule in self.rules.items():
-            pairs = dict(rule.where)
-            if isinstance(rule, ShareSpikeRule):
-                pairs.update(rule.share_of)
-            tasks = list(pairs)
-            if isinstance(rule, VolumeSpikeRule | ShareSpikeRule):
-                tasks += [key for key in rule.group_by if key != CHANNEL]
-            for task in tasks:
-                if task not in schema:
-                    errors.append(f"rule {name!r}: the model has no task {task!r} ({schema.names})")
-                elif task in pairs and pairs[task] not in schema.task(task).labels:
-                    errors.append(
-                        f"rule {name!r}: task {task!r} has no label {pairs[task]!r} "
-                        f"({schema.task(task).labels})"
-                    )
-        if errors:
-            raise RulesError("the alert rules do not fit the model:\n  - " + "\n  - ".join(errors))
+            problems = _problems(rule, schema)
+            if problems:
+                notes.append(f"alert rule {name!r} skipped: " + "; ".join(problems))
+            else:
+                kept[name] = rule
+        return self.model_copy(update={"rules": kept}), notes
+
+
+def _problems(rule: VolumeSpikeRule | ShareSpikeRule | OverdueRule, schema: LabelSchema) -> list:
+    pairs = dict(rule.where)
+    if isinstance(rule, ShareSpikeRule):
+        pairs.update(rule.share_of)
+    tasks = list(pairs)
+    if isinstance(rule, VolumeSpikeRule | ShareSpikeRule):
+        tasks += [key for key in rule.group_by if key != CHANNEL]
+    problems = []
+    for task in tasks:
+        if task not in schema:
+            problems.append(f"the model has no task {task!r} (its tasks: {schema.names})")
+        elif task in pairs and pairs[task] not in schema.task(task).labels:
+            labels = schema.task(task).labels
+            problems.append(f"task {task!r} has no label {pairs[task]!r} (its labels: {labels})")
+    return problems
 
 
 def load_rules(path: str | Path) -> AlertRules:

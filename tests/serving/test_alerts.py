@@ -142,8 +142,8 @@ def check(sessions, rules: AlertRules, now: datetime = NOW, webhooks=()) -> list
 
 
 def test_the_default_rules_file_loads_and_fits_the_default_schema(default_schema):
-    rules = load_rules(RULES_FILE)
-    rules.check_against(default_schema)
+    rules, notes = load_rules(RULES_FILE).fitted(default_schema)
+    assert notes == [] and rules == load_rules(RULES_FILE)
     assert {rule.kind for rule in rules.rules.values()} == {
         "volume_spike",
         "share_spike",
@@ -169,7 +169,7 @@ def test_a_bad_rule_fails_to_load_naming_the_field(tmp_path, change, message):
         load_rules(path)
 
 
-def test_rules_naming_an_unknown_task_or_label_do_not_fit_the_model(default_schema):
+def test_rules_naming_an_unknown_task_or_label_are_skipped_with_a_note(default_schema):
     rules = rules_of(
         a={
             "kind": "volume_spike",
@@ -185,10 +185,12 @@ def test_rules_naming_an_unknown_task_or_label_do_not_fit_the_model(default_sche
             "min_count": 1,
             **SPIKE,
         },
+        c={"kind": "volume_spike", "title": "t", "group_by": ["topic"], "min_count": 1, **SPIKE},
     )
-    with pytest.raises(RulesError, match="departman") as error:
-        rules.check_against(default_schema)
-    assert "hava" in str(error.value)
+    fitted, notes = rules.fitted(default_schema)
+    assert list(fitted.rules) == ["c"]
+    assert "'a' skipped" in notes[0] and "departman" in notes[0]
+    assert "'b' skipped" in notes[1] and "hava" in notes[1]
 
 
 # --- spikes -------------------------------------------------------------------------------------
