@@ -9,9 +9,10 @@ PostgreSQL deliveries are claimed with ``SKIP LOCKED``):
 * the **checker** runs the rules in a worker thread at start, when
   :meth:`AlertEngine.feedback_stored` is called (after ``POST /v1/feedback`` stored an item) and
   every ``check_interval_s``. Items that arrive while a check runs are covered by one more check
-  right after it, so a burst costs a few checks, not one per item. The scheduled checks read the
-  rules' baselines (a week of items); the checks after a new item reuse them (up to an hour old)
-  and read only the recent window, which keeps the alert within seconds of its item;
+  right after it, so a burst costs a few checks, not one per item. The baselines are counted per
+  hour and cached: a check reads the recent window and at most the hours that entered the
+  baseline since the last check; only scheduled checks rebuild the counts (every six hours, for
+  imported old feedback), so a check after a new item stays within seconds;
 * the **deliverer** posts due deliveries, then sleeps until the next one is due, or until a new
   alert is stored.
 """
@@ -67,7 +68,7 @@ class AlertEngine:
     def check(self, trigger: str | None = None, refresh: bool = True) -> list[Alert]:
         """Run every rule now and store the new alerts (``trigger``: the item that asked).
 
-        ``refresh=False`` may reuse baseline counts up to an hour old (see ``BaselineCache``).
+        ``refresh=False`` never rebuilds the cached baseline counts (see ``BaselineCache``).
         """
         now = self.clock()
         self._baselines.refresh = refresh

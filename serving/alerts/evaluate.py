@@ -2,7 +2,8 @@
 
 :func:`evaluate` is a pure read: for each rule it counts items per group in the recent window and
 in each window of the trailing baseline (SQL ``GROUP BY`` per window, on the ``received_at``
-index; the baseline windows end at :func:`baseline_anchor` and are cached per anchor). It returns
+index; the baseline windows end at :func:`baseline_anchor` and are counted per hour, cached). It
+returns
 an :class:`AlertDraft` for every group above ``mean + k·σ`` with at least ``min_count`` items, and
 for every overdue item. :func:`store_alerts` writes the drafts that are new — a rule and group
 that fired within the rule's cooldown, or an overdue item already reported, is skipped, and the
@@ -32,10 +33,12 @@ from nabiz.serving.alerts.rules import (
 from nabiz.serving.queue.models import Feedback, FeedbackLabel
 
 TOPIC_TASK = "topic"  # shown in overdue messages when the model has it
-# The baseline windows end at now rounded down to this step, so that their counts (a week of items)
-# are read once per step and per rule, not on every check; the recent window always ends at now.
-BASELINE_STEP = timedelta(minutes=5)
-STALE_BASELINE = timedelta(hours=1)  # how old a baseline a check after a new item may reuse
+# The baseline windows end at now rounded down to the hour and are counted hour by hour, so that a
+# check reads a week of items once, then only the hours that enter the baseline (and the recent
+# window, which always ends at now). Scheduled checks rebuild the counts every BASELINE_REBUILD.
+BASELINE_STEP_HOURS = 1
+BASELINE_STEP = timedelta(hours=BASELINE_STEP_HOURS)
+BASELINE_REBUILD = timedelta(hours=6)
 
 
 @dataclass
@@ -122,14 +125,16 @@ Counts = dict[tuple[str, ...], tuple[int, int]]
 
 @dataclass
 class BaselineCache:
-    """Each rule's baseline counts and the anchor they were read for.
+    """Each rule's hourly counts of the baseline, so that a check reads only what is new.
 
-    A check with ``refresh=False`` (the one right after a new item) reuses counts up to
-    :data:`STALE_BASELINE` old rather than read a week of items while someone waits for the alert;
-    the scheduled checks (``refresh=True``) read them afresh when the anchor has moved.
+    An hour that has passed keeps its counts, so a check reads the hours that entered the
+    baseline since the last one (usually none) plus the recent window. Items stored with a
+    ``received_at`` in an hour already counted (an import of old feedback) reach the baseline when
+    a scheduled check (``refresh=True``) rebuilds it, every :data:`BASELINE_REBUILD`.
     """
 
-    entries: dict[str, tuple[datetime, list[Counts]]] = field(default_factory=dict)
+    buckets: dict[str, dict[datetime, Counts]] = field(default_factory=dict)
+    built_at: dict[str, datetime] = field(default_factory=dict)
     refresh: bool = True
 
 
@@ -137,6 +142,15 @@ def baseline_anchor(now: datetime) -> datetime:
     """``now`` rounded down to :data:`BASELINE_STEP`: the baseline windows end here."""
     step = BASELINE_STEP.total_seconds()
     return datetime.fromtimestamp(now.timestamp() // step * step, tz=now.tzinfo)
+
+
+def _merge(parts: list[Counts]) -> Counts:
+    merged: Counts = {}
+    for part in parts:
+        for key, (total, hits) in part.items():
+            old_total, old_hits = merged.get(key, (0, 0))
+            merged[key] = (old_total + total, old_hits + hits)
+    return merged
 
 
 def _baseline(
@@ -148,18 +162,26 @@ def _baseline(
 ) -> list[Counts]:
     """Counts of each baseline window, newest first (the windows end at the anchor)."""
     anchor = baseline_anchor(now)
-    if cache is not None and name in cache.entries:
-        cached_anchor, counts = cache.entries[name]
-        fresh = cached_anchor == anchor
-        if fresh or (not cache.refresh and anchor - cached_anchor <= STALE_BASELINE):
-            return counts
     window = timedelta(hours=rule.window_hours)
-    counts = [
-        _window_counts(session, rule, anchor - window * (i + 1), anchor - window * i)
-        for i in range(1, rule.baseline_windows + 1)
-    ]
-    if cache is not None:
-        cache.entries[name] = (anchor, counts)
+    starts = [anchor - window * (i + 1) for i in range(1, rule.baseline_windows + 1)]
+    if cache is None:
+        return [_window_counts(session, rule, start, start + window) for start in starts]
+    buckets = cache.buckets.setdefault(name, {})
+    built = cache.built_at.get(name)
+    if built is None or (cache.refresh and now - built >= BASELINE_REBUILD):
+        buckets.clear()
+        cache.built_at[name] = now
+    for old in [start for start in buckets if start < starts[-1]]:
+        del buckets[old]
+    counts = []
+    for start in starts:
+        hours = []
+        for offset in range(round(rule.window_hours / BASELINE_STEP_HOURS)):
+            bucket = start + BASELINE_STEP * offset
+            if bucket not in buckets:
+                buckets[bucket] = _window_counts(session, rule, bucket, bucket + BASELINE_STEP)
+            hours.append(buckets[bucket])
+        counts.append(_merge(hours))
     return counts
 
 
@@ -287,8 +309,8 @@ def evaluate(
 ) -> list[AlertDraft]:
     """Every alert the rules raise at ``now`` (not yet checked against stored ones).
 
-    ``cache`` (the engine keeps one) holds each rule's baseline counts for the current
-    :func:`baseline_anchor`, so a check between two anchors reads only the recent window.
+    ``cache`` (the engine keeps one) holds each rule's hourly baseline counts
+    (:class:`BaselineCache`), so a check reads little more than the recent window.
     """
     drafts: list[AlertDraft] = []
     for name, rule in rules.rules.items():

@@ -37,7 +37,7 @@ class _SpikeRule(_Rule):
     group_by: list[str] = Field(
         default_factory=list, description="`channel` and/or task names; [] = all together."
     )
-    window_hours: float = Field(gt=0, le=24 * 31, description="The recent window.")
+    window_hours: int = Field(gt=0, le=24 * 31, description="The recent window, whole hours.")
     baseline_days: float = Field(gt=0, le=366, description="The trailing baseline before it.")
     k: float = Field(ge=0, description="Fire above mean + k·σ of the baseline windows.")
     min_count: int = Field(ge=1, description="Never fire on fewer items than this.")

@@ -26,7 +26,7 @@ from sqlalchemy import text
 
 from nabiz.serving.alerts.delivery import Backoff, deliver_due
 from nabiz.serving.alerts.engine import AlertEngine
-from nabiz.serving.alerts.evaluate import evaluate, store_alerts
+from nabiz.serving.alerts.evaluate import BaselineCache, _baseline, evaluate, store_alerts
 from nabiz.serving.alerts.models import Alert, AlertDelivery
 from nabiz.serving.alerts.rules import AlertRules, RulesError, load_rules
 from nabiz.serving.app import create_app
@@ -472,18 +472,30 @@ def test_a_burst_of_negative_billing_complaints_raises_one_alert_delivered_once(
     assert "fatura_odeme / sms" in body["text"] and "olumsuz oranı" in body["text"]
 
 
-def test_a_check_after_a_new_item_reuses_the_baseline_and_a_scheduled_one_refreshes_it(sessions):
+def test_checks_reuse_the_hourly_baseline_and_a_scheduled_one_rebuilds_it(sessions):
     rules = rules_of(hacim={**VOLUME, **SPIKE})
     engine = AlertEngine(sessions, rules, clock=lambda: NOW)
-    assert engine.check() == []  # reads an empty baseline at NOW's anchor
-    seed_days(sessions, "b", [20] * 7, NOW)  # a busy week appears (an import)
+    assert engine.check() == []  # counts an empty week, hour by hour
+    seed_days(sessions, "b", [20] * 7, NOW)  # a busy week is imported afterwards
     seed_recent(sessions, "now", 10, NOW)
-    engine.clock = lambda: NOW + timedelta(minutes=10)  # the anchor has moved
-    [stale] = engine.check(refresh=False)  # against the cached empty baseline: fires
+    engine.clock = lambda: NOW + timedelta(hours=1)
+    [stale] = engine.check(refresh=False)  # the cached hours still say the week was empty
     assert stale.numbers["baseline_mean"] == 0
     with sessions() as session:
         session.query(AlertDelivery).delete()
         session.query(Alert).delete()
         session.commit()
-    assert engine.check(refresh=True) == []  # 10 items are no spike against 20 a day
+    engine.clock = lambda: NOW + timedelta(hours=6)
+    assert engine.check(refresh=True) == []  # rebuilt: 10 items are no spike against 20 a day
     asyncio.run(engine.stop())
+
+
+def test_cached_hourly_counts_give_the_same_baseline_as_direct_counts(sessions):
+    seed_days(sessions, "b", [3, 9, 4, 12, 6, 2, 7], NOW + timedelta(minutes=37))
+    rule = load_rules(RULES_FILE).rules["hacim_artisi_konu"]
+    cache = BaselineCache()
+    with sessions() as session:
+        for minutes in (0, 20, 65, 130):
+            now = NOW + timedelta(minutes=minutes)
+            direct = _baseline(session, "r", rule, now, None)
+            assert _baseline(session, "r", rule, now, cache) == direct
