@@ -176,19 +176,23 @@ def main() -> None:
         stop.set()
         watcher.join()
         with engine.connect() as connection:
-            alerts = connection.execute(select(Alert.id, Alert.rule, Alert.numbers)).all()
+            alerts = connection.execute(
+                select(Alert.id, Alert.rule, Alert.group, Alert.numbers)
+            ).all()
     engine.dispose()
 
     print(f"machine: {cpu_line()}; database: {make_engine(url).url.get_backend_name()}")
     print(f"stored items: {args.items} (seeded in {seeded_s:.1f} s); burst: {args.burst} posts")
     print(f"one full check of all rules: {', '.join(f'{t * 1000:.0f} ms' for t in check_times)}")
-    for alert_id, rule, numbers in alerts:
+    for alert_id, rule, group, numbers in alerts:
         trigger = numbers.get("trigger_feedback_id")
         if trigger in sent and alert_id in seen:
             latency = seen[alert_id] - sent[trigger]
             print(f"alert {alert_id} ({rule}): {latency * 1000:.0f} ms, POST of {trigger} → stored")
         else:
-            print(f"alert {alert_id} ({rule}): raised by the first check, no triggering item")
+            print(
+                f"alert {alert_id} ({rule}, {group}): raised by the first check, no triggering item"
+            )
 
 
 if __name__ == "__main__":

@@ -41,6 +41,9 @@ BASELINE_STEP = timedelta(hours=BASELINE_STEP_HOURS)
 BASELINE_REBUILD = timedelta(hours=6)
 
 
+Counts = dict[tuple[str, ...], tuple[int, int]]
+
+
 @dataclass
 class AlertDraft:
     """An alert that a rule raised, before it is stored."""
@@ -74,10 +77,8 @@ def _label_of(task: str) -> Any:
     )
 
 
-def _window_counts(
-    session: Session, rule: VolumeSpikeRule | ShareSpikeRule, start: datetime, end: datetime
-) -> dict[tuple[str, ...], tuple[int, int]]:
-    """group → (items, items with ``share_of``) for items received in [start, end).
+def _items(rule: VolumeSpikeRule | ShareSpikeRule, start: datetime, end: datetime) -> Any:
+    """Items received in [start, end) as rows ``(received_at, g0, g1, …, hit)``.
 
     The window's items are found on the ``received_at`` index first; each one's labels are then
     looked up by primary key (a join on the label table made SQLite scan every label of the task).
@@ -91,16 +92,20 @@ def _window_counts(
         hit = case((_has_label(task, value), 1), else_=0)
     else:
         hit = literal(1)
-    items = (
-        select(*columns, hit.label("hit"))
-        .where(
-            Feedback.received_at >= start,
-            Feedback.received_at < end,
-            *[_has_label(task, label) for task, label in rule.where.items()],
-        )
-        .subquery()
+    return select(Feedback.received_at.label("received_at"), *columns, hit.label("hit")).where(
+        Feedback.received_at >= start,
+        Feedback.received_at < end,
+        *[_has_label(task, label) for task, label in rule.where.items()],
     )
-    groups = [items.c[f"g{i}"] for i in range(len(columns))]
+
+
+def _window_counts(
+    session: Session, rule: VolumeSpikeRule | ShareSpikeRule, start: datetime, end: datetime
+) -> Counts:
+    """group → (items, items with ``share_of``) for items received in [start, end), counted in
+    SQL."""
+    items = _items(rule, start, end).subquery()
+    groups = [items.c[f"g{i}"] for i in range(len(rule.group_by))]
     statement = select(*groups, func.count(), func.sum(items.c.hit))
     if groups:
         statement = statement.group_by(*groups)
@@ -112,15 +117,33 @@ def _window_counts(
     return counts
 
 
+def _hourly_counts(
+    session: Session, rule: VolumeSpikeRule | ShareSpikeRule, start: datetime, end: datetime
+) -> dict[datetime, Counts]:
+    """Counts per :data:`BASELINE_STEP` bucket of [start, end), from one pass over the items
+    (one query for a week instead of one per hour: 168 queries took over a minute on
+    PostgreSQL at 100,000 items)."""
+    step = BASELINE_STEP.total_seconds()
+    buckets: dict[datetime, Counts] = {}
+    statement = _items(rule, start, end).execution_options(yield_per=5000)
+    for received_at, *group, hit in session.execute(statement):
+        if any(value is None for value in group):
+            continue
+        moment = received_at if received_at.tzinfo else received_at.replace(tzinfo=start.tzinfo)
+        bucket = datetime.fromtimestamp(moment.timestamp() // step * step, tz=start.tzinfo)
+        counts = buckets.setdefault(bucket, {})
+        key = tuple(str(value) for value in group)
+        total, hits = counts.get(key, (0, 0))
+        counts[key] = (total + 1, hits + int(hit or 0))
+    return buckets
+
+
 def _describe_group(rule: VolumeSpikeRule | ShareSpikeRule, group: dict[str, str]) -> str:
     return " / ".join(group[key] for key in rule.group_by) if group else "tüm geri bildirim"
 
 
 def _hours(value: float) -> str:
     return f"{value:g} saat" if value < 48 else f"{value / 24:g} gün"
-
-
-Counts = dict[tuple[str, ...], tuple[int, int]]
 
 
 @dataclass
@@ -173,16 +196,16 @@ def _baseline(
         cache.built_at[name] = now
     for old in [start for start in buckets if start < starts[-1]]:
         del buckets[old]
-    counts = []
-    for start in starts:
-        hours = []
-        for offset in range(round(rule.window_hours / BASELINE_STEP_HOURS)):
-            bucket = start + BASELINE_STEP * offset
-            if bucket not in buckets:
-                buckets[bucket] = _window_counts(session, rule, bucket, bucket + BASELINE_STEP)
-            hours.append(buckets[bucket])
-        counts.append(_merge(hours))
-    return counts
+    per_window = round(rule.window_hours / BASELINE_STEP_HOURS)
+    wanted = [start + BASELINE_STEP * i for start in starts for i in range(per_window)]
+    missing = [bucket for bucket in wanted if bucket not in buckets]
+    if missing:
+        read = _hourly_counts(session, rule, min(missing), max(missing) + BASELINE_STEP)
+        for bucket in missing:
+            buckets[bucket] = read.get(bucket, {})
+    return [
+        _merge([buckets[start + BASELINE_STEP * i] for i in range(per_window)]) for start in starts
+    ]
 
 
 def _spike(
