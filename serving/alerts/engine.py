@@ -9,10 +9,10 @@ PostgreSQL deliveries are claimed with ``SKIP LOCKED``):
 * the **checker** runs the rules in a worker thread at start, when
   :meth:`AlertEngine.feedback_stored` is called (after ``POST /v1/feedback`` stored an item) and
   every ``check_interval_s``. Items that arrive while a check runs are covered by one more check
-  right after it, so a burst costs a few checks, not one per item. The baselines are counted per
-  hour and cached: a check reads the recent window and at most the hours that entered the
-  baseline since the last check; only scheduled checks rebuild the counts (every six hours, for
-  imported old feedback), so a check after a new item stays within seconds;
+  right after it, so a burst costs a few checks, not one per item. The baselines are read once
+  and then slid hour by hour (``BaselineCache``): a check reads the recent window and a few
+  hours; only scheduled checks rebuild them (every six hours, for imported old feedback), so a
+  check after a new item stays within seconds;
 * the **deliverer** posts due deliveries, then sleeps until the next one is due, or until a new
   alert is stored.
 """
@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -62,6 +63,7 @@ class AlertEngine:
         self._trigger: str | None = None
         self._tasks: list[asyncio.Task] = []
         self._baselines = BaselineCache()
+        self._checking = threading.Lock()
 
     # --- synchronous core (tests call these directly) ----------------------------------------
 
@@ -70,11 +72,12 @@ class AlertEngine:
 
         ``refresh=False`` never rebuilds the cached baseline counts (see ``BaselineCache``).
         """
-        now = self.clock()
-        self._baselines.refresh = refresh
-        with self.session_factory() as session:
-            drafts = evaluate(session, self.rules, now, self._baselines)
-            stored = store_alerts(session, drafts, self.rules, self.webhooks, now, trigger)
+        with self._checking:  # one check at a time: they share the baseline cache
+            now = self.clock()
+            self._baselines.refresh = refresh
+            with self.session_factory() as session:
+                drafts = evaluate(session, self.rules, now, self._baselines)
+                stored = store_alerts(session, drafts, self.rules, self.webhooks, now, trigger)
         if stored:
             log.info("alerts raised: %s", ", ".join(f"{a.id} {a.rule}" for a in stored))
             self._wake(self._delivery_wanted)
