@@ -51,12 +51,10 @@ if TYPE_CHECKING:
 Level = Literal["P1", "P2", "P3", "P4"]
 LEVELS: tuple[Level, ...] = get_args(Level)  # most urgent first; the queue orders by it
 
-SCORE_DIGITS = (
-    4  # score and contributions are rounded to this many decimals; levels use the rounded score
-)
-REASON_MIN_CONTRIBUTION = (
-    0.005  # factors contributing less are left out of the reasons (not out of factors)
-)
+# Score and contributions are rounded to this many decimals; levels use the rounded score.
+SCORE_DIGITS = 4
+# Factors contributing less are left out of the reasons (not out of factors).
+REASON_MIN_CONTRIBUTION = 0.005
 
 
 class PolicyError(ValueError):
@@ -445,13 +443,9 @@ def compute_priority(
 
 
 def queue_key(level: str, respond_by: datetime | None, score: float) -> tuple[int, datetime, float]:
-    """The one order of feedback by urgency: the level (P1 first), then the earliest
-    ``respond_by`` (none: last; a naive time is read as UTC), then the higher score.
-
-    The triage queue, the batch summary's top rows and :func:`sort_key` all rank by it; the
-    queue's SQL ``ORDER BY`` (``nabiz.serving.queue.repository.QUEUE_ORDER``) says the same in SQL,
-    and a test checks that they agree. Callers add their own last tie-break for a stable order.
-    """
+    """The one urgency order: level (P1 first), earliest ``respond_by`` (none last; naive is UTC),
+    higher score. ``sort_key``, the batch summary and the queue's SQL ``ORDER BY``
+    (``repository.QUEUE_ORDER``, tested to agree) rank by it; callers add a last tie-break."""
     rank = LEVELS.index(level) if level in LEVELS else len(LEVELS)
     due = respond_by or datetime.max
     if due.tzinfo is None:
