@@ -9,6 +9,10 @@ operations are what the priority step needs:
   (Zendesk-style SLA business hours: the clock runs only inside opening hours);
 * :meth:`BusinessCalendar.open_time` the working time between two moments.
 
+A channel's answer-time target (:class:`ChannelPolicy`: hours, or "same day") and
+:func:`deadline`, which turns a target, a level's share of it and a calendar into a respond-by,
+live here too; the priority policy (:mod:`nabiz.serving.priority`) holds them by channel.
+
 Holidays come from the ``holidays`` package's Turkey calendar (fixed national days and the movable
 Ramazan and Kurban bayramları, with the arife half days that end at 13:00), plus any dates the
 policy lists itself with a reason. All times are wall-clock times in the policy's timezone.
@@ -164,6 +168,67 @@ class BusinessCalendar(BaseModel):
         days = ", ".join(WEEKDAY_NAMES_TR[WEEKDAYS.index(day)] for day in self.days)
         holidays_text = "resmi tatillerde kapalı" if self.holidays else "tatillerde de açık"
         return f"{days} {self.hours}; {holidays_text}"
+
+
+# --- a channel's answer-time target ---------------------------------------------------------------
+
+
+class SameDayTarget(BaseModel):
+    """Answer by ``ends_at`` of the day the feedback arrived, never in less than ``min_hours``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ends_at: time = Field(default=time(23, 59), description="Local end of the answer day, 'HH:MM'.")
+    min_hours: float = Field(
+        default=2.0, gt=0, description="Floor for feedback that arrives late in (or after) the day."
+    )
+
+    @field_validator("ends_at", mode="before")
+    @classmethod
+    def _time_as_text(cls, value: Any) -> Any:
+        # YAML 1.1 reads an unquoted 23:59 as the integer 1439, which pydantic takes as seconds.
+        if not isinstance(value, str | time):
+            raise ValueError(f"give the time as a quoted 'HH:MM' string, not {value!r}")
+        return value
+
+    @field_validator("ends_at")
+    @classmethod
+    def _naive_time(cls, value: time) -> time:
+        if value.tzinfo is not None:
+            raise ValueError("ends_at is read in the policy's timezone; leave the offset out")
+        return value
+
+
+class ChannelPolicy(BaseModel):
+    """One channel's answer-time target: ``hours`` or ``same_day``, exactly one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hours: float | None = Field(default=None, gt=0)
+    same_day: SameDayTarget | None = None
+    aliases: list[str] = Field(default_factory=list)
+    calendar: str | None = Field(
+        default=None,
+        description="A working-hours calendar of the policy; the time is counted inside it. "
+        "None: calendar time (around the clock).",
+    )
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ChannelPolicy:
+        if (self.hours is None) == (self.same_day is None):
+            raise ValueError("give the channel exactly one target: `hours: N` or `same_day: {...}`")
+        return self
+
+    def describe(self) -> str:
+        working = f" ({self.calendar} mesaisi)" if self.calendar else ""
+        if self.hours is not None:
+            return f"hedef {format_duration(timedelta(hours=self.hours))}{working}"
+        assert self.same_day is not None
+        return (
+            f"hedef aynı gün ({self.same_day.ends_at:%H:%M}'a kadar, "
+            f"en az {format_duration(timedelta(hours=self.same_day.min_hours))}){working}"
+        )
 
 
 class BoundCalendar:

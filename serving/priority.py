@@ -27,11 +27,10 @@ against a model's label schema.
 from __future__ import annotations
 
 import math
-import unicodedata
 from collections.abc import Mapping
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -49,25 +48,26 @@ from pydantic import (
 from nabiz.serving.business_hours import (
     BoundCalendar,
     BusinessCalendar,
+    ChannelPolicy,
     Deadline,
     HolidayPolicy,
     deadline,
     format_duration,
 )
+from nabiz.text import fold_case_and_accents
+from nabiz.yamlio import load_yaml
 
 if TYPE_CHECKING:
     from nabiz.model.predictor import TaskPrediction
     from nabiz.model.schema import LabelSchema
 
 Level = Literal["P1", "P2", "P3", "P4"]
-LEVELS: tuple[Level, ...] = ("P1", "P2", "P3", "P4")
+LEVELS: tuple[Level, ...] = get_args(Level)  # most urgent first; the queue orders by it
 
-SCORE_DIGITS = (
-    4  # score and contributions are rounded to this many decimals; levels use the rounded score
-)
-REASON_MIN_CONTRIBUTION = (
-    0.005  # factors contributing less are left out of the reasons (not out of factors)
-)
+# Score and contributions are rounded to this many decimals; levels use the rounded score.
+SCORE_DIGITS = 4
+# Factors contributing less are left out of the reasons (not out of factors).
+REASON_MIN_CONTRIBUTION = 0.005
 
 
 class PolicyError(ValueError):
@@ -93,71 +93,11 @@ def channel_key(value: str) -> str:
     ``"Mağaza"``, ``"MAGAZA"`` and ``"magaza"`` match; so do ``"E-Posta"`` and ``"eposta"``, and
     ``"İnstagram"`` and ``"instagram"`` (Turkish dotted and dotless i both become ``i``).
     """
-    decomposed = unicodedata.normalize("NFKD", value)
-    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
-    folded = stripped.casefold().replace("ı", "i")
+    folded = fold_case_and_accents(value)
     return "".join(char for char in folded if not char.isspace() and char not in "-_.")
 
 
 # --- the policy -----------------------------------------------------------------------------------
-
-
-class SameDayTarget(BaseModel):
-    """Answer by ``ends_at`` of the day the feedback arrived, never in less than ``min_hours``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    ends_at: time = Field(default=time(23, 59), description="Local end of the answer day, 'HH:MM'.")
-    min_hours: float = Field(
-        default=2.0, gt=0, description="Floor for feedback that arrives late in (or after) the day."
-    )
-
-    @field_validator("ends_at", mode="before")
-    @classmethod
-    def _time_as_text(cls, value: Any) -> Any:
-        # YAML 1.1 reads an unquoted 23:59 as the integer 1439, which pydantic takes as seconds.
-        if not isinstance(value, str | time):
-            raise ValueError(f"give the time as a quoted 'HH:MM' string, not {value!r}")
-        return value
-
-    @field_validator("ends_at")
-    @classmethod
-    def _naive_time(cls, value: time) -> time:
-        if value.tzinfo is not None:
-            raise ValueError("ends_at is read in the policy's timezone; leave the offset out")
-        return value
-
-
-class ChannelPolicy(BaseModel):
-    """One channel's answer-time target: ``hours`` or ``same_day``, exactly one."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    hours: float | None = Field(default=None, gt=0)
-    same_day: SameDayTarget | None = None
-    aliases: list[str] = Field(default_factory=list)
-    calendar: str | None = Field(
-        default=None,
-        description="A working-hours calendar of the policy; the time is counted inside it. "
-        "None: calendar time (around the clock).",
-    )
-    description: str = ""
-
-    @model_validator(mode="after")
-    def _one_target(self) -> ChannelPolicy:
-        if (self.hours is None) == (self.same_day is None):
-            raise ValueError("give the channel exactly one target: `hours: N` or `same_day: {...}`")
-        return self
-
-    def describe(self) -> str:
-        working = f" ({self.calendar} mesaisi)" if self.calendar else ""
-        if self.hours is not None:
-            return f"hedef {format_duration(timedelta(hours=self.hours))}{working}"
-        assert self.same_day is not None
-        return (
-            f"hedef aynı gün ({self.same_day.ends_at:%H:%M}'a kadar, "
-            f"en az {format_duration(timedelta(hours=self.same_day.min_hours))}){working}"
-        )
 
 
 class Factor(BaseModel):
@@ -356,7 +296,7 @@ def load_policy(path: str | Path | None = None) -> PriorityPolicy:
             "(data/priority_policy.yaml is the documented default)"
         )
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise PolicyError(f"{path}: not valid YAML: {error}") from None
     if not isinstance(raw, dict):
@@ -476,14 +416,24 @@ def compute_priority(
     )
 
 
-def sort_key(priority: Priority, now: datetime | None = None) -> tuple[bool, int, datetime, float]:
-    """Order for a work queue: overdue items first (when ``now`` is given), then P1 first, then
-    the earliest ``respond_by``, then the higher score.
+def queue_key(
+    level: str, respond_by: datetime | None, score: float, now: datetime | None = None
+) -> tuple[int, int, datetime, float]:
+    """The one urgency order: overdue first (past ``respond_by`` at ``now``; nothing is overdue
+    without ``now``), then level (P1 first), earliest ``respond_by`` (none last; naive is UTC),
+    higher score. ``sort_key``, the batch summary and the queue's SQL ``ORDER BY``
+    (``repository.queue_order``, tested to agree) rank by it; callers add a last tie-break."""
+    rank = LEVELS.index(level) if level in LEVELS else len(LEVELS)
+    due = respond_by or datetime.max
+    if due.tzinfo is None:
+        due = due.replace(tzinfo=UTC)
+    overdue = now is not None and respond_by is not None and is_overdue(due, now)
+    return (0 if overdue else 1, rank, due.astimezone(UTC), -score)
 
-    Use it as ``key=lambda p: sort_key(p, now)``; without ``now`` nothing counts as overdue.
-    """
-    overdue = now is not None and is_overdue(priority.respond_by, now)
-    return (not overdue, LEVELS.index(priority.level), priority.respond_by, -priority.score)
+
+def sort_key(priority: Priority, now: datetime | None = None) -> tuple[int, int, datetime, float]:
+    """Order for a work queue (:func:`queue_key`); pass ``now`` to put overdue items first."""
+    return queue_key(priority.level, priority.respond_by, priority.score, now)
 
 
 def answer_deadline(

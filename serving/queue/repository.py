@@ -114,16 +114,21 @@ def _queue_conditions(filters: QueueFilters) -> list[Any]:
     return conditions
 
 
+# nabiz.serving.priority.queue_key in SQL (level, respond_by, the higher score), then arrival;
+# tests/serving/test_queue.py checks that the two orders agree.
+QUEUE_ORDER = (
+    Feedback.priority_level,  # 'P1' < 'P2' < 'P3' < 'P4', as LEVELS orders them
+    Feedback.respond_by,
+    Feedback.priority_score.desc(),
+    Feedback.created_at,
+    Feedback.id,  # a stable order for paging
+)
+
+
 def queue_order(now: datetime) -> tuple[Any, ...]:
     """Overdue items first (an item past its respond-by must rise, not wait behind newer P1s),
-    then the most urgent level, the earliest ``respond_by``, the earliest arrival."""
-    return (
-        case((Feedback.respond_by < now, 0), else_=1),
-        Feedback.priority_level,  # 'P1' < 'P2' < 'P3' < 'P4'
-        Feedback.respond_by,
-        Feedback.created_at,
-        Feedback.id,  # a stable order for paging
-    )
+    then :data:`QUEUE_ORDER`: ``queue_key(…, now)`` in SQL."""
+    return (case((Feedback.respond_by < now, 0), else_=1), *QUEUE_ORDER)
 
 
 def list_queue(
