@@ -237,6 +237,7 @@ def predict(
     from datetime import UTC, datetime
 
     from nabiz.model.predictor import load_predictor
+    from nabiz.pii import mask_many
     from nabiz.serving.priority import (
         PolicyError,
         UnknownChannelError,
@@ -258,10 +259,11 @@ def predict(
         policy.check_against(predictor.schema)
     except (UnknownChannelError, PolicyError, FileNotFoundError, ValueError) as exc:
         raise _fail(str(exc)) from None
-    prediction = predictor.predict([text])[0]
+    masked = mask_many([text], settings.mask_personal_data)[0]
+    prediction = predictor.predict([masked.text])[0]
     now = datetime.now(UTC)
     priority = compute_priority(prediction.tasks, policy, canonical, None, now=now)
-    result = ItemResult.build(0, prediction, priority)
+    result = ItemResult.build(0, prediction, priority, personal_data=masked.kinds)
     if as_json:
         response = PredictResponse(
             request_id=f"cli-{uuid.uuid4().hex}",
@@ -411,6 +413,7 @@ def score(
             progress=progress,
             encoding=encoding,
             top_n=top,
+            mask_personal_data=settings.mask_personal_data,
         )
     except (TableReadError, ColumnError, ResumeError, OutputError, PolicyError, OSError) as exc:
         raise _fail(str(exc)) from None

@@ -32,6 +32,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session
 
+from nabiz.pii import mask_many
+from nabiz.serving.deps import SettingsDep
 from nabiz.serving.priority import UnknownChannelError, normalize_channel
 from nabiz.serving.queue import repository
 from nabiz.serving.queue.deps import (
@@ -90,24 +92,29 @@ async def create_feedback(
     session: SessionDep,
     policy: PolicyDep,
     assess: AssessorDep,
+    settings: SettingsDep,
 ) -> FeedbackPublic:
-    """Tag, prioritize and store one feedback text."""
+    """Tag, prioritize and store one feedback text.
+
+    Personal data is masked before anything is stored or tagged: the stored `text` holds
+    `[TCKN]`, `[IBAN]`, `[KART]`, `[TELEFON]`, `[EPOSTA]` where the customer wrote them."""
     try:
         channel = normalize_channel(body.channel, policy)
     except UnknownChannelError as error:
         raise _invalid(("body", "channel"), str(error), body.channel) from None
     received_at = body.received_at or utcnow()
+    text = mask_many([body.text], settings.mask_personal_data)[0].text
 
     # The model runs only for an id not seen before, and never inside a transaction.
     seen = await run_in_threadpool(_seen, session, body.id)
-    assessment = None if seen else await assess(body.text, channel, received_at)
+    assessment = None if seen else await assess(text, channel, received_at)
     try:
         row, created = await run_in_threadpool(
             partial(
                 repository.create_or_get_feedback,
                 session,
                 feedback_id=body.id,
-                text=body.text,
+                text=text,
                 channel=channel,
                 received_at=received_at,
                 assess=lambda: assessment,
