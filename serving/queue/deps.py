@@ -54,6 +54,12 @@ def _state(request: Request, name: str) -> Any:
 
 
 def get_session(request: Request) -> Iterator[Session]:
+    if getattr(request.app.state, "database_ready", True) is False:
+        raise HTTPException(
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail="the queue database is unreachable (or not migrated yet); retry later",
+            headers={"Retry-After": "5"},
+        )
     factory = _state(request, "session_factory")
     with factory() as session:
         yield session

@@ -27,12 +27,13 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session
 
 from nabiz.pii import mask_many
+from nabiz.serving.auth import AdminScope, QueueReadScope, QueueWriteScope
 from nabiz.serving.deps import SettingsDep
 from nabiz.serving.priority import UnknownChannelError, normalize_channel
 from nabiz.serving.queue import repository
@@ -57,6 +58,29 @@ router = APIRouter(prefix="/v1", tags=["queue"])
 
 FeedbackIdPath = Annotated[str, Path(min_length=1, max_length=ID_MAX_LENGTH)]
 NOT_FOUND = {404: {"description": "No feedback with this id."}}
+AUTH = {
+    401: {"description": "No API key, or an unknown or revoked one."},
+    403: {"description": "The API key lacks the scope this route needs."},
+    503: {"description": "The queue database is unreachable; retry after `Retry-After` s."},
+}
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def parse_if_match(value: str | None) -> int | None:
+    """The version an ``If-Match`` header names (``None``: no header or ``*``); 412 if it names
+    none we could have sent."""
+    if value is None or value.strip() == "*":
+        return None
+    tag = value.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        raise HTTPException(
+            status_code=status.HTTP_412_PRECONDITION_FAILED,
+            detail=f'If-Match {value!r} is not an ETag of this API (they look like "3")',
+        )
+    return int(tag)
 
 
 def _invalid(loc: tuple[str | int, ...], message: str, value: object) -> RequestValidationError:
@@ -84,11 +108,13 @@ def _not_found(error: repository.FeedbackNotFoundError) -> HTTPException:
     responses={
         200: {"description": "Already stored with this id and text: the stored item."},
         409: {"description": "The id is taken by a different text."},
+        **AUTH,
     },
 )
 async def create_feedback(
     body: FeedbackCreate,
     response: Response,
+    _caller: QueueWriteScope,
     session: SessionDep,
     policy: PolicyDep,
     assess: AssessorDep,
@@ -124,47 +150,100 @@ async def create_feedback(
         raise HTTPException(status_code=status.HTTP_409_CONFLICT, detail=str(error)) from None
     if not created:
         response.status_code = status.HTTP_200_OK
+    response.headers["ETag"] = etag(row.version)
     return FeedbackPublic.from_row(row)
 
 
-@router.get("/feedback/{feedback_id}", response_model=FeedbackPublic, responses=NOT_FOUND)
-def read_feedback(feedback_id: FeedbackIdPath, session: SessionDep) -> FeedbackPublic:
-    """One stored feedback item."""
+@router.get(
+    "/feedback/{feedback_id}",
+    response_model=FeedbackPublic,
+    responses={**NOT_FOUND, **AUTH},
+)
+def read_feedback(
+    feedback_id: FeedbackIdPath, session: SessionDep, response: Response, _caller: QueueReadScope
+) -> FeedbackPublic:
+    """One stored feedback item; its `ETag` is the version to send back in `If-Match`."""
     try:
-        return FeedbackPublic.from_row(repository.get_feedback(session, feedback_id))
+        row = repository.get_feedback(session, feedback_id)
     except repository.FeedbackNotFoundError as error:
         raise _not_found(error) from None
+    response.headers["ETag"] = etag(row.version)
+    return FeedbackPublic.from_row(row)
 
 
-@router.patch("/feedback/{feedback_id}", response_model=FeedbackPublic, responses=NOT_FOUND)
+@router.patch(
+    "/feedback/{feedback_id}",
+    response_model=FeedbackPublic,
+    responses={
+        **NOT_FOUND,
+        **AUTH,
+        412: {"description": "If-Match names an older version: the item changed meanwhile."},
+    },
+)
 def update_feedback(
     feedback_id: FeedbackIdPath,
     body: FeedbackUpdate,
     session: SessionDep,
     predictor: PredictorDep,
     reprioritize: ReprioritizerDep,
+    response: Response,
+    caller: QueueWriteScope,
+    if_match: Annotated[
+        str | None,
+        Header(
+            max_length=64,
+            description="The item's ETag from GET: the change is refused (412) if it is stale.",
+        ),
+    ] = None,
 ) -> FeedbackPublic:
-    """Change an item's status and/or record a person's corrected labels."""
+    """Change an item's status and/or record a person's corrected labels.
+
+    Who corrected comes from the API key's name; `corrected_by` in the body counts only when the
+    server asks for no keys."""
+    expected = parse_if_match(if_match)
     try:
         row = repository.update_status_and_corrections(
             session,
             feedback_id,
             status=body.status,
             corrections=body.corrections,
-            corrected_by=body.corrected_by,
+            corrected_by=caller.name if caller is not None else body.corrected_by,
             schema=predictor.schema,
             reprioritize=reprioritize,
+            expected_version=expected,
         )
     except repository.FeedbackNotFoundError as error:
         raise _not_found(error) from None
+    except repository.VersionMismatchError as error:
+        raise HTTPException(
+            status_code=status.HTTP_412_PRECONDITION_FAILED, detail=str(error)
+        ) from None
     except repository.InvalidCorrectionError as error:
         raise _invalid(("body", "corrections", error.task), error.message, error.value) from None
+    response.headers["ETag"] = etag(row.version)
     return FeedbackPublic.from_row(row)
 
 
-@router.get("/queue", response_model=QueuePage)
+@router.delete(
+    "/feedback/{feedback_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**NOT_FOUND, **AUTH},
+)
+def delete_feedback(
+    feedback_id: FeedbackIdPath, session: SessionDep, _caller: AdminScope
+) -> Response:
+    """Erase an item and everything stored about it (KVKK erasure); needs an `admin` key."""
+    try:
+        repository.delete_feedback(session, feedback_id)
+    except repository.FeedbackNotFoundError as error:
+        raise _not_found(error) from None
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/queue", response_model=QueuePage, responses=AUTH)
 def read_queue(
     session: SessionDep,
+    _caller: QueueReadScope,
     predictor: PredictorDep,
     policy: PolicyDep,
     status_: Annotated[

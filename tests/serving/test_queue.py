@@ -20,6 +20,7 @@ import pytest
 import yaml
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect, make_url, text
@@ -31,6 +32,7 @@ from nabiz.serving.priority import load_policy
 from nabiz.serving.queue import repository
 from nabiz.serving.queue.db import (
     VERSION_TABLE,
+    alembic_config,
     current_revision,
     make_engine,
     make_session_factory,
@@ -617,10 +619,12 @@ def test_export_names_a_database_without_the_queue(tmp_path):
 
 # --- migrations ---------------------------------------------------------------------------------
 
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
+
 
 def test_alembic_upgrade_creates_the_tables_matching_the_models(migrated_url):
     upgrade_database(migrated_url)  # a second run is a no-op
-    assert current_revision(migrated_url) == "0001"
+    assert current_revision(migrated_url) == HEAD
     engine = make_engine(migrated_url)
     try:
         inspector = inspect(engine)
@@ -640,7 +644,7 @@ def test_upgrade_database_on_a_new_sqlite_file(tmp_path):
     url = f"sqlite:///{tmp_path / 'sub' / 'fresh.db'}"
     assert current_revision(url) is None
     upgrade_database(url)
-    assert current_revision(url) == "0001"
+    assert current_revision(url) == HEAD
     engine = make_engine(url)
     try:
         assert {"feedback", "feedback_label"} <= set(inspect(engine).get_table_names())
