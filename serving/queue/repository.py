@@ -47,11 +47,13 @@ class FeedbackConflictError(QueueError):
 class VersionMismatchError(QueueError):
     """The item changed since the client read it (``If-Match`` names an older version)."""
 
-    def __init__(self, feedback_id: str, expected: int, current: int | None) -> None:
-        now = "changed meanwhile" if current is None else f"is at version {current}"
+    def __init__(self, feedback_id: str, expected: int | None, current: int | None) -> None:
+        now = "was changed by another request meanwhile"
+        if current is not None:
+            now = f"is at version {current}, not {expected}"
         super().__init__(
-            f"feedback {feedback_id!r} {now}, not version {expected}: read it again (GET gives "
-            "its ETag), then send your change with If-Match"
+            f"feedback {feedback_id!r} {now}: read it again (GET gives its ETag), then send "
+            "your change with If-Match"
         )
         self.current = current
 
@@ -319,6 +321,22 @@ def update_status_and_corrections(
         checked = (
             validate_corrections(corrections, schema) if schema is not None else dict(corrections)
         )
+    try:  # a concurrent writer shows up at any flush (autoflush too): its UPDATE matched no row
+        _apply_update(row, status, checked, corrected_by, reprioritize)
+        session.commit()
+    except StaleDataError:
+        session.rollback()
+        raise VersionMismatchError(feedback_id, expected_version, None) from None
+    return row
+
+
+def _apply_update(
+    row: Feedback,
+    status: Status | str | None,
+    checked: dict[str, Any] | None,
+    corrected_by: str | None,
+    reprioritize: Callable[[Feedback], Assessment | None] | None,
+) -> None:
     if status is not None:
         row.status = Status(status).value
     if checked is not None:
@@ -339,12 +357,6 @@ def update_status_and_corrections(
     elif corrected_by is not None and row.corrections:
         row.corrected_by = corrected_by
     row.updated_at = utcnow()
-    try:
-        session.commit()
-    except StaleDataError:
-        session.rollback()
-        raise VersionMismatchError(feedback_id, expected_version or row.version, None) from None
-    return row
 
 
 def delete_feedback(session: Session, feedback_id: str) -> None:
