@@ -63,6 +63,7 @@ class Cluster:
             "-w",
             "start",
         )
+        self.up = True
 
     def stop(self) -> None:
         """Stop it the hard way (``-m immediate``: as a crash or a pulled cable would)."""
