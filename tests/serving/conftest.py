@@ -11,7 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import make_url, text
 
-from nabiz.model.predictor import Predictor, load_predictor
+from nabiz.model.loading import load_predictor
+from nabiz.model.predictor import Predictor
 from nabiz.serving.app import create_app
 from nabiz.serving.queue.db import make_engine, upgrade_database
 from nabiz.settings import Settings
