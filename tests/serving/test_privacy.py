@@ -237,7 +237,7 @@ def test_batch_scoring_masks_text_columns_and_the_summary(tmp_path, serving_pred
         def __init__(self, inner: Predictor) -> None:
             self.inner, self.schema, self.info, self.seen = inner, inner.schema, inner.info, []
 
-        def predict_scores(self, texts):
+        def compute_scores(self, texts):
             self.seen.extend(texts)
             return self.inner.predict_scores(texts)
 
