@@ -57,6 +57,7 @@ from nabiz.serving.queue.schemas import (
 router = APIRouter(prefix="/v1", tags=["queue"])
 
 FeedbackIdPath = Annotated[str, Path(min_length=1, max_length=ID_MAX_LENGTH)]
+MAX_OFFSET = 1_000_000_000  # beyond any queue; keeps the number inside every database's integer
 NOT_FOUND = {404: {"description": "No feedback with this id."}}
 AUTH = {
     401: {"description": "No API key, or an unknown or revoked one."},
@@ -259,7 +260,7 @@ def read_queue(
         Query(description="Repeatable 'task:label' filter on effective labels, any task."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> QueuePage:
     """Open items, most urgent first."""
     schema = predictor.schema
