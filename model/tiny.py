@@ -92,6 +92,7 @@ def make_tiny_model(
     """Save an untrained tiny multi-task model directory that any Predictor can load."""
     from transformers import BertModel
 
+    from nabiz.model.manifest import write_manifest
     from nabiz.model.transformer import save_pretrained
 
     tokenizer = make_tiny_tokenizer([*DEFAULT_CORPUS, *texts])
@@ -108,4 +109,6 @@ def make_tiny_model(
         text_prefix="query: ",
         base_model="tiny-random-bert",
     )
-    return save_pretrained(directory, model, tokenizer, schema, info)
+    save_pretrained(directory, model, tokenizer, schema, info)
+    write_manifest(directory)
+    return Path(directory)
