@@ -98,7 +98,7 @@ def main() -> int:
             error = process.stderr.read().decode(errors="replace")
             print(f"the run finished before kill {kills + 1}; use more --rows\n{error[-2000:]}")
             return 2
-        time.sleep(rng.uniform(0.0, 1.5))
+        time.sleep(rng.uniform(0.0, 3.0))
         process.send_signal(signal.SIGKILL)
         process.wait()
         kills += 1

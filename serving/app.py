@@ -11,6 +11,11 @@ What the routes find on ``app.state``: ``settings``, ``metrics``, ``predictor``,
 ``batcher``, ``session_factory`` (the triage-queue routes read the last four, see
 :mod:`nabiz.serving.queue.deps`; they tag new feedback through the same micro-batcher).
 
+The database may be down at start: the server starts anyway, ``/v1/predict`` answers, the queue
+routes answer 503 with ``Retry-After`` and a watcher task migrates the database and reloads the
+API keys (:mod:`nabiz.serving.auth`) once it answers. At most ``max_concurrent_requests`` requests
+are handled at once (503 before the body is read); bodies over :func:`max_body_bytes` get 413.
+
 Errors are JSON, always: 422 ``{detail: [{loc, msg, type}], request_id}`` for bad input (the field
 path is in ``loc``), 429 when the inference queue is full, 503 when not ready, 500 ``{detail,
 request_id}`` without a stack trace for anything unexpected. Every response carries

@@ -16,6 +16,15 @@
     multi-label task; null removes one), merged into the item and kept beside the model's labels.
     A correction re-computes the priority with the corrected labels taken as certain. Unknown
     tasks or labels are a 422 naming ``corrections.<task>``.
+    ``If-Match`` with the item's ``ETag`` (its version, from ``GET``): a stale version is a 412;
+    two concurrent writers of one version never both succeed. ``corrected_by`` is the API key's
+    name when keys are asked for.
+``DELETE /v1/feedback/{id}``
+    Erases an item and its label rows (KVKK erasure; an ``admin`` key).
+
+Scopes: ``queue:read`` for the ``GET`` routes, ``queue:write`` for ``POST`` and ``PATCH``,
+``admin`` for ``DELETE`` (:mod:`nabiz.serving.auth`). Texts are masked (:mod:`nabiz.pii`)
+before they are tagged or stored.
 
 Include it with ``app.include_router(router)``: the router carries its ``/v1`` prefix. What the app
 must put on ``app.state`` (``session_factory``, ``predictor``, ``policy``) is documented in
