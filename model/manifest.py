@@ -11,9 +11,10 @@ warning.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
+
+from nabiz.checksums import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -22,14 +23,6 @@ MANIFEST_FILE = "checksums.sha256"
 
 class ModelIntegrityError(ValueError):
     """A file of a model directory is missing or not the one saved; the message names it."""
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _files(directory: Path) -> list[Path]:
@@ -44,7 +37,8 @@ def write_manifest(directory: str | Path) -> Path:
     """List every file under ``directory`` with its SHA-256 in ``checksums.sha256``."""
     directory = Path(directory)
     lines = [
-        f"{_sha256(path)}  {path.relative_to(directory).as_posix()}" for path in _files(directory)
+        f"{file_sha256(path)}  {path.relative_to(directory).as_posix()}"
+        for path in _files(directory)
     ]
     target = directory / MANIFEST_FILE
     target.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -72,7 +66,7 @@ def verify_manifest(directory: str | Path) -> bool:
                 f"{path} is missing from the model directory (listed in {MANIFEST_FILE}); copy "
                 "the whole directory again"
             )
-        if _sha256(path) != expected:
+        if file_sha256(path) != expected:
             raise ModelIntegrityError(
                 f"{path} is not the file saved with this model (its SHA-256 differs from "
                 f"{MANIFEST_FILE}): it was changed, truncated or copied from another model"

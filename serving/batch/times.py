@@ -1,0 +1,48 @@
+"""Reading the received-at time of a row of an export."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+# Day-first dates as Turkish exports write them (12.03.2024, 12/03/2024, 12-03-2024) and year-first
+# ones (2024/03/12, 2024.03.12), each with seconds, with minutes or without a time: 15 formats.
+# dateutil's parser is not used: where these formats refuse, it guesses, and a guessed date moves
+# a respond-by time unnoticed. Measured with python-dateutil 4.0 (dayfirst=True): "05.13.2024" →
+# 13 May (day and month swapped to fit), "12.03" → 12 December of the current year, "3" → the 3rd
+# of the current month, "2024.13.05" → 13 May; tests/serving/batch/test_times.py holds them refused.
+_TIME_FORMATS = tuple(
+    f"{date}{clock}"
+    for date in (*(f"%d{s}%m{s}%Y" for s in "./-"), *(f"%Y{s}%m{s}%d" for s in "/."))
+    for clock in (" %H:%M:%S", " %H:%M", "")
+)
+
+
+def parse_time(value: Any) -> datetime:
+    """A received-at time from an export cell, timezone-aware.
+
+    ISO 8601 (``2024-03-12T14:35``, ``…+03:00``, ``…Z``), Turkish day-first dates
+    (``12.03.2024 14:35``, ``12/03/2024``), or Unix seconds/milliseconds (UTC). A time without a
+    zone stays naive: the priority reads it in the policy's timezone. Raises ``ValueError`` for
+    anything else.
+    """
+    if isinstance(value, datetime):
+        return value
+    text = str(value).strip()
+    if re.fullmatch(r"\d{10}(\.\d+)?|\d{13}", text):
+        seconds = float(text) / (1000 if len(text) == 13 else 1)
+        return datetime.fromtimestamp(seconds, UTC)
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        pass
+    for pattern in _TIME_FORMATS:
+        try:
+            return datetime.strptime(text, pattern)
+        except ValueError:
+            continue
+    raise ValueError(
+        f"cannot read the time {text[:40]!r}; use ISO 8601 (2024-03-12T14:35:00+03:00) "
+        "or day-first dates (12.03.2024 14:35)"
+    )
