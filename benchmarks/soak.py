@@ -54,7 +54,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def client_loop(
-    worker: int, base: str, deadline: float, latencies: dict, errors: Counter
+    worker: int, base: str, deadline: float, latencies: dict, errors: Counter, phase: str
 ) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
         number = 0
@@ -74,7 +74,7 @@ async def client_loop(
         while time.monotonic() < deadline:
             number += 1
             text = TEXTS[(worker + number) % len(TEXTS)]
-            item = f"soak-{worker}-{number}"
+            item = f"soak-{phase}-{worker}-{number}"  # new ids in every phase: POST is a 201
             await call("predict", "POST", "/v1/predict", {200}, json={"items": [{"text": text}]})
             await call(
                 "feedback POST", "POST", "/v1/feedback", {201}, json={"id": item, "text": text}
@@ -92,10 +92,10 @@ async def client_loop(
             await call("queue GET", "GET", "/v1/queue", {200}, params={"limit": 20})
 
 
-async def run_load(base: str, workers: int, seconds: float, latencies, errors) -> None:
+async def run_load(base: str, workers: int, seconds: float, latencies, errors, phase: str) -> None:
     deadline = time.monotonic() + seconds
     await asyncio.gather(
-        *(client_loop(w, base, deadline, latencies, errors) for w in range(workers))
+        *(client_loop(w, base, deadline, latencies, errors, phase) for w in range(workers))
     )
 
 
@@ -151,12 +151,12 @@ def main() -> int:
                 return 2
             time.sleep(0.2)
         warm: dict = defaultdict(list)
-        asyncio.run(run_load(base, args.workers, args.warmup_minutes * 60, warm, Counter()))
+        asyncio.run(run_load(base, args.workers, args.warmup_minutes * 60, warm, Counter(), "warm"))
         rss_start = rss_kib(server.pid)
         latencies: dict = defaultdict(list)
         errors: Counter = Counter()
         started = time.monotonic()
-        asyncio.run(run_load(base, args.workers, args.minutes * 60, latencies, errors))
+        asyncio.run(run_load(base, args.workers, args.minutes * 60, latencies, errors, "run"))
         elapsed = time.monotonic() - started
         rss_end = rss_kib(server.pid)
     finally:
