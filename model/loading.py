@@ -13,8 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from nabiz.model.baseline import BaselinePredictor
-from nabiz.model.mixture import MixturePredictor
+from nabiz.model.manifest import verify_manifest
+from nabiz.model.mixture import MixturePredictor, SchemaMismatch
 from nabiz.model.predictor import ModelInfo, Predictor
+from nabiz.model.schema import SCHEMA_FILE
 from nabiz.model.transformer import TransformerPredictor
 
 BASELINE_DIR = "baseline"  # the TF-IDF baseline trained on the same split, itself a model dir
@@ -33,6 +35,7 @@ def from_pretrained(
     with native bf16); the baseline ignores it.
     """
     directory = Path(directory)
+    verify_manifest(directory)  # ModelIntegrityError names a missing or changed file
     info = ModelInfo.load(directory)
     if info.model_type == "tfidf":
         return BaselinePredictor.from_pretrained(directory)
@@ -42,7 +45,13 @@ def from_pretrained(
     if not ensemble or not any(info.baseline_weights.values()):
         return transformer
     baseline = BaselinePredictor.from_pretrained(directory / BASELINE_DIR)
-    return MixturePredictor(transformer, baseline, info.baseline_weights)
+    try:
+        return MixturePredictor(transformer, baseline, info.baseline_weights)
+    except SchemaMismatch as error:
+        raise SchemaMismatch(
+            f"{directory / BASELINE_DIR / SCHEMA_FILE} does not match {directory / SCHEMA_FILE}: "
+            f"{error}"
+        ) from None
 
 
 def load_predictor(directory: str | Path, settings) -> Predictor:

@@ -101,6 +101,7 @@ def make_tiny_model(
     so that loading and serving go through the mixture; ``baseline_share=0`` leaves it out."""
     from transformers import BertModel
 
+    from nabiz.model.manifest import write_manifest
     from nabiz.model.transformer import save_pretrained
 
     corpus = [*DEFAULT_CORPUS, *texts]
@@ -123,7 +124,9 @@ def make_tiny_model(
         info.baseline_weights = {
             task.name: 0.0 if task.is_multi_label else baseline_share for task in schema.tasks
         }
-    return save_pretrained(directory, model, tokenizer, schema, info)
+    save_pretrained(directory, model, tokenizer, schema, info)
+    write_manifest(directory)  # last: it lists the baseline's files too
+    return Path(directory)
 
 
 def make_tiny_baseline(directory: str | Path, schema: LabelSchema, texts: list[str]) -> Path:

@@ -10,9 +10,13 @@ from typing import Annotated
 
 import typer
 
+from nabiz.cli_admin import keys_app, queue_app
+
 app = typer.Typer(help="Nabız: Turkish customer-feedback tagging and triage.", no_args_is_help=True)
 data_app = typer.Typer(help="Prepare training data and export corrections.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+app.add_typer(keys_app, name="keys")
+app.add_typer(queue_app, name="queue")
 
 ConfigOption = Annotated[
     Path,
@@ -170,7 +174,7 @@ def serve(
     """
     from nabiz.model.predictor import ModelInfo
     from nabiz.model.schema import LabelSchema
-    from nabiz.serving.app import run_server
+    from nabiz.serving.app import OpenBindRefused, check_bind, run_server
     from nabiz.serving.priority import PolicyError, load_policy
     from nabiz.settings import get_settings
 
@@ -178,7 +182,8 @@ def serve(
     try:  # fail here, with one line, rather than in a traceback from the server's start-up
         ModelInfo.load(model_dir)
         load_policy(get_settings().priority_policy).check_against(LabelSchema.load(model_dir))
-    except (PolicyError, FileNotFoundError, ValueError) as exc:
+        check_bind(host, get_settings())
+    except (PolicyError, FileNotFoundError, ValueError, OpenBindRefused) as exc:
         raise _fail(str(exc)) from None
     run_server(model_dir, host=host, port=port, log_level=log_level)
 
@@ -237,6 +242,7 @@ def predict(
     from datetime import UTC, datetime
 
     from nabiz.model.loading import load_predictor
+    from nabiz.pii import mask_many
     from nabiz.serving.priority import (
         PolicyError,
         UnknownChannelError,
@@ -258,10 +264,11 @@ def predict(
         policy.check_against(predictor.schema)
     except (UnknownChannelError, PolicyError, FileNotFoundError, ValueError) as exc:
         raise _fail(str(exc)) from None
-    prediction = predictor.predict([text])[0]
+    masked = mask_many([text], settings.mask_personal_data)[0]
+    prediction = predictor.predict([masked.text])[0]
     now = datetime.now(UTC)
     priority = compute_priority(prediction.tasks, policy, canonical, None, now=now)
-    result = ItemResult.build(0, prediction, priority)
+    result = ItemResult.build(0, prediction, priority, personal_data=masked.kinds)
     if as_json:
         response = PredictResponse(
             request_id=f"cli-{uuid.uuid4().hex}",
@@ -411,6 +418,7 @@ def score(
             progress=progress,
             encoding=encoding,
             top_n=top,
+            mask_personal_data=settings.mask_personal_data,
         )
     except (TableReadError, ColumnError, ResumeError, OutputError, PolicyError, OSError) as exc:
         raise _fail(str(exc)) from None

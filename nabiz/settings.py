@@ -96,6 +96,48 @@ class Settings(BaseSettings):
             raise ValueError(f"webhook URLs must start with http:// or https://: {bad}")
         return urls
 
+    database_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="Connect and statement timeout of the queue database; past it the queue "
+        "routes answer 503 with Retry-After.",
+    )
+    retention_days: int = Field(
+        default=0,
+        ge=0,
+        description="Queue items older than this many days (by arrival in the queue) are deleted "
+        "by `nabiz queue purge`; 0 keeps them forever.",
+    )
+
+    # Trust: personal data, API keys, overload
+    mask_personal_data: bool = Field(
+        default=True,
+        description="Mask national ids, IBANs, card and phone numbers and e-mail addresses "
+        "before texts are stored, logged, exported or learned (nabiz.pii).",
+    )
+    auth: Literal["auto", "required", "off"] = Field(
+        default="auto",
+        description="API keys: auto = required as soon as one key exists; required = always "
+        "(no key, no access); off = nobody is asked (trusted networks only).",
+    )
+    allow_open_bind: bool = Field(
+        default=False,
+        description="Let `nabiz serve` listen on a non-loopback address with no API key "
+        "required. Without it such a server refuses to start.",
+    )
+    public_docs: bool = Field(
+        default=True, description="Serve /docs, /redoc and /openapi.json without a key."
+    )
+    public_metrics: bool = Field(
+        default=True, description="Serve /metrics without a key (else it needs `admin`)."
+    )
+    max_concurrent_requests: int = Field(
+        default=64,
+        ge=1,
+        description="Requests handled at once; more get 503 with Retry-After before their body "
+        "is read (probes are never refused).",
+    )
+
 
 def get_settings() -> Settings:
     """Read the settings afresh (tests change the environment between cases)."""

@@ -304,10 +304,10 @@ def _fit_row(values: list[Any], width: int, where: str, fill: str | None) -> lis
         padded = values + [fill] * (width - len(values))
         message = f"{where}: expected {width} fields, found {len(values)}; missing ones left empty"
         return [*padded, message]
-    extra = values[width:]
+    # The message names the place, never the values: they may hold a customer's personal data.
     message = (
-        f"{where}: expected {width} fields, found {len(values)}; extra values dropped: "
-        f"{[str(value)[:40] for value in extra[:3]]}"
+        f"{where}: expected {width} fields, found {len(values)}; "
+        f"the {len(values) - width} extra value(s) dropped"
     )
     return [*values[:width], message]
 

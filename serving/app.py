@@ -12,6 +12,11 @@ What the routes find on ``app.state``: ``settings``, ``metrics``, ``predictor``,
 ``batcher``, ``session_factory``, ``alerts`` (the triage-queue routes read the last four, see
 :mod:`nabiz.serving.queue.deps`; they tag new feedback through the same micro-batcher).
 
+The database may be down at start: the server starts anyway, ``/v1/predict`` answers, the queue
+routes answer 503 with ``Retry-After`` and a watcher task migrates the database and reloads the
+API keys (:mod:`nabiz.serving.auth`) once it answers. At most ``max_concurrent_requests`` requests
+are handled at once (503 before the body is read); bodies over :func:`max_body_bytes` get 413.
+
 Errors are JSON, always: 422 ``{detail: [{loc, msg, type}], request_id}`` for bad input (the field
 path is in ``loc``), 429 when the inference queue is full, 503 when not ready, 500 ``{detail,
 request_id}`` without a stack trace for anything unexpected. Every response carries
@@ -30,10 +35,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -44,6 +51,7 @@ from nabiz.model.predictor import Predictor
 from nabiz.serving.alerts.delivery import Backoff
 from nabiz.serving.alerts.engine import AlertEngine
 from nabiz.serving.alerts.rules import AlertRules, load_rules
+from nabiz.serving.auth import REFRESH_S, KeyRing, require
 from nabiz.serving.batching import BatcherStopped, MicroBatcher, Overloaded, inference_thread
 from nabiz.serving.deps import NotReady
 from nabiz.serving.metrics import Metrics
@@ -55,6 +63,7 @@ log = logging.getLogger("nabiz.serving")
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 RETRY_AFTER_S = 1
+DATABASE_RETRY_AFTER_S = 5
 DEFAULT_QUEUE_PASSES = 16  # without a batch_max_queue setting: this many full passes may wait
 
 DESCRIPTION = """\
@@ -111,6 +120,39 @@ class RequestContextMiddleware:
             method = scope.get("method", "-")
             self.metrics.requests.labels(method, path, str(status_code)).inc()
             self.metrics.request_latency.labels(method, path).observe(time.perf_counter() - started)
+
+
+class ConcurrencyLimitMiddleware:
+    """At most ``limit`` requests at once; the next ones get 503 + ``Retry-After`` at once,
+    before their body is read (so a flood of large bodies costs no memory). Probes pass."""
+
+    EXEMPT = frozenset({"/healthz", "/readyz"})
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self.active = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") in self.EXEMPT:
+            await self.app(scope, receive, send)
+            return
+        if self.active >= self.limit:
+            response = JSONResponse(
+                {
+                    "detail": f"too many concurrent requests (limit {self.limit}); retry later",
+                    "request_id": scope.get("state", {}).get("request_id"),
+                },
+                status_code=503,
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            )
+            await response(scope, receive, send)
+            return
+        self.active += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.active -= 1
 
 
 # --- error handlers -----------------------------------------------------------------------------
@@ -181,6 +223,18 @@ async def _not_ready(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _database_down(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("queue database error: %s", type(exc).__name__)
+    return JSONResponse(
+        {
+            "detail": "the queue database is unreachable or timed out; retry later",
+            "request_id": _request_id(request),
+        },
+        status_code=503,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     # The server logs the traceback itself; the client gets no detail of the internals.
     rid = _request_id(request)
@@ -202,8 +256,12 @@ def queue_capacity(settings: Settings) -> int:
 
 
 async def start_services(app: FastAPI, settings: Settings, predictor: Predictor | None) -> None:
-    """Load the model and policy, migrate the database, start the batcher (see module doc)."""
-    from nabiz.serving.queue.db import make_engine, make_session_factory, upgrade_database
+    """Load the model and policy, migrate the database, start the batcher (see module doc).
+
+    The database may be down: the server starts anyway (``/v1/predict`` needs no database), the
+    queue routes answer 503 and a watcher migrates it and loads the API keys once it answers.
+    """
+    from nabiz.serving.queue.db import make_engine, make_session_factory
 
     inference = inference_thread()
     app.state.inference_thread = inference
@@ -219,8 +277,15 @@ async def start_services(app: FastAPI, settings: Settings, predictor: Predictor 
     rules, notes = load_rules(settings.alert_rules).fitted(predictor.schema)
     for note in notes:
         log.warning("%s", note)
-    await asyncio.to_thread(upgrade_database, settings.database_url)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, timeout_s=settings.database_timeout_s)
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    app.state.keyring = KeyRing()
+    app.state.database_ready = False
+    await prepare_database(app, settings)
+    if not app.state.database_ready:
+        log.warning("the queue database is not reachable; the queue answers 503 until it is")
+    app.state.database_watcher = asyncio.create_task(watch_database(app, settings))
     metrics: Metrics = app.state.metrics
     batcher = MicroBatcher(
         predictor.predict,
@@ -231,14 +296,11 @@ async def start_services(app: FastAPI, settings: Settings, predictor: Predictor 
         executor=inference,
     )
     await batcher.start()
-    session_factory = make_session_factory(engine)
     metrics.model_info.labels(predictor.info.name, predictor.info.version).set(1)
-    app.state.engine = engine
-    app.state.session_factory = session_factory
     app.state.policy = policy
     app.state.batcher = batcher
     app.state.predictor = predictor
-    app.state.alerts = await start_alerts(settings, session_factory, rules)
+    app.state.alerts = await start_alerts(settings, app.state.session_factory, rules)
     log.info(
         "serving %s %s (tasks: %s)",
         predictor.info.name,
@@ -262,12 +324,40 @@ async def start_alerts(settings: Settings, session_factory: Any, rules: AlertRul
     return engine
 
 
+async def prepare_database(app: FastAPI, settings: Settings) -> None:
+    """Migrate the queue database (once) and reload the API keys; errors leave it not ready."""
+    from nabiz.serving.queue.db import upgrade_database
+
+    timeout = settings.database_timeout_s * 4  # migrations may run a few statements
+    if not app.state.database_ready:
+        try:
+            await asyncio.wait_for(
+                asyncio.to_thread(upgrade_database, settings.database_url), timeout
+            )
+            app.state.database_ready = True
+        except Exception as error:
+            log.warning("queue database migration failed: %s", type(error).__name__)
+            return
+    await app.state.keyring.refresh(app.state.session_factory, settings.database_timeout_s)
+
+
+async def watch_database(app: FastAPI, settings: Settings) -> None:
+    """Every few seconds: migrate the database if it was down, reload the API keys."""
+    while True:
+        await asyncio.sleep(REFRESH_S if app.state.database_ready else 1.0)
+        await prepare_database(app, settings)
+
+
 async def stop_services(app: FastAPI) -> None:
     state = app.state
     alerts: AlertEngine | None = state.alerts
     state.alerts = None
     if alerts is not None:
         await alerts.stop()
+    watcher = getattr(state, "database_watcher", None)
+    if watcher is not None:
+        watcher.cancel()
+        state.database_watcher = None
     batcher: MicroBatcher | None = state.batcher
     state.predictor = None
     state.batcher = None
@@ -312,34 +402,82 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
         description=DESCRIPTION,
         lifespan=lifespan,
         max_body_size=max_body_bytes(settings),
+        # Without public docs there are none: the schema lists every route a caller could try.
+        **({} if settings.public_docs else {"docs_url": None, "redoc_url": None}),
+        openapi_url="/openapi.json" if settings.public_docs else None,
     )
     metrics = Metrics()
     app.state.settings = settings
     app.state.metrics = metrics
-    for name in (
-        "predictor",
-        "policy",
-        "batcher",
-        "session_factory",
-        "engine",
-        "inference_thread",
-        "alerts",
-    ):
+    app.state.database_ready = False
+    names = ("predictor", "policy", "batcher", "session_factory", "engine", "inference_thread")
+    for name in (*names, "alerts", "keyring", "database_watcher"):
         setattr(app.state, name, None)
 
-    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    app.add_middleware(ConcurrencyLimitMiddleware, limit=settings.max_concurrent_requests)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)  # outermost: ids on every answer
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Overloaded, _overloaded)
     app.add_exception_handler(NotReady, _not_ready)
     app.add_exception_handler(BatcherStopped, _not_ready)
+    for error in (OperationalError, InterfaceError, PoolTimeoutError):
+        app.add_exception_handler(error, _database_down)
     app.add_exception_handler(Exception, _unexpected)
 
-    app.include_router(predict_routes.make_router(settings.max_items, settings.max_text_chars))
+    app.include_router(
+        predict_routes.make_router(settings.max_items, settings.max_text_chars),
+        dependencies=[Depends(require("predict"))],
+    )
     app.include_router(health.router)
     app.include_router(queue_router)
     app.include_router(alerts_router)
     return app
+
+
+class OpenBindRefused(RuntimeError):
+    """A server on a non-loopback address would answer anyone: refused unless allowed."""
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, settings: Settings) -> None:
+    """Refuse to listen beyond loopback without keys, unless ``allow_open_bind`` says so.
+
+    Open means: ``auth=off``, or ``auth=auto`` with no active key in the database. With
+    ``auth=required`` nobody gets in without a key, so any address is fine.
+    """
+    if _is_loopback(host) or settings.allow_open_bind or settings.auth == "required":
+        return
+    if settings.auth == "auto":
+        from nabiz.serving.queue.db import make_engine, make_session_factory, upgrade_database
+        from nabiz.serving.queue.keys import active_keys
+
+        engine = make_engine(settings.database_url, timeout_s=settings.database_timeout_s)
+        try:
+            upgrade_database(engine)
+            with make_session_factory(engine)() as session:
+                if active_keys(session):
+                    return
+        except Exception as error:  # unknown keys: the server would refuse every request
+            log.warning("cannot read API keys (%s)", type(error).__name__)
+            return
+        finally:
+            engine.dispose()
+    raise OpenBindRefused(
+        f"{host} is not a loopback address and the server would ask for no API key: create "
+        "one (`nabiz keys create NAME --scope predict`), set NABIZ_AUTH=required, or set "
+        "NABIZ_ALLOW_OPEN_BIND=true if anyone who can reach the port may use it"
+    )
 
 
 def run_server(
@@ -358,4 +496,5 @@ def run_server(
     settings = get_settings()
     if model_dir is not None:
         settings = settings.model_copy(update={"model_dir": Path(model_dir)})
+    check_bind(host, settings)
     uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)

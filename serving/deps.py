@@ -39,7 +39,14 @@ def app_state(request: Request, name: str, what: str) -> Any:
 
 
 def app_settings(request: Request) -> Settings:
-    return request.app.state.settings
+    """The app's settings; an app built without them (a router mounted alone) reads the
+    environment's."""
+    settings = getattr(request.app.state, "settings", None)
+    if settings is None:
+        from nabiz.settings import get_settings
+
+        settings = get_settings()
+    return settings
 
 
 def app_metrics(request: Request) -> Metrics:

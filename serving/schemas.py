@@ -224,6 +224,14 @@ class ItemResult(BaseModel):
     truncated: bool = Field(
         description="True when the text was longer than the model reads and was cut (head+tail)."
     )
+    personal_data: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Kinds of personal data found in the text and masked before the model saw it "
+            "(iban, eposta, telefon, kart, tckn); never the values themselves."
+        ),
+        examples=[["telefon"]],
+    )
 
     @classmethod
     def build(
@@ -232,6 +240,7 @@ class ItemResult(BaseModel):
         prediction: Prediction,
         priority: Priority,
         item_id: str | None = None,
+        personal_data: list[str] | None = None,
     ) -> ItemResult:
         tasks = {name: TaskResult.from_prediction(p) for name, p in prediction.tasks.items()}
         aliases = {name: result for name, result in tasks.items() if name not in ITEM_FIELDS}
@@ -241,6 +250,7 @@ class ItemResult(BaseModel):
             tasks=tasks,
             priority=priority,
             truncated=prediction.truncated,
+            personal_data=personal_data or [],
             **aliases,
         )
 

@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from nabiz.spreadsheet import is_formula_like, neutralize_formula
+
 OutputFormat = Literal["csv", "tsv", "jsonl", "parquet", "xlsx"]
 ColumnKind = Literal["text", "float", "bool", "json", "list"]
 
@@ -113,7 +115,7 @@ def _csv_cell(value: Any, kind: ColumnKind) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return str(neutralize_formula(value))  # text only: numbers are never prefixed
 
 
 # ----------------------------------------------------------------------------------------------
@@ -367,9 +369,10 @@ class ExcelWriter(_PartsWriter):
 
         def cell(value: Any, kind: ColumnKind) -> Any:
             value = excel_value(value, kind)
-            if isinstance(value, str) and value.startswith("="):
-                # text, not a formula: a customer's "=HYPERLINK(…)" must not run in Excel
-                text = WriteOnlyCell(sheet, value=value)
+            if is_formula_like(value):
+                # text, not a formula: a customer's "=HYPERLINK(…)" must not run in Excel; the
+                # quote prefix as in CSV, and the cell typed as a string
+                text = WriteOnlyCell(sheet, value=neutralize_formula(value))
                 text.data_type = "s"
                 return text
             return value

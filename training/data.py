@@ -47,6 +47,7 @@ from pydantic import ValidationError
 
 from nabiz.checksums import file_sha256
 from nabiz.model.schema import LabelSchema, TaskSpec
+from nabiz.pii import mask_text
 from nabiz.settings import Settings, get_settings
 from nabiz.tabular import ERROR_COLUMN, TableReadError, is_blank, join_text, read_table
 from nabiz.text import dedupe_key, normalize_text
@@ -778,7 +779,11 @@ def prepare_data(config: NabizConfig, settings: Settings | None = None) -> Prepa
 
     columns = ["id", "text_original", "source", *schema.names]
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    if settings.mask_personal_data:  # nothing personal reaches the splits or the vocabulary
+        frame["text_original"] = frame["text_original"].map(mask_text)
     frame["text"] = frame["text_original"].map(normalize_text)
+    if settings.mask_personal_data:  # again: NFKC turns full-width digits into ASCII ones
+        frame["text"] = frame["text"].map(mask_text)
     empty = frame["text"] == ""
     for name, count in frame.loc[empty, "source"].value_counts().items():
         rows[name]["empty_text"] += int(count)

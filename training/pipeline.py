@@ -17,6 +17,7 @@ import numpy as np
 
 from nabiz.model.baseline import BaselinePredictor, TfidfBaseline
 from nabiz.model.loading import BASELINE_DIR, from_pretrained
+from nabiz.model.manifest import write_manifest
 from nabiz.model.mixture import mix_scores
 from nabiz.model.predictor import METRICS_FILE, ModelInfo, Predictor
 from nabiz.settings import Settings, get_settings
@@ -153,6 +154,7 @@ def run_training(
         },
     }
     _write_run_files(partial, config, metrics, datasets, settings)
+    write_manifest(partial)  # last: it lists every file the model was saved with
     if output_dir.exists():
         shutil.rmtree(output_dir)
     partial.rename(output_dir)

@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from nabiz.model.predictor import Prediction, Predictor
+from nabiz.pii import mask_text
 from nabiz.serving.batch.columns import find_column, resolve_text_columns
 from nabiz.serving.batch.resume import (
     STATE_VERSION,
@@ -169,14 +170,20 @@ def _score_chunk(
     tally: Tally,
     batch_size: int,
     advance,
+    mask: bool = True,
 ) -> list[dict[str, Any]]:
-    """Output rows of one chunk, in order."""
+    """Output rows of one chunk, in order; with ``mask``, personal data in the text columns is
+    masked (:mod:`nabiz.pii`) in what the model reads and in what is written."""
     names = plan.names
     rows: list[dict[str, Any]] = []
     pending: list[tuple[int, str, str | None, datetime | None]] = []  # (position, text, ch, t)
     records = chunk.to_dict("records")
     for position, (number, record) in enumerate(zip(chunk.index, records, strict=True)):
         row = {name: record.get(name) for name in plan.originals}
+        if mask:
+            for name in plan.text_columns:
+                if isinstance(row.get(name), str):
+                    row[name] = mask_text(row[name])
         rows.append(row)
         error = record.get(ERROR_COLUMN)
         if error is not None:
@@ -184,6 +191,8 @@ def _score_chunk(
         text = ""
         if error is None:
             text = join_text([record.get(name) for name in plan.text_columns])
+            if mask:
+                text = mask_text(text)
             if not text.strip():
                 error = f"empty text in {' + '.join(plan.text_columns)}"
         channel = None
@@ -317,6 +326,7 @@ def score_file(
     encoding: str | None = None,
     now: datetime | None = None,
     top_n: int = TOP_ROWS,
+    mask_personal_data: bool = True,
 ) -> ScoreSummary:
     """Tag and prioritize every row of ``input_path`` and write ``output_path``.
 
@@ -327,7 +337,8 @@ def score_file(
     interrupted run into the same output (starting fresh when there is none); without it, a
     leftover partial output is discarded. ``now`` is the time the priority is computed at
     (default: when the run started; a resumed run keeps its original). ``encoding`` overrides the
-    detected text encoding of CSV/TSV/JSON Lines input.
+    detected text encoding of CSV/TSV/JSON Lines input. ``mask_personal_data`` masks ids, IBANs,
+    cards, phones and e-mails in the text columns before scoring and writing (:mod:`nabiz.pii`).
     """
     started = time.perf_counter()
     input_path, output_path = Path(input_path), Path(output_path)
@@ -418,7 +429,17 @@ def score_file(
     try:
         stream = chunks if first is None else _prepend(first, chunks)
         for chunk in stream:
-            rows = _score_chunk(chunk, plan, predictor, policy, now, tally, batch_size, advance)
+            rows = _score_chunk(
+                chunk,
+                plan,
+                predictor,
+                policy,
+                now,
+                tally,
+                batch_size,
+                advance,
+                mask=mask_personal_data,
+            )
             checkpoint = writer.write_chunk(rows)
             rows_done += len(rows)
             state.update(rows_done=rows_done, writer=checkpoint, summary=tally.to_json())

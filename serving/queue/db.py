@@ -32,15 +32,29 @@ def database_url(url: str | URL | None = None) -> URL:
     return parsed
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
+def _sqlite_pragmas(busy_ms: int):
+    def apply(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms:d}")
+        cursor.close()
+
+    return apply
 
 
-def make_engine(url: str | URL | None = None, **kwargs) -> Engine:
-    """An engine for ``url`` (default: the setting); creates a SQLite file's folder."""
+def make_engine(
+    url: str | URL | None = None, *, timeout_s: float | None = None, **kwargs
+) -> Engine:
+    """An engine for ``url`` (default: the setting); creates a SQLite file's folder.
+
+    ``timeout_s`` (default: the ``database_timeout_s`` setting) bounds connecting, waiting for a
+    pooled connection and, on PostgreSQL, every statement: a database that stops answering makes
+    a request fail in that time (the API answers 503) instead of hanging it.
+    """
+    if timeout_s is None:
+        from nabiz.settings import get_settings
+
+        timeout_s = get_settings().database_timeout_s
     parsed = database_url(url)
     if parsed.get_backend_name() == "sqlite":
         if (
@@ -49,11 +63,21 @@ def make_engine(url: str | URL | None = None, **kwargs) -> Engine:
             and not parsed.database.startswith("file:")
         ):
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        kwargs.setdefault("connect_args", {"check_same_thread": False})
+        kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": timeout_s})
         engine = create_engine(parsed, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas(int(timeout_s * 1000)))
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    if kwargs.get("poolclass") is None:
+        kwargs.setdefault("pool_timeout", timeout_s)
+    if parsed.get_backend_name() == "postgresql":
+        kwargs.setdefault(
+            "connect_args",
+            {
+                "connect_timeout": max(1, round(timeout_s)),
+                "options": f"-c statement_timeout={int(timeout_s * 1000)}",
+            },
+        )
     return create_engine(parsed, **kwargs)
 
 

@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
@@ -46,6 +46,12 @@ Assessor = Callable[[str, str, datetime], Awaitable[Assessment]]
 
 
 def get_session(request: Request) -> Iterator[Session]:
+    if getattr(request.app.state, "database_ready", True) is False:
+        raise HTTPException(
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail="the queue database is unreachable (or not migrated yet); retry later",
+            headers={"Retry-After": "5"},
+        )
     factory = app_state(request, "session_factory", "the triage queue's database")
     with factory() as session:
         yield session

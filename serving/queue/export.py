@@ -26,9 +26,11 @@ from sqlalchemy import inspect, select
 from sqlalchemy.engine import URL
 
 from nabiz.model.schema import LabelSchema
+from nabiz.pii import mask_text
 from nabiz.serving.queue.db import make_engine, make_session_factory
 from nabiz.serving.queue.models import Feedback
 from nabiz.serving.queue.repository import iter_corrections
+from nabiz.spreadsheet import neutralize_formula
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +97,7 @@ def export_corrections(
     database_url: str | URL | None,
     output: str | Path,
     schema: LabelSchema | None = None,
+    mask_personal_data: bool = True,
 ) -> int:
     """Write every corrected item of the queue at ``database_url`` to ``output``; rows written.
 
@@ -135,7 +138,9 @@ def export_corrections(
                         continue
                     if schema is None:
                         multi.update(t for t, v in kept.items() if isinstance(v, list))
-                    row = {"id": item.id, "text": item.text, "source": SOURCE_NAME}
+                    # Stored texts are masked already; rows stored before masking existed are not.
+                    text = mask_text(item.text) if mask_personal_data else item.text
+                    row = {"id": item.id, "text": text, "source": SOURCE_NAME}
                     row.update({column_for(task): kept.get(task) for task in tasks})
                     yield row
 
@@ -170,7 +175,9 @@ def _write(
                 for row in rows:
                     writer.writerow(
                         {
-                            key: MULTI_SEPARATOR.join(value) if isinstance(value, list) else value
+                            key: neutralize_formula(
+                                MULTI_SEPARATOR.join(value) if isinstance(value, list) else value
+                            )
                             for key, value in row.items()
                         }
                     )

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    Integer,
     MetaData,
     String,
     Text,
@@ -116,6 +117,10 @@ class Feedback(Base):
     corrected_by: Mapped[str | None] = mapped_column(String(128))
     corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    # Bumped by every change; the API's ETag. SQLAlchemy checks it in each UPDATE's WHERE, so two
+    # writers that read the same version cannot both commit (the second gets StaleDataError).
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
     label_rows: Mapped[list[FeedbackLabel]] = relationship(
         back_populates="feedback", cascade="all, delete-orphan", passive_deletes=True
     )
@@ -131,7 +136,9 @@ class Feedback(Base):
         Index(None, "channel", "status"),
         Index(None, "corrected_at"),
         Index(None, "received_at"),  # alert windows (migration 0003)
+        Index(None, "created_at"),  # retention: `nabiz queue purge` deletes by age
     )
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's own mapping
 
     def effective_labels(self) -> dict[str, Any]:
         """The model's labels with a person's corrections laid over them."""
@@ -152,3 +159,17 @@ class FeedbackLabel(Base):
     feedback: Mapped[Feedback] = relationship(back_populates="label_rows")
 
     __table_args__ = (Index(None, "task", "label"),)
+
+
+class ApiKey(Base):
+    """A client's API key: only its SHA-256 is kept (the key is shown once, at creation)."""
+
+    __tablename__ = "api_key"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # the key's first characters, to recognise it
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, exists, func, select
+from sqlalchemy import case, delete, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from nabiz.model.schema import LabelSchema
 from nabiz.serving.queue.models import Feedback, FeedbackLabel, Status, utcnow
@@ -41,6 +42,20 @@ class FeedbackConflictError(QueueError):
             "ids are the client's and must name one text (use a new id for a new text)"
         )
         self.feedback_id = feedback_id
+
+
+class VersionMismatchError(QueueError):
+    """The item changed since the client read it (``If-Match`` names an older version)."""
+
+    def __init__(self, feedback_id: str, expected: int | None, current: int | None) -> None:
+        now = "was changed by another request meanwhile"
+        if current is not None:
+            now = f"is at version {current}, not {expected}"
+        super().__init__(
+            f"feedback {feedback_id!r} {now}: read it again (GET gives its ETag), then send "
+            "your change with If-Match"
+        )
+        self.current = current
 
 
 class InvalidCorrectionError(QueueError, ValueError):
@@ -297,6 +312,7 @@ def update_status_and_corrections(
     corrected_by: str | None = None,
     schema: LabelSchema | None = None,
     reprioritize: Callable[[Feedback], Assessment | None] | None = None,
+    expected_version: int | None = None,
 ) -> Feedback:
     """Change an item's status and/or merge a person's corrections into it.
 
@@ -304,13 +320,37 @@ def update_status_and_corrections(
     task into the stored ones (``None`` removes a task's correction) and kept beside the model's
     labels, which never change. ``reprioritize``, when given, is called with the corrected row and
     may return a new assessment whose priority replaces the stored one.
+
+    ``expected_version`` (the client's ``If-Match``): the change is made only if the item is still
+    at that version, checked again by the UPDATE itself, so of two concurrent writers that read
+    the same version one wins and the other gets :class:`VersionMismatchError`.
     """
     row = get_feedback(session, feedback_id)
+    if expected_version is not None and row.version != expected_version:
+        current = row.version
+        session.rollback()
+        raise VersionMismatchError(feedback_id, expected_version, current)
     checked = None
     if corrections is not None:
         checked = (
             validate_corrections(corrections, schema) if schema is not None else dict(corrections)
         )
+    try:  # a concurrent writer shows up at any flush (autoflush too): its UPDATE matched no row
+        _apply_update(row, status, checked, corrected_by, reprioritize)
+        session.commit()
+    except StaleDataError:
+        session.rollback()
+        raise VersionMismatchError(feedback_id, expected_version, None) from None
+    return row
+
+
+def _apply_update(
+    row: Feedback,
+    status: Status | str | None,
+    checked: dict[str, Any] | None,
+    corrected_by: str | None,
+    reprioritize: Callable[[Feedback], Assessment | None] | None,
+) -> None:
     if status is not None:
         row.status = Status(status).value
     if checked is not None:
@@ -331,8 +371,26 @@ def update_status_and_corrections(
     elif corrected_by is not None and row.corrections:
         row.corrected_by = corrected_by
     row.updated_at = utcnow()
+
+
+def delete_feedback(session: Session, feedback_id: str) -> None:
+    """Erase one item and its label rows (the right to erasure)."""
+    row = get_feedback(session, feedback_id)
+    session.delete(row)
     session.commit()
-    return row
+
+
+def purge_older_than(session: Session, cutoff: datetime) -> int:
+    """Delete every item that entered the queue before ``cutoff``; how many were deleted."""
+    old = select(Feedback.id).where(Feedback.created_at < cutoff)
+    session.execute(delete(FeedbackLabel).where(FeedbackLabel.feedback_id.in_(old)))
+    result = session.execute(
+        delete(Feedback)
+        .where(Feedback.created_at < cutoff)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return int(result.rowcount or 0)
 
 
 def _apply_priority(row: Feedback, assessment: Assessment) -> None:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from nabiz.serving.auth import require
 from nabiz.serving.deps import MetricsDep, PolicyDep, PredictorDep, SettingsDep
 from nabiz.serving.schemas import ErrorResponse, Health, Limits, ModelPublic, Readiness
 
@@ -59,6 +60,8 @@ async def readyz(request: Request) -> Response:
             checks["database"] = f"no answer within {READY_DB_TIMEOUT:g} s"
         except Exception as error:  # report, never raise: this is a probe
             checks["database"] = f"unreachable: {type(error).__name__}"
+    if checks["database"] == "ok" and not getattr(state, "database_ready", True):
+        checks["database"] = "reachable, not migrated yet"
     ready = all(value == "ok" for value in checks.values())
     body = Readiness(status="ready" if ready else "not_ready", checks=checks)
     return JSONResponse(
@@ -73,6 +76,7 @@ async def readyz(request: Request) -> Response:
     tags=["model"],
     summary="The loaded model",
     responses={503: {"model": ErrorResponse, "description": "No model loaded."}},
+    dependencies=[Depends(require("predict"))],
 )
 async def model(predictor: PredictorDep, policy: PolicyDep, settings: SettingsDep) -> ModelPublic:
     """Name, version, label schema (tasks and labels in score order), channels and test metrics."""
@@ -86,6 +90,8 @@ async def model(predictor: PredictorDep, policy: PolicyDep, settings: SettingsDe
 
 
 @router.get("/metrics", tags=["health"], include_in_schema=False)
-async def metrics(app_metrics: MetricsDep) -> Response:
-    """Prometheus exposition of this app's registry."""
+async def metrics(request: Request, app_metrics: MetricsDep, settings: SettingsDep) -> Response:
+    """Prometheus exposition of this app's registry (an ``admin`` key unless public_metrics)."""
+    if not settings.public_metrics:
+        await require("admin")(request)
     return Response(app_metrics.render(), media_type=app_metrics.content_type)

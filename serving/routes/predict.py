@@ -19,6 +19,7 @@ from fastapi import APIRouter, status
 from fastapi.exceptions import RequestValidationError
 
 from nabiz.model.predictor import Prediction
+from nabiz.pii import Masked, mask_many
 from nabiz.serving.arrival import FutureArrivalError, resolve_arrival
 from nabiz.serving.deps import (
     BatcherDep,
@@ -119,16 +120,19 @@ def build_items(
     predictions: Sequence[Prediction],
     policy: PriorityPolicy,
     now: datetime,
+    masked: Sequence[Masked] | None = None,
 ) -> list[ItemResult]:
+    kinds = [m.kinds for m in masked] if masked is not None else [[] for _ in items]
     return [
         ItemResult.build(
             index,
             prediction,
             compute_priority(prediction.tasks, policy, channel, received_at, now=now),
             item_id=item.id,
+            personal_data=found,
         )
-        for index, (item, channel, received_at, prediction) in enumerate(
-            zip(items, channels, arrivals, predictions, strict=True)
+        for index, (item, channel, received_at, prediction, found) in enumerate(
+            zip(items, channels, arrivals, predictions, kinds, strict=True)
         )
     ]
 
@@ -168,18 +172,22 @@ def make_router(
         `{label, scores, labels}`: `scores` holds every label of the task (probabilities summing
         to 1 for single-label and ordinal tasks, sigmoid scores for multi-label tasks), `labels`
         the chosen label(s). Tasks appear under `tasks` and again as top-level keys of the item.
+        Personal data (ids, IBANs, cards, phones, e-mails) is masked before the model sees a
+        text; `personal_data` lists the kinds found.
         """
         channels = resolve_channels(body.items, policy)
         skew = timedelta(seconds=settings.max_clock_skew_s)
         arrivals = resolve_arrivals(body.items, policy, datetime.now(UTC), skew)
-        predictions = await batcher.submit([item.text for item in body.items])
+        texts = [item.text for item in body.items]
+        masked = mask_many(texts, settings.mask_personal_data)
+        predictions = await batcher.submit([m.text for m in masked])
         now = datetime.now(UTC)
         if len(body.items) > INLINE_POSTPROCESS_ITEMS:
             results = await asyncio.to_thread(
-                build_items, body.items, channels, arrivals, predictions, policy, now
+                build_items, body.items, channels, arrivals, predictions, policy, now, masked
             )
         else:
-            results = build_items(body.items, channels, arrivals, predictions, policy, now)
+            results = build_items(body.items, channels, arrivals, predictions, policy, now, masked)
         record(metrics, results)
         return PredictResponse(
             request_id=request_id,

@@ -16,6 +16,15 @@
     multi-label task; null removes one), merged into the item and kept beside the model's labels.
     A correction re-computes the priority with the corrected labels taken as certain. Unknown
     tasks or labels are a 422 naming ``corrections.<task>``.
+    ``If-Match`` with the item's ``ETag`` (its version, from ``GET``): a stale version is a 412;
+    two concurrent writers of one version never both succeed. ``corrected_by`` is the API key's
+    name when keys are asked for.
+``DELETE /v1/feedback/{id}``
+    Erases an item and its label rows (KVKK erasure; an ``admin`` key).
+
+Scopes: ``queue:read`` for the ``GET`` routes, ``queue:write`` for ``POST`` and ``PATCH``,
+``admin`` for ``DELETE`` (:mod:`nabiz.serving.auth`). Texts are masked (:mod:`nabiz.pii`)
+before they are tagged or stored.
 
 Include it with ``app.include_router(router)``: the router carries its ``/v1`` prefix. What the app
 must put on ``app.state`` (``session_factory``, ``predictor``, ``policy``) is documented in
@@ -27,12 +36,15 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session
 
+from nabiz.pii import mask_many
 from nabiz.serving.arrival import FutureArrivalError, resolve_arrival
+from nabiz.serving.auth import AdminScope, QueueReadScope, QueueWriteScope
+from nabiz.serving.deps import SettingsDep
 from nabiz.serving.priority import UnknownChannelError, normalize_channel
 from nabiz.serving.queue import repository
 from nabiz.serving.queue.deps import (
@@ -57,7 +69,31 @@ from nabiz.serving.queue.schemas import (
 router = APIRouter(prefix="/v1", tags=["queue"])
 
 FeedbackIdPath = Annotated[str, Path(min_length=1, max_length=ID_MAX_LENGTH)]
+MAX_OFFSET = 1_000_000_000  # beyond any queue; keeps the number inside every database's integer
 NOT_FOUND = {404: {"description": "No feedback with this id."}}
+AUTH = {
+    401: {"description": "No API key, or an unknown or revoked one."},
+    403: {"description": "The API key lacks the scope this route needs."},
+    503: {"description": "The queue database is unreachable; retry after `Retry-After` s."},
+}
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def parse_if_match(value: str | None) -> int | None:
+    """The version an ``If-Match`` header names (``None``: no header or ``*``); 412 if it names
+    none we could have sent."""
+    if value is None or value.strip() == "*":
+        return None
+    tag = value.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        raise HTTPException(
+            status_code=status.HTTP_412_PRECONDITION_FAILED,
+            detail=f'If-Match {value!r} is not an ETag of this API (they look like "3")',
+        )
+    return int(tag)
 
 
 def _invalid(loc: tuple[str | int, ...], message: str, value: object) -> RequestValidationError:
@@ -85,18 +121,24 @@ def _not_found(error: repository.FeedbackNotFoundError) -> HTTPException:
     responses={
         200: {"description": "Already stored with this id and text: the stored item."},
         409: {"description": "The id is taken by a different text."},
+        **AUTH,
     },
 )
 async def create_feedback(
     body: FeedbackCreate,
     response: Response,
+    _caller: QueueWriteScope,
     session: SessionDep,
     policy: PolicyDep,
     assess: AssessorDep,
     max_skew: ClockSkewDep,
     alerts: AlertTriggerDep,
+    settings: SettingsDep,
 ) -> FeedbackPublic:
-    """Tag, prioritize and store one feedback text."""
+    """Tag, prioritize and store one feedback text.
+
+    Personal data is masked before anything is stored or tagged: the stored `text` holds
+    `[TCKN]`, `[IBAN]`, `[KART]`, `[TELEFON]`, `[EPOSTA]` where the customer wrote them."""
     try:
         channel = normalize_channel(body.channel, policy)
     except UnknownChannelError as error:
@@ -107,17 +149,18 @@ async def create_feedback(
     except FutureArrivalError as error:
         raise _invalid(("body", "received_at"), str(error), body.received_at) from None
     received_at = arrival or now
+    text = mask_many([body.text], settings.mask_personal_data)[0].text
 
     # The model runs only for an id not seen before, and never inside a transaction.
     seen = await run_in_threadpool(_seen, session, body.id)
-    assessment = None if seen else await assess(body.text, channel, received_at)
+    assessment = None if seen else await assess(text, channel, received_at)
     try:
         row, created = await run_in_threadpool(
             partial(
                 repository.create_or_get_feedback,
                 session,
                 feedback_id=body.id,
-                text=body.text,
+                text=text,
                 channel=channel,
                 received_at=received_at,
                 assess=lambda: assessment,
@@ -129,47 +172,100 @@ async def create_feedback(
         response.status_code = status.HTTP_200_OK
     else:
         alerts(row.id)  # the alert rules look at the new item (in the background)
+    response.headers["ETag"] = etag(row.version)
     return FeedbackPublic.from_row(row)
 
 
-@router.get("/feedback/{feedback_id}", response_model=FeedbackPublic, responses=NOT_FOUND)
-def read_feedback(feedback_id: FeedbackIdPath, session: SessionDep) -> FeedbackPublic:
-    """One stored feedback item."""
+@router.get(
+    "/feedback/{feedback_id}",
+    response_model=FeedbackPublic,
+    responses={**NOT_FOUND, **AUTH},
+)
+def read_feedback(
+    feedback_id: FeedbackIdPath, session: SessionDep, response: Response, _caller: QueueReadScope
+) -> FeedbackPublic:
+    """One stored feedback item; its `ETag` is the version to send back in `If-Match`."""
     try:
-        return FeedbackPublic.from_row(repository.get_feedback(session, feedback_id))
+        row = repository.get_feedback(session, feedback_id)
     except repository.FeedbackNotFoundError as error:
         raise _not_found(error) from None
+    response.headers["ETag"] = etag(row.version)
+    return FeedbackPublic.from_row(row)
 
 
-@router.patch("/feedback/{feedback_id}", response_model=FeedbackPublic, responses=NOT_FOUND)
+@router.patch(
+    "/feedback/{feedback_id}",
+    response_model=FeedbackPublic,
+    responses={
+        **NOT_FOUND,
+        **AUTH,
+        412: {"description": "If-Match names an older version: the item changed meanwhile."},
+    },
+)
 def update_feedback(
     feedback_id: FeedbackIdPath,
     body: FeedbackUpdate,
     session: SessionDep,
     predictor: PredictorDep,
     reprioritize: ReprioritizerDep,
+    response: Response,
+    caller: QueueWriteScope,
+    if_match: Annotated[
+        str | None,
+        Header(
+            max_length=64,
+            description="The item's ETag from GET: the change is refused (412) if it is stale.",
+        ),
+    ] = None,
 ) -> FeedbackPublic:
-    """Change an item's status and/or record a person's corrected labels."""
+    """Change an item's status and/or record a person's corrected labels.
+
+    Who corrected comes from the API key's name; `corrected_by` in the body counts only when the
+    server asks for no keys."""
+    expected = parse_if_match(if_match)
     try:
         row = repository.update_status_and_corrections(
             session,
             feedback_id,
             status=body.status,
             corrections=body.corrections,
-            corrected_by=body.corrected_by,
+            corrected_by=caller.name if caller is not None else body.corrected_by,
             schema=predictor.schema,
             reprioritize=reprioritize,
+            expected_version=expected,
         )
     except repository.FeedbackNotFoundError as error:
         raise _not_found(error) from None
+    except repository.VersionMismatchError as error:
+        raise HTTPException(
+            status_code=status.HTTP_412_PRECONDITION_FAILED, detail=str(error)
+        ) from None
     except repository.InvalidCorrectionError as error:
         raise _invalid(("body", "corrections", error.task), error.message, error.value) from None
+    response.headers["ETag"] = etag(row.version)
     return FeedbackPublic.from_row(row)
 
 
-@router.get("/queue", response_model=QueuePage)
+@router.delete(
+    "/feedback/{feedback_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**NOT_FOUND, **AUTH},
+)
+def delete_feedback(
+    feedback_id: FeedbackIdPath, session: SessionDep, _caller: AdminScope
+) -> Response:
+    """Erase an item and everything stored about it (KVKK erasure); needs an `admin` key."""
+    try:
+        repository.delete_feedback(session, feedback_id)
+    except repository.FeedbackNotFoundError as error:
+        raise _not_found(error) from None
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/queue", response_model=QueuePage, responses=AUTH)
 def read_queue(
     session: SessionDep,
+    _caller: QueueReadScope,
     predictor: PredictorDep,
     policy: PolicyDep,
     status_: Annotated[
@@ -185,7 +281,7 @@ def read_queue(
         Query(description="Repeatable 'task:label' filter on effective labels, any task."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> QueuePage:
     """Open items, most urgent first."""
     schema = predictor.schema

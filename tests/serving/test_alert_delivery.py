@@ -30,12 +30,7 @@ from tests.serving.test_alerts import (  # noqa: F401  (fixtures and helpers)
     seed_recent,
     sessions,
 )
-from tests.serving.test_queue import (  # noqa: F401  (fixtures: each backend, migrated)
-    ScriptedPredictor,
-    migrated_url,
-    postgresql_url,
-    sqlite_url,
-)
+from tests.serving.test_queue import ScriptedPredictor
 
 # --- delivery -----------------------------------------------------------------------------------
 

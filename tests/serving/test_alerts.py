@@ -26,12 +26,6 @@ from nabiz.serving.alerts.rules import AlertRules, RulesError, load_rules
 from nabiz.serving.queue.db import make_engine, make_session_factory
 from nabiz.serving.queue.models import Feedback, FeedbackLabel, Status
 from nabiz.serving.routes.alerts import router as alerts_router
-from tests.serving.test_queue import (  # noqa: F401  (fixtures: each backend, migrated)
-    ScriptedPredictor,
-    migrated_url,
-    postgresql_url,
-    sqlite_url,
-)
 
 REPO = Path(__file__).resolve().parents[2]
 RULES_FILE = REPO / "data" / "alert_rules.yaml"
@@ -43,7 +37,7 @@ DAY = timedelta(days=1)
 
 
 @pytest.fixture
-def database_url(migrated_url) -> str:  # noqa: F811
+def database_url(migrated_url) -> str:
     engine = make_engine(migrated_url)
     with engine.begin() as connection:
         for table in ("alert_delivery", "alert", "feedback_label", "feedback"):

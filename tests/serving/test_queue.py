@@ -11,8 +11,6 @@ admin URL to use another server (default: postgres@127.0.0.1:5432/test).
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -23,9 +21,10 @@ import pytest
 import yaml
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import inspect, make_url, text
+from sqlalchemy import inspect
 from typer.testing import CliRunner
 
 from nabiz.model.loading import from_pretrained
@@ -35,6 +34,7 @@ from nabiz.serving.priority import load_policy, queue_key
 from nabiz.serving.queue import repository
 from nabiz.serving.queue.db import (
     VERSION_TABLE,
+    alembic_config,
     current_revision,
     make_engine,
     make_session_factory,
@@ -95,58 +95,6 @@ class ScriptedPredictor(Predictor):
                 rows[i, marked] = 1.0
             scores[task.name] = rows
         return ScoredBatch(scores=scores, truncated=np.zeros(len(texts), dtype=bool))
-
-
-# --- backends -----------------------------------------------------------------------------------
-
-
-def _postgres_admin_url() -> str:
-    return os.environ.get("NABIZ_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-@pytest.fixture(scope="session")
-def postgresql_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test session, dropped afterwards."""
-    psycopg = pytest.importorskip("psycopg")
-    admin = make_url(_postgres_admin_url()).set(drivername="postgresql")
-    conninfo = admin.render_as_string(hide_password=False)
-    try:
-        connection = psycopg.connect(conninfo, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as error:
-        pytest.skip(f"PostgreSQL is not reachable at {admin!r}: {error}")
-    name = f"nabiz_test_{uuid.uuid4().hex[:12]}"
-    with connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield admin.set(drivername="postgresql+psycopg", database=name).render_as_string(
-                hide_password=False
-            )
-        finally:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(scope="session")
-def sqlite_url(tmp_path_factory) -> str:
-    return f"sqlite:///{tmp_path_factory.mktemp('queue') / 'nabiz.db'}"
-
-
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def migrated_url(request) -> str:
-    """Each backend, migrated once per session with the packaged Alembic migrations."""
-    url = request.getfixturevalue(f"{request.param}_url")
-    upgrade_database(url)
-    return url
-
-
-@pytest.fixture
-def database_url(migrated_url) -> str:
-    """A migrated database with empty tables."""
-    engine = make_engine(migrated_url)
-    with engine.begin() as connection:
-        connection.execute(text("DELETE FROM feedback_label"))
-        connection.execute(text("DELETE FROM feedback"))
-    engine.dispose()
-    return migrated_url
 
 
 # --- the app ------------------------------------------------------------------------------------
@@ -670,10 +618,12 @@ def test_export_names_a_database_without_the_queue(tmp_path):
 
 # --- migrations ---------------------------------------------------------------------------------
 
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
+
 
 def test_alembic_upgrade_creates_the_tables_matching_the_models(migrated_url):
     upgrade_database(migrated_url)  # a second run is a no-op
-    assert current_revision(migrated_url) == "0003"
+    assert current_revision(migrated_url) == HEAD
     engine = make_engine(migrated_url)
     try:
         inspector = inspect(engine)
@@ -694,7 +644,7 @@ def test_upgrade_database_on_a_new_sqlite_file(tmp_path):
     url = f"sqlite:///{tmp_path / 'sub' / 'fresh.db'}"
     assert current_revision(url) is None
     upgrade_database(url)
-    assert current_revision(url) == "0003"
+    assert current_revision(url) == HEAD
     engine = make_engine(url)
     try:
         assert {"feedback", "feedback_label"} <= set(inspect(engine).get_table_names())

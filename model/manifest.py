@@ -1,0 +1,74 @@
+"""A model directory's checksum manifest: written when a model is saved, checked when it loads.
+
+A model directory is copied between machines, unpacked from archives and sometimes edited by hand;
+a truncated weights file or a schema from another model then gives wrong labels without an error.
+``checksums.sha256`` (the format ``sha256sum -c`` reads) lists every file the directory held when
+it was saved, with its SHA-256; :func:`verify_manifest` recomputes them at load and names the first
+file that is missing or differs. Files added later (``nabiz evaluate``'s reports) are not listed
+and not checked. A directory without a manifest (saved before manifests existed) loads with a
+warning.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from nabiz.checksums import file_sha256
+
+log = logging.getLogger(__name__)
+
+MANIFEST_FILE = "checksums.sha256"
+
+
+class ModelIntegrityError(ValueError):
+    """A file of a model directory is missing or not the one saved; the message names it."""
+
+
+def _files(directory: Path) -> list[Path]:
+    return sorted(
+        path
+        for path in directory.rglob("*")
+        if path.is_file() and path.name != MANIFEST_FILE and ".partial" not in path.name
+    )
+
+
+def write_manifest(directory: str | Path) -> Path:
+    """List every file under ``directory`` with its SHA-256 in ``checksums.sha256``."""
+    directory = Path(directory)
+    lines = [
+        f"{file_sha256(path)}  {path.relative_to(directory).as_posix()}"
+        for path in _files(directory)
+    ]
+    target = directory / MANIFEST_FILE
+    target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return target
+
+
+def verify_manifest(directory: str | Path) -> bool:
+    """Check the files the manifest lists; True when checked, False when there is no manifest.
+
+    Raises :class:`ModelIntegrityError` naming the first missing or changed file."""
+    directory = Path(directory)
+    manifest = directory / MANIFEST_FILE
+    if not manifest.is_file():
+        log.warning("%s has no %s: its files cannot be checked", directory, MANIFEST_FILE)
+        return False
+    for number, line in enumerate(manifest.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        expected, _, name = line.partition("  ")
+        path = directory / name
+        if not name or len(expected) != 64 or ".." in Path(name).parts:
+            raise ModelIntegrityError(f"{manifest}: line {number} is not '<sha256>  <file>'")
+        if not path.is_file():
+            raise ModelIntegrityError(
+                f"{path} is missing from the model directory (listed in {MANIFEST_FILE}); copy "
+                "the whole directory again"
+            )
+        if file_sha256(path) != expected:
+            raise ModelIntegrityError(
+                f"{path} is not the file saved with this model (its SHA-256 differs from "
+                f"{MANIFEST_FILE}): it was changed, truncated or copied from another model"
+            )
+    return True

@@ -1,0 +1,43 @@
+"""The model directory's checksum manifest: written at save, checked at load, naming the file."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from nabiz.model.loading import from_pretrained
+from nabiz.model.manifest import MANIFEST_FILE, ModelIntegrityError, verify_manifest
+
+
+def test_a_saved_model_lists_every_file_with_its_checksum(tiny_model_dir):
+    listed = (tiny_model_dir / MANIFEST_FILE).read_text(encoding="utf-8").splitlines()
+    names = {line.split("  ", 1)[1] for line in listed}
+    assert {"schema.json", "nabiz.json", "model.safetensors"} <= names
+    assert verify_manifest(tiny_model_dir)
+
+
+@pytest.mark.parametrize("name", ["model.safetensors", "schema.json"])
+def test_a_changed_file_is_an_error_that_names_it(tiny_model_dir, name):
+    path = tiny_model_dir / name
+    path.write_bytes(path.read_bytes()[:-10])  # truncated
+    with pytest.raises(ModelIntegrityError, match=re.escape(name)):
+        from_pretrained(tiny_model_dir, device="cpu")
+
+
+def test_a_missing_file_is_an_error_that_names_it(tiny_model_dir):
+    (tiny_model_dir / "nabiz.json").unlink()
+    with pytest.raises(ModelIntegrityError, match=r"nabiz\.json is missing"):
+        from_pretrained(tiny_model_dir, device="cpu")
+
+
+def test_files_added_after_saving_are_not_checked(tiny_model_dir):
+    (tiny_model_dir / "evaluation_test.json").write_text(json.dumps({}), encoding="utf-8")
+    assert from_pretrained(tiny_model_dir, device="cpu").schema
+
+
+def test_a_directory_without_a_manifest_loads_with_a_warning(tiny_model_dir, caplog):
+    (tiny_model_dir / MANIFEST_FILE).unlink()
+    assert from_pretrained(tiny_model_dir, device="cpu").schema
+    assert "cannot be checked" in caplog.text

@@ -1,0 +1,238 @@
+"""Nothing lost under faults: stale writes refused, a stopped database, floods, big bodies."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from nabiz.serving.app import create_app
+from nabiz.serving.queue.db import make_engine, make_session_factory, upgrade_database
+from nabiz.serving.queue.keys import create_key
+from tests.serving.live import live_server
+from tests.serving.pgcluster import Cluster
+
+TEXT = "İnternetim üç gündür çekmiyor, arıza kaydı açın."
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    try:
+        cluster = Cluster()
+    except FileNotFoundError as error:
+        pytest.skip(str(error))
+    cluster.start()
+    yield cluster
+    cluster.remove()
+
+
+def wait_for(check, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.2)
+
+
+# --- If-Match / ETag ----------------------------------------------------------------------------
+
+
+def test_two_concurrent_clients_with_one_version_one_wins_one_gets_412(
+    make_settings, serving_predictor, database_url
+):
+    app = create_app(make_settings(database_url=database_url), predictor=serving_predictor)
+    with (
+        live_server(app) as base,
+        httpx.Client(base_url=base) as a,
+        httpx.Client(base_url=base) as b,
+    ):
+        for round_ in range(5):
+            item = f"etag-{round_}"
+            assert a.post("/v1/feedback", json={"id": item, "text": TEXT}).status_code == 201
+            tag_a = a.get(f"/v1/feedback/{item}").headers["etag"]
+            tag_b = b.get(f"/v1/feedback/{item}").headers["etag"]
+            assert tag_a == tag_b
+            results: dict[str, httpx.Response] = {}
+            start = threading.Barrier(2)
+
+            def correct(name, client, tag, label, item=item, results=results, start=start):
+                start.wait()
+                results[name] = client.patch(
+                    f"/v1/feedback/{item}",
+                    json={"corrections": {"sentiment": label}},
+                    headers={"If-Match": tag},
+                )
+
+            threads = [
+                threading.Thread(target=correct, args=("a", a, tag_a, "olumlu")),
+                threading.Thread(target=correct, args=("b", b, tag_b, "olumsuz")),
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            codes = sorted(response.status_code for response in results.values())
+            assert codes == [200, 412], {k: r.text for k, r in results.items()}
+            winner = next(r for r in results.values() if r.status_code == 200)
+            stored = a.get(f"/v1/feedback/{item}")
+            assert stored.json()["corrections"] == winner.json()["corrections"]
+            assert stored.headers["etag"] == winner.headers["etag"] != tag_a
+            # the loser reads again and retries with the new version: accepted
+            retry = b.patch(
+                f"/v1/feedback/{item}",
+                json={"status": "in_progress"},
+                headers={"If-Match": stored.headers["etag"]},
+            )
+            assert retry.status_code == 200, retry.text
+
+
+def test_a_malformed_if_match_is_412(client_with_item):
+    client = client_with_item
+    response = client.patch(
+        "/v1/feedback/one", json={"status": "resolved"}, headers={"If-Match": "yesterday"}
+    )
+    assert response.status_code == 412
+
+
+@pytest.fixture
+def client_with_item(make_settings, serving_predictor):
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app(make_settings(), predictor=serving_predictor)) as client:
+        assert client.post("/v1/feedback", json={"id": "one", "text": TEXT}).status_code == 201
+        yield client
+
+
+# --- the database down --------------------------------------------------------------------------
+
+
+def test_a_stopped_database_leaves_predict_answering_and_the_queue_503(
+    make_settings, serving_predictor, cluster
+):
+    upgrade_database(cluster.url)
+    engine = make_engine(cluster.url)
+    with make_session_factory(engine)() as session:
+        _, key = create_key(session, f"faults-{time.monotonic_ns()}", ["admin"])
+    engine.dispose()
+    headers = {"Authorization": f"Bearer {key}"}
+    settings = make_settings(database_url=cluster.url, database_timeout_s=2)
+    app = create_app(settings, predictor=serving_predictor)
+    with live_server(app) as base, httpx.Client(base_url=base, headers=headers) as client:
+        assert client.post("/v1/feedback", json={"id": "down-1", "text": TEXT}).status_code in (
+            200,
+            201,
+        )
+        cluster.stop()
+        try:
+            started = time.monotonic()
+            predict = client.post("/v1/predict", json={"items": [{"text": TEXT}]}, timeout=30)
+            assert predict.status_code == 200, predict.text
+            queue = client.get("/v1/queue", timeout=30)
+            assert queue.status_code == 503, queue.text
+            assert int(queue.headers["retry-after"]) > 0
+            post = client.post("/v1/feedback", json={"id": "down-2", "text": TEXT}, timeout=30)
+            assert post.status_code == 503
+            ready = client.get("/readyz", timeout=30)
+            assert ready.status_code == 503
+            checks = ready.json()["checks"]
+            assert checks["model"] == "ok" and checks["database"] != "ok"
+            assert time.monotonic() - started < 25  # timeouts, not hangs
+        finally:
+            cluster.start()
+        # the database is back: the queue answers again without a restart
+        wait_for(lambda: client.get("/v1/queue").status_code == 200)
+        assert client.get("/readyz").status_code == 200
+
+
+def test_the_server_starts_with_the_database_down_and_catches_up(
+    make_settings, serving_predictor, cluster
+):
+    settings = make_settings(database_url=cluster.url, database_timeout_s=2, auth="off")
+    cluster.stop()
+    try:
+        app = create_app(settings, predictor=serving_predictor)
+        with live_server(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+            assert client.post("/v1/predict", json={"items": [{"text": TEXT}]}).status_code == 200
+            queue = client.get("/v1/queue")
+            assert queue.status_code == 503 and "retry-after" in queue.headers
+            assert client.get("/readyz").json()["checks"]["database"] != "ok"
+            cluster.start()
+            wait_for(lambda: client.get("/v1/queue").status_code == 200)
+    finally:
+        cluster.start()
+
+
+def test_with_the_keys_never_read_protected_routes_fail_closed(
+    make_settings, serving_predictor, cluster
+):
+    """auth=auto and a database down since start: nobody can be checked, so nobody gets in."""
+    settings = make_settings(database_url=cluster.url, database_timeout_s=1)
+    cluster.stop()
+    try:
+        app = create_app(settings, predictor=serving_predictor)
+        with live_server(app) as base:
+            answer = httpx.post(f"{base}/v1/predict", json={"items": [{"text": TEXT}]}, timeout=30)
+            assert answer.status_code == 503
+            assert "API keys" in answer.json()["detail"]
+    finally:
+        cluster.start()
+
+
+# --- floods and big bodies ----------------------------------------------------------------------
+
+
+def test_an_oversized_body_is_413(make_settings, serving_predictor):
+    settings = make_settings(max_items=2, max_text_chars=50)
+    app = create_app(settings, predictor=serving_predictor)
+    with live_server(app) as base:
+        big = b'{"items": [{"text": "' + b"a" * 2_000_000 + b'"}]}'
+        response = httpx.post(
+            f"{base}/v1/predict",
+            content=big,
+            headers={"Content-Type": "application/json"},
+            timeout=30,
+        )
+        assert response.status_code == 413
+
+
+def test_too_many_concurrent_requests_get_503_before_their_body_is_read(
+    make_settings, serving_predictor
+):
+    settings = make_settings(max_concurrent_requests=1)
+    app = create_app(settings, predictor=serving_predictor)
+    with live_server(app) as base:
+        body_sent = threading.Event()
+        release = threading.Event()
+
+        def slow_body():
+            yield b'{"items": [{"text": "'
+            body_sent.set()
+            release.wait(10)
+            yield b'yavas bir istek"}]}'
+
+        slow: dict[str, httpx.Response] = {}
+        thread = threading.Thread(
+            target=lambda: slow.setdefault(
+                "r",
+                httpx.post(
+                    f"{base}/v1/predict",
+                    content=slow_body(),
+                    headers={"Content-Type": "application/json"},
+                    timeout=30,
+                ),
+            )
+        )
+        thread.start()
+        try:
+            assert body_sent.wait(10)
+            time.sleep(0.3)  # the server has the first request in hand
+            second = httpx.post(f"{base}/v1/predict", json={"items": [{"text": TEXT}]}, timeout=10)
+            assert second.status_code == 503
+            assert second.headers["retry-after"]
+            assert httpx.get(f"{base}/healthz", timeout=10).status_code == 200  # probes pass
+        finally:
+            release.set()
+            thread.join(30)
+        assert slow["r"].status_code == 200, slow["r"].text
