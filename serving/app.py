@@ -60,6 +60,7 @@ deadline and the reasons).
 * `POST /v1/predict` tags 1..`max_items` texts; concurrent requests share forward passes.
 * `GET /v1/model` describes the loaded model: its tasks and labels in score order, its metrics.
 * The triage queue (`/v1/feedback`, `/v1/queue`) stores tagged feedback for people to work through.
+* `/v1/insights/*` (trends, root causes, survey metrics) feed the web console at `/ui`.
 
 Task names come from the model, not from this API: read them from `GET /v1/model`.
 Errors are JSON: 422 names the field in `detail[].loc`, 429 means retry later, 503 not ready.
@@ -260,6 +261,8 @@ def max_body_bytes(settings: Settings) -> int:
 
 def create_app(settings: Settings | None = None, predictor: Predictor | None = None) -> FastAPI:
     """The app; the model is loaded at start-up (or ``predictor`` is used as given)."""
+    from nabiz.serving.console.api import router as insights_router
+    from nabiz.serving.console.web import install_console
     from nabiz.serving.routes import health
     from nabiz.serving.routes import predict as predict_routes
     from nabiz.serving.routes.queue import router as queue_router
@@ -281,6 +284,8 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
         description=DESCRIPTION,
         lifespan=lifespan,
         max_body_size=max_body_bytes(settings),
+        docs_url=None,  # served from the package by install_console, not from a CDN
+        redoc_url=None,
     )
     metrics = Metrics()
     app.state.settings = settings
@@ -299,6 +304,8 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
     app.include_router(predict_routes.make_router(settings.max_items, settings.max_text_chars))
     app.include_router(health.router)
     app.include_router(queue_router)
+    app.include_router(insights_router)
+    install_console(app)
     return app
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    Integer,
     MetaData,
     String,
     Text,
@@ -33,6 +34,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 ID_MAX_LENGTH = 128
 PRIORITY_LEVELS = ("P1", "P2", "P3", "P4")  # P1 first; the text order is the queue order
+SURVEY_RANGES = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}  # kind -> (lowest, highest)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -115,6 +117,12 @@ class Feedback(Base):
     corrected_by: Mapped[str | None] = mapped_column(String(128))
     corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    # When a person first moved it out of "open" (the answer-time picture compares it with
+    # respond_by), and the survey answer that came with it: nps 0-10, csat 1-5, ces 1-7.
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    survey_kind: Mapped[str | None] = mapped_column(String(8))
+    survey_score: Mapped[int | None] = mapped_column(Integer)
+
     label_rows: Mapped[list[FeedbackLabel]] = relationship(
         back_populates="feedback", cascade="all, delete-orphan", passive_deletes=True
     )
@@ -126,6 +134,10 @@ class Feedback(Base):
         Index(None, "status", "priority_level", "respond_by", "created_at"),
         Index(None, "channel", "status"),
         Index(None, "corrected_at"),
+        Index(None, "received_at"),
+        CheckConstraint(
+            "survey_kind IS NULL OR survey_kind IN ('nps', 'csat', 'ces')", name="survey_kind_valid"
+        ),
     )
 
     def effective_labels(self) -> dict[str, Any]:

@@ -81,6 +81,10 @@ class QueueFilters:
     statuses: Sequence[Status | str] = DEFAULT_QUEUE_STATUSES
     channel: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
+    levels: Sequence[str] = ()  # P1..P4; empty: every level
+    overdue_at: datetime | None = None  # only items whose respond_by is before this moment
+    received_from: datetime | None = None  # received_at >= this
+    received_to: datetime | None = None  # received_at < this
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -103,6 +107,14 @@ def _queue_conditions(filters: QueueFilters) -> list[Any]:
         conditions.append(Feedback.status.in_([Status(s).value for s in filters.statuses]))
     if filters.channel is not None:
         conditions.append(Feedback.channel == filters.channel)
+    if filters.levels:
+        conditions.append(Feedback.priority_level.in_(list(filters.levels)))
+    if filters.overdue_at is not None:
+        conditions.append(Feedback.respond_by < filters.overdue_at)
+    if filters.received_from is not None:
+        conditions.append(Feedback.received_at >= filters.received_from)
+    if filters.received_to is not None:
+        conditions.append(Feedback.received_at < filters.received_to)
     for task, label in filters.labels.items():
         conditions.append(
             exists().where(
@@ -178,6 +190,8 @@ def create_or_get_feedback(
     channel: str | None,
     received_at: datetime,
     assess: Callable[[], Assessment],
+    survey_kind: str | None = None,
+    survey_score: int | None = None,
 ) -> tuple[Feedback, bool]:
     """Store a new item, or return the stored one: ``(row, created)``.
 
@@ -212,6 +226,8 @@ def create_or_get_feedback(
         priority_reasons=list(assessment.priority_reasons),
         priority_factors=dict(assessment.priority_factors),
         corrections=None,
+        survey_kind=survey_kind,
+        survey_score=survey_score,
     )
     _sync_label_rows(row)
     session.add(row)
@@ -299,6 +315,8 @@ def update_status_and_corrections(
         )
     if status is not None:
         row.status = Status(status).value
+        if row.status != Status.OPEN.value and row.answered_at is None:
+            row.answered_at = utcnow()
     if checked is not None:
         merged = dict(row.corrections or {})
         for task, value in checked.items():

@@ -8,7 +8,7 @@ the model's schema and answers with the same 422 shape.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from nabiz.serving.queue.models import ID_MAX_LENGTH, Feedback, Status
+from nabiz.serving.queue.models import ID_MAX_LENGTH, SURVEY_RANGES, Feedback, Status
 from nabiz.settings import get_settings
 
 MAX_TEXT_CHARS = get_settings().max_text_chars
@@ -32,6 +32,23 @@ FeedbackId = Annotated[
     StringConstraints(min_length=1, max_length=ID_MAX_LENGTH, pattern=r"^[^\s/]+$"),
 ]
 LabelValue = str | list[str]
+SurveyKind = Literal["nps", "csat", "ces"]
+
+
+class SurveyScore(BaseModel):
+    """A survey answer sent with the feedback: NPS 0-10, CSAT 1-5 or CES 1-7."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: SurveyKind
+    score: int
+
+    @model_validator(mode="after")
+    def _score_in_range(self) -> SurveyScore:
+        low, high = SURVEY_RANGES[self.kind]
+        if not low <= self.score <= high:
+            raise ValueError(f"a {self.kind} score is {low}..{high}, not {self.score}")
+        return self
 
 
 class FeedbackCreate(BaseModel):
@@ -47,6 +64,9 @@ class FeedbackCreate(BaseModel):
     )
     received_at: AwareDatetime | None = Field(
         default=None, description="When the customer sent it, with a UTC offset; default: now."
+    )
+    survey: SurveyScore | None = Field(
+        default=None, description="The survey answer that came with it (NPS, CSAT or CES)."
     )
 
     @field_validator("text")
@@ -113,6 +133,10 @@ class FeedbackPublic(BaseModel):
     )
     corrected_by: str | None = None
     corrected_at: datetime | None = None
+    answered_at: datetime | None = Field(
+        default=None, description="When a person first moved it out of 'open'."
+    )
+    survey: SurveyScore | None = None
     labels: dict[str, LabelValue] = Field(
         description="Effective labels: the corrections where made, else the model's labels."
     )
@@ -149,6 +173,12 @@ class FeedbackPublic(BaseModel):
             corrections=row.corrections or {},
             corrected_by=row.corrected_by,
             corrected_at=_utc(row.corrected_at) if row.corrected_at else None,
+            answered_at=_utc(row.answered_at) if row.answered_at else None,
+            survey=(
+                SurveyScore(kind=row.survey_kind, score=row.survey_score)  # type: ignore[arg-type]
+                if row.survey_kind is not None and row.survey_score is not None
+                else None
+            ),
             labels=row.effective_labels(),
         )
 

@@ -620,7 +620,7 @@ def test_export_names_a_database_without_the_queue(tmp_path):
 
 def test_alembic_upgrade_creates_the_tables_matching_the_models(migrated_url):
     upgrade_database(migrated_url)  # a second run is a no-op
-    assert current_revision(migrated_url) == "0001"
+    assert current_revision(migrated_url) == "0002"
     engine = make_engine(migrated_url)
     try:
         inspector = inspect(engine)
@@ -640,7 +640,7 @@ def test_upgrade_database_on_a_new_sqlite_file(tmp_path):
     url = f"sqlite:///{tmp_path / 'sub' / 'fresh.db'}"
     assert current_revision(url) is None
     upgrade_database(url)
-    assert current_revision(url) == "0001"
+    assert current_revision(url) == "0002"
     engine = make_engine(url)
     try:
         assert {"feedback", "feedback_label"} <= set(inspect(engine).get_table_names())
