@@ -24,7 +24,7 @@ def period_start(times: pd.Series, period: Period, tz: str) -> pd.Series:
     local = times.dt.tz_convert(tz)
     days = local.dt.normalize()
     if period == "week":
-        days = days - pd.to_timedelta(local.dt.weekday, unit="D")
+        days = days - pd.to_timedelta(local.dt.day_of_week, unit="D")
     return days.dt.strftime("%Y-%m-%d").where(times.notna(), None)
 
 

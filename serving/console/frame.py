@@ -53,7 +53,7 @@ def normalize_frame(frame: pd.DataFrame) -> pd.DataFrame:
     for column in FRAME_COLUMNS:
         out[column] = frame.get(column)
     for column in TIME_COLUMNS:
-        out[column] = pd.to_datetime(out[column], utc=True, errors="coerce")
+        out[column] = pd.to_datetime(out[column], utc=True, errors="coerce", format="ISO8601")
     out["urgency"] = pd.to_numeric(out["urgency"], errors="coerce")
     out["survey_score"] = pd.to_numeric(out["survey_score"], errors="coerce")
     out["text"] = out["text"].fillna("").astype(str)
