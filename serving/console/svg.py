@@ -19,11 +19,13 @@ def line_chart(
     y_format: str = "{:.0f}",
 ) -> str:
     """A multi-series line chart; gaps (None) break a line. Each point has a ``<title>``."""
-    pad_l, pad_r, pad_t, pad_b = 44, 12, 10, 36
+    pad_l, pad_r, pad_t, pad_b = 44, 22, 10, 36
     values = [v for _, ys in series for v in ys if v is not None]
     if not x_labels or not values:
         return '<p class="empty">Veri yok.</p>'
-    top = max(values) or 1.0
+    top, bottom = max(0.0, max(values)), min(0.0, min(values))
+    if top == bottom:
+        top = bottom + 1.0
     inner_w, inner_h = width - pad_l - pad_r, height - pad_t - pad_b
     step = inner_w / max(len(x_labels) - 1, 1)
 
@@ -31,18 +33,19 @@ def line_chart(
         return pad_l + i * step if len(x_labels) > 1 else pad_l + inner_w / 2
 
     def y(v: float) -> float:
-        return pad_t + inner_h * (1 - v / top)
+        return pad_t + inner_h * (1 - (v - bottom) / (top - bottom))
 
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
         f'xmlns="http://www.w3.org/2000/svg">'
     ]
     for frac in (0, 0.5, 1):
-        gy = y(top * frac)
+        value = bottom + (top - bottom) * frac
+        gy = y(value)
         parts.append(
             f'<line x1="{pad_l}" x2="{width - pad_r}" y1="{gy:.1f}" y2="{gy:.1f}" '
             f'stroke="#d0d7de"/><text x="{pad_l - 4}" y="{gy + 4:.1f}" text-anchor="end" '
-            f'font-size="10">{escape(y_format.format(top * frac))}</text>'
+            f'font-size="10">{escape(y_format.format(value))}</text>'
         )
     every = max(1, len(x_labels) // 8)
     for i, label in enumerate(x_labels):

@@ -15,7 +15,7 @@
   function lineChart(container, labels, series, options) {
     options = options || {};
     var format = options.format || function (v) { return String(Math.round(v)); };
-    var width = 640, height = 220, padL = 48, padR = 12, padT = 10, padB = 26;
+    var width = 640, height = 220, padL = 48, padR = 22, padT = 10, padB = 26;
     container.innerHTML = "";
     var values = [];
     series.forEach(function (s) { s.values.forEach(function (v) { if (v !== null && v !== undefined) values.push(v); }); });
@@ -23,17 +23,20 @@
       container.innerHTML = '<p class="muted">Veri yok.</p>';
       return null;
     }
-    var top = Math.max.apply(null, values) || 1;
+    var top = Math.max(0, Math.max.apply(null, values));
+    var bottom = Math.min(0, Math.min.apply(null, values));
+    if (top === bottom) top = bottom + 1;
     var innerW = width - padL - padR, innerH = height - padT - padB;
     var step = labels.length > 1 ? innerW / (labels.length - 1) : 0;
     function x(i) { return labels.length > 1 ? padL + i * step : padL + innerW / 2; }
-    function y(v) { return padT + innerH * (1 - v / top); }
+    function y(v) { return padT + innerH * (1 - (v - bottom) / (top - bottom)); }
     var svg = node("svg", { viewBox: "0 0 " + width + " " + height, class: "chart", role: "img" }, container);
     [0, 0.5, 1].forEach(function (f) {
-      var gy = y(top * f);
+      var value = bottom + (top - bottom) * f;
+      var gy = y(value);
       node("line", { x1: padL, x2: width - padR, y1: gy, y2: gy, class: "grid" }, svg);
       var t = node("text", { x: padL - 4, y: gy + 4, "text-anchor": "end", class: "axis" }, svg);
-      t.textContent = format(top * f);
+      t.textContent = format(value);
     });
     var every = Math.max(1, Math.ceil(labels.length / 8));
     labels.forEach(function (label, i) {

@@ -23,6 +23,23 @@ CHANNELS = ["web", "call_center"]
 SENTIMENTS = ["olumsuz", "notr", "olumlu"]
 URGENCIES = ["dusuk", "orta", "yuksek"]
 LEVELS = ["P1", "P2", "P3", "P4"]
+ALL_TOPICS = [
+    "fatura_odeme", "fiyat_kampanya", "musteri_hizmetleri", "uygulama_web",
+    "sebeke_hizmet_kalitesi", "urun_paket", "iptal_tasima", "reklam_mesaj", "magaza_bayi", "diger",
+]  # fmt: skip
+SCHEMA_LABELS = {
+    "sentiment": SENTIMENTS,
+    "topic": ALL_TOPICS,
+    "urgency": URGENCIES,
+    "aksiyon": ["hayir", "evet"],
+}
+
+
+def _scores(task: str, chosen: str) -> dict[str, float]:
+    """The chosen label at 0.8, the rest sharing 0.2, in the default schema's order."""
+    labels = SCHEMA_LABELS[task]
+    rest = 0.2 / (len(labels) - 1)
+    return {label: 0.8 if label == chosen else rest for label in labels}
 
 
 def scored_rows(
@@ -88,7 +105,12 @@ def seed_queue(engine: Engine, scored: pd.DataFrame, model_name: str = "syntheti
     now = datetime.now(UTC)
     items, labels = [], []
     for row in scored.itertuples(index=False):
-        tags = {"sentiment": row.sentiment, "topic": row.topic, "urgency": row.urgency}
+        tags = {
+            "sentiment": row.sentiment,
+            "topic": row.topic,
+            "urgency": row.urgency,
+            "aksiyon": "evet",
+        }
         items.append(
             {
                 "id": row.id,
@@ -100,8 +122,8 @@ def seed_queue(engine: Engine, scored: pd.DataFrame, model_name: str = "syntheti
                 "status": "open",
                 "model_name": model_name,
                 "model_version": "0",
-                "labels": {**tags, "aksiyon": "evet"},
-                "scores": {task: {label: 1.0} for task, label in tags.items()},
+                "labels": tags,
+                "scores": {task: _scores(task, label) for task, label in tags.items()},
                 "truncated": False,
                 "priority_level": row.priority_level,
                 "priority_score": {"P1": 0.9, "P2": 0.6, "P3": 0.3, "P4": 0.1}[row.priority_level],
@@ -112,7 +134,7 @@ def seed_queue(engine: Engine, scored: pd.DataFrame, model_name: str = "syntheti
                 "survey_score": int(row.nps),
             }
         )
-        for task, label in {**tags, "aksiyon": "evet"}.items():
+        for task, label in tags.items():
             labels.append({"feedback_id": row.id, "task": task, "label": label})
     with engine.begin() as connection:
         for start in range(0, len(items), 5_000):
