@@ -116,8 +116,10 @@ def page(browser, server) -> Iterator[object]:
 
 
 def shot(page, name: str) -> None:
+    """``name.png`` (what the window shows: the README's pictures) and ``name-full.png``."""
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+    page.screenshot(path=str(SHOTS / f"{name}-full.png"), full_page=True)
 
 
 def test_the_queue_page_lists_items_in_priority_order(page, server):
