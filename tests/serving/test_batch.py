@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 
+from nabiz.model.loading import from_pretrained
 from nabiz.model.predictor import Predictor, ScoredBatch
 from nabiz.serving.batch import (
     ColumnError,
@@ -59,7 +60,7 @@ KEYS = {"id_column": "id", "channel_column": "kanal", "time_column": "tarih"}
 
 @pytest.fixture(scope="session")
 def predictor(tiny_model_source) -> Predictor:
-    return Predictor.from_pretrained(tiny_model_source, device="cpu")
+    return from_pretrained(tiny_model_source, device="cpu")
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +78,7 @@ class FakePredictor(Predictor):
         self.info = ModelInfo(name="fake", version="0", model_type="tfidf")
         self.seen: list[str] = []
 
-    def predict_scores(self, texts):
+    def compute_scores(self, texts):
         self.seen.extend(texts)
         scores = {}
         for task in self.schema.tasks:
