@@ -26,7 +26,7 @@ an :data:`Assessor`.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
@@ -38,6 +38,7 @@ from nabiz.model.schema import LabelSchema
 from nabiz.serving.priority import Priority, PriorityPolicy, compute_priority
 from nabiz.serving.queue.models import Feedback, utcnow
 from nabiz.serving.queue.repository import Assessment
+from nabiz.settings import get_settings
 
 Assessor = Callable[[str, str, datetime], Awaitable[Assessment]]
 """``await assess(text, canonical channel, received_at)``: tag one text and prioritize it."""
@@ -67,7 +68,26 @@ def get_policy(request: Request) -> PriorityPolicy:
     return _state(request, "policy")
 
 
+def get_clock_skew(request: Request) -> timedelta:
+    """How far ahead of the server's clock a ``received_at`` may lie (the app's settings)."""
+    settings = getattr(request.app.state, "settings", None) or get_settings()
+    return timedelta(seconds=settings.max_clock_skew_s)
+
+
+def get_alert_trigger(request: Request) -> Callable[[str], None]:
+    """``trigger(feedback_id)``: tell the app's alert engine that an item was stored.
+
+    Without an engine on ``app.state.alerts`` (a queue-only app) it does nothing.
+    """
+    engine = getattr(request.app.state, "alerts", None)
+    if engine is None:
+        return lambda _feedback_id: None
+    return engine.feedback_stored
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
+ClockSkewDep = Annotated[timedelta, Depends(get_clock_skew)]
+AlertTriggerDep = Annotated[Callable[[str], None], Depends(get_alert_trigger)]
 PredictorDep = Annotated[Predictor, Depends(get_predictor)]
 PolicyDep = Annotated[PriorityPolicy, Depends(get_policy)]
 

@@ -134,7 +134,7 @@ class Feedback(Base):
         Index(None, "status", "priority_level", "respond_by", "created_at"),
         Index(None, "channel", "status"),
         Index(None, "corrected_at"),
-        Index(None, "received_at"),
+        Index(None, "received_at"),  # alert windows (migration 0003)
         CheckConstraint(
             "survey_kind IS NULL OR survey_kind IN ('nps', 'csat', 'ces')", name="survey_kind_valid"
         ),

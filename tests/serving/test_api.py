@@ -7,7 +7,7 @@ import json
 import math
 import re
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -142,6 +142,16 @@ def error_locs(response: httpx.Response) -> list[list]:
             ["body", "items", 0, "received_at"],
             "between",
         ),
+        (
+            {"items": [{"text": "ok"}, {"text": "ok", "received_at": "2190-01-01T09:00:00+03:00"}]},
+            ["body", "items", 1, "received_at"],
+            "in the future",
+        ),
+        (
+            {"items": [{"text": "ok", "received_at": "2190-01-01T09:00:00"}]},
+            ["body", "items", 0, "received_at"],
+            "in the future",
+        ),
         ({"items": [{"text": "ok", "metin": "x"}]}, ["body", "items", 0, "metin"], "Extra"),
         ({"texts": ["ok"]}, ["body", "items"], "required"),
         ({"items": "ok"}, ["body", "items"], "valid list"),
@@ -154,6 +164,12 @@ def test_bad_input_is_a_422_naming_the_field(api_client, body, loc, why):
     assert loc in locs
     message = next(e["msg"] for e in response.json()["detail"] if e["loc"] == loc)
     assert why.lower() in message.lower()
+
+
+def test_a_received_at_within_the_clock_skew_is_taken_as_now(api_client):
+    ahead = (datetime.now(UTC) + timedelta(seconds=30)).isoformat()
+    response = predict(api_client, {"text": "ok", "received_at": ahead, "channel": "sms"})
+    assert response.status_code == 200, response.text
 
 
 def test_every_bad_item_is_reported_at_once(api_client):

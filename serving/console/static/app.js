@@ -373,18 +373,39 @@
     go();
   }
 
-  // --- alerts (place kept for the alerts feature) ---------------------------------------------
+  // --- alerts (GET /v1/alerts, POST /v1/alerts/{id}/ack) -------------------------------------
   function renderAlerts() {
-    view.innerHTML = '<h1>Uyarılar</h1><div id="alerts"><p class="muted">Yükleniyor…</p></div>';
-    api("/v1/alerts").then(function (data) {
-      var items = data.items || data.alerts || [];
-      document.getElementById("alerts").innerHTML = items.length ?
-        "<ul>" + items.map(function (a) { return "<li>" + esc(a.title || a.rule || a.kind || JSON.stringify(a)) + "</li>"; }).join("") + "</ul>" :
-        '<p class="muted">Açık uyarı yok.</p>';
-    }).catch(function (error) {
-      document.getElementById("alerts").innerHTML = error.status === 404 ?
-        '<p class="muted">Bu sunucuda uyarılar henüz etkin değil.</p>' : '<p class="error">' + esc(error.message) + "</p>";
-    });
+    view.innerHTML = '<h1>Uyarılar</h1><form id="alert-form" class="filters"><label>Göster<select name="acknowledged">' +
+      options([["false", "Onaylanmamış"], ["", "Hepsi"], ["true", "Onaylanmış"]], "false") +
+      '</select></label><button type="submit">Göster</button></form><div id="alerts"><p class="muted">Yükleniyor…</p></div>';
+    var form = document.getElementById("alert-form");
+    function go() {
+      api("/v1/alerts" + query({ acknowledged: new FormData(form).get("acknowledged"), limit: 100 })).then(function (page) {
+        var box = document.getElementById("alerts");
+        if (!page.items.length) { box.innerHTML = '<p class="muted">Uyarı yok.</p>'; return; }
+        box.innerHTML = page.items.map(function (a) {
+          var delivered = a.deliveries.filter(function (d) { return d.status === "delivered"; }).length;
+          return '<section class="alert' + (a.acknowledged ? " done" : "") + '"><h2>' + esc(a.title) + ' <small class="muted">' + esc(localTime(a.created_at)) + "</small></h2>" +
+            "<p>" + esc(a.message) + "</p>" +
+            '<p class="muted">' + esc(a.kind) + (a.feedback_id ? ' · <a href="#/kayit/' + encodeURIComponent(a.feedback_id) + '">#' + esc(a.feedback_id) + "</a>" : "") +
+            " · webhook: " + delivered + "/" + a.deliveries.length + " iletildi" +
+            (a.acknowledged ? " · onaylayan: " + esc(a.acknowledged_by || "–") : "") + "</p>" +
+            (a.acknowledged ? "" : '<button type="button" class="ack" data-id="' + esc(a.id) + '">Onayla</button>') + "</section>";
+        }).join("");
+        box.querySelectorAll("button.ack").forEach(function (button) {
+          button.addEventListener("click", function () {
+            var who = localStorage.getItem(NAME_STORE) || undefined;
+            api("/v1/alerts/" + button.dataset.id + "/ack", { method: "POST", body: { by: who } })
+              .then(function () { say("Uyarı onaylandı.", "ok"); go(); }).catch(fail);
+          });
+        });
+      }).catch(function (error) {
+        document.getElementById("alerts").innerHTML = error.status === 404 ?
+          '<p class="muted">Bu sunucuda uyarılar etkin değil.</p>' : '<p class="error">' + esc(error.message) + "</p>";
+      });
+    }
+    form.addEventListener("submit", function (e) { e.preventDefault(); go(); });
+    go();
   }
 
   // --- key dialog and routing -----------------------------------------------------------------

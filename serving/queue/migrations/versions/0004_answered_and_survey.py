@@ -4,9 +4,11 @@
 answer-time picture compares it with ``respond_by``. ``survey_kind``/``survey_score`` hold an NPS
 (0-10), CSAT (1-5) or CES (1-7) answer sent with the feedback, for the survey metrics.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-04 00:00:00
+
+(0002, API keys, is made on another branch; the chain is set when all are merged.)
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002"
-down_revision: str | Sequence[str] | None = "0001"
+revision: str = "0004"
+down_revision: str | Sequence[str] | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -31,11 +33,9 @@ def upgrade() -> None:
             op.f("ck_feedback_survey_kind_valid"),
             "survey_kind IS NULL OR survey_kind IN ('nps', 'csat', 'ces')",
         )
-    op.create_index(op.f("ix_feedback_received_at"), "feedback", ["received_at"])
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_feedback_received_at"), table_name="feedback")
     with op.batch_alter_table("feedback") as batch:
         batch.drop_constraint(op.f("ck_feedback_survey_kind_valid"), type_="check")
         batch.drop_column("survey_score")
