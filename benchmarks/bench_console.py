@@ -66,7 +66,13 @@ def bench_backend(name: str, url: str, model_dir: Path, items: int, repeat: int)
     seed_queue(engine, scored_rows(items, start=datetime.now(UTC), seed=1))
     engine.dispose()
     print(f"\n[{name}] {items:,} items stored in {time.perf_counter() - started:.0f} s")
-    settings = Settings(model_dir=model_dir, database_url=url, device="cpu", precision="fp32")
+    # No alert rules: the alert engine's checks of 100,000 items are bench_alerts.py's subject,
+    # and on SQLite they would hold the write lock while the queue is timed.
+    rules = model_dir.parent / "no_alert_rules.yaml"
+    rules.write_text("version: 1\nrules: {}\n", encoding="utf-8")
+    settings = Settings(
+        model_dir=model_dir, database_url=url, device="cpu", precision="fp32", alert_rules=rules
+    )
     from fastapi.testclient import TestClient
 
     with TestClient(create_app(settings)) as client:

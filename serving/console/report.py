@@ -228,6 +228,7 @@ def build_report(frame: pd.DataFrame, read: dict[str, Any], options: ReportOptio
         loader=PackageLoader("nabiz.serving.console", "templates"),
         autoescape=select_autoescape(["html"]),
     )
+    env.filters["tr"] = turkish_number
     return env.get_template("report.html").render(
         title=options.title,
         made_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -259,6 +260,12 @@ def comparison_windows(
 
     labels = (label(end - 2 * width, end - width), label(end - width, end))
     return now.fillna(False), before.fillna(False), labels
+
+
+def turkish_number(value: float, digits: int = 1, sign: bool = False) -> str:
+    """``12.5`` → ``12,5`` (a decimal comma, as Turkish readers expect)."""
+    text = f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
+    return text.replace(".", ",")
 
 
 def _pct(values: list[float | None]) -> list[float | None]:

@@ -130,8 +130,10 @@ class Feedback(Base):
     __table_args__ = (
         CheckConstraint("status IN ('open', 'in_progress', 'resolved')", name="status_valid"),
         CheckConstraint("priority_level IN ('P1', 'P2', 'P3', 'P4')", name="priority_level_valid"),
-        # The queue: filter by status, order by level, then respond_by, then arrival.
-        Index(None, "status", "priority_level", "respond_by", "created_at"),
+        # The queue: filter by status, order by level, then respond_by, then arrival, then id. With
+        # id in it the index covers the whole sort (migration 0004): without, SQLite read every
+        # row to sort by id (3 s for 100,000 items instead of a quarter of a second).
+        Index(None, "status", "priority_level", "respond_by", "created_at", "id"),
         Index(None, "channel", "status"),
         Index(None, "corrected_at"),
         Index(None, "received_at"),  # alert windows (migration 0003)

@@ -152,10 +152,16 @@ def list_queue(
     conditions = _queue_conditions(filters or QueueFilters())
     count = session.scalar(select(func.count()).select_from(Feedback).where(*conditions)) or 0
     order = queue_order(now or utcnow())
-    rows = session.scalars(
-        select(Feedback).where(*conditions).order_by(*order).limit(limit).offset(offset)
+    # Sort the narrow keys and fetch the page's rows by id afterwards: sorting whole rows (text,
+    # scores, reasons as JSON) made the database sort about 1.5 KB per item (100,000 items on
+    # SQLite: seconds instead of a few hundred ms).
+    ids = session.scalars(
+        select(Feedback.id).where(*conditions).order_by(*order).limit(limit).offset(offset)
     ).all()
-    return count, list(rows)
+    if not ids:
+        return count, []
+    by_id = {row.id: row for row in session.scalars(select(Feedback).where(Feedback.id.in_(ids)))}
+    return count, [by_id[feedback_id] for feedback_id in ids]
 
 
 def iter_corrections(session: Session, batch_size: int = 500) -> Iterator[Feedback]:
