@@ -51,17 +51,23 @@ def load_frame(
     ]
     if with_text:
         columns.append(Feedback.text)
-    items = pd.DataFrame(
-        session.execute(select(*columns).where(*conditions)).all(),
+    # Core rows turned into plain tuples: the ORM's result layer and pandas' probing of Row
+    # objects cost 30 s for 100,000 items; this way it is the database's own time.
+    connection = session.connection()
+    items = pd.DataFrame.from_records(
+        [tuple(row) for row in connection.execute(select(*columns).where(*conditions)).all()],
         columns=[c.key for c in columns],
     )
-    labels = pd.DataFrame(
-        session.execute(
-            select(FeedbackLabel.feedback_id, FeedbackLabel.task, FeedbackLabel.label)
-            .join(Feedback, Feedback.id == FeedbackLabel.feedback_id)
-            .where(FeedbackLabel.task.in_(ROLE_TASKS), *conditions)
-        ).all(),
-        columns=["id", "task", "label"],
+    statement = select(FeedbackLabel.feedback_id, FeedbackLabel.task, FeedbackLabel.label).where(
+        FeedbackLabel.task.in_(ROLE_TASKS)
+    )
+    if conditions:  # a time window: only the labels of its items
+        statement = statement.join(Feedback, Feedback.id == FeedbackLabel.feedback_id).where(
+            *conditions
+        )
+    label_rows = connection.execute(statement).all()
+    labels = pd.DataFrame.from_records(
+        [tuple(row) for row in label_rows], columns=["id", "task", "label"]
     )
     wide = (
         labels.drop_duplicates(["id", "task"]).pivot(index="id", columns="task", values="label")

@@ -160,4 +160,8 @@ class FeedbackLabel(Base):
 
     feedback: Mapped[Feedback] = relationship(back_populates="label_rows")
 
-    __table_args__ = (Index(None, "task", "label"),)
+    __table_args__ = (
+        Index(None, "task", "label"),
+        # covers reading one task's labels of every item (the console's trends; migration 0004)
+        Index(None, "task", "feedback_id", "label"),
+    )

@@ -3,7 +3,8 @@
 ``answered_at`` is set the first time a person moves an item out of ``open``; the console's
 answer-time picture compares it with ``respond_by``. ``survey_kind``/``survey_score`` hold an NPS
 (0-10), CSAT (1-5) or CES (1-7) answer sent with the feedback, for the survey metrics. The queue's
-index gains ``id``, its last sort key, so sorting a page never reads the rows themselves.
+index gains ``id``, its last sort key, so sorting a page never reads the rows themselves; and
+``feedback_label`` gets an index that covers reading a task's labels of every item.
 
 Revision ID: 0004
 Revises: 0003
@@ -27,6 +28,7 @@ depends_on: str | Sequence[str] | None = None
 QUEUE_COLUMNS = ["status", "priority_level", "respond_by", "created_at"]
 OLD_QUEUE_INDEX = "ix_feedback_status_priority_level_respond_by_created_at"
 NEW_QUEUE_INDEX = "ix_feedback_status_priority_level_respond_by_created_at_id"
+LABEL_INDEX = "ix_feedback_label_task_feedback_id_label"
 
 
 def upgrade() -> None:
@@ -40,9 +42,11 @@ def upgrade() -> None:
         )
     op.drop_index(op.f(OLD_QUEUE_INDEX), table_name="feedback")
     op.create_index(op.f(NEW_QUEUE_INDEX), "feedback", [*QUEUE_COLUMNS, "id"])
+    op.create_index(op.f(LABEL_INDEX), "feedback_label", ["task", "feedback_id", "label"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f(LABEL_INDEX), table_name="feedback_label")
     op.drop_index(op.f(NEW_QUEUE_INDEX), table_name="feedback")
     op.create_index(op.f(OLD_QUEUE_INDEX), "feedback", QUEUE_COLUMNS)
     with op.batch_alter_table("feedback") as batch:
