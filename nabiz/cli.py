@@ -385,6 +385,12 @@ def score(
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")
     ] = True,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report", help="Also write an offline HTML report of the result here (report.html)."
+        ),
+    ] = None,
 ) -> None:
     """Tag and prioritize every row of a feedback export; print counts and the most urgent rows."""
 
@@ -431,6 +437,84 @@ def score(
         )
         raise typer.Exit(code=130) from None
     typer.echo(summary.render())
+    if report is not None:
+        _write_report(
+            output,
+            report,
+            text_columns=text_column,
+            channel_column=channel_column,
+            time_column=time_column,
+            timezone=rules.timezone,
+        )
+
+
+def _write_report(scored: Path, output: Path, **options) -> None:
+    from nabiz.serving.batch import ColumnError
+    from nabiz.serving.console.report import ReportOptions, write_report
+    from nabiz.tabular import TableReadError
+
+    try:
+        seconds = write_report(scored, output, ReportOptions(**options))
+    except (ColumnError, TableReadError, OSError) as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"report written to {output} in {seconds:.1f} s")
+
+
+@app.command("report")
+def report(
+    scored: Annotated[
+        Path,
+        typer.Argument(
+            metavar="SCORED_FILE",
+            help="Output of `nabiz score` (.csv, .tsv, .jsonl, .parquet or .xlsx).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path(
+        "report.html"
+    ),
+    text_column: Annotated[
+        list[str] | None,
+        typer.Option("--text-column", "-t", help="Text column(s); default: detected."),
+    ] = None,
+    channel_column: Annotated[
+        str | None, typer.Option("--channel-column", help="Default: kanal/channel if present.")
+    ] = None,
+    time_column: Annotated[
+        str | None,
+        typer.Option("--time-column", help="Default: received_at/tarih/date if present."),
+    ] = None,
+    survey_column: Annotated[
+        str | None,
+        typer.Option("--survey-column", help="Survey score column; default: nps/csat/ces."),
+    ] = None,
+    survey_kind: Annotated[
+        str | None, typer.Option("--survey-kind", help="nps, csat or ces (with --survey-column).")
+    ] = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option("--policy", help="Priority policy (its time zone dates the trends)."),
+    ] = None,
+) -> None:
+    """Write one self-contained HTML report (no script, no internet) of a scored file."""
+    from nabiz.serving.priority import PolicyError, load_policy
+    from nabiz.settings import get_settings
+
+    try:
+        rules = load_policy(policy if policy is not None else get_settings().priority_policy)
+    except (PolicyError, FileNotFoundError) as exc:
+        raise _fail(str(exc)) from None
+    _write_report(
+        scored,
+        output,
+        text_columns=text_column or None,
+        channel_column=channel_column,
+        time_column=time_column,
+        survey_column=survey_column,
+        survey_kind=survey_kind,
+        timezone=rules.timezone,
+    )
 
 
 if __name__ == "__main__":

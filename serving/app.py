@@ -74,6 +74,7 @@ deadline and the reasons).
 * `POST /v1/predict` tags 1..`max_items` texts; concurrent requests share forward passes.
 * `GET /v1/model` describes the loaded model: its tasks and labels in score order, its metrics.
 * The triage queue (`/v1/feedback`, `/v1/queue`) stores tagged feedback for people to work through.
+* `/v1/insights/*` (trends, root causes, survey metrics) feed the web console at `/ui`.
 * Alerts (`/v1/alerts`): spikes in volume or negative share, overdue P1 items; sent to webhooks.
 
 Task names come from the model, not from this API: read them from `GET /v1/model`.
@@ -380,6 +381,8 @@ def max_body_bytes(settings: Settings) -> int:
 
 def create_app(settings: Settings | None = None, predictor: Predictor | None = None) -> FastAPI:
     """The app; the model is loaded at start-up (or ``predictor`` is used as given)."""
+    from nabiz.serving.console.api import router as insights_router
+    from nabiz.serving.console.web import install_console
     from nabiz.serving.routes import health
     from nabiz.serving.routes import predict as predict_routes
     from nabiz.serving.routes.alerts import router as alerts_router
@@ -402,8 +405,9 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
         description=DESCRIPTION,
         lifespan=lifespan,
         max_body_size=max_body_bytes(settings),
+        docs_url=None,  # served from the package by install_console, not from a CDN
+        redoc_url=None,
         # Without public docs there are none: the schema lists every route a caller could try.
-        **({} if settings.public_docs else {"docs_url": None, "redoc_url": None}),
         openapi_url="/openapi.json" if settings.public_docs else None,
     )
     metrics = Metrics()
@@ -431,6 +435,8 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
     )
     app.include_router(health.router)
     app.include_router(queue_router)
+    app.include_router(insights_router)
+    install_console(app, docs=settings.public_docs)
     app.include_router(alerts_router)
     return app
 

@@ -96,6 +96,10 @@ class QueueFilters:
     statuses: Sequence[Status | str] = DEFAULT_QUEUE_STATUSES
     channel: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
+    levels: Sequence[str] = ()  # P1..P4; empty: every level
+    overdue_at: datetime | None = None  # only items whose respond_by is before this moment
+    received_from: datetime | None = None  # received_at >= this
+    received_to: datetime | None = None  # received_at < this
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -118,6 +122,14 @@ def _queue_conditions(filters: QueueFilters) -> list[Any]:
         conditions.append(Feedback.status.in_([Status(s).value for s in filters.statuses]))
     if filters.channel is not None:
         conditions.append(Feedback.channel == filters.channel)
+    if filters.levels:
+        conditions.append(Feedback.priority_level.in_(list(filters.levels)))
+    if filters.overdue_at is not None:
+        conditions.append(Feedback.respond_by < filters.overdue_at)
+    if filters.received_from is not None:
+        conditions.append(Feedback.received_at >= filters.received_from)
+    if filters.received_to is not None:
+        conditions.append(Feedback.received_at < filters.received_to)
     for task, label in filters.labels.items():
         conditions.append(
             exists().where(
@@ -160,10 +172,16 @@ def list_queue(
     conditions = _queue_conditions(filters or QueueFilters())
     count = session.scalar(select(func.count()).select_from(Feedback).where(*conditions)) or 0
     order = queue_order(now or utcnow())
-    rows = session.scalars(
-        select(Feedback).where(*conditions).order_by(*order).limit(limit).offset(offset)
+    # Sort the narrow keys and fetch the page's rows by id afterwards: sorting whole rows (text,
+    # scores, reasons as JSON) made the database sort about 1.5 KB per item (100,000 items on
+    # SQLite: seconds instead of a few hundred ms).
+    ids = session.scalars(
+        select(Feedback.id).where(*conditions).order_by(*order).limit(limit).offset(offset)
     ).all()
-    return count, list(rows)
+    if not ids:
+        return count, []
+    by_id = {row.id: row for row in session.scalars(select(Feedback).where(Feedback.id.in_(ids)))}
+    return count, [by_id[feedback_id] for feedback_id in ids]
 
 
 def iter_corrections(session: Session, batch_size: int = 500) -> Iterator[Feedback]:
@@ -207,6 +225,8 @@ def create_or_get_feedback(
     channel: str | None,
     received_at: datetime,
     assess: Callable[[], Assessment],
+    survey_kind: str | None = None,
+    survey_score: int | None = None,
 ) -> tuple[Feedback, bool]:
     """Store a new item, or return the stored one: ``(row, created)``.
 
@@ -241,6 +261,8 @@ def create_or_get_feedback(
         priority_reasons=list(assessment.priority_reasons),
         priority_factors=dict(assessment.priority_factors),
         corrections=None,
+        survey_kind=survey_kind,
+        survey_score=survey_score,
     )
     _sync_label_rows(row)
     session.add(row)
@@ -353,6 +375,8 @@ def _apply_update(
 ) -> None:
     if status is not None:
         row.status = Status(status).value
+        if row.status != Status.OPEN.value and row.answered_at is None:
+            row.answered_at = utcnow()
     if checked is not None:
         merged = dict(row.corrections or {})
         for task, value in checked.items():

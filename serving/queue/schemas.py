@@ -8,7 +8,7 @@ the model's schema and answers with the same 422 shape.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from nabiz.serving.queue.models import ID_MAX_LENGTH, Feedback, Status
+from nabiz.serving.queue.models import ID_MAX_LENGTH, SURVEY_RANGES, Feedback, Status
 from nabiz.settings import get_settings
 
 MAX_TEXT_CHARS = get_settings().max_text_chars
@@ -31,6 +31,23 @@ FeedbackId = Annotated[
     StringConstraints(min_length=1, max_length=ID_MAX_LENGTH, pattern=r"^[^\s/]+$"),
 ]
 LabelValue = str | list[str]
+SurveyKind = Literal["nps", "csat", "ces"]
+
+
+class SurveyScore(BaseModel):
+    """A survey answer sent with the feedback: NPS 0-10, CSAT 1-5 or CES 1-7."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: SurveyKind
+    score: int
+
+    @model_validator(mode="after")
+    def _score_in_range(self) -> SurveyScore:
+        low, high = SURVEY_RANGES[self.kind]
+        if not low <= self.score <= high:
+            raise ValueError(f"a {self.kind} score is {low}..{high}, not {self.score}")
+        return self
 
 
 class FeedbackCreate(BaseModel):
@@ -49,6 +66,9 @@ class FeedbackCreate(BaseModel):
         description="When the customer sent it (ISO 8601). Without an offset it is read in the "
         "policy's timezone, as on /v1/predict; default: now. Later than now (beyond a small clock "
         "skew, NABIZ_MAX_CLOCK_SKEW_S) is a 422.",
+    )
+    survey: SurveyScore | None = Field(
+        default=None, description="The survey answer that came with it (NPS, CSAT or CES)."
     )
 
     @field_validator("text")
@@ -115,6 +135,10 @@ class FeedbackPublic(BaseModel):
     )
     corrected_by: str | None = None
     corrected_at: datetime | None = None
+    answered_at: datetime | None = Field(
+        default=None, description="When a person first moved it out of 'open'."
+    )
+    survey: SurveyScore | None = None
     labels: dict[str, LabelValue] = Field(
         description="Effective labels: the corrections where made, else the model's labels."
     )
@@ -154,6 +178,12 @@ class FeedbackPublic(BaseModel):
             corrections=row.corrections or {},
             corrected_by=row.corrected_by,
             corrected_at=_utc(row.corrected_at) if row.corrected_at else None,
+            answered_at=_utc(row.answered_at) if row.answered_at else None,
+            survey=(
+                SurveyScore(kind=row.survey_kind, score=row.survey_score)  # type: ignore[arg-type]
+                if row.survey_kind is not None and row.survey_score is not None
+                else None
+            ),
             labels=row.effective_labels(),
             overdue=row.status != Status.RESOLVED.value
             and _utc(row.respond_by) < (now or datetime.now(UTC)),

@@ -10,9 +10,12 @@
     Items by priority level (P1 first), then ``respond_by``, then arrival; ``count`` is the total.
     Filters: ``status`` (repeatable; default open and in_progress), ``channel``, ``topic`` (the
     effective label of the model's ``topic`` task) and ``label=task:label`` (repeatable, any task);
+    ``level`` (repeatable P1..P4), ``overdue=true`` (past respond_by), ``received_from`` and
+    ``received_to`` (a half-open range of arrival times, with UTC offsets);
     ``limit`` (1..200, default 50) and ``offset`` page through it.
 ``PATCH /v1/feedback/{id}``
-    ``status`` (open, in_progress, resolved) and/or ``corrections`` (task → label, or list for a
+    ``status`` (open, in_progress, resolved; the first move out of open sets ``answered_at``)
+    and/or ``corrections`` (task → label, or list for a
     multi-label task; null removes one), merged into the item and kept beside the model's labels.
     A correction re-computes the priority with the corrected labels taken as certain. Unknown
     tasks or labels are a 422 naming ``corrections.<task>``.
@@ -34,11 +37,12 @@ must put on ``app.state`` (``session_factory``, ``predictor``, ``policy``) is do
 from __future__ import annotations
 
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
+from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
 from nabiz.pii import mask_many
@@ -164,6 +168,8 @@ async def create_feedback(
                 channel=channel,
                 received_at=received_at,
                 assess=lambda: assessment,
+                survey_kind=body.survey.kind if body.survey else None,
+                survey_score=body.survey.score if body.survey else None,
             )
         )
     except repository.FeedbackConflictError as error:
@@ -280,6 +286,17 @@ def read_queue(
         list[str] | None,
         Query(description="Repeatable 'task:label' filter on effective labels, any task."),
     ] = None,
+    level: Annotated[
+        list[Literal["P1", "P2", "P3", "P4"]] | None,
+        Query(description="Repeatable priority level; default: every level."),
+    ] = None,
+    overdue: Annotated[bool, Query(description="Only items past their respond_by.")] = False,
+    received_from: Annotated[
+        AwareDatetime | None, Query(description="Received at or after (with a UTC offset).")
+    ] = None,
+    received_to: Annotated[
+        AwareDatetime | None, Query(description="Received before (with a UTC offset).")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> QueuePage:
@@ -319,6 +336,10 @@ def read_queue(
         statuses=tuple(status_) if status_ else repository.DEFAULT_QUEUE_STATUSES,
         channel=channel_id,
         labels=labels,
+        levels=tuple(level or ()),
+        overdue_at=utcnow() if overdue else None,
+        received_from=received_from,
+        received_to=received_to,
     )
     count, rows = repository.list_queue(session, filters, limit=limit, offset=offset)
     return QueuePage(

@@ -1,0 +1,447 @@
+/* Nabız console: a small single-page app over the same REST API as every other client.
+   Views (hash routes): #/kuyruk, #/kayit/<id>, #/egilimler, #/kok-nedenler, #/anket, #/uyarilar.
+   Every call goes through api(), which adds "Authorization: Bearer <key>" when a key is stored. */
+(function () {
+  "use strict";
+  var KEY_STORE = "nabiz.apiKey";
+  var NAME_STORE = "nabiz.agentName";
+  var PAGE = 50;
+  var view = document.getElementById("view");
+  var model = null; // GET /v1/model, loaded once
+  var queueState = { offset: 0, filters: { status: ["open", "in_progress"] } };
+  var timers = [];
+
+  var STATUS = { open: "Açık", in_progress: "İşlemde", resolved: "Çözüldü" };
+  var TASK_NAMES = { sentiment: "Duygu", topic: "Konu", urgency: "Aciliyet", aksiyon: "Aksiyon" };
+
+  // --- helpers --------------------------------------------------------------------------------
+  function esc(text) {
+    return String(text === null || text === undefined ? "" : text).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+  function num(n) { return Number(n).toLocaleString("tr-TR"); }
+  function pct(v) { return v === null || v === undefined ? "–" : "%" + (100 * v).toFixed(1).replace(".", ","); }
+  function fixed(v, d) { return v === null || v === undefined ? "–" : v.toFixed(d).replace(".", ","); }
+  function say(text, kind) {
+    var box = document.getElementById("message");
+    box.textContent = text;
+    box.className = "message " + (kind || "");
+    box.hidden = !text;
+    if (text && kind !== "error") setTimeout(function () { if (box.textContent === text) box.hidden = true; }, 4000);
+  }
+  function localTime(iso) {
+    return new Date(iso).toLocaleString("tr-TR", { dateStyle: "short", timeStyle: "short" });
+  }
+  function countdown(iso) {
+    var ms = new Date(iso).getTime() - Date.now();
+    var late = ms < 0;
+    var minutes = Math.floor(Math.abs(ms) / 60000);
+    var days = Math.floor(minutes / 1440), hours = Math.floor((minutes % 1440) / 60), mins = minutes % 60;
+    var parts = days ? [days + " g", hours + " sa"] : hours ? [hours + " sa", mins + " dk"] : [mins + " dk"];
+    return { late: late, text: late ? parts.join(" ") + " gecikti" : parts.join(" ") + " kaldı" };
+  }
+  function labelOf(value) { return Array.isArray(value) ? value.join(", ") : value; }
+
+  function api(path, options) {
+    options = options || {};
+    var headers = { Accept: "application/json" };
+    var key = localStorage.getItem(KEY_STORE);
+    if (key) headers.Authorization = "Bearer " + key;
+    if (options.body !== undefined) headers["Content-Type"] = "application/json";
+    return fetch(path, {
+      method: options.method || "GET",
+      headers: headers,
+      body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (response.ok) return data;
+        if (response.status === 401 || response.status === 403) openKeyDialog();
+        var detail = data.detail;
+        if (Array.isArray(detail)) detail = detail.map(function (d) { return d.loc.join(".") + ": " + d.msg; }).join("; ");
+        var error = new Error(detail || "HTTP " + response.status);
+        error.status = response.status;
+        throw error;
+      });
+    });
+  }
+  function fail(error) { say("Hata: " + error.message, "error"); }
+  function loadModel() {
+    if (model) return Promise.resolve(model);
+    return api("/v1/model").then(function (m) { model = m; return m; });
+  }
+  function task(name) {
+    return model ? model.tasks.filter(function (t) { return t.name === name; })[0] : null;
+  }
+  function options(values, selected, blank) {
+    var html = blank !== undefined ? '<option value="">' + esc(blank) + "</option>" : "";
+    values.forEach(function (v) {
+      var value = typeof v === "string" ? v : v[0], text = typeof v === "string" ? v : v[1];
+      html += '<option value="' + esc(value) + '"' + (value === selected ? " selected" : "") + ">" + esc(text) + "</option>";
+    });
+    return html;
+  }
+  function query(params) {
+    var parts = [];
+    Object.keys(params).forEach(function (k) {
+      var v = params[k];
+      (Array.isArray(v) ? v : [v]).forEach(function (one) {
+        if (one !== "" && one !== null && one !== undefined && one !== false) parts.push(encodeURIComponent(k) + "=" + encodeURIComponent(one));
+      });
+    });
+    return parts.length ? "?" + parts.join("&") : "";
+  }
+  function dayStartIso(date, endOfDay) {
+    if (!date) return "";
+    var d = new Date(date + "T00:00:00");
+    if (endOfDay) d.setDate(d.getDate() + 1);
+    return d.toISOString();
+  }
+
+  // --- queue ----------------------------------------------------------------------------------
+  function itemRow(item) {
+    var due = countdown(item.priority.respond_by);
+    var labels = item.labels;
+    var reasons = (item.priority.reasons || []).slice(1, 3).join(" · ");
+    return '<tr class="item" data-id="' + esc(item.id) + '" tabindex="0">' +
+      '<td><span class="lvl ' + esc(item.priority.level) + '">' + esc(item.priority.level) + "</span></td>" +
+      '<td class="due' + (due.late ? " late" : "") + '" data-due="' + esc(item.priority.respond_by) + '">' + esc(due.text) + "</td>" +
+      "<td>" + esc(item.channel || "") + "</td>" +
+      "<td>" + esc(labelOf(labels.topic)) + "</td>" +
+      '<td><span class="sent ' + esc(labels.sentiment) + '">' + esc(labelOf(labels.sentiment)) + "</span></td>" +
+      "<td>" + esc(labelOf(labels.urgency)) + "</td>" +
+      '<td class="text"><div>' + esc(item.text.slice(0, 200)) + '</div><div class="reasons">' + esc(reasons) + "</div></td>" +
+      "<td>" + esc(STATUS[item.status] || item.status) + "</td></tr>";
+  }
+
+  function renderQueue() {
+    var f = queueState.filters;
+    var topics = task("topic") ? task("topic").labels : [];
+    var channels = model ? Object.keys(model.channels) : [];
+    view.innerHTML =
+      '<h1>Kuyruk</h1><form id="filters" class="filters">' +
+      '<label>Durum<select name="status"><option value="">Açık + işlemde</option>' +
+      options([["open", "Açık"], ["in_progress", "İşlemde"], ["resolved", "Çözüldü"], ["all", "Hepsi"]], f.statusChoice || "") + "</select></label>" +
+      '<label>Seviye<select name="level">' + options(["P1", "P2", "P3", "P4"], f.level || "", "Hepsi") + "</select></label>" +
+      '<label>Kanal<select name="channel">' + options(channels, f.channel || "", "Hepsi") + "</select></label>" +
+      '<label>Konu<select name="topic">' + options(topics, f.topic || "", "Hepsi") + "</select></label>" +
+      '<label>Başlangıç<input type="date" name="from" value="' + esc(f.from || "") + '"></label>' +
+      '<label>Bitiş<input type="date" name="to" value="' + esc(f.to || "") + '"></label>' +
+      '<label class="check"><input type="checkbox" name="overdue"' + (f.overdue ? " checked" : "") + "> Gecikenler</label>" +
+      '<button type="submit">Uygula</button></form>' +
+      '<div id="queue-count" class="muted"></div>' +
+      '<div class="table-wrap"><table class="queue"><thead><tr><th>Seviye</th><th>Yanıt süresi</th><th>Kanal</th><th>Konu</th><th>Duygu</th><th>Aciliyet</th><th>Metin ve gerekçe</th><th>Durum</th></tr></thead><tbody id="queue-body"><tr><td colspan="8" class="muted">Yükleniyor…</td></tr></tbody></table></div>' +
+      '<div class="pager"><button id="prev" class="ghost" type="button">‹ Önceki</button><span id="page"></span><button id="next" class="ghost" type="button">Sonraki ›</button></div>';
+    document.getElementById("filters").addEventListener("submit", function (e) {
+      e.preventDefault();
+      var form = new FormData(e.target);
+      var choice = form.get("status");
+      queueState.filters = {
+        statusChoice: choice,
+        status: choice === "all" ? ["open", "in_progress", "resolved"] : choice ? [choice] : ["open", "in_progress"],
+        level: form.get("level"), channel: form.get("channel"), topic: form.get("topic"),
+        from: form.get("from"), to: form.get("to"), overdue: form.get("overdue") === "on",
+      };
+      queueState.offset = 0;
+      loadQueue();
+    });
+    document.getElementById("prev").addEventListener("click", function () {
+      queueState.offset = Math.max(0, queueState.offset - PAGE); loadQueue();
+    });
+    document.getElementById("next").addEventListener("click", function () {
+      queueState.offset += PAGE; loadQueue();
+    });
+    document.getElementById("queue-body").addEventListener("click", function (e) {
+      var row = e.target.closest("tr.item");
+      if (row) location.hash = "#/kayit/" + encodeURIComponent(row.dataset.id);
+    });
+    document.getElementById("queue-body").addEventListener("keydown", function (e) {
+      var row = e.target.closest("tr.item");
+      if (row && e.key === "Enter") location.hash = "#/kayit/" + encodeURIComponent(row.dataset.id);
+    });
+    timers.push(setInterval(function () {
+      document.querySelectorAll("td.due").forEach(function (cell) {
+        var due = countdown(cell.dataset.due);
+        cell.textContent = due.text;
+        cell.classList.toggle("late", due.late);
+      });
+    }, 30000));
+    loadQueue();
+  }
+
+  function loadQueue() {
+    var f = queueState.filters;
+    var params = {
+      status: f.status, level: f.level, channel: f.channel, topic: f.topic, overdue: f.overdue ? "true" : "",
+      received_from: dayStartIso(f.from), received_to: dayStartIso(f.to, true),
+      limit: PAGE, offset: queueState.offset,
+    };
+    return api("/v1/queue" + query(params)).then(function (page) {
+      var body = document.getElementById("queue-body");
+      if (!body) return;
+      body.innerHTML = page.items.length ? page.items.map(itemRow).join("") :
+        '<tr><td colspan="8" class="muted">Bu filtrelerle kayıt yok.</td></tr>';
+      var first = page.count ? page.offset + 1 : 0, last = page.offset + page.items.length;
+      document.getElementById("queue-count").textContent = num(page.count) + " kayıt";
+      document.getElementById("page").textContent = num(first) + "–" + num(last) + " / " + num(page.count);
+      document.getElementById("prev").disabled = page.offset === 0;
+      document.getElementById("next").disabled = last >= page.count;
+    }).catch(fail);
+  }
+
+  // --- one item -------------------------------------------------------------------------------
+  function renderItem(id) {
+    view.innerHTML = '<p class="muted">Yükleniyor…</p>';
+    api("/v1/feedback/" + encodeURIComponent(id)).then(function (item) {
+      var due = countdown(item.priority.respond_by);
+      var fields = model.tasks.map(function (t) {
+        var current = item.labels[t.name];
+        var corrected = item.corrections[t.name] !== undefined;
+        var control;
+        if (t.kind === "multi_label") {
+          control = t.labels.map(function (l) {
+            var on = (current || []).indexOf(l) >= 0;
+            return '<label class="check"><input type="checkbox" name="' + esc(t.name) + '" value="' + esc(l) + '"' + (on ? " checked" : "") + "> " + esc(l) + "</label>";
+          }).join(" ");
+        } else {
+          control = '<select name="' + esc(t.name) + '">' + options(t.labels, current) + "</select>";
+        }
+        var score = item.prediction.tasks[t.name] ? item.prediction.tasks[t.name].scores : {};
+        var top = Object.keys(score).sort(function (a, b) { return score[b] - score[a]; })[0];
+        return '<div class="field"><span>' + esc(TASK_NAMES[t.name] || t.name) + (corrected ? ' <em class="corrected">düzeltildi</em>' : "") +
+          '</span>' + control + '<small class="muted">model: ' + esc(item.prediction.tasks[t.name] ? labelOf(item.prediction.tasks[t.name].labels) : "") +
+          (top ? " (" + fixed(score[top], 2) + ")" : "") + "</small></div>";
+      }).join("");
+      view.innerHTML =
+        '<p><a href="#/kuyruk">‹ Kuyruğa dön</a></p>' +
+        '<article class="item-view"><header><span class="lvl ' + esc(item.priority.level) + '">' + esc(item.priority.level) + "</span> " +
+        '<span class="due' + (due.late ? " late" : "") + '">' + esc(due.text) + "</span>" +
+        '<span class="muted"> · ' + esc(item.channel || "") + " · " + esc(localTime(item.received_at)) + " · #" + esc(item.id) + "</span></header>" +
+        '<blockquote class="fulltext">' + esc(item.text) + "</blockquote>" +
+        '<details><summary>Öncelik gerekçesi</summary><ul>' + item.priority.reasons.map(function (r) { return "<li>" + esc(r) + "</li>"; }).join("") + "</ul></details>" +
+        '<form id="item-form" class="item-form">' + fields +
+        '<div class="field"><span>Durum</span><select name="status">' + options([["open", "Açık"], ["in_progress", "İşlemde"], ["resolved", "Çözüldü"]], item.status) + "</select></div>" +
+        '<div class="field"><span>Adınız</span><input name="corrected_by" value="' + esc(localStorage.getItem(NAME_STORE) || "") + '" maxlength="128"></div>' +
+        '<button type="submit">Kaydet</button> <span id="saved" class="muted"></span></form></article>';
+      document.getElementById("item-form").addEventListener("submit", function (e) {
+        e.preventDefault();
+        var form = new FormData(e.target);
+        var corrections = {};
+        model.tasks.forEach(function (t) {
+          var value = t.kind === "multi_label" ? form.getAll(t.name) : form.get(t.name);
+          var before = labelOf(item.labels[t.name]);
+          if (labelOf(value) !== before) corrections[t.name] = value;
+        });
+        var body = { status: form.get("status") };
+        if (Object.keys(corrections).length) body.corrections = corrections;
+        var who = form.get("corrected_by");
+        if (who) { body.corrected_by = who; localStorage.setItem(NAME_STORE, who); }
+        api("/v1/feedback/" + encodeURIComponent(item.id), { method: "PATCH", body: body }).then(function (saved) {
+          item = saved;
+          document.getElementById("saved").textContent = "Kaydedildi (" + saved.priority.level + ").";
+          say("Kayıt güncellendi.", "ok");
+        }).catch(fail);
+      });
+    }).catch(fail);
+  }
+
+  // --- trends ---------------------------------------------------------------------------------
+  function renderTrends() {
+    view.innerHTML = '<h1>Eğilimler</h1><form id="trend-form" class="filters">' +
+      '<label>Dönem<select name="period">' + options([["day", "Gün"], ["week", "Hafta"]], "day") + "</select></label>" +
+      '<label>Kırılım<select name="by">' + options([["topic", "Konu"], ["channel", "Kanal"]], "topic") + "</select></label>" +
+      '<label>Başlangıç<input type="date" name="from"></label><label>Bitiş<input type="date" name="to"></label>' +
+      '<button type="submit">Göster</button></form>' +
+      '<div class="grid"><section><h2>Hacim</h2><div id="chart-volume"></div></section>' +
+      '<section><h2>Olumsuz payı</h2><div id="chart-negative"></div></section>' +
+      '<section><h2>Ortalama aciliyet <small class="muted">(0 = düşük, 2 = yüksek)</small></h2><div id="chart-urgency"></div></section>' +
+      '<section><h2>Hedef sürede yanıt (kanala göre)</h2><div id="answers"></div></section></div>' +
+      '<section id="point-texts" class="point-texts"><p class="muted">Bir noktaya tıklayın: o dönemin metinleri burada listelenir.</p></section>';
+    var form = document.getElementById("trend-form");
+    form.addEventListener("submit", function (e) { e.preventDefault(); loadTrends(new FormData(form)); });
+    loadTrends(new FormData(form));
+  }
+
+  function loadTrends(form) {
+    var params = { period: form.get("period"), by: form.get("by"),
+      received_from: dayStartIso(form.get("from")), received_to: dayStartIso(form.get("to"), true) };
+    api("/v1/insights/trends" + query(params)).then(function (t) {
+      var shown = t.series.slice(0, 6);
+      function onPoint(i, key) { showPointTexts(t, i, key); }
+      NabizCharts.lineChart(document.getElementById("chart-volume"), t.periods,
+        shown.map(function (s) { return { key: s.key, values: s.volume }; }), { onPoint: onPoint });
+      NabizCharts.lineChart(document.getElementById("chart-negative"), t.periods,
+        shown.map(function (s) { return { key: s.key, values: s.negative_share.map(function (v) { return v === null ? null : 100 * v; }) }; }),
+        { onPoint: onPoint, format: function (v) { return "%" + Math.round(v); } });
+      NabizCharts.lineChart(document.getElementById("chart-urgency"), t.periods,
+        shown.map(function (s) { return { key: s.key, values: s.mean_urgency }; }),
+        { onPoint: onPoint, format: function (v) { return v.toFixed(1).replace(".", ","); } });
+      document.getElementById("answers").innerHTML = t.answer_times.length ?
+        '<table class="bars"><tr><th>Kanal</th><th>Hedefte</th><th class="num">Oran</th><th class="num">Geç</th><th class="num">Bekleyen</th></tr>' +
+        t.answer_times.map(function (a) {
+          var share = a.within_share === null ? 0 : 100 * a.within_share;
+          return "<tr><td>" + esc(a.channel) + '</td><td><div class="bar" style="width:' + share.toFixed(1) + '%"></div></td><td class="num">' +
+            pct(a.within_share) + '</td><td class="num">' + num(a.late) + '</td><td class="num">' + num(a.pending) + "</td></tr>";
+        }).join("") + "</table>" : '<p class="muted">Veri yok.</p>';
+    }).catch(fail);
+  }
+
+  function showPointTexts(t, index, key) {
+    var bounds = t.bounds[index];
+    var params = { status: ["open", "in_progress", "resolved"], received_from: bounds[0], received_to: bounds[1], limit: 20 };
+    if (key !== "hepsi") { if (t.by === "topic") params.topic = key; else params.channel = key; }
+    var box = document.getElementById("point-texts");
+    box.innerHTML = '<p class="muted">Yükleniyor…</p>';
+    api("/v1/queue" + query(params)).then(function (page) {
+      box.innerHTML = "<h2>" + esc(key) + " · " + esc(t.periods[index]) + " <small class='muted'>(" + num(page.count) + " metin, en acil 20)</small></h2>" +
+        '<div class="table-wrap"><table class="queue"><tbody>' + page.items.map(itemRow).join("") + "</tbody></table></div>";
+      box.querySelector("tbody").addEventListener("click", function (e) {
+        var row = e.target.closest("tr.item");
+        if (row) location.hash = "#/kayit/" + encodeURIComponent(row.dataset.id);
+      });
+    }).catch(fail);
+  }
+
+  // --- root causes ----------------------------------------------------------------------------
+  function phraseTable(rows, emptyText) {
+    if (!rows.length) return '<p class="muted">' + esc(emptyText) + "</p>";
+    return '<table class="phrases"><tr><th>İfade</th><th class="num">z</th><th class="num">Şimdi / karşılaştırma</th><th>Örnek metinler</th></tr>' +
+      rows.map(function (p) {
+        return "<tr><td><b>" + esc(p.phrase) + '</b></td><td class="num">' + fixed(p.z, 1) + '</td><td class="num">' + num(p.count) + " / " + num(p.count_other) +
+          "</td><td>" + p.examples.map(function (e) { return '<div class="ex">“' + esc(e) + "”</div>"; }).join("") + "</td></tr>";
+      }).join("") + "</table>";
+  }
+
+  function renderCauses() {
+    var topics = task("topic") ? task("topic").labels : [];
+    view.innerHTML = '<h1>Kök nedenler</h1><form id="cause-form" class="filters">' +
+      '<label>Konu<select name="topic">' + options(topics, topics[0]) + "</select></label>" +
+      '<label>Dönem<select name="period">' + options([["week", "Hafta"], ["day", "Gün"]], "week") + "</select></label>" +
+      '<label>Dönem başı<input type="date" name="start"></label><button type="submit">Göster</button></form>' +
+      '<p class="muted">Yöntem: bilgilendirici Dirichlet öncüllü ağırlıklı log-odds (Monroe vd. 2008). z ≥ 1,96 olan ifadeler listelenir. “Ne değişti”: iki oran z-testi, Benjamini-Hochberg düzeltmesi (q &lt; 0,05).</p>' +
+      '<div id="causes"></div>';
+    var form = document.getElementById("cause-form");
+    function go() {
+      var f = new FormData(form);
+      document.getElementById("causes").innerHTML = '<p class="muted">Hesaplanıyor…</p>';
+      api("/v1/insights/root-causes" + query({ topic: f.get("topic"), period: f.get("period"), start: f.get("start") })).then(function (r) {
+        var changes = r.changes.map(function (c) {
+          function cls(q) { return q !== null && q < 0.05 ? " sig" : ""; }
+          return "<tr><td>" + esc(c.topic) + '</td><td class="num">' + pct(c.share_before) + " → " + pct(c.share) + '</td><td class="num' + cls(c.share_q) + '">' + fixed(c.share_q, 3) +
+            '</td><td class="num">' + pct(c.negative_share_before) + " → " + pct(c.negative_share) + '</td><td class="num' + cls(c.negative_q) + '">' + fixed(c.negative_q, 3) + "</td></tr>";
+        }).join("");
+        document.getElementById("causes").innerHTML =
+          "<p>" + esc(r.topic || "") + " · dönem " + esc(r.start || "–") + " (önceki: " + esc(r.previous_start || "–") + ") · " + num(r.count) + " metin</p>" +
+          '<div class="grid"><section><h2>Önceki döneme göre öne çıkanlar</h2>' + phraseTable(r.vs_previous, "Belirgin bir değişiklik yok.") + "</section>" +
+          "<section><h2>Diğer konulara göre ayırt edenler</h2>" + phraseTable(r.vs_topics, "Belirgin ifade yok.") + "</section></div>" +
+          '<section><h2>Ne değişti?</h2><div class="table-wrap"><table><tr><th>Konu</th><th class="num">Pay (önce → şimdi)</th><th class="num">q</th><th class="num">Olumsuz payı</th><th class="num">q</th></tr>' + changes + "</table></div></section>";
+      }).catch(fail);
+    }
+    form.addEventListener("submit", function (e) { e.preventDefault(); go(); });
+    go();
+  }
+
+  // --- survey ---------------------------------------------------------------------------------
+  function renderSurvey() {
+    view.innerHTML = '<h1>Anket metrikleri</h1><form id="survey-form" class="filters"><label>Dönem<select name="period">' +
+      options([["week", "Hafta"], ["day", "Gün"]], "week") + '</select></label><button type="submit">Göster</button></form><div id="survey"></div>' +
+      '<p class="muted">NPS = %tavsiye eden (9–10) − %kötüleyen (0–6); CSAT = 4–5 verenlerin yüzdesi; CES = ortalama (1–7). “Etki”: o konunun geri bildirimleri olmasaydı metriğin ne kadar değişeceği.</p>';
+    var form = document.getElementById("survey-form");
+    function go() {
+      api("/v1/insights/survey" + query({ period: new FormData(form).get("period") })).then(function (s) {
+        var box = document.getElementById("survey");
+        if (!s.metrics.length) { box.innerHTML = '<p class="muted">Anket puanı taşıyan geri bildirim yok.</p>'; return; }
+        box.innerHTML = s.metrics.map(function (m, n) {
+          function rows(cells, impact) {
+            return "<table>" + cells.map(function (c) {
+              return "<tr><td>" + esc(c.key) + '</td><td class="num">' + fixed(c.value, 1) + '</td><td class="num muted">' + num(c.responses) + "</td>" +
+                (impact ? '<td class="num">' + (c.impact === null ? "–" : (c.impact > 0 ? "+" : "") + fixed(c.impact, 1)) + "</td>" : "") + "</tr>";
+            }).join("") + "</table>";
+          }
+          return '<section><h2>' + esc(m.name) + ": " + fixed(m.value, 1) + ' <small class="muted">(' + num(m.responses) + " yanıt)</small></h2>" +
+            '<div id="survey-chart-' + n + '"></div><div class="grid"><div><h3>Kanala göre</h3>' + rows(m.by_channel) + "</div>" +
+            "<div><h3>Konuya göre <small class='muted'>(puan, yanıt, etki)</small></h3>" + rows(m.by_topic, true) + "</div></div></section>";
+        }).join("");
+        s.metrics.forEach(function (m, n) {
+          NabizCharts.lineChart(document.getElementById("survey-chart-" + n), m.by_period.map(function (c) { return c.key; }),
+            [{ key: m.name, values: m.by_period.map(function (c) { return c.value; }) }],
+            { format: function (v) { return v.toFixed(m.kind === "ces" ? 1 : 0); } });
+        });
+      }).catch(fail);
+    }
+    form.addEventListener("submit", function (e) { e.preventDefault(); go(); });
+    go();
+  }
+
+  // --- alerts (GET /v1/alerts, POST /v1/alerts/{id}/ack) -------------------------------------
+  function renderAlerts() {
+    view.innerHTML = '<h1>Uyarılar</h1><form id="alert-form" class="filters"><label>Göster<select name="acknowledged">' +
+      options([["false", "Onaylanmamış"], ["", "Hepsi"], ["true", "Onaylanmış"]], "false") +
+      '</select></label><button type="submit">Göster</button></form><div id="alerts"><p class="muted">Yükleniyor…</p></div>';
+    var form = document.getElementById("alert-form");
+    function go() {
+      api("/v1/alerts" + query({ acknowledged: new FormData(form).get("acknowledged"), limit: 100 })).then(function (page) {
+        var box = document.getElementById("alerts");
+        if (!page.items.length) { box.innerHTML = '<p class="muted">Uyarı yok.</p>'; return; }
+        box.innerHTML = page.items.map(function (a) {
+          var delivered = a.deliveries.filter(function (d) { return d.status === "delivered"; }).length;
+          return '<section class="alert' + (a.acknowledged ? " done" : "") + '"><h2>' + esc(a.title) + ' <small class="muted">' + esc(localTime(a.created_at)) + "</small></h2>" +
+            "<p>" + esc(a.message) + "</p>" +
+            '<p class="muted">' + esc(a.kind) + (a.feedback_id ? ' · <a href="#/kayit/' + encodeURIComponent(a.feedback_id) + '">#' + esc(a.feedback_id) + "</a>" : "") +
+            " · webhook: " + delivered + "/" + a.deliveries.length + " iletildi" +
+            (a.acknowledged ? " · onaylayan: " + esc(a.acknowledged_by || "–") : "") + "</p>" +
+            (a.acknowledged ? "" : '<button type="button" class="ack" data-id="' + esc(a.id) + '">Onayla</button>') + "</section>";
+        }).join("");
+        box.querySelectorAll("button.ack").forEach(function (button) {
+          button.addEventListener("click", function () {
+            var who = localStorage.getItem(NAME_STORE) || undefined;
+            api("/v1/alerts/" + button.dataset.id + "/ack", { method: "POST", body: { by: who } })
+              .then(function () { say("Uyarı onaylandı.", "ok"); go(); }).catch(fail);
+          });
+        });
+      }).catch(function (error) {
+        document.getElementById("alerts").innerHTML = error.status === 404 ?
+          '<p class="muted">Bu sunucuda uyarılar etkin değil.</p>' : '<p class="error">' + esc(error.message) + "</p>";
+      });
+    }
+    form.addEventListener("submit", function (e) { e.preventDefault(); go(); });
+    go();
+  }
+
+  // --- key dialog and routing -----------------------------------------------------------------
+  function openKeyDialog() {
+    var dialog = document.getElementById("key-dialog");
+    if (dialog.open) return;
+    document.getElementById("key-input").value = localStorage.getItem(KEY_STORE) || "";
+    dialog.showModal();
+  }
+  document.getElementById("key-button").addEventListener("click", openKeyDialog);
+  document.getElementById("key-dialog").addEventListener("close", function (e) {
+    var value = e.target.returnValue;
+    if (value === "save") localStorage.setItem(KEY_STORE, document.getElementById("key-input").value.trim());
+    if (value === "clear") localStorage.removeItem(KEY_STORE);
+    if (value) { model = null; route(); }
+  });
+
+  function route() {
+    timers.forEach(clearInterval);
+    timers = [];
+    var hash = location.hash || "#/kuyruk";
+    var parts = hash.slice(2).split("/");
+    document.querySelectorAll("#nav a").forEach(function (a) {
+      a.classList.toggle("active", a.dataset.view === parts[0] || (parts[0] === "kayit" && a.dataset.view === "kuyruk"));
+    });
+    loadModel().then(function () {
+      if (parts[0] === "kayit" && parts[1]) return renderItem(decodeURIComponent(parts[1]));
+      if (parts[0] === "egilimler") return renderTrends();
+      if (parts[0] === "kok-nedenler") return renderCauses();
+      if (parts[0] === "anket") return renderSurvey();
+      if (parts[0] === "uyarilar") return renderAlerts();
+      return renderQueue();
+    }).catch(function (error) {
+      view.innerHTML = '<p class="error">Sunucuya ulaşılamadı: ' + esc(error.message) + "</p>";
+    });
+  }
+  window.addEventListener("hashchange", route);
+  route();
+})();

@@ -1,0 +1,102 @@
+"""Trends, answer times and survey metrics over a feedback frame."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nabiz.serving.console import analytics
+from nabiz.serving.console.frame import normalize_frame
+
+TZ = "Europe/Istanbul"
+
+
+def frame(rows: list[dict]) -> pd.DataFrame:
+    return normalize_frame(pd.DataFrame(rows))
+
+
+def test_days_are_local_days_of_the_policy_zone():
+    # 22:30 UTC on 1 March is 01:30 on 2 March in Istanbul (UTC+3)
+    times = pd.Series(pd.to_datetime(["2026-03-01T22:30:00Z", "2026-03-01T20:00:00Z"], utc=True))
+    assert analytics.period_start(times, "day", TZ).tolist() == ["2026-03-02", "2026-03-01"]
+    assert analytics.period_start(times, "week", TZ).tolist() == ["2026-03-02", "2026-02-23"]
+
+
+def test_period_bounds_are_a_local_day_in_utc():
+    begin, end = analytics.period_bounds("2026-03-02", "day", TZ)
+    assert begin == datetime(2026, 3, 1, 21, tzinfo=UTC)
+    assert end == datetime(2026, 3, 2, 21, tzinfo=UTC)
+
+
+def test_trends_count_volume_negative_share_and_mean_urgency_per_topic():
+    keys = ("id", "received_at", "topic", "sentiment", "urgency")
+    rows = [
+        dict(zip(keys, values, strict=True))
+        for values in [
+            ("1", "2026-03-02T09:00Z", "a", "olumsuz", 2),
+            ("2", "2026-03-02T10:00Z", "a", "olumlu", 0),
+            ("3", "2026-03-03T10:00Z", "b", "olumsuz", 1),
+        ]
+    ]
+    result = analytics.trends(frame(rows), "day", "topic", TZ)
+    assert result["periods"] == ["2026-03-02", "2026-03-03"]
+    overall, a, b = result["series"]
+    assert overall == {
+        "key": "hepsi", "volume": [2, 1], "negative_share": [0.5, 1.0], "mean_urgency": [1.0, 1.0]
+    }  # fmt: skip
+    assert a["key"] == "a" and a["volume"] == [2, 0] and a["negative_share"] == [0.5, None]
+    assert b["volume"] == [0, 1]
+
+
+def test_answer_times_split_within_late_and_pending():
+    now = datetime(2026, 3, 10, tzinfo=UTC)
+    rows = [
+        {
+            "id": "1",
+            "channel": "web",
+            "respond_by": "2026-03-05T00:00Z",
+            "answered_at": "2026-03-04T00:00Z",
+        },
+        {
+            "id": "2",
+            "channel": "web",
+            "respond_by": "2026-03-05T00:00Z",
+            "answered_at": "2026-03-06T00:00Z",
+        },
+        {"id": "3", "channel": "web", "respond_by": "2026-03-05T00:00Z"},  # past due, unanswered
+        {"id": "4", "channel": "web", "respond_by": "2026-03-20T00:00Z"},  # not yet due
+    ]
+    (web,) = analytics.answer_times(frame(rows), now)
+    assert (web["within"], web["late"], web["pending"]) == (1, 2, 1)
+    assert web["within_share"] == pytest.approx(1 / 3)
+
+
+def test_nps_csat_and_ces_follow_their_definitions():
+    scores = pd.Series([10, 9, 8, 7, 6, 0])
+    assert analytics.survey_metric("nps", scores) == pytest.approx(100 * (2 / 6 - 2 / 6))
+    assert analytics.survey_metric("csat", pd.Series([5, 4, 3, 1])) == 50.0
+    assert analytics.survey_metric("ces", pd.Series([2, 4])) == 3.0
+    assert analytics.survey_metric("nps", pd.Series([], dtype=float)) is None
+
+
+@given(st.lists(st.integers(0, 10), min_size=1, max_size=60))
+def test_nps_stays_within_minus_100_and_100(scores):
+    assert -100 <= analytics.survey_metric("nps", pd.Series(scores)) <= 100
+
+
+def test_a_topics_impact_is_the_metric_without_it_minus_the_metric():
+    rows = [
+        {"id": str(i), "topic": "fatura", "survey_kind": "nps", "survey_score": 0} for i in range(4)
+    ] + [
+        {"id": f"o{i}", "topic": "diger", "survey_kind": "nps", "survey_score": 10}
+        for i in range(6)
+    ]
+    (nps,) = analytics.survey_metrics(frame(rows), "week", TZ)
+    assert nps["value"] == pytest.approx(100 * (6 / 10 - 4 / 10))
+    fatura = next(c for c in nps["by_topic"] if c["key"] == "fatura")
+    assert fatura["impact"] == pytest.approx(100 - 20)
+    assert nps["by_topic"][0]["key"] == "fatura"  # the topic that pulls the metric down first

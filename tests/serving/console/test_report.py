@@ -1,0 +1,95 @@
+"""``nabiz report`` and ``nabiz score --report``: one self-contained offline HTML file."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from nabiz.cli import app
+from nabiz.serving.console.report import ReportOptions, load_scored, write_report
+from tests.serving.console.synthetic import NEW_PHRASE, scored_rows
+
+REPO = Path(__file__).resolve().parents[3]
+runner = CliRunner()
+
+
+def external_references(html: str) -> list[str]:
+    """Every src/href/url() that would make the browser fetch something."""
+    refs = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)""", html)
+    refs += re.findall(r"url\(([^)]+)\)", html)
+    return [ref for ref in refs if not ref.startswith("#")]
+
+
+@pytest.fixture(scope="module")
+def synthetic_report(tmp_path_factory) -> str:
+    folder = tmp_path_factory.mktemp("report")
+    scored_rows(1500, seed=3).to_csv(folder / "scored.csv", index=False)
+    write_report(folder / "scored.csv", folder / "report.html")
+    return (folder / "report.html").read_text(encoding="utf-8")
+
+
+def test_the_report_fetches_nothing_and_runs_no_script(synthetic_report):
+    assert external_references(synthetic_report) == []
+    assert "<script" not in synthetic_report
+
+
+def test_the_report_shows_counts_mix_levels_and_trends(synthetic_report):
+    assert "1.500" in synthetic_report  # rows, Turkish thousands separator
+    for heading in ("Duygu dağılımı", "Konu dağılımı", "Öncelik seviyeleri", "Eğilimler"):
+        assert heading in synthetic_report
+    assert synthetic_report.count("<svg") >= 2
+
+
+def test_the_report_names_the_new_root_cause_of_billing(synthetic_report):
+    billing = synthetic_report.split("<h3>fatura_odeme")[1].split("<h3>")[0]
+    assert NEW_PHRASE in billing
+    assert "Ne değişti?" in synthetic_report
+
+
+def test_the_report_shows_nps_when_the_file_has_it(synthetic_report):
+    assert "Anket metrikleri" in synthetic_report and "NPS" in synthetic_report
+
+
+def test_the_most_urgent_rows_come_first(tmp_path):
+    scored_rows(300, seed=4).to_csv(tmp_path / "scored.csv", index=False)
+    write_report(tmp_path / "scored.csv", tmp_path / "r.html")
+    urgent = (tmp_path / "r.html").read_text(encoding="utf-8").split("En acil kayıtlar")[1]
+    levels = re.findall(r'class="lvl (P\d)"', urgent)
+    assert levels and levels == sorted(levels)
+
+
+def test_rows_the_scorer_could_not_score_are_counted_not_shown(tmp_path):
+    rows = scored_rows(50, seed=5)
+    rows.loc[:9, "error"] = "metin boş"
+    rows.to_csv(tmp_path / "scored.csv", index=False)
+    frame, read = load_scored(tmp_path / "scored.csv", ReportOptions())
+    assert read["rows"] == 50 and read["errors"] == 10 and len(frame) == 40
+
+
+def test_a_file_that_was_not_scored_is_a_clear_error(tmp_path):
+    (tmp_path / "raw.csv").write_text("id,metin\n1,merhaba\n", encoding="utf-8")
+    result = runner.invoke(app, ["report", str(tmp_path / "raw.csv"), "-o", str(tmp_path / "r")])
+    assert result.exit_code == 2
+    assert "nabiz score" in result.output
+    assert not (tmp_path / "r").exists()
+
+
+def test_score_with_report_writes_both_files(tmp_path, tiny_model_source):
+    output, report = tmp_path / "scored.csv", tmp_path / "report.html"
+    result = runner.invoke(
+        app,
+        [
+            "score", str(REPO / "data" / "samples" / "sample_export.csv"), "-o", str(output),
+            "--channel-column", "kanal", "--time-column", "tarih", "--no-progress",
+            "--report", str(report),
+        ],
+        env={"NABIZ_MODEL_DIR": str(tiny_model_source)},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    html = report.read_text(encoding="utf-8")
+    assert "En acil kayıtlar" in html and external_references(html) == []
+    frame, read = load_scored(output, ReportOptions())
+    assert read["time_column"] == "tarih" and frame["received_at"].notna().all()
