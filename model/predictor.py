@@ -20,6 +20,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
+from nabiz.model.calibration import Calibration
 from nabiz.model.schema import LabelSchema, TaskSpec
 
 MODEL_INFO_FILE = "nabiz.json"
@@ -98,6 +99,11 @@ class Predictor(ABC):
     schema: LabelSchema
     info: ModelInfo
     path: Path | None = None
+    calibration: Calibration | None = None  # fitted on validation; None: raw scores
+
+    def calibrate(self, scores: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The post-processing step on scores: per-task temperatures, when the model has them."""
+        return scores if self.calibration is None else self.calibration.apply(scores)
 
     @abstractmethod
     def predict_scores(self, texts: Sequence[str]) -> ScoredBatch:
@@ -134,12 +140,14 @@ class Predictor(ABC):
         device: str = "auto",
         ensemble: bool = True,
         precision: str = "fp32",
+        calibrated: bool = True,
     ) -> Predictor:
         """Load whichever kind of model ``directory`` holds.
 
         ``ensemble=False`` scores with the transformer alone, leaving out the baseline mixture.
         ``precision``: ``fp32``, ``bf16`` (autocast), or ``auto`` (bf16 on a GPU and on CPUs
-        with native bf16); the baseline ignores it.
+        with native bf16); the baseline ignores it. ``calibrated=False`` leaves out the
+        temperatures of ``calibration.json`` (the raw scores, for before/after reports).
         """
         directory = Path(directory)
         info = ModelInfo.load(directory)
@@ -147,11 +155,15 @@ class Predictor(ABC):
             from nabiz.model.transformer import TransformerPredictor
 
             return TransformerPredictor.from_pretrained(
-                directory, device=device, ensemble=ensemble, precision=precision
+                directory,
+                device=device,
+                ensemble=ensemble,
+                precision=precision,
+                calibrated=calibrated,
             )
         from nabiz.model.baseline import BaselinePredictor
 
-        return BaselinePredictor.from_pretrained(directory)
+        return BaselinePredictor.from_pretrained(directory, calibrated=calibrated)
 
 
 def load_predictor(directory: str | Path, settings) -> Predictor:

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from nabiz.model.calibration import Calibration, load_calibration
 from nabiz.model.network import MultiTaskModel
 from nabiz.model.predictor import ModelInfo, Predictor, ScoredBatch
 from nabiz.model.schema import LabelSchema
@@ -132,6 +133,7 @@ class TransformerPredictor(Predictor):
         path: Path | None = None,
         baseline: Predictor | None = None,
         precision: str = "fp32",
+        calibration: Calibration | None = None,
     ) -> None:
         self.device = resolve_device(device) if isinstance(device, str) else device
         self.bf16 = use_bf16(precision, self.device)
@@ -142,6 +144,7 @@ class TransformerPredictor(Predictor):
         self.info = info
         self.batch_size = batch_size
         self.path = path
+        self.calibration = calibration
 
     @classmethod
     def from_pretrained(
@@ -150,13 +153,17 @@ class TransformerPredictor(Predictor):
         device: str = "auto",
         ensemble: bool = True,
         precision: str = "fp32",
+        calibrated: bool = True,
     ) -> TransformerPredictor:
         model, tokenizer, schema, info = load_model(directory)
         baseline = None
         if ensemble and any(info.baseline_weights.values()):
             from nabiz.model.baseline import BaselinePredictor
 
-            baseline = BaselinePredictor.from_pretrained(Path(directory) / BASELINE_DIR)
+            baseline = BaselinePredictor.from_pretrained(
+                Path(directory) / BASELINE_DIR, calibrated=False
+            )
+        variant = "nabiz" if baseline is not None else "transformer"
         return cls(
             model,
             tokenizer,
@@ -166,6 +173,7 @@ class TransformerPredictor(Predictor):
             path=Path(directory),
             baseline=baseline,
             precision=precision,
+            calibration=load_calibration(directory, variant) if calibrated else None,
         )
 
     def encode(self, texts: Sequence[str]):
@@ -191,7 +199,7 @@ class TransformerPredictor(Predictor):
             self.bf16,
         )
         return ScoredBatch(
-            scores=self.mix_baseline(texts, scores),
+            scores=self.calibrate(self.mix_baseline(texts, scores)),
             truncated=np.asarray(encoded.truncated, dtype=bool),
         )
 
@@ -266,7 +274,7 @@ def plain_scores(
         for name, probs in task_probabilities(logits, schema).items():
             parts[name].append(probs)
     scores = {name: np.concatenate(chunks) for name, chunks in parts.items()}
-    return predictor.mix_baseline(texts, scores)
+    return predictor.calibrate(predictor.mix_baseline(texts, scores))
 
 
 def mix_scores(

@@ -5,6 +5,7 @@ Each command parses its options and calls a plain function; the functions are wh
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -80,22 +81,33 @@ def train(
     profile: ProfileOption = None,
     set_: SetOption = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Model directory.")] = None,
+    leave_out: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--leave-out",
+            help="Train without this source (repeatable) and test on its test split: a "
+            "leave-one-domain-out run, written to <output_dir>-without-<source>.",
+        ),
+    ] = None,
 ) -> None:
     """Fine-tune the multi-task model (and the TF-IDF baseline) and write a model directory."""
     from nabiz.settings import get_settings
     from nabiz.training.config import load_config
     from nabiz.training.data import DataSourceError
-    from nabiz.training.pipeline import run_training
+    from nabiz.training.pipeline import leave_out_dir, run_training
 
     _setup_logging()
     try:
-        cfg = load_config(config, profile, set_)
+        overrides = list(set_ or [])
+        if leave_out:
+            overrides.append(f"training.leave_out={json.dumps(leave_out)}")
+        cfg = load_config(config, profile, overrides)
     except (ValueError, FileNotFoundError) as exc:
         raise _fail(str(exc)) from None
-    target = output or cfg.resolve(cfg.output_dir)
+    target = output or leave_out_dir(cfg.resolve(cfg.output_dir), cfg.training.leave_out)
     try:
         run_training(cfg, get_settings(), target)
-    except (DataSourceError, FileNotFoundError) as exc:
+    except (DataSourceError, FileNotFoundError, ValueError) as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"model written to {target} (model card: {target / 'README.md'})")
 
@@ -111,11 +123,19 @@ def evaluate(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report as JSON here.")
     ] = None,
+    require_encoder_wins: Annotated[
+        bool,
+        typer.Option(
+            "--require-encoder-wins",
+            help="Exit with status 1 unless the encoder alone beats the baseline on every task.",
+        ),
+    ] = False,
 ) -> None:
-    """Score a model (and its baseline) per task: accuracy, macro-F1, per class, calibration."""
-    import json
+    """Score a model (and its baseline) per task: accuracy, macro-F1, per class, calibration.
 
-    from nabiz.training.evaluate import format_report
+    Also checks, per task, that the fine-tuned encoder alone beats the TF-IDF baseline alone
+    (on brain_tr when the data has it) and says so."""
+    from nabiz.training.evaluate import encoder_beats_baseline, format_check, format_report
     from nabiz.training.pipeline import evaluate_model
 
     model_dir = model_dir_or_default(model)
@@ -126,9 +146,15 @@ def evaluate(
     from nabiz.model.schema import LabelSchema
 
     typer.echo(format_report(reports, LabelSchema.load(model_dir)))
+    check = encoder_beats_baseline(reports)
+    if check:
+        typer.echo(format_check(check))
     target = output or model_dir / f"evaluation_{'file' if data else split}.json"
-    target.write_text(json.dumps(reports, indent=2, ensure_ascii=False), encoding="utf-8")
+    document = {**reports, "encoder_vs_baseline": check}
+    target.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
     typer.echo(f"report written to {target}")
+    if require_encoder_wins and not (check and all(r["beats"] for r in check.values())):
+        raise _fail("the encoder alone does not beat the baseline alone on every task")
 
 
 @app.command("convert-encoder")

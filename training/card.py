@@ -64,6 +64,68 @@ def _by_source_rows(schema: LabelSchema, report: dict) -> list[str]:
     return [*lines, ""]
 
 
+def _calibration_rows(schema: LabelSchema, metrics: dict) -> list[str]:
+    """ECE of the served scores per task, overall and per source, before and after calibration."""
+    after = metrics.get("test", {}).get("nabiz")
+    before = metrics.get("test_uncalibrated", {}).get("nabiz")
+    if not after or not before:
+        return []
+    tasks = [t for t in schema.tasks if "ece" in after["tasks"][t.name]]
+    rows = [
+        "| where | " + " | ".join(f"{t.name} before → after" for t in tasks) + " |",
+        "|---" * (len(tasks) + 1) + "|",
+    ]
+
+    def cells(b: dict, a: dict) -> str:
+        return " | ".join(
+            f"{_fmt(b[t.name].get('ece'))} → {_fmt(a[t.name].get('ece'))}"
+            if b[t.name].get("n")
+            else "–"
+            for t in tasks
+        )
+
+    rows.append(f"| all | {cells(before['tasks'], after['tasks'])} |")
+    for source, tasks_after in after.get("by_source", {}).items():
+        rows.append(f"| {source} | {cells(before['by_source'][source], tasks_after)} |")
+    temperatures = metrics.get("calibration", {}).get("nabiz", {})
+    return [
+        *rows,
+        "",
+        f"Temperatures (fitted on validation, `calibration.json`): {temperatures}. A temperature "
+        "divides the log-probabilities, so the top label, accuracy and macro-F1 do not change.",
+        "",
+    ]
+
+
+def _check_rows(metrics: dict) -> list[str]:
+    check = metrics.get("encoder_vs_baseline") or {}
+    if not check:
+        return []
+    rows = [
+        "| task | on | encoder alone | baseline alone | encoder wins |",
+        "|---|---|---|---|---|",
+    ]
+    for task, row in check.items():
+        rows.append(
+            f"| {task} | {row['on']} | {row['transformer']:.3f} | {row['baseline']:.3f} | "
+            f"{'yes' if row['beats'] else '**no**'} |"
+        )
+    return [*rows, ""]
+
+
+def _cross_domain_rows(schema: LabelSchema, runs: dict[str, dict]) -> list[str]:
+    """Leave-one-domain-out runs: the left-out source's test figures, never seen in training."""
+    if not runs:
+        return []
+    header = "| trained without | " + " | ".join(f"{t.name} macro-F1" for t in schema.tasks)
+    lines = [header + " |", "|---" * (len(schema.tasks) + 1) + "|"]
+    for source, figures in runs.items():
+        found = [figures.get(t.name, {}) for t in schema.tasks]
+        cells = [f"{_fmt(m.get('macro_f1'))} (n={m['n']})" if m.get("n") else "–" for m in found]
+        lines.append(f"| {source} (tested on it) | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
 def _source_rows(sources: list[SourceSpec]) -> list[str]:
     lines = ["| source | upstream | licence | attribution |", "|---|---|---|---|"]
     for s in sources:
@@ -115,7 +177,32 @@ def write_model_card(
         "",
     ]
     if primary:
-        lines += ["### Per source", "", *_by_source_rows(schema, primary)]
+        lines += [
+            "### Per source (the headline)",
+            "",
+            "brain_tr is the in-domain reference: it labels every task by hand. Sources whose "
+            "sentiment comes from the file they are in (a complaints file is `olumsuz`) say little "
+            "about quality; read each source on its own, never an average over them.",
+            "",
+            *_by_source_rows(schema, primary),
+        ]
+        for name in ("transformer", "baseline"):
+            if name in test:
+                lines += [f"Per source, {name} alone:", "", *_by_source_rows(schema, test[name])]
+    if metrics.get("encoder_vs_baseline"):
+        lines += ["### Encoder alone vs. baseline alone", "", *_check_rows(metrics)]
+    if metrics.get("test_uncalibrated"):
+        lines += ["### Calibration (ECE of the top label, 15 bins)", ""]
+        lines += _calibration_rows(schema, metrics)
+    if metrics.get("cross_domain"):
+        lines += [
+            "### Cross-domain (leave one domain out)",
+            "",
+            "Each row is a model trained without one source (`nabiz train --leave-out SOURCE`) "
+            "and tested on that source's test split.",
+            "",
+            *_cross_domain_rows(schema, metrics["cross_domain"]),
+        ]
         lines += ["### Per class (nabiz)", "", *_per_class_rows(schema, primary)]
     if training:
         lines += [

@@ -131,6 +131,11 @@ class TrainingConfig(BaseModel):
     dropout: float = Field(default=0.1, ge=0, lt=1)
     freeze_embeddings: bool = True
     freeze_layers: int = Field(default=0, ge=0, description="Bottom encoder layers kept frozen.")
+    cache_frozen_states: bool = Field(
+        default=True,
+        description="With the embeddings and freeze_layers frozen, compute their outputs once per "
+        "text and train the upper layers on them (the same model, much less compute per step).",
+    )
     trim_vocabulary: bool = Field(
         default=True,
         description="Keep only the vocabulary pieces train/validation texts use (smaller, faster).",
@@ -138,6 +143,11 @@ class TrainingConfig(BaseModel):
     class_weighting: Literal["none", "inverse_sqrt", "inverse"] = "inverse_sqrt"
     eval_every_steps: int | None = Field(default=None, ge=1, description="Default: each epoch.")
     early_stopping_patience: int = Field(default=2, ge=0)
+    leave_out: list[str] = Field(
+        default_factory=list,
+        description="Sources kept out of train and validation (a leave-one-domain-out run): the "
+        "model never sees them, and their test rows measure how it carries over.",
+    )
     seed: int = 13
     device: str = "auto"
     bf16: bool | Literal["auto"] = "auto"

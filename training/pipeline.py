@@ -16,12 +16,20 @@ from typing import Any
 import numpy as np
 
 from nabiz.model.baseline import BaselinePredictor, TfidfBaseline
+from nabiz.model.calibration import Calibration, save_calibration
 from nabiz.model.predictor import METRICS_FILE, ModelInfo, Predictor
+from nabiz.model.schema import LabelSchema
 from nabiz.model.transformer import BASELINE_DIR, mix_scores
 from nabiz.settings import Settings, get_settings
 from nabiz.training.card import write_model_card
 from nabiz.training.config import NabizConfig, SourceSpec, load_config
-from nabiz.training.evaluate import evaluate_predictor, format_report
+from nabiz.training.evaluate import (
+    encoder_beats_baseline,
+    evaluate_predictor,
+    format_check,
+    format_report,
+    score_metrics,
+)
 
 log = logging.getLogger(__name__)
 CONFIG_FILE = "training_config.yaml"
@@ -71,19 +79,21 @@ WEIGHT_GRID = [round(0.1 * i, 1) for i in range(10)]
 
 
 def tune_baseline_weights(
-    transformer: Predictor, baseline: Predictor, validation
+    schema: LabelSchema,
+    ours: dict[str, np.ndarray],
+    theirs: dict[str, np.ndarray],
+    gold: dict[str, list],
 ) -> dict[str, float]:
     """Per single-label task, the baseline share (0..0.9) that maximizes validation macro-F1.
 
-    Multi-label tasks keep the transformer alone: their thresholds were tuned on its scores.
+    The grid starts at 0 and the first maximum wins, so the baseline enters a task's scores only
+    where validation says it helps. Multi-label tasks keep the transformer alone: their
+    thresholds were tuned on its scores.
     """
     from nabiz.training.evaluate import task_metrics
 
-    texts, gold, _ = _split_columns(validation, transformer.schema)
-    ours = transformer.predict_scores(texts).scores
-    theirs = baseline.predict_scores(texts).scores
     weights = {}
-    for task in transformer.schema.tasks:
+    for task in schema.tasks:
         if task.is_multi_label:
             weights[task.name] = 0.0
             continue
@@ -101,18 +111,53 @@ def tune_baseline_weights(
 def evaluate_on_split(predictors: dict[str, Predictor], split) -> dict[str, dict]:
     schema = next(iter(predictors.values())).schema
     texts, gold, sources = _split_columns(split, schema)
-    return {name: evaluate_predictor(p, texts, gold, sources) for name, p in predictors.items()}
+    done: dict[int, dict] = {}  # the same predictor under two names runs once
+    for p in predictors.values():
+        if id(p) not in done:
+            done[id(p)] = evaluate_predictor(p, texts, gold, sources)
+    return {name: done[id(p)] for name, p in predictors.items()}
+
+
+def leave_out_sources(datasets, sources: list[str]):
+    """Train and validation without ``sources`` (the test split keeps them, to measure)."""
+    if not sources:
+        return datasets
+    from datasets import DatasetDict
+
+    known = set(datasets["train"]["source"]) | set(datasets["test"]["source"])
+    unknown = sorted(set(sources) - known)
+    if unknown:
+        raise ValueError(f"leave_out names unknown sources {unknown}; the data has {sorted(known)}")
+    keep = lambda rows: [s not in sources for s in rows["source"]]  # noqa: E731
+    return DatasetDict(
+        {
+            name: split.filter(keep, batched=True) if name != "test" else split
+            for name, split in datasets.items()
+        }
+    )
+
+
+def leave_out_dir(output_dir: Path, leave_out: list[str]) -> Path:
+    """Where a leave-out run goes by default: beside the full model, named after what it lacks."""
+    if not leave_out:
+        return output_dir
+    return output_dir.with_name(f"{output_dir.name}-without-{'-'.join(sorted(leave_out))}")
 
 
 def run_training(
     config: NabizConfig, settings: Settings | None = None, output_dir: Path | None = None
 ) -> dict[str, Any]:
-    """Train, evaluate and save; returns the metrics written to ``metrics.json``."""
+    """Train, calibrate, evaluate and save; returns the metrics written to ``metrics.json``.
+
+    The encoder and the baseline each score validation and test once; the mixture, its tuning,
+    the calibrations and all three predictors' figures (raw and calibrated) are computed from
+    those scores, not by running the models again.
+    """
     from nabiz.training.train import fine_tune, resolve_device
 
     settings = settings or get_settings()
     output_dir = Path(output_dir or config.resolve(config.output_dir))
-    datasets = load_or_prepare(config, settings)
+    datasets = leave_out_sources(load_or_prepare(config, settings), config.training.leave_out)
     partial = output_dir.with_name(output_dir.name + ".partial")
     if partial.exists():
         shutil.rmtree(partial)
@@ -120,34 +165,66 @@ def run_training(
     result = fine_tune(config, datasets, partial, settings)
     device = config.training.device
     transformer = Predictor.from_pretrained(partial, device=device)
-    predictors: dict[str, Predictor] = {"nabiz": transformer}
+    schema = transformer.schema
+    valid_texts, valid_gold, _ = _split_columns(datasets["validation"], schema)
+    test_texts, test_gold, test_sources = _split_columns(datasets["test"], schema)
+    raw_valid = {"transformer": transformer.predict_scores(valid_texts).scores}
+    raw_test = {"transformer": transformer.predict_scores(test_texts).scores}
     weights: dict[str, float] = {}
     if config.baseline.enabled:
         log.info("training the TF-IDF baseline on the same split")
         baseline = train_baseline(config, datasets, partial / BASELINE_DIR)
-        weights = tune_baseline_weights(transformer, baseline, datasets["validation"])
+        raw_valid["baseline"] = baseline.predict_scores(valid_texts).scores
+        raw_test["baseline"] = baseline.predict_scores(test_texts).scores
+        weights = tune_baseline_weights(
+            schema, raw_valid["transformer"], raw_valid["baseline"], valid_gold
+        )
         log.info("baseline share of the scores, tuned on validation: %s", weights)
         info = ModelInfo.load(partial)
         info.baseline_weights = weights
         info.save(partial)
-        predictors = {
-            "nabiz": Predictor.from_pretrained(partial, device=device),
-            "transformer": transformer,
-            "baseline": baseline,
-        }
-    test = evaluate_on_split(predictors, datasets["test"])
-    print(format_report(test, transformer.schema))
+        if any(weights.values()):
+            for raw in (raw_valid, raw_test):
+                raw["nabiz"] = mix_scores(raw["transformer"], raw["baseline"], weights)
+    raw_valid.setdefault("nabiz", raw_valid["transformer"])
+    raw_test.setdefault("nabiz", raw_test["transformer"])
+
+    calibrations = {}
+    for name, scores in raw_valid.items():
+        calibrations[name] = Calibration.fit(schema, scores, valid_gold)
+        directory = partial / BASELINE_DIR if name == "baseline" else partial
+        save_calibration(directory, name, calibrations[name])
+    log.info("temperatures fitted on validation: %s", calibrations["nabiz"].temperatures)
+
+    test, uncalibrated = {}, {}
+    for name in ("nabiz", "transformer", "baseline"):
+        if name not in raw_test or (name == "nabiz" and not config.baseline.enabled):
+            continue
+        raw = raw_test[name]
+        uncalibrated[name] = score_metrics(schema, raw, test_gold, test_sources)
+        test[name] = score_metrics(schema, calibrations[name].apply(raw), test_gold, test_sources)
+        test[name]["n_texts"] = len(test_texts)
+    print(format_report(test, schema))
+    check = encoder_beats_baseline(test)
+    if check:
+        print(format_check(check))
 
     metrics = {
         "test": test,
+        "test_uncalibrated": uncalibrated,
+        "encoder_vs_baseline": check,
+        "calibration": {name: c.temperatures for name, c in calibrations.items()},
         "training": {
             "device": str(resolve_device(config.training.device)),
             "seconds": result.seconds,
             "steps": result.steps,
+            "step_seconds": result.step_seconds,
+            "cache_seconds": result.cache_seconds,
             "best_validation": result.best_validation,
             "history": result.history,
             "train_truncated_share": result.train_truncated_share,
             "baseline_weights": weights,
+            "leave_out": config.training.leave_out,
             "vocabulary": None if result.trim is None else vars(result.trim),
         },
     }
@@ -197,9 +274,11 @@ def evaluate_model(
     model_dir = Path(model_dir)
     product = Predictor.from_pretrained(model_dir)
     predictors: dict[str, Predictor] = {"nabiz": product}
-    if any(product.info.baseline_weights.values()):
-        predictors["transformer"] = Predictor.from_pretrained(model_dir, ensemble=False)
     if (model_dir / BASELINE_DIR / "nabiz.json").is_file():
+        if any(product.info.baseline_weights.values()):
+            predictors["transformer"] = Predictor.from_pretrained(model_dir, ensemble=False)
+        else:
+            predictors["transformer"] = product  # no mixture: the product is the encoder alone
         predictors["baseline"] = Predictor.from_pretrained(model_dir / BASELINE_DIR)
     schema = product.schema
     if data_file is not None:
