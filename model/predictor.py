@@ -21,6 +21,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from nabiz.model.calibration import Calibration
+from nabiz.model.cues import CueHit, UrgencyCues
 from nabiz.model.schema import LabelSchema, TaskSpec
 
 MODEL_INFO_FILE = "nabiz.json"
@@ -73,6 +74,7 @@ class TaskPrediction:
 class Prediction:
     tasks: dict[str, TaskPrediction]
     truncated: bool = False
+    cues: list[str] = field(default_factory=list)  # urgency cue hits, as reasons (Turkish)
 
 
 @dataclass
@@ -81,6 +83,7 @@ class ScoredBatch:
 
     scores: dict[str, np.ndarray]
     truncated: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    cues: list[list[CueHit]] = field(default_factory=list)  # per text; empty: no cue list
 
 
 def task_prediction(task: TaskSpec, row: np.ndarray) -> TaskPrediction:
@@ -100,10 +103,23 @@ class Predictor(ABC):
     info: ModelInfo
     path: Path | None = None
     calibration: Calibration | None = None  # fitted on validation; None: raw scores
+    urgency_cues: UrgencyCues | None = None  # the served model's cue combiner; None: no cues
 
     def calibrate(self, scores: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The post-processing step on scores: per-task temperatures, when the model has them."""
         return scores if self.calibration is None else self.calibration.apply(scores)
+
+    def postprocess(
+        self, texts: Sequence[str], scores: dict[str, np.ndarray]
+    ) -> tuple[dict[str, np.ndarray], list[list[CueHit]]]:
+        """Calibration, then the urgency cues' combiner (when the model has them), on scores."""
+        scores = self.calibrate(scores)
+        cues = self.urgency_cues
+        if cues is None or cues.task not in scores:
+            return scores, []
+        hits = [cues.cues.hits(text) for text in texts]
+        index = self.schema.task(cues.task).index(cues.label)
+        return {**scores, cues.task: cues.apply(scores[cues.task], index, hits)}, hits
 
     @abstractmethod
     def predict_scores(self, texts: Sequence[str]) -> ScoredBatch:
@@ -123,6 +139,7 @@ class Predictor(ABC):
                     for task in self.schema.tasks
                 },
                 truncated=bool(batch.truncated[i]) if len(batch.truncated) else False,
+                cues=[hit.reason() for hit in batch.cues[i]] if batch.cues else [],
             )
             for i in range(len(texts))
         ]

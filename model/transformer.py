@@ -17,6 +17,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from nabiz.model.calibration import Calibration, load_calibration
+from nabiz.model.cues import UrgencyCues
 from nabiz.model.network import MultiTaskModel
 from nabiz.model.predictor import ModelInfo, Predictor, ScoredBatch
 from nabiz.model.schema import LabelSchema
@@ -164,7 +165,7 @@ class TransformerPredictor(Predictor):
                 Path(directory) / BASELINE_DIR, calibrated=False
             )
         variant = "nabiz" if baseline is not None else "transformer"
-        return cls(
+        predictor = cls(
             model,
             tokenizer,
             schema,
@@ -175,6 +176,9 @@ class TransformerPredictor(Predictor):
             precision=precision,
             calibration=load_calibration(directory, variant) if calibrated else None,
         )
+        if ensemble and calibrated:  # the served model: the cue combiner was fitted on it
+            predictor.urgency_cues = UrgencyCues.load(directory)
+        return predictor
 
     def encode(self, texts: Sequence[str]):
         from nabiz.text import normalize_text
@@ -198,9 +202,9 @@ class TransformerPredictor(Predictor):
             self.device,
             self.bf16,
         )
+        scores, cues = self.postprocess(texts, self.mix_baseline(texts, scores))
         return ScoredBatch(
-            scores=self.calibrate(self.mix_baseline(texts, scores)),
-            truncated=np.asarray(encoded.truncated, dtype=bool),
+            scores=scores, truncated=np.asarray(encoded.truncated, dtype=bool), cues=cues
         )
 
     def mix_baseline(
@@ -274,7 +278,7 @@ def plain_scores(
         for name, probs in task_probabilities(logits, schema).items():
             parts[name].append(probs)
     scores = {name: np.concatenate(chunks) for name, chunks in parts.items()}
-    return predictor.calibrate(predictor.mix_baseline(texts, scores))
+    return predictor.postprocess(texts, predictor.mix_baseline(texts, scores))[0]
 
 
 def mix_scores(

@@ -123,6 +123,9 @@ def evaluate(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report as JSON here.")
     ] = None,
+    cues: Annotated[
+        bool, typer.Option("--cues/--no-cues", help="Apply the model's urgency cues.")
+    ] = True,
     require_encoder_wins: Annotated[
         bool,
         typer.Option(
@@ -140,7 +143,9 @@ def evaluate(
 
     model_dir = model_dir_or_default(model)
     try:
-        reports = evaluate_model(model_dir, split=split, data_file=data, text_column=text_column)
+        reports = evaluate_model(
+            model_dir, split=split, data_file=data, text_column=text_column, cues=cues
+        )
     except (ValueError, FileNotFoundError, KeyError) as exc:
         raise _fail(str(exc)) from None
     from nabiz.model.schema import LabelSchema
@@ -155,6 +160,33 @@ def evaluate(
     typer.echo(f"report written to {target}")
     if require_encoder_wins and not (check and all(r["beats"] for r in check.values())):
         raise _fail("the encoder alone does not beat the baseline alone on every task")
+
+
+@app.command("fit-cues")
+def fit_cues(
+    model: ModelOption = None,
+    cues: Annotated[Path, typer.Option("--cues", help="The urgency cue list (YAML).")] = Path(
+        "data/urgency_cues.yaml"
+    ),
+) -> None:
+    """Fit the urgency cues' combiner for a trained model on its validation split, and save it
+    into the model directory (after editing the cue list, or for a model trained without it)."""
+    from nabiz.training.cues import attach_urgency_cues
+    from nabiz.training.data import DataSourceError
+
+    _setup_logging()
+    model_dir = model_dir_or_default(model)
+    try:
+        fitted = attach_urgency_cues(model_dir, cues)
+    except (DataSourceError, FileNotFoundError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    if fitted is None:
+        raise _fail("the model has no urgency task with a yuksek label to fit cues for")
+    typer.echo(
+        f"urgency cues fitted on {fitted.fitted_on['rows']} validation texts "
+        f"({fitted.fitted_on['rows_with_hits']} with hits): log-odds ×{fitted.coef[0]:.2f}, "
+        f"+{fitted.coef[1]:.2f} per cue group; saved in {model_dir}"
+    )
 
 
 @app.command("convert-encoder")
@@ -286,7 +318,9 @@ def predict(
         raise _fail(str(exc)) from None
     prediction = predictor.predict([text])[0]
     now = datetime.now(UTC)
-    priority = compute_priority(prediction.tasks, policy, canonical, None, now=now)
+    priority = compute_priority(
+        prediction.tasks, policy, canonical, None, now=now, cues=prediction.cues
+    )
     result = ItemResult.build(0, prediction, priority)
     if as_json:
         response = PredictResponse(

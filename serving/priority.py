@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -376,8 +376,13 @@ def compute_priority(
     channel: str | None = None,
     received_at: datetime | None = None,
     now: datetime | None = None,
+    cues: Sequence[str] = (),
 ) -> Priority:
     """Priority of one feedback item from its task predictions.
+
+    ``cues`` are the urgency cue hits the model found in the text (``Prediction.cues``, already
+    worded as reasons); they have moved the urgency scores, and are listed after the factors so
+    a person sees why.
 
     ``received_at`` defaults to ``now``, which defaults to the clock (the only impure path); ``now``
     is not used otherwise. Naive datetimes are read in the policy's timezone. Raises
@@ -423,6 +428,7 @@ def compute_priority(
             label, probability = tops[name]
             title = policy.factors[name].title or name
             reasons.append(f"{title}: {label} ({probability:.2f}) → +{contributions[name]:.2f}")
+    reasons.extend(cues)
     if not values:
         reasons.append("skoru belirleyecek görev yok: skor 0")
     given = (channel or "").strip()

@@ -174,6 +174,11 @@ class NabizConfig(BaseModel):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     baseline: BaselineConfig = Field(default_factory=BaselineConfig)
     output_dir: str = "models/nabiz"
+    urgency_cues: str | None = Field(
+        default=None,
+        description="A cue list (data/urgency_cues.yaml) whose hits move P(urgency=yuksek) "
+        "through a combiner fitted on validation; none: no cues.",
+    )
     config_dir: Path = Field(default=Path("."), exclude=True)
 
     @model_validator(mode="after")

@@ -14,7 +14,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
+from sklearn.metrics import (
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+    roc_auc_score,
+)
 
 from nabiz.model.predictor import Predictor
 from nabiz.model.schema import LabelSchema, TaskSpec
@@ -50,7 +55,13 @@ def single_label_metrics(task: TaskSpec, probs: np.ndarray, gold: Sequence[str |
         y_true, y_pred, labels=labels, zero_division=0
     )
     present = [j for j in labels if support[j] > 0 or (y_pred == j).any()]
+    top = task.num_labels - 1
+    extra = {}
+    if task.kind.value == "ordinal" and 0 < (y_true == top).sum() < len(y_true):
+        # how well P(highest level) ranks texts, whatever the threshold: the priority uses it
+        extra["auc_top"] = float(roc_auc_score(y_true == top, p[:, top]))
     return {
+        **extra,
         "n": len(rows),
         "accuracy": float((y_true == y_pred).mean()),
         "macro_f1": float(
@@ -130,7 +141,7 @@ def score_metrics(
 
 
 def _summary(metrics: dict) -> dict:
-    keys = ("n", "accuracy", "macro_f1", "micro_f1", "ece")
+    keys = ("n", "accuracy", "macro_f1", "micro_f1", "ece", "auc_top")
     return {key: metrics[key] for key in keys if key in metrics}
 
 
@@ -158,7 +169,9 @@ def evaluate_predictor(
 
 def format_report(reports: dict[str, dict], schema: LabelSchema) -> str:
     """A plain-text table: one row per task and model, with per-class F1 below."""
-    lines = [f"{'task':<12} {'model':<12} {'n':>6} {'acc':>7} {'macroF1':>8} {'ECE':>7}"]
+    lines = [
+        f"{'task':<12} {'model':<12} {'n':>6} {'acc':>7} {'macroF1':>8} {'ECE':>7} {'AUCtop':>7}"
+    ]
     for task in schema.tasks:
         for name, report in reports.items():
             m = report["tasks"][task.name]
@@ -166,7 +179,8 @@ def format_report(reports: dict[str, dict], schema: LabelSchema) -> str:
             ece = m.get("ece", float("nan"))
             lines.append(
                 f"{task.name:<12} {name:<12} {m.get('n', 0):>6} {acc:>7.3f} "
-                f"{m.get('macro_f1', float('nan')):>8.3f} {ece:>7.3f}"
+                f"{m.get('macro_f1', float('nan')):>8.3f} {ece:>7.3f} "
+                f"{m.get('auc_top', float('nan')):>7.3f}"
             )
     lines.append("")
     first = next(iter(reports))

@@ -23,6 +23,7 @@ from nabiz.model.transformer import BASELINE_DIR, mix_scores
 from nabiz.settings import Settings, get_settings
 from nabiz.training.card import write_model_card
 from nabiz.training.config import NabizConfig, SourceSpec, load_config
+from nabiz.training.cues import fit_urgency_cues
 from nabiz.training.evaluate import (
     encoder_beats_baseline,
     evaluate_predictor,
@@ -195,14 +196,28 @@ def run_training(
         directory = partial / BASELINE_DIR if name == "baseline" else partial
         save_calibration(directory, name, calibrations[name])
     log.info("temperatures fitted on validation: %s", calibrations["nabiz"].temperatures)
+    cues = None
+    if config.urgency_cues:
+        valid_product = calibrations["nabiz"].apply(raw_valid["nabiz"])
+        cues = fit_urgency_cues(
+            config.resolve(config.urgency_cues), schema, valid_product, valid_texts, valid_gold
+        )
+        if cues is not None:
+            cues.save(partial)
 
-    test, uncalibrated = {}, {}
+    test, uncalibrated, without_cues = {}, {}, {}
     for name in ("nabiz", "transformer", "baseline"):
         if name not in raw_test or (name == "nabiz" and not config.baseline.enabled):
             continue
         raw = raw_test[name]
         uncalibrated[name] = score_metrics(schema, raw, test_gold, test_sources)
-        test[name] = score_metrics(schema, calibrations[name].apply(raw), test_gold, test_sources)
+        calibrated = calibrations[name].apply(raw)
+        if name == "nabiz" and cues is not None:
+            without_cues = score_metrics(schema, calibrated, test_gold, test_sources)
+            index = schema.task(cues.task).index(cues.label)
+            hits = [cues.cues.hits(text) for text in test_texts]
+            calibrated = {**calibrated, cues.task: cues.apply(calibrated[cues.task], index, hits)}
+        test[name] = score_metrics(schema, calibrated, test_gold, test_sources)
         test[name]["n_texts"] = len(test_texts)
     print(format_report(test, schema))
     check = encoder_beats_baseline(test)
@@ -214,6 +229,14 @@ def run_training(
         "test_uncalibrated": uncalibrated,
         "encoder_vs_baseline": check,
         "calibration": {name: c.temperatures for name, c in calibrations.items()},
+        "urgency_cues": None
+        if cues is None
+        else {
+            "coef": cues.coef,
+            "intercept": cues.intercept,
+            "fitted_on": cues.fitted_on,
+            "test_without_cues": without_cues["tasks"].get(cues.task),
+        },
         "training": {
             "device": str(resolve_device(config.training.device)),
             "seconds": result.seconds,
@@ -269,10 +292,16 @@ def evaluate_model(
     data_file: Path | None = None,
     text_column: str = "text",
     settings: Settings | None = None,
+    cues: bool = True,
 ) -> dict[str, dict]:
-    """Evaluate a model directory (and its baseline, when it has one) on a split or a file."""
+    """Evaluate a model directory (and its baseline, when it has one) on a split or a file.
+
+    ``cues=False`` scores the served model without its urgency cues (to measure what they add).
+    """
     model_dir = Path(model_dir)
     product = Predictor.from_pretrained(model_dir)
+    if not cues:
+        product.urgency_cues = None
     predictors: dict[str, Predictor] = {"nabiz": product}
     if (model_dir / BASELINE_DIR / "nabiz.json").is_file():
         if any(product.info.baseline_weights.values()):

@@ -91,7 +91,14 @@ def build_items(
         ItemResult.build(
             index,
             prediction,
-            compute_priority(prediction.tasks, policy, channel, item.received_at, now=now),
+            compute_priority(
+                prediction.tasks,
+                policy,
+                channel,
+                item.received_at,
+                now=now,
+                cues=prediction.cues,
+            ),
             item_id=item.id,
         )
         for index, (item, channel, prediction) in enumerate(
