@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from nabiz.model.network import MultiTaskModel, mean_pool
 from nabiz.model.schema import LabelSchema
@@ -83,7 +84,8 @@ def lower_states(
     offsets = np.zeros(len(ids) + 1, dtype=np.int64)
     offsets[1:] = np.cumsum(lengths)
     flat = torch.empty((int(offsets[-1]), encoder.config.hidden_size), dtype=torch.float16)
-    for batch in length_sorted_batches(lengths, batch_size):
+    batches = length_sorted_batches(lengths, batch_size)
+    for batch in tqdm(batches, desc=f"layers 1-{layers}, once", unit="batch", dynamic_ncols=True):
         input_ids, mask = pad_batch([ids[i] for i in batch], pad_id)
         input_ids, mask = input_ids.to(device), mask.to(device)
         hidden = encoder.embeddings(input_ids=input_ids)

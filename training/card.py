@@ -113,16 +113,24 @@ def _check_rows(metrics: dict) -> list[str]:
     return [*rows, ""]
 
 
-def _cross_domain_rows(schema: LabelSchema, runs: dict[str, dict]) -> list[str]:
+def _cross_domain_rows(schema: LabelSchema, runs: dict[str, dict], primary: dict) -> list[str]:
     """Leave-one-domain-out runs: the left-out source's test figures, never seen in training."""
     if not runs:
         return []
-    header = "| trained without | " + " | ".join(f"{t.name} macro-F1" for t in schema.tasks)
-    lines = [header + " |", "|---" * (len(schema.tasks) + 1) + "|"]
-    for source, figures in runs.items():
+    header = "| model | tested on | " + " | ".join(f"{t.name} macro-F1" for t in schema.tasks)
+    lines = [header + " |", "|---" * (len(schema.tasks) + 2) + "|"]
+
+    def cells(figures: dict) -> str:
         found = [figures.get(t.name, {}) for t in schema.tasks]
-        cells = [f"{_fmt(m.get('macro_f1'))} (n={m['n']})" if m.get("n") else "–" for m in found]
-        lines.append(f"| {source} (tested on it) | " + " | ".join(cells) + " |")
+        return " | ".join(
+            f"{_fmt(m.get('macro_f1'))} (n={m['n']})" if m.get("n") else "–" for m in found
+        )
+
+    for source, figures in runs.items():
+        lines.append(f"| without {source} | {source} | {cells(figures)} |")
+        inside = primary.get("by_source", {}).get(source)
+        if inside:
+            lines.append(f"| this model | {source} | {cells(inside)} |")
     return [*lines, ""]
 
 
@@ -199,9 +207,10 @@ def write_model_card(
             "### Cross-domain (leave one domain out)",
             "",
             "Each row is a model trained without one source (`nabiz train --leave-out SOURCE`) "
-            "and tested on that source's test split.",
+            "and tested on that source's test split; the next row is this model, which trained "
+            "on it, on the same rows.",
             "",
-            *_cross_domain_rows(schema, metrics["cross_domain"]),
+            *_cross_domain_rows(schema, metrics["cross_domain"], primary or {}),
         ]
         lines += ["### Per class (nabiz)", "", *_per_class_rows(schema, primary)]
     if training:

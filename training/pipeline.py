@@ -251,11 +251,44 @@ def run_training(
             "vocabulary": None if result.trim is None else vars(result.trim),
         },
     }
+    full_dir = Path(config.resolve(config.output_dir))
+    if not config.training.leave_out:
+        metrics["cross_domain"] = cross_domain_figures(output_dir)
     _write_run_files(partial, config, metrics, datasets, settings)
     if output_dir.exists():
         shutil.rmtree(output_dir)
     partial.rename(output_dir)
+    if config.training.leave_out and (full_dir / METRICS_FILE).is_file():
+        refresh_model_card(full_dir, settings)  # the full model's card shows this run too
     return metrics
+
+
+def cross_domain_figures(model_dir: Path) -> dict[str, dict]:
+    """From the leave-out runs beside ``model_dir`` (``<name>-without-<source>``): per left-out
+    source, the served model's test figures on that source, which it never saw in training."""
+    found = {}
+    for run in sorted(Path(model_dir).parent.glob(f"{Path(model_dir).name}-without-*")):
+        path = run / METRICS_FILE
+        if not path.is_file():
+            continue
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+        served = metrics.get("test", {}).get("nabiz", {}).get("by_source", {})
+        for source in metrics.get("training", {}).get("leave_out", []):
+            if source in served:
+                found[source] = served[source]
+    return found
+
+
+def refresh_model_card(model_dir: Path, settings: Settings | None = None) -> None:
+    """Rewrite a model's card (and its metrics' cross-domain part) from what is on disk now."""
+    model_dir = Path(model_dir)
+    config = load_model_config(model_dir)
+    metrics = json.loads((model_dir / METRICS_FILE).read_text(encoding="utf-8"))
+    metrics["cross_domain"] = cross_domain_figures(model_dir)
+    (model_dir / METRICS_FILE).write_text(
+        json.dumps(metrics, indent=2, ensure_ascii=False), "utf-8"
+    )
+    write_model_card(model_dir, config, metrics, used_sources(config, settings or get_settings()))
 
 
 def _frozen_config(config: NabizConfig) -> NabizConfig:

@@ -93,3 +93,12 @@ def test_evaluate_reports_whether_the_encoder_beats_the_baseline(leave_out_run):
     strict = runner.invoke(app, ["evaluate", "--model", str(model), "--require-encoder-wins"])
     every = all(row["beats"] for row in check.values())
     assert strict.exit_code == (0 if every else 2)
+
+
+def test_the_full_models_card_finds_the_leave_out_runs_beside_it(leave_out_run):
+    from nabiz.training.pipeline import cross_domain_figures
+
+    root, _ = leave_out_run
+    figures = cross_domain_figures(root / "model")
+    assert set(figures) == {"b"}
+    assert figures["b"]["mood"]["n"] > 0
