@@ -16,7 +16,6 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from nabiz.model.calibration import load_calibration
 from nabiz.model.predictor import ModelInfo, Predictor, ScoredBatch
 from nabiz.model.schema import LabelSchema, TaskSpec
 from nabiz.text import normalize_text, turkish_lower
@@ -175,14 +174,10 @@ class BaselinePredictor(Predictor):
         self.path = path
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path, calibrated: bool = True) -> BaselinePredictor:
-        """``calibrated=False``: raw scores (what the transformer's mixture takes in)."""
+    def from_pretrained(cls, directory: str | Path) -> BaselinePredictor:
         directory = Path(directory)
         schema = LabelSchema.load(directory)
-        predictor = cls(TfidfBaseline.load(directory, schema), ModelInfo.load(directory), directory)
-        if calibrated:
-            predictor.calibration = load_calibration(directory, "baseline")
-        return predictor
+        return cls(TfidfBaseline.load(directory, schema), ModelInfo.load(directory), directory)
 
     def save_pretrained(self, directory: str | Path) -> Path:
         directory = Path(directory)
@@ -192,8 +187,7 @@ class BaselinePredictor(Predictor):
         self.path = directory
         return directory
 
-    def predict_scores(self, texts: Sequence[str]) -> ScoredBatch:
+    def compute_scores(self, texts: Sequence[str]) -> ScoredBatch:
         return ScoredBatch(
-            scores=self.calibrate(self.model.predict_scores(texts)),
-            truncated=np.zeros(len(texts), dtype=bool),
+            scores=self.model.predict_scores(texts), truncated=np.zeros(len(texts), dtype=bool)
         )

@@ -1,10 +1,11 @@
-"""The Predictor: the one way the API, the batch pipeline and evaluation get tags for texts.
+"""The base types every predictor shares, and the abstract Predictor.
 
-``Predictor.from_pretrained(directory)`` reads ``nabiz.json`` to learn which kind of model the
-directory holds (the fine-tuned transformer or the TF-IDF baseline) and returns the matching
-predictor; callers never need to know how a model was trained. Scores come in the schema's label
-order: softmax probabilities for single-label and ordinal tasks, independent sigmoid scores for
-multi-label tasks.
+This module is the bottom of the model's one-way import order: base types and the abstract
+``Predictor`` (here) → the two implementations (``transformer.py``, ``baseline.py``) → the
+mixture of two predictors (``mixture.py``) → loading (``loading.py``, whose ``from_pretrained``
+is the one way callers get a predictor for a model directory). Nothing here knows an
+implementation. Scores come in the schema's label order: softmax probabilities for single-label
+and ordinal tasks, independent sigmoid scores for multi-label tasks.
 """
 
 from __future__ import annotations
@@ -97,23 +98,34 @@ def task_prediction(task: TaskSpec, row: np.ndarray) -> TaskPrediction:
 
 
 class Predictor(ABC):
-    """Tags texts with every task of its schema."""
+    """Tags texts with every task of its schema.
+
+    An implementation provides :meth:`compute_scores`; callers use :meth:`predict_scores` (raw
+    scores after :meth:`postprocess_scores`) or :meth:`predict` (labels). Post-processing is one
+    step on the scores of every task that every predictor goes through, so that a correction of
+    the scores (per-task calibration, say) is applied once, wherever the predictor is used.
+    """
 
     schema: LabelSchema
     info: ModelInfo
     path: Path | None = None
-    calibration: Calibration | None = None  # fitted on validation; None: raw scores
-    urgency_cues: UrgencyCues | None = None  # the served model's cue combiner; None: no cues
+    calibration: Calibration | None = None  # per-task temperatures fitted on validation
+    urgency_cues: UrgencyCues | None = None  # the served model's cue combiner
 
-    def calibrate(self, scores: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """The post-processing step on scores: per-task temperatures, when the model has them."""
+    @abstractmethod
+    def compute_scores(self, texts: Sequence[str]) -> ScoredBatch:
+        """The model's own scores of all labels of all tasks for each text, in input order."""
+
+    def postprocess_scores(self, scores: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The step between the model's scores and everyone who reads them: the calibration
+        (per-task temperatures) when the model directory has one (``calibration.json``)."""
         return scores if self.calibration is None else self.calibration.apply(scores)
 
-    def postprocess(
+    def apply_cues(
         self, texts: Sequence[str], scores: dict[str, np.ndarray]
     ) -> tuple[dict[str, np.ndarray], list[list[CueHit]]]:
-        """Calibration, then the urgency cues' combiner (when the model has them), on scores."""
-        scores = self.calibrate(scores)
+        """The urgency cues' combiner on calibrated scores (when the model has one), and the
+        hits per text; they read the text, so they come after the scores-only step."""
         cues = self.urgency_cues
         if cues is None or cues.task not in scores:
             return scores, []
@@ -121,9 +133,11 @@ class Predictor(ABC):
         index = self.schema.task(cues.task).index(cues.label)
         return {**scores, cues.task: cues.apply(scores[cues.task], index, hits)}, hits
 
-    @abstractmethod
     def predict_scores(self, texts: Sequence[str]) -> ScoredBatch:
         """Scores of all labels of all tasks for each text, in input order."""
+        batch = self.compute_scores(texts)
+        scores, hits = self.apply_cues(texts, self.postprocess_scores(batch.scores))
+        return ScoredBatch(scores=scores, truncated=batch.truncated, cues=hits)
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         """Labels and scores per text, in input order."""
@@ -150,45 +164,3 @@ class Predictor(ABC):
         if self.path is None or not (self.path / METRICS_FILE).is_file():
             return {}
         return json.loads((self.path / METRICS_FILE).read_text(encoding="utf-8"))
-
-    @staticmethod
-    def from_pretrained(
-        directory: str | Path,
-        device: str = "auto",
-        ensemble: bool = True,
-        precision: str = "fp32",
-        calibrated: bool = True,
-    ) -> Predictor:
-        """Load whichever kind of model ``directory`` holds.
-
-        ``ensemble=False`` scores with the transformer alone, leaving out the baseline mixture.
-        ``precision``: ``fp32``, ``bf16`` (autocast), or ``auto`` (bf16 on a GPU and on CPUs
-        with native bf16); the baseline ignores it. ``calibrated=False`` leaves out the
-        temperatures of ``calibration.json`` (the raw scores, for before/after reports).
-        """
-        directory = Path(directory)
-        info = ModelInfo.load(directory)
-        if info.model_type == "transformer":
-            from nabiz.model.transformer import TransformerPredictor
-
-            return TransformerPredictor.from_pretrained(
-                directory,
-                device=device,
-                ensemble=ensemble,
-                precision=precision,
-                calibrated=calibrated,
-            )
-        from nabiz.model.baseline import BaselinePredictor
-
-        return BaselinePredictor.from_pretrained(directory, calibrated=calibrated)
-
-
-def load_predictor(directory: str | Path, settings) -> Predictor:
-    """The model as the product serves it: the settings' device, threads and precision."""
-    if settings.num_threads:
-        import torch
-
-        torch.set_num_threads(settings.num_threads)
-    return Predictor.from_pretrained(
-        directory, device=settings.device, precision=settings.precision
-    )

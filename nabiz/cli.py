@@ -171,8 +171,8 @@ def fit_cues(
 ) -> None:
     """Fit the urgency cues' combiner for a trained model on its validation split, and save it
     into the model directory (after editing the cue list, or for a model trained without it)."""
-    from nabiz.training.cues import attach_urgency_cues
     from nabiz.training.data import DataSourceError
+    from nabiz.training.pipeline import attach_urgency_cues
 
     _setup_logging()
     model_dir = model_dir_or_default(model)
@@ -294,7 +294,7 @@ def predict(
     import uuid
     from datetime import UTC, datetime
 
-    from nabiz.model.predictor import load_predictor
+    from nabiz.model.loading import load_predictor
     from nabiz.serving.priority import (
         PolicyError,
         UnknownChannelError,
@@ -441,7 +441,7 @@ def score(
 ) -> None:
     """Tag and prioritize every row of a feedback export; print counts and the most urgent rows."""
 
-    from nabiz.model.predictor import load_predictor
+    from nabiz.model.loading import load_predictor
     from nabiz.serving.batch import ColumnError, ResumeError, score_file
     from nabiz.serving.priority import PolicyError, load_policy
     from nabiz.serving.writers import OutputError

@@ -44,22 +44,3 @@ def fit_urgency_cues(
         cues.intercept,
     )
     return cues
-
-
-def attach_urgency_cues(model_dir: Path, cue_file: Path) -> UrgencyCues | None:
-    """Fit the combiner for a saved model on its prepared validation split and save it there."""
-    from nabiz.model.predictor import Predictor
-    from nabiz.training.data import load_prepared
-    from nabiz.training.pipeline import leave_out_sources, load_model_config
-
-    config = load_model_config(model_dir)
-    validation = leave_out_sources(load_prepared(config), config.training.leave_out)["validation"]
-    predictor = Predictor.from_pretrained(model_dir)
-    predictor.urgency_cues = None  # fit on the calibrated scores without any earlier cues
-    texts = list(validation["text"])
-    scores = predictor.predict_scores(texts).scores
-    gold = {t.name: list(validation[t.name]) for t in predictor.schema.tasks}
-    cues = fit_urgency_cues(cue_file, predictor.schema, scores, texts, gold)
-    if cues is not None:
-        cues.save(model_dir)
-    return cues

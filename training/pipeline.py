@@ -17,9 +17,11 @@ import numpy as np
 
 from nabiz.model.baseline import BaselinePredictor, TfidfBaseline
 from nabiz.model.calibration import Calibration, save_calibration
+from nabiz.model.cues import UrgencyCues
+from nabiz.model.loading import BASELINE_DIR, from_pretrained
+from nabiz.model.mixture import mix_scores
 from nabiz.model.predictor import METRICS_FILE, ModelInfo, Predictor
 from nabiz.model.schema import LabelSchema
-from nabiz.model.transformer import BASELINE_DIR, mix_scores
 from nabiz.settings import Settings, get_settings
 from nabiz.training.card import write_model_card
 from nabiz.training.config import NabizConfig, SourceSpec, load_config
@@ -165,7 +167,7 @@ def run_training(
 
     result = fine_tune(config, datasets, partial, settings)
     device = config.training.device
-    transformer = Predictor.from_pretrained(partial, device=device)
+    transformer = from_pretrained(partial, device=device)
     schema = transformer.schema
     valid_texts, valid_gold, _ = _split_columns(datasets["validation"], schema)
     test_texts, test_gold, test_sources = _split_columns(datasets["test"], schema)
@@ -332,16 +334,16 @@ def evaluate_model(
     ``cues=False`` scores the served model without its urgency cues (to measure what they add).
     """
     model_dir = Path(model_dir)
-    product = Predictor.from_pretrained(model_dir)
+    product = from_pretrained(model_dir)
     if not cues:
         product.urgency_cues = None
     predictors: dict[str, Predictor] = {"nabiz": product}
     if (model_dir / BASELINE_DIR / "nabiz.json").is_file():
         if any(product.info.baseline_weights.values()):
-            predictors["transformer"] = Predictor.from_pretrained(model_dir, ensemble=False)
+            predictors["transformer"] = from_pretrained(model_dir, ensemble=False)
         else:
             predictors["transformer"] = product  # no mixture: the product is the encoder alone
-        predictors["baseline"] = Predictor.from_pretrained(model_dir / BASELINE_DIR)
+        predictors["baseline"] = from_pretrained(model_dir / BASELINE_DIR)
     schema = product.schema
     if data_file is not None:
         texts, gold, sources = read_labelled_file(data_file, schema, text_column)
@@ -385,3 +387,20 @@ def _cell_label(task, value):
         return labels
     task.index(str(value))
     return str(value)
+
+
+def attach_urgency_cues(model_dir: Path, cue_file: Path) -> UrgencyCues | None:
+    """Fit the combiner for a saved model on its prepared validation split and save it there."""
+    from nabiz.training.data import load_prepared
+
+    config = load_model_config(model_dir)
+    validation = leave_out_sources(load_prepared(config), config.training.leave_out)["validation"]
+    predictor = from_pretrained(model_dir)
+    predictor.urgency_cues = None  # fit on the calibrated scores without any earlier cues
+    texts = list(validation["text"])
+    scores = predictor.predict_scores(texts).scores
+    gold = {t.name: list(validation[t.name]) for t in predictor.schema.tasks}
+    cues = fit_urgency_cues(cue_file, predictor.schema, scores, texts, gold)
+    if cues is not None:
+        cues.save(model_dir)
+    return cues

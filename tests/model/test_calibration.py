@@ -12,7 +12,7 @@ from nabiz.model.calibration import (
     load_calibration,
     save_calibration,
 )
-from nabiz.model.predictor import Predictor
+from nabiz.model.loading import from_pretrained
 from nabiz.training.evaluate import expected_calibration_error
 
 TEXTS = ["Faturam iki katı geldi", "internet üç gündür yok", "teşekkürler, çok iyi", "iptal"]
@@ -61,20 +61,20 @@ def test_calibration_file_round_trip(tmp_path):
 
 def test_saved_calibration_gives_the_same_calibrated_scores_after_loading(tiny_model_dir):
     """save → load: the Predictor applies exactly the stored temperatures to its raw scores."""
-    raw = Predictor.from_pretrained(tiny_model_dir, device="cpu").predict_scores(TEXTS).scores
+    raw = from_pretrained(tiny_model_dir, device="cpu").predict_scores(TEXTS).scores
     calibration = Calibration(temperatures={"sentiment": 0.25, "urgency": 4.0})
     expected = calibration.apply(raw)
     save_calibration(tiny_model_dir, "transformer", calibration)
-    loaded = Predictor.from_pretrained(tiny_model_dir, device="cpu")
+    loaded = from_pretrained(tiny_model_dir, device="cpu")
     scores = loaded.predict_scores(TEXTS).scores
     for task in ("sentiment", "urgency"):
         np.testing.assert_allclose(scores[task], expected[task], atol=1e-6)
         assert not np.allclose(scores[task], raw[task], atol=1e-3)
     np.testing.assert_array_equal(scores["topic"], raw["topic"])
-    again = Predictor.from_pretrained(tiny_model_dir, device="cpu").predict_scores(TEXTS).scores
+    again = from_pretrained(tiny_model_dir, device="cpu").predict_scores(TEXTS).scores
     for task in scores:
         np.testing.assert_array_equal(again[task], scores[task])
-    uncalibrated = Predictor.from_pretrained(tiny_model_dir, device="cpu", calibrated=False)
+    uncalibrated = from_pretrained(tiny_model_dir, device="cpu", calibrated=False)
     np.testing.assert_array_equal(
         uncalibrated.predict_scores(TEXTS).scores["sentiment"], raw["sentiment"]
     )

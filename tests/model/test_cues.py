@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nabiz.model.cues import CueList, UrgencyCues
-from nabiz.model.predictor import Predictor
+from nabiz.model.loading import from_pretrained
 from nabiz.serving.priority import compute_priority, load_policy
 
 REPO = Path(__file__).resolve().parents[2]
@@ -79,7 +79,7 @@ def test_the_combiner_learns_that_hits_mean_urgent():
 
 def test_cue_hits_appear_in_the_priority_reasons(tiny_model_dir):
     UrgencyCues(cues=CUES, coef=[1.0, 1.5], intercept=0.0).save(tiny_model_dir)
-    predictor = Predictor.from_pretrained(tiny_model_dir, device="cpu")
+    predictor = from_pretrained(tiny_model_dir, device="cpu")
     urgent, calm = predictor.predict([URGENT, CALM])
     assert any("yasal yola başvurma" in cue for cue in urgent.cues)
     assert calm.cues == []
@@ -88,7 +88,7 @@ def test_cue_hits_appear_in_the_priority_reasons(tiny_model_dir):
     priority = compute_priority(urgent.tasks, policy, "web", now, now=now, cues=urgent.cues)
     assert any(reason.startswith("aciliyet işareti: yasal") for reason in priority.reasons)
     assert any("iki kez çekildi»" in reason for reason in priority.reasons)
-    plain = Predictor.from_pretrained(tiny_model_dir, device="cpu", calibrated=False)
+    plain = from_pretrained(tiny_model_dir, device="cpu", calibrated=False)
     raw = plain.predict([URGENT])[0].tasks["urgency"].scores["yuksek"]
     assert urgent.tasks["urgency"].scores["yuksek"] > raw
 

@@ -1,0 +1,71 @@
+"""Loading: the one entry point that turns a model directory into a predictor.
+
+``from_pretrained(directory)`` reads ``nabiz.json`` to learn which kind of model the directory
+holds and returns what the product serves: the TF-IDF baseline alone, the fine-tuned transformer
+alone, or the transformer mixed with the baseline it was trained beside (its ``baseline/``
+subdirectory, with the per-task shares ``nabiz.json`` records). Callers never need to know how a
+model was trained. This is the top of the model's import order: it knows every implementation,
+and nothing in ``nabiz.model`` imports it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nabiz.model.baseline import BaselinePredictor
+from nabiz.model.calibration import load_calibration
+from nabiz.model.cues import UrgencyCues
+from nabiz.model.mixture import MixturePredictor
+from nabiz.model.predictor import ModelInfo, Predictor
+from nabiz.model.transformer import TransformerPredictor
+
+BASELINE_DIR = "baseline"  # the TF-IDF baseline trained on the same split, itself a model dir
+
+
+def from_pretrained(
+    directory: str | Path,
+    device: str = "auto",
+    ensemble: bool = True,
+    precision: str = "fp32",
+    calibrated: bool = True,
+) -> Predictor:
+    """Load whichever kind of model ``directory`` holds.
+
+    ``ensemble=False`` scores with the transformer alone, leaving out the baseline mixture.
+    ``precision``: ``fp32``, ``bf16`` (autocast), or ``auto`` (bf16 on a GPU and on CPUs
+    with native bf16); the baseline ignores it. ``calibrated=False`` gives the raw scores: no
+    temperatures (``calibration.json``) and no urgency cues (``urgency_cues.json``).
+
+    Each way of scoring has its own temperatures (``nabiz``: the served mixture, fitted on the
+    mixture of the two raw parts; ``transformer`` alone; ``baseline`` alone); the urgency cues
+    belong to the served model only.
+    """
+    directory = Path(directory)
+    info = ModelInfo.load(directory)
+    if info.model_type == "tfidf":
+        baseline = BaselinePredictor.from_pretrained(directory)
+        if calibrated:
+            baseline.calibration = load_calibration(directory, "baseline")
+        return baseline
+    transformer = TransformerPredictor.from_pretrained(
+        directory, device=device, precision=precision
+    )
+    served: Predictor = transformer
+    variant = "transformer"
+    if ensemble and any(info.baseline_weights.values()):
+        baseline = BaselinePredictor.from_pretrained(directory / BASELINE_DIR)  # raw part
+        served, variant = MixturePredictor(transformer, baseline, info.baseline_weights), "nabiz"
+    if calibrated:
+        served.calibration = load_calibration(directory, variant)
+        if ensemble:
+            served.urgency_cues = UrgencyCues.load(directory)
+    return served
+
+
+def load_predictor(directory: str | Path, settings) -> Predictor:
+    """The model as the product serves it: the settings' device, threads and precision."""
+    if settings.num_threads:
+        import torch
+
+        torch.set_num_threads(settings.num_threads)
+    return from_pretrained(directory, device=settings.device, precision=settings.precision)
