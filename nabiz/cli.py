@@ -236,7 +236,7 @@ def predict(
     import uuid
     from datetime import UTC, datetime
 
-    from nabiz.model.predictor import load_predictor
+    from nabiz.model.loading import load_predictor
     from nabiz.serving.priority import (
         PolicyError,
         UnknownChannelError,
@@ -381,7 +381,7 @@ def score(
 ) -> None:
     """Tag and prioritize every row of a feedback export; print counts and the most urgent rows."""
 
-    from nabiz.model.predictor import load_predictor
+    from nabiz.model.loading import load_predictor
     from nabiz.serving.batch import ColumnError, ResumeError, score_file
     from nabiz.serving.priority import PolicyError, load_policy
     from nabiz.serving.writers import OutputError
