@@ -15,7 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from nabiz.model.schema import LabelSchema, TaskSpec
 
-DataFormat = Literal["csv", "tsv", "xlsx", "jsonl", "parquet"]
+DataFormat = Literal["csv", "tsv", "xlsx", "jsonl", "parquet", "aste"]
+"""File formats a source may have; ``aste`` is "sentence####[(aspect, opinion, 'POS'), ...]" lines
+(aspect-sentiment triplets), read by :mod:`nabiz.training.loading` as one row per triplet."""
 
 
 class LabelColumn(BaseModel):
@@ -72,6 +74,45 @@ class SourceSpec(BaseModel):
     attribution: str | None = None
     sha256: str | None = None
     notes: str | None = None
+    # how rows are identified, merged and grouped
+    id_column: str | None = Field(
+        default=None,
+        description=(
+            "Column with the upstream id (a şikayetvar complaint number); the row id becomes "
+            "'<source>:<id>' instead of '<source>:<row number>', so other files can name rows."
+        ),
+    )
+    aggregate: Literal["agree"] | None = Field(
+        default=None,
+        description=(
+            "'agree': rows with the same text are one text, and a task keeps its label only where "
+            "all of that text's rows agree after mapping (entity- or aspect-level labels → a "
+            "text label only where unambiguous)."
+        ),
+    )
+    drop_unlabelled: bool = Field(
+        default=False,
+        description="Drop rows without any label (a sentiment-only source's ambiguous rows).",
+    )
+    label_priority: int = Field(
+        default=0,
+        description=(
+            "When duplicate texts disagree, labels from files of higher priority win (a human "
+            "label over a star rating); then the most frequent label."
+        ),
+    )
+    title_column: str | None = Field(
+        default=None,
+        description="Text column holding a title: rows sharing a normalized title share a split.",
+    )
+    body_column: str | None = Field(
+        default=None,
+        description=(
+            "Text column holding the body: a body that recurs in at least "
+            "data.dedupe.template_min_rows rows is a template ('Teşekkürler.') and the rows "
+            "sharing it share a split."
+        ),
+    )
 
 
 class SplitConfig(BaseModel):
@@ -82,6 +123,56 @@ class SplitConfig(BaseModel):
     seed: int = 13
     stratify: str | None = Field(
         default=None, description="Task to stratify on; the first task when absent."
+    )
+
+
+class SourceBudget(BaseModel):
+    """How many rows of one source enter the prepared data, and its weight in the loss."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rows: int | None = Field(
+        default=None,
+        ge=1,
+        description="Most rows kept after deduplication (stratified, seeded sample); all if null.",
+    )
+    weight: float = Field(
+        default=1.0, gt=0, description="Per-row loss weight for this source (column `weight`)."
+    )
+    stratify: Literal["proportional", "equal"] = Field(
+        default="proportional",
+        description=(
+            "proportional: keep the source's label shares; equal: the same number of rows per "
+            "label where there are enough (rarer labels keep all their rows)."
+        ),
+    )
+
+
+class Exclusion(BaseModel):
+    """Rows kept out of training, validation and test: an evaluation set labelled elsewhere."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(description="Source (manifest name or its dotted part) the ids belong to.")
+    file: str = Field(description="CSV file with the ids, relative to the config file.")
+    column: str = Field(default="id", description="Its id column (the source's id_column values).")
+    reason: str = ""
+
+
+class DedupeConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    near_duplicates: bool = Field(
+        default=True,
+        description=(
+            "Merge texts equal up to punctuation, digits, @mentions, URLs and case "
+            "(nabiz.text.near_duplicate_key), not only exact duplicates."
+        ),
+    )
+    template_min_rows: int = Field(
+        default=5,
+        ge=2,
+        description="A body_column value recurring in this many rows is a template.",
     )
 
 
@@ -99,6 +190,16 @@ class DataConfig(BaseModel):
     min_class_examples: int = Field(
         default=50, ge=0, description="Report (and refuse) classes with fewer training examples."
     )
+    budgets: dict[str, SourceBudget] = Field(
+        default_factory=dict,
+        description=(
+            "Per source (a name of data.sources, a dotted part, or a file's name): row budget "
+            "and loss weight. A part's entry wins over its group's; the budget is per entry."
+        ),
+    )
+    budget_seed: int = Field(default=13, description="Seed of the budget sampling.")
+    exclude: list[Exclusion] = Field(default_factory=list)
+    dedupe: DedupeConfig = Field(default_factory=DedupeConfig)
 
     @model_validator(mode="after")
     def _has_data(self) -> DataConfig:
