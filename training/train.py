@@ -58,6 +58,7 @@ class EncodedSplit:
     truncated: list[bool]
     targets: dict[str, torch.Tensor]  # single: (n,) long; multi: (n, labels) float
     label_mask: dict[str, torch.Tensor]  # (n,) bool: the text has a label for the task
+    weight: torch.Tensor | None = None  # (n,) per-text loss weight (the data's `weight` column)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -84,7 +85,12 @@ def encode_split(split, tokenizer, schema: LabelSchema, cfg: TrainingConfig) -> 
     targets, masks = {}, {}
     for task in schema.tasks:
         targets[task.name], masks[task.name] = encode_targets(task, list(split[task.name]))
-    return EncodedSplit(encoded.ids, encoded.truncated, targets, masks)
+    weight = None
+    if "weight" in split.column_names:
+        weight = torch.tensor(split["weight"], dtype=torch.float32)
+        if bool((weight == 1).all()):
+            weight = None  # every text weighs the same: the plain loss
+    return EncodedSplit(encoded.ids, encoded.truncated, targets, masks, weight)
 
 
 def class_weights(task: TaskSpec, split: EncodedSplit, scheme: str) -> torch.Tensor | None:
@@ -101,14 +107,34 @@ def class_weights(task: TaskSpec, split: EncodedSplit, scheme: str) -> torch.Ten
 
 
 def task_loss(
-    task: TaskSpec, logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, weight
+    task: TaskSpec,
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
+    weight,
+    text_weight: torch.Tensor | None = None,
 ) -> torch.Tensor | None:
-    """Loss over the texts labelled for this task; None when none of the batch is."""
+    """Loss over the texts labelled for this task; None when none of the batch is.
+
+    ``weight`` weighs classes, ``text_weight`` texts (a source's loss weight in the config):
+    the loss is the weighted mean, ``Σ w_i·l_i / Σ w_i`` with ``w_i`` = class × text weight,
+    which is what cross-entropy's own class weighting computes when every text weighs 1."""
     if not mask.any():
         return None
+    if text_weight is None:
+        if task.is_multi_label:
+            return F.binary_cross_entropy_with_logits(logits[mask], target[mask])
+        return F.cross_entropy(logits[mask], target[mask], weight=weight)
+    w = text_weight[mask]
     if task.is_multi_label:
-        return F.binary_cross_entropy_with_logits(logits[mask], target[mask])
-    return F.cross_entropy(logits[mask], target[mask], weight=weight)
+        losses = F.binary_cross_entropy_with_logits(
+            logits[mask], target[mask], reduction="none"
+        ).mean(dim=1)
+    else:
+        losses = F.cross_entropy(logits[mask], target[mask], reduction="none")
+        if weight is not None:
+            w = w * weight[target[mask]]
+    return (losses * w).sum() / w.sum().clamp(min=1e-8)
 
 
 def training_batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
@@ -300,6 +326,7 @@ def fine_tune(
                     train.targets[t.name][idx].to(device),
                     train.label_mask[t.name][idx].to(device),
                     weights[t.name],
+                    None if train.weight is None else train.weight[idx].to(device),
                 )
                 if loss is not None:
                     losses.append(t.loss_weight * loss)
