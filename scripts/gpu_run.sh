@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# One prepared GPU run: convert the base encoder, prepare the data from DATA_DIR, train the `full`
-# profile, then the leave-one-domain-out runs, and write every run's metrics into OUT_DIR.
+# One prepared GPU run: convert the base encoder, prepare the data from DATA_DIR, train the `cpu`
+# profile (the issue's target figures), its leave-one-domain-out runs, then the `full` profile in
+# the time left, evaluate each on the hand-labelled bank urgency set with and without the urgency
+# cues, and write every run's metrics, model card and log into OUT_DIR.
 #
 #   bash scripts/gpu_run.sh DATA_DIR OUT_DIR [WHEEL_DIR]
 #
@@ -9,9 +11,9 @@
 # not pip-installed: a symlink tree under OUT_DIR/.shim makes `import nabiz.*` work as the
 # installed package would (model/, training/, serving/ import as nabiz.model, ...).
 #
-# Time limits per stage (seconds; environment): FULL_TIMEOUT (default 330), LOO_TIMEOUT (150 per
-# leave-out run), LOO_PROFILE (cpu: the leave-out runs of the cpu profile, whose figures the issue
-# targets; "full" for the full profile), LEAVE_OUT (space-separated sources, default below).
+# Time limits (seconds; environment): BUDGET for the whole script (default 570), CPU_TIMEOUT (200)
+# for the cpu profile, LOO_TIMEOUT (120 per leave-out run), the full profile gets what is left
+# (FULL_EPOCHS, default 3, keeps it short); LEAVE_OUT (space-separated sources or source groups).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -lt 2 ]; then
@@ -23,10 +25,11 @@ mkdir -p "$2"
 OUT=$(realpath "$2")
 WHEELS=${3:-}
 PY=${PYTHON:-python}
-FULL_TIMEOUT=${FULL_TIMEOUT:-330}
-LOO_TIMEOUT=${LOO_TIMEOUT:-150}
-LOO_PROFILE=${LOO_PROFILE:-cpu}
-LEAVE_OUT=${LEAVE_OUT:-"brain_tr shoppingwords"}
+BUDGET=${BUDGET:-570}
+CPU_TIMEOUT=${CPU_TIMEOUT:-200}
+LOO_TIMEOUT=${LOO_TIMEOUT:-120}
+FULL_EPOCHS=${FULL_EPOCHS:-3}
+LEAVE_OUT=${LEAVE_OUT:-"shoppingwords_reviews brain_tr"}
 CONFIG=configs/default.yaml
 started=$(date +%s)
 log() { echo "== [$(( $(date +%s) - started )) s] $*" | tee -a "$OUT/run.log"; }
@@ -56,40 +59,48 @@ EOF
 
 log "converting the base encoder"
 $NABIZ convert-encoder >>"$OUT/run.log" 2>&1 || { log "convert-encoder failed"; exit 1; }
-log "preparing the data from $DATA_DIR"
-$NABIZ data prepare --config $CONFIG >>"$OUT/run.log" 2>&1 || { log "data prepare failed"; exit 1; }
-cp .cache/prepared/*/data_card.* "$OUT/" 2>/dev/null
+log "the bank urgency set's texts from the mirror"
+$PY -m nabiz.training.evaltexts data/eval/vakifbank_urgency.csv vakifbank_sikayetvar \
+  .cache/eval/vakifbank_urgency.csv >>"$OUT/run.log" 2>&1 || log "bank set: failed (see run.log)"
 
-collect() {  # model dir, name: metrics, model card, evaluation reports into OUT
+collect() {  # model dir, name: metrics, model card, bank-set evaluation with and without cues
   local dir=$1 name=$2
   [ -f "$dir/metrics.json" ] || { log "$name: no metrics (timed out or failed)"; return; }
   cp "$dir/metrics.json" "$OUT/metrics_$name.json"
   cp "$dir/README.md" "$OUT/model_card_$name.md"
-  for eval in data/eval/*.csv; do
-    [ -f "$eval" ] || continue
-    local base
-    base=$(basename "$eval" .csv)
-    $NABIZ evaluate --model "$dir" --data "$eval" -o "$OUT/eval_${name}_${base}.json" \
-      >>"$OUT/run.log" 2>&1
-    $NABIZ evaluate --model "$dir" --data "$eval" --no-cues \
-      -o "$OUT/eval_${name}_${base}_nocues.json" >>"$OUT/run.log" 2>&1
-  done
+  cp "$dir/data_card.json" "$OUT/data_card_$name.json" 2>/dev/null
+  if [ -f .cache/eval/vakifbank_urgency.csv ]; then
+    $NABIZ evaluate --model "$dir" --data .cache/eval/vakifbank_urgency.csv \
+      -o "$OUT/bank_${name}_cues.json" >"$OUT/bank_${name}_cues.txt" 2>&1
+    $NABIZ evaluate --model "$dir" --data .cache/eval/vakifbank_urgency.csv --no-cues \
+      -o "$OUT/bank_${name}_nocues.json" >"$OUT/bank_${name}_nocues.txt" 2>&1
+  fi
 }
 
-log "training the full profile (limit ${FULL_TIMEOUT} s)"
-s=$(date +%s)
-timeout "$FULL_TIMEOUT" $NABIZ train --config $CONFIG --profile full --output models/nabiz-full \
-  >"$OUT/train_full.log" 2>&1
-log "full profile: exit $?, $(( $(date +%s) - s )) s wall"
-collect models/nabiz-full full
-
-for source in $LEAVE_OUT; do
-  log "training the $LOO_PROFILE profile without $source (limit ${LOO_TIMEOUT} s)"
+train() {  # name, limit, nabiz train arguments...
+  local name=$1 limit=$2
+  shift 2
+  log "training $name (limit ${limit} s): $*"
+  local s
   s=$(date +%s)
-  timeout "$LOO_TIMEOUT" $NABIZ train --config $CONFIG --profile "$LOO_PROFILE" \
-    --leave-out "$source" --output "models/nabiz-$LOO_PROFILE-without-$source" \
-    >"$OUT/train_without_$source.log" 2>&1
-  log "without $source: exit $?, $(( $(date +%s) - s )) s wall"
-  collect "models/nabiz-$LOO_PROFILE-without-$source" "${LOO_PROFILE}_without_$source"
+  timeout "$limit" $NABIZ train --config $CONFIG "$@" >"$OUT/train_$name.log" 2>&1
+  log "$name: exit $?, $(( $(date +%s) - s )) s wall"
+}
+
+log "preparing the cpu profile's data from $DATA_DIR"
+$NABIZ data prepare --config $CONFIG --profile cpu >>"$OUT/run.log" 2>&1 || log "prepare failed"
+train cpu "$CPU_TIMEOUT" --profile cpu --output models/nabiz-cpu
+for source in $LEAVE_OUT; do
+  train "cpu_without_$source" "$LOO_TIMEOUT" --profile cpu --leave-out "$source"
+  collect "models/nabiz-cpu-without-$source" "cpu_without_$source"
 done
+collect models/nabiz-cpu cpu  # after the leave-out runs: its card shows them
+
+left=$(( BUDGET - ($(date +%s) - started) - 40 ))
+if [ "$left" -gt 60 ]; then
+  train full "$left" --profile full --output models/nabiz-full --set "training.epochs=$FULL_EPOCHS"
+  collect models/nabiz-full full
+else
+  log "no time left for the full profile ($left s)"
+fi
 log "done; files in $OUT"
