@@ -202,6 +202,27 @@ def write_model_card(
     if metrics.get("test_uncalibrated"):
         lines += ["### Calibration (ECE of the top label, 15 bins)", ""]
         lines += _calibration_rows(schema, metrics)
+    cues = metrics.get("urgency_cues")
+    if cues:
+        served = (primary or {}).get("tasks", {}).get("urgency", {})
+        without = cues.get("test_without_cues") or {}
+        lines += [
+            "### Urgency cues",
+            "",
+            "`data/urgency_cues.yaml` (copied into `urgency_cues.json`): phrases that make a "
+            "complaint urgent in any sector. A logistic combiner fitted on validation "
+            f"({cues['fitted_on']}) gives P(yuksek) = σ({cues['coef'][0]:.2f}·log-odds of the "
+            f"model's P(yuksek) + {cues['coef'][1]:.2f}·cue groups hit + "
+            f"{cues['intercept']:.2f}).",
+            "",
+            "| urgency on the test split | macro-F1 | ECE | AUC of P(yuksek) |",
+            "|---|---|---|---|",
+            f"| without cues | {_fmt(without.get('macro_f1'))} | {_fmt(without.get('ece'))} | "
+            f"{_fmt(without.get('auc_top'))} |",
+            f"| with cues (served) | {_fmt(served.get('macro_f1'))} | {_fmt(served.get('ece'))} | "
+            f"{_fmt(served.get('auc_top'))} |",
+            "",
+        ]
     if metrics.get("cross_domain"):
         lines += [
             "### Cross-domain (leave one domain out)",
