@@ -346,10 +346,10 @@ def evaluate_model(
         product.urgency_cues = None
     predictors: dict[str, Predictor] = {"nabiz": product}
     if (model_dir / BASELINE_DIR / "nabiz.json").is_file():
-        if any(product.info.baseline_weights.values()):
-            predictors["transformer"] = from_pretrained(model_dir, ensemble=False)
+        if any(product.info.baseline_weights.values()) or product.urgency_cues is not None:
+            predictors["transformer"] = from_pretrained(model_dir, ensemble=False)  # no cues
         else:
-            predictors["transformer"] = product  # no mixture: the product is the encoder alone
+            predictors["transformer"] = product  # no mixture, no cues: the encoder alone
         predictors["baseline"] = from_pretrained(model_dir / BASELINE_DIR)
     schema = product.schema
     if data_file is not None:
