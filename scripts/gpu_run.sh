@@ -14,6 +14,8 @@
 # Time limits (seconds; environment): BUDGET for the whole script (default 570), CPU_TIMEOUT (200)
 # for the cpu profile, LOO_TIMEOUT (120 per leave-out run), the full profile gets what is left
 # (FULL_EPOCHS, default 3, keeps it short); LEAVE_OUT (space-separated sources or source groups).
+# EXTRA_SET: more `--set key=value` overrides for every prepare and train (space-separated), e.g.
+# "training.base_model=/path/to/tiny-encoder data.prepared_dir=/tmp/prep" for a dry run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -lt 2 ]; then
@@ -31,6 +33,8 @@ LOO_TIMEOUT=${LOO_TIMEOUT:-120}
 FULL_EPOCHS=${FULL_EPOCHS:-3}
 LEAVE_OUT=${LEAVE_OUT:-"shoppingwords_reviews brain_tr"}
 CONFIG=configs/default.yaml
+SETS=()
+for item in ${EXTRA_SET:-}; do SETS+=(--set "$item"); done
 started=$(date +%s)
 log() { echo "== [$(( $(date +%s) - started )) s] $*" | tee -a "$OUT/run.log"; }
 
@@ -83,12 +87,13 @@ train() {  # name, limit, nabiz train arguments...
   log "training $name (limit ${limit} s): $*"
   local s
   s=$(date +%s)
-  timeout "$limit" $NABIZ train --config $CONFIG "$@" >"$OUT/train_$name.log" 2>&1
+  timeout "$limit" $NABIZ train --config $CONFIG "$@" "${SETS[@]}" >"$OUT/train_$name.log" 2>&1
   log "$name: exit $?, $(( $(date +%s) - s )) s wall"
 }
 
 log "preparing the cpu profile's data from $DATA_DIR"
-$NABIZ data prepare --config $CONFIG --profile cpu >>"$OUT/run.log" 2>&1 || log "prepare failed"
+$NABIZ data prepare --config $CONFIG --profile cpu "${SETS[@]}" >>"$OUT/run.log" 2>&1 \
+  || log "prepare failed"
 train cpu "$CPU_TIMEOUT" --profile cpu --output models/nabiz-cpu
 for source in $LEAVE_OUT; do
   train "cpu_without_$source" "$LOO_TIMEOUT" --profile cpu --leave-out "$source"
