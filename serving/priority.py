@@ -14,10 +14,10 @@ to point elsewhere; see docs/prioritization.md):
   level's ``time_factor`` (P1 much shorter).
 
 :func:`compute_priority` is pure and deterministic: it reads the clock only when neither
-``received_at`` nor ``now`` is given. Naive datetimes are read in the policy's timezone (feedback
-exports carry local wall-clock times); ``respond_by`` is returned in the policy's timezone. Task
-and label names come only from the policy file; :meth:`PriorityPolicy.check_against` checks them
-against a model's label schema.
+``received_at`` nor ``now`` is given. Naive datetimes are read in the policy's timezone (exports
+carry local wall-clock times); ``respond_by`` is returned in it. Task and label names come only from
+the policy file; :meth:`PriorityPolicy.check_against` checks them against a model's label schema.
+Urgency cue hits (``Prediction.cues``, which moved the urgency scores) follow the factors' reasons.
 """
 
 from __future__ import annotations
@@ -376,17 +376,10 @@ def compute_priority(
     now: datetime | None = None,
     cues: Sequence[str] = (),
 ) -> Priority:
-    """Priority of one feedback item from its task predictions.
-
-    ``cues`` are the urgency cue hits the model found in the text (``Prediction.cues``, already
-    worded as reasons); they have moved the urgency scores, and are listed after the factors so
-    a person sees why.
-
-    ``received_at`` defaults to ``now``, which defaults to the clock (the only impure path); ``now``
-    is not used otherwise. Naive datetimes are read in the policy's timezone. Raises
+    """Priority of one item from its task predictions (``cues``: see the module). ``received_at``
+    defaults to ``now``, which defaults to the clock (the only impure path). Raises
     :class:`UnknownChannelError` for an unknown channel and :class:`PolicyError` when a task lacks
-    a label that one of the factors names.
-    """
+    a label that one of the factors names."""
     zone = policy.zone
     channel_id = normalize_channel(channel, policy)
     notes: list[str] = []
