@@ -2,8 +2,8 @@
 
 ``data_card.json`` is for programs (the model card reads its sources, licences and counts);
 ``data_card.md`` is the same for people. Row counts per source add up:
-``read = malformed + aggregated + unlabelled + empty_text + excluded + duplicate + near_duplicate
-+ over_budget + kept``.
+``read = malformed + aggregated + unlabelled + filtered + empty_text + excluded + duplicate +
+near_duplicate + over_budget + kept``.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ ROW_COUNTS = (
     "malformed",
     "aggregated",
     "unlabelled",
+    "filtered",
     "empty_text",
     "excluded",
     "duplicate",
