@@ -23,11 +23,10 @@ against a model's label schema.
 from __future__ import annotations
 
 import math
-import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -42,19 +41,20 @@ from pydantic import (
     model_validator,
 )
 
+from nabiz.text import fold_case_and_accents
+from nabiz.yamlio import load_yaml
+
 if TYPE_CHECKING:
     from nabiz.model.predictor import TaskPrediction
     from nabiz.model.schema import LabelSchema
 
 Level = Literal["P1", "P2", "P3", "P4"]
-LEVELS: tuple[Level, ...] = ("P1", "P2", "P3", "P4")
+LEVELS: tuple[Level, ...] = get_args(Level)  # most urgent first; the queue orders by it
 
-SCORE_DIGITS = (
-    4  # score and contributions are rounded to this many decimals; levels use the rounded score
-)
-REASON_MIN_CONTRIBUTION = (
-    0.005  # factors contributing less are left out of the reasons (not out of factors)
-)
+# Score and contributions are rounded to this many decimals; levels use the rounded score.
+SCORE_DIGITS = 4
+# Factors contributing less are left out of the reasons (not out of factors).
+REASON_MIN_CONTRIBUTION = 0.005
 
 
 class PolicyError(ValueError):
@@ -80,9 +80,7 @@ def channel_key(value: str) -> str:
     ``"Mağaza"``, ``"MAGAZA"`` and ``"magaza"`` match; so do ``"E-Posta"`` and ``"eposta"``, and
     ``"İnstagram"`` and ``"instagram"`` (Turkish dotted and dotless i both become ``i``).
     """
-    decomposed = unicodedata.normalize("NFKD", value)
-    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
-    folded = stripped.casefold().replace("ı", "i")
+    folded = fold_case_and_accents(value)
     return "".join(char for char in folded if not char.isspace() and char not in "-_.")
 
 
@@ -325,7 +323,7 @@ def load_policy(path: str | Path | None = None) -> PriorityPolicy:
             "(data/priority_policy.yaml is the documented default)"
         )
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise PolicyError(f"{path}: not valid YAML: {error}") from None
     if not isinstance(raw, dict):
@@ -444,9 +442,20 @@ def compute_priority(
     )
 
 
+def queue_key(level: str, respond_by: datetime | None, score: float) -> tuple[int, datetime, float]:
+    """The one urgency order: level (P1 first), earliest ``respond_by`` (none last; naive is UTC),
+    higher score. ``sort_key``, the batch summary and the queue's SQL ``ORDER BY``
+    (``repository.QUEUE_ORDER``, tested to agree) rank by it; callers add a last tie-break."""
+    rank = LEVELS.index(level) if level in LEVELS else len(LEVELS)
+    due = respond_by or datetime.max
+    if due.tzinfo is None:
+        due = due.replace(tzinfo=UTC)
+    return (rank, due.astimezone(UTC), -score)
+
+
 def sort_key(priority: Priority) -> tuple[int, datetime, float]:
-    """Order for a work queue: P1 first, then the earliest ``respond_by``, then the higher score."""
-    return (LEVELS.index(priority.level), priority.respond_by, -priority.score)
+    """Order for a work queue (:func:`queue_key`)."""
+    return queue_key(priority.level, priority.respond_by, priority.score)
 
 
 # --- helpers --------------------------------------------------------------------------------------

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nabiz.text import dedupe_key, near_duplicate_key, normalize_text, turkish_lower
+from nabiz.text import (
+    dedupe_key,
+    fold_case_and_accents,
+    near_duplicate_key,
+    normalize_text,
+    turkish_lower,
+)
 
 
 def test_normalize_keeps_casing_and_turkish_letters() -> None:
@@ -83,3 +90,19 @@ def test_exact_duplicates_are_near_duplicates(text: str) -> None:
     variant = "  " + text.upper().replace("I", "İ") + " "
     if dedupe_key(variant) == dedupe_key(text):
         assert near_duplicate_key(variant) == near_duplicate_key(text)
+
+
+@pytest.mark.parametrize(
+    ("name", "folded"),
+    [
+        ("Şikayet_Metni", "sikayet_metni"),
+        ("MAĞAZA", "magaza"),
+        ("İnstagram", "instagram"),
+        ("INSTAGRAM", "instagram"),
+        ("ılık", "ilik"),
+        ("Çağrı Merkezi", "cagri merkezi"),
+        ("Kâğıt", "kagit"),
+    ],
+)
+def test_names_fold_case_and_accents_the_same_way_everywhere(name, folded):
+    assert fold_case_and_accents(name) == folded

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from nabiz.model.schema import LabelSchema, TaskSpec
-from nabiz.tabular import ERROR_COLUMN, TableReadError, is_blank, read_table
+from nabiz.tabular import ERROR_COLUMN, TableReadError, is_blank, join_text, read_table
 from nabiz.text import turkish_lower
 from nabiz.training.config import SourceSpec, TextFilter
 from nabiz.training.labelmaps import label_values
@@ -205,9 +205,7 @@ def load_source_with_stats(
     frame = pd.DataFrame(
         {
             "id": ids,
-            "text_original": [
-                "\n\n".join(str(part) for part in parts if not is_blank(part)) for parts in texts
-            ],
+            "text_original": [join_text(parts) for parts in texts],
             "source": source_group(spec.name),
             "_part": spec.name,
             "_priority": spec.label_priority,

@@ -114,9 +114,12 @@ def _queue_conditions(filters: QueueFilters) -> list[Any]:
     return conditions
 
 
+# nabiz.serving.priority.queue_key in SQL (level, respond_by, the higher score), then arrival;
+# tests/serving/test_queue.py checks that the two orders agree.
 QUEUE_ORDER = (
-    Feedback.priority_level,  # 'P1' < 'P2' < 'P3' < 'P4'
+    Feedback.priority_level,  # 'P1' < 'P2' < 'P3' < 'P4', as LEVELS orders them
     Feedback.respond_by,
+    Feedback.priority_score.desc(),
     Feedback.created_at,
     Feedback.id,  # a stable order for paging
 )

@@ -1,3 +1,6 @@
+# Longer than 500 lines: the triage queue end to end (repository, routes, export, migrations,
+# on SQLite and PostgreSQL) shares one set of database fixtures; to be split along those lines
+# with a conftest.
 """The triage queue over HTTP, on SQLite and (when one is reachable) on PostgreSQL.
 
 Every test that takes ``database_url`` runs once per backend. PostgreSQL gets a fresh database
@@ -28,7 +31,7 @@ from typer.testing import CliRunner
 from nabiz.model.loading import from_pretrained
 from nabiz.model.predictor import ModelInfo, Predictor, ScoredBatch
 from nabiz.model.schema import LabelSchema
-from nabiz.serving.priority import load_policy
+from nabiz.serving.priority import load_policy, queue_key
 from nabiz.serving.queue import repository
 from nabiz.serving.queue.db import (
     VERSION_TABLE,
@@ -311,6 +314,24 @@ def test_concurrent_create_of_one_id_stores_it_once(app, scripted):
 
 
 # --- the queue ----------------------------------------------------------------------------------
+
+
+def test_the_queue_lists_in_the_one_urgency_order(client, scripted):
+    """Same level and respond-by: the higher score first, as ``queue_key`` (and so the batch
+    summary's top rows) ranks, whatever the arrival order."""
+    lower = "[urgency=yuksek][sentiment=notr]"  # (2·1 + 1·0) / 3 = 0.67: P2
+    higher = "[urgency=yuksek]"  # sentiment uncertain: (2·1 + 1·1/3) / 3 = 0.78: P2
+    for id_, marker in [("lower", lower), ("higher", higher)]:
+        response = post(client, id_, f"şikayet {marker}", channel="web", received_at=T0)
+        assert response.status_code == 201, response.text
+    listed = [item["priority"] for item in client.get("/v1/queue").json()["items"]]
+    assert listed[0]["level"] == listed[1]["level"]
+    assert listed[0]["respond_by"] == listed[1]["respond_by"]
+    assert listed[0]["score"] > listed[1]["score"]
+    keys = [
+        queue_key(p["level"], datetime.fromisoformat(p["respond_by"]), p["score"]) for p in listed
+    ]
+    assert keys == sorted(keys)
 
 
 def test_queue_orders_by_level_then_respond_by_then_arrival(client, scripted):
