@@ -68,10 +68,14 @@ def data_prepare(
         raise _fail(str(exc)) from None
     rows = result.card["rows"]["all"]
     splits = ", ".join(f"{name} {split['rows']}" for name, split in result.card["splits"].items())
+    dropped = ", ".join(
+        f"{rows[key]} {key.replace('_', ' ')}"
+        for key in rows
+        if key not in ("read", "kept") and rows[key]
+    )
     typer.echo(
-        f"{rows['kept']} texts kept of {rows['read']} read ({rows['empty_text']} empty, "
-        f"{rows['duplicate']} duplicates, {rows['malformed']} malformed dropped): {splits}; "
-        f"data card: {result.path / 'data_card.md'}"
+        f"{rows['kept']} texts kept of {rows['read']} read ({dropped or 'none'} dropped): "
+        f"{splits}; data card: {result.path / 'data_card.md'}"
     )
 
 

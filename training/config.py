@@ -7,11 +7,12 @@ own folder, so a config works from any working directory.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from nabiz.model.schema import LabelSchema, TaskSpec
 from nabiz.yamlio import load_yaml
@@ -57,6 +58,29 @@ class LabelColumn(BaseModel):
         return self
 
 
+class TextFilter(BaseModel):
+    """Rows a source drops because their text contradicts their label, found by a measured cue."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pattern: str = Field(description="Regular expression, searched in the Turkish-lowercased text.")
+    labels: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Only rows whose label of each named task is one of these (all rows if empty).",
+    )
+    reason: str = ""
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, pattern: str) -> str:
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            message = f"drop_texts pattern {pattern!r} is not a regular expression: {error}"
+            raise ValueError(message) from None
+        return pattern
+
+
 class SourceSpec(BaseModel):
     """One labelled file: a manifest entry or a data scientist's own file."""
 
@@ -94,6 +118,10 @@ class SourceSpec(BaseModel):
     drop_unlabelled: bool = Field(
         default=False,
         description="Drop rows without any label (a sentiment-only source's ambiguous rows).",
+    )
+    drop_texts: list[TextFilter] = Field(
+        default_factory=list,
+        description="Rows dropped when their text matches a cue (counted as `filtered`).",
     )
     label_priority: int = Field(
         default=0,
@@ -139,6 +167,13 @@ class SourceBudget(BaseModel):
     )
     weight: float = Field(
         default=1.0, gt=0, description="Per-row loss weight for this source (column `weight`)."
+    )
+    label_weights: dict[str, float] = Field(
+        default_factory=dict,
+        description=(
+            "Multiplies `weight` for rows with this label of the stratification task (down-weight "
+            "a noisy mapping, e.g. {notr: 0.5})."
+        ),
     )
     stratify: Literal["proportional", "equal"] = Field(
         default="proportional",

@@ -2,8 +2,8 @@
 
 ``data_card.json`` is for programs (the model card reads its sources, licences and counts);
 ``data_card.md`` is the same for people. Row counts per source add up:
-``read = malformed + aggregated + unlabelled + empty_text + excluded + duplicate + near_duplicate
-+ over_budget + kept``.
+``read = malformed + aggregated + unlabelled + filtered + empty_text + excluded + duplicate +
+near_duplicate + over_budget + kept``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import pandas as pd
 from nabiz.model.schema import TaskSpec
 from nabiz.training.config import NabizConfig
 from nabiz.training.splits import SPLITS, UNLABELLED
+from nabiz.training.tables import markdown_table
 
 CARD_JSON = "data_card.json"
 CARD_MD = "data_card.md"
@@ -26,6 +27,7 @@ ROW_COUNTS = (
     "malformed",
     "aggregated",
     "unlabelled",
+    "filtered",
     "empty_text",
     "excluded",
     "duplicate",
@@ -159,9 +161,7 @@ def build_card(
 
 
 def _table(header: list[str], body: list[list[Any]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in body]
-    return [*lines, ""]
+    return [*markdown_table(header, body), ""]
 
 
 def source_table(card: dict[str, Any]) -> list[str]:

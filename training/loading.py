@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,9 @@ from typing import Any
 import pandas as pd
 
 from nabiz.model.schema import LabelSchema, TaskSpec
-from nabiz.tabular import ERROR_COLUMN, TableReadError, is_blank, read_table
-from nabiz.training.config import SourceSpec
+from nabiz.tabular import ERROR_COLUMN, TableReadError, is_blank, join_text, read_table
+from nabiz.text import turkish_lower
+from nabiz.training.config import SourceSpec, TextFilter
 from nabiz.training.labelmaps import label_values
 from nabiz.training.manifest import DataSourceError, source_group
 
@@ -39,6 +41,8 @@ class SourceStats:
     aggregated: int = 0  # records folded into another record of the same text (aggregate: agree)
     ambiguous: int = 0  # (text, task) pairs whose rows disagreed, left unlabelled for that task
     unlabelled: int = 0  # rows without any label, dropped (drop_unlabelled)
+    filtered: int = 0  # rows dropped by drop_texts
+    filtered_by: dict[str, int] = field(default_factory=dict)  # per filter reason
 
 
 def read_aste(path: Path, encoding: str | None = None) -> pd.DataFrame:
@@ -140,6 +144,27 @@ def _aggregate(frame: pd.DataFrame, tasks: list[TaskSpec], stats: SourceStats) -
     return result
 
 
+def _drop_matching(
+    frame: pd.DataFrame, text_filter: TextFilter, stats: SourceStats, number: int
+) -> pd.DataFrame:
+    """Drop the rows whose Turkish-lowercased text matches the filter (and whose labels are in
+    its ``labels``), counting them."""
+    pattern = re.compile(text_filter.pattern)
+    hit = pd.Series(
+        [bool(pattern.search(turkish_lower(text))) for text in frame["text_original"].tolist()],
+        index=frame.index,
+    )
+    for task, labels in text_filter.labels.items():
+        if task not in frame.columns:
+            raise DataSourceError(f"drop_texts[{number}] names task {task!r}, not in the schema")
+        hit &= frame[task].isin(labels)
+    count = int(hit.sum())
+    stats.filtered += count
+    name = text_filter.reason or f"drop_texts[{number}]"
+    stats.filtered_by[name] = stats.filtered_by.get(name, 0) + count
+    return frame.loc[~hit]
+
+
 def _text_of(table: pd.DataFrame, column: str | None) -> list[str | None]:
     if column is None:
         return [None] * len(table)
@@ -180,9 +205,7 @@ def load_source_with_stats(
     frame = pd.DataFrame(
         {
             "id": ids,
-            "text_original": [
-                "\n\n".join(str(part) for part in parts if not is_blank(part)) for parts in texts
-            ],
+            "text_original": [join_text(parts) for parts in texts],
             "source": source_group(spec.name),
             "_part": spec.name,
             "_priority": spec.label_priority,
@@ -214,6 +237,8 @@ def load_source_with_stats(
     if spec.aggregate == "agree":
         frame = _aggregate(frame, schema.tasks, stats).reset_index(drop=True)  # first row's id
         stats.aggregated = records - len(frame)
+    for number, text_filter in enumerate(spec.drop_texts):
+        frame = _drop_matching(frame, text_filter, stats, number)
     if spec.drop_unlabelled:
         names = [task.name for task in schema.tasks]
         labelled = frame[names].notna().any(axis=1) if names else pd.Series(True, frame.index)

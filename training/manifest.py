@@ -9,14 +9,24 @@ carries the name before the dot. Every other data module imports :class:`DataSou
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
+from nabiz.checksums import file_sha256
 from nabiz.training.config import SourceSpec
+from nabiz.yamlio import load_yaml
+
+__all__ = [
+    "PART_SEPARATOR",
+    "DataSourceError",
+    "file_sha256",
+    "load_manifest",
+    "resolve_sources",
+    "source_group",
+    "verify_source",
+]
 
 PART_SEPARATOR = (
     "."  # manifest entry "bilgenai_sikayetvar.tesekkur" is part of "bilgenai_sikayetvar"
@@ -35,7 +45,7 @@ def load_manifest(path: str | Path) -> dict[str, SourceSpec]:
             f"data manifest {path} does not exist; set NABIZ_MANIFEST to the manifest file "
             "(the project ships data/manifest.yaml)."
         )
-    tree = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    tree = load_yaml(path.read_text(encoding="utf-8")) or {}
     entries = tree.get("sources") if isinstance(tree, dict) else None
     if not isinstance(entries, dict):
         raise DataSourceError(f"{path}: a manifest is a mapping with a `sources:` mapping inside")
@@ -74,14 +84,6 @@ def resolve_sources(manifest: dict[str, SourceSpec], names: Iterable[str]) -> li
             )
         selected.extend(spec for spec in found if spec not in selected)
     return selected
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _upstream(spec: SourceSpec) -> str:

@@ -208,6 +208,7 @@ def _source_card(spec: SourceSpec, path: Path, stats: Any, weight: float) -> dic
         "aggregated": stats.aggregated,
         "ambiguous": stats.ambiguous,
         "unlabelled": stats.unlabelled,
+        "filtered": stats.filtered_by,
         "weight": weight,
     }
 
@@ -248,6 +249,7 @@ def prepare_data(config: NabizConfig, settings: Settings | None = None) -> Prepa
         counts["malformed"] += stats.malformed
         counts["aggregated"] += stats.aggregated
         counts["unlabelled"] += stats.unlabelled
+        counts["filtered"] += stats.filtered
 
     columns = ["id", "text_original", "source", "_part", "_source_id", "_title", "_body"]
     columns += ["_priority", *schema.names]

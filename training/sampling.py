@@ -101,9 +101,11 @@ def apply_budgets(
     ``frame`` a ``_key`` column (the text's dedupe key) that orders the seeded draw.
     """
     entries = frame["_part"].map(lambda part: budget_for(part, budgets)[0])
-    frame = frame.assign(
-        weight=frame["_part"].map(lambda part: float(budget_for(part, budgets)[1].weight))
-    )
+    weights = []
+    for part, label in zip(frame["_part"].tolist(), stratify.tolist(), strict=True):
+        budget = budget_for(part, budgets)[1]
+        weights.append(float(budget.weight * budget.label_weights.get(label, 1.0)))
+    frame = frame.assign(weight=pd.Series(weights, index=frame.index, dtype=float))
     keep = pd.Series(True, index=frame.index)
     report: dict[str, dict[str, int]] = {}
     for name in sorted(entry for entry in entries.dropna().unique()):

@@ -272,6 +272,7 @@ def test_duplicates_are_kept_once_with_merged_labels(prepared) -> None:
         "malformed": 0,
         "aggregated": 0,
         "unlabelled": 0,
+        "filtered": 0,
         "empty_text": 2,
         "excluded": 0,
         "duplicate": 2,

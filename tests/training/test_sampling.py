@@ -160,3 +160,12 @@ def test_exclusion_file_without_the_column_names_its_columns(tmp_path: Path, big
     config = exclusion_config(tmp_path, big, ["n0"], column="sikayet_no")
     with pytest.raises(DataSourceError, match=r"no column 'sikayet_no'.*\['id', 'urgency'\]"):
         prepare_data(config, offline_settings(tmp_path))
+
+
+def test_label_weights_multiply_the_source_weight(tmp_path: Path, big: Path) -> None:
+    budgets = {"big": {"weight": 0.5, "label_weights": {"neg": 0.5}}}
+    rows = prepared_rows(make_config(tmp_path, [spec("big", big)], budgets=budgets), tmp_path)
+    assert rows.groupby("mood")["weight"].unique().map(list).to_dict() == {
+        "neg": [0.25],
+        "pos": [0.5],
+    }

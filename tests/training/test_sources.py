@@ -151,3 +151,31 @@ def test_a_human_label_wins_over_stars_for_the_same_text(tmp_path: Path) -> None
     )
     rows = rows_of(prepare_data(config, offline_settings(tmp_path)))
     assert rows["s"].tolist() == ["olumsuz"]
+
+
+def test_five_star_reviews_given_so_the_review_is_seen_are_dropped(
+    manifest, schema, tmp_path: Path
+) -> None:
+    reviews = pd.DataFrame(
+        {
+            "rating": [5.0, 5.0, 4.0, 1.0],
+            "comment": [
+                "Öne çıksın diye 5 yıldız verdim, dikişleri patlak geldi",
+                "Çok güzel, tam bedeninizi alın",
+                "Yorumum görünsün diye 4 yıldız verdim, ürün kusurlu",
+                "Yorumum görünsün diye yazıyorum, kötü",  # 1 star: already olumsuz, kept
+            ],
+            "id": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    reviews.to_parquet(tmp_path / "reviews.parquet")
+    spec = with_path(manifest["shoppingwords_reviews.stars"], tmp_path / "reviews.parquet")
+    frame = load_source(spec, tmp_path, schema, map_dir=MANIFEST.parent)
+    assert [row.split(":")[1] for row in frame["id"]] == ["2", "4"]
+
+
+def test_a_filter_pattern_that_is_not_a_regular_expression_is_refused(manifest) -> None:
+    entry = manifest["shoppingwords_reviews.stars"].model_dump()
+    entry["drop_texts"] = [{"pattern": "(görünsün", "reason": "x"}]
+    with pytest.raises(ValueError, match="not a regular expression"):
+        SourceSpec.model_validate(entry)
