@@ -64,7 +64,10 @@ def test_saved_calibration_gives_the_same_calibrated_scores_after_loading(tiny_m
     raw = from_pretrained(tiny_model_dir, device="cpu").predict_scores(TEXTS).scores
     calibration = Calibration(temperatures={"sentiment": 0.25, "urgency": 4.0})
     expected = calibration.apply(raw)
-    save_calibration(tiny_model_dir, "transformer", calibration)
+    from nabiz.model.predictor import ModelInfo
+
+    mixed = any(ModelInfo.load(tiny_model_dir).baseline_weights.values())
+    save_calibration(tiny_model_dir, "nabiz" if mixed else "transformer", calibration)
     loaded = from_pretrained(tiny_model_dir, device="cpu")
     scores = loaded.predict_scores(TEXTS).scores
     for task in ("sentiment", "urgency"):
