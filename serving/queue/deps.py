@@ -26,7 +26,7 @@ with a dependency returning an :data:`Assessor`.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -39,6 +39,7 @@ from nabiz.serving.deps import PolicyDep, PredictorDep, app_state
 from nabiz.serving.priority import Priority, compute_priority
 from nabiz.serving.queue.models import Feedback, utcnow
 from nabiz.serving.queue.repository import Assessment
+from nabiz.settings import get_settings
 
 Assessor = Callable[[str, str, datetime], Awaitable[Assessment]]
 """``await assess(text, canonical channel, received_at)``: tag one text and prioritize it."""
@@ -50,7 +51,26 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def get_clock_skew(request: Request) -> timedelta:
+    """How far ahead of the server's clock a ``received_at`` may lie (the app's settings)."""
+    settings = getattr(request.app.state, "settings", None) or get_settings()
+    return timedelta(seconds=settings.max_clock_skew_s)
+
+
+def get_alert_trigger(request: Request) -> Callable[[str], None]:
+    """``trigger(feedback_id)``: tell the app's alert engine that an item was stored.
+
+    Without an engine on ``app.state.alerts`` (a queue-only app) it does nothing.
+    """
+    engine = getattr(request.app.state, "alerts", None)
+    if engine is None:
+        return lambda _feedback_id: None
+    return engine.feedback_stored
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
+ClockSkewDep = Annotated[timedelta, Depends(get_clock_skew)]
+AlertTriggerDep = Annotated[Callable[[str], None], Depends(get_alert_trigger)]
 
 
 def assessment_from(

@@ -130,6 +130,7 @@ class Feedback(Base):
         Index(None, "status", "priority_level", "respond_by", "created_at"),
         Index(None, "channel", "status"),
         Index(None, "corrected_at"),
+        Index(None, "received_at"),  # alert windows (migration 0003)
     )
 
     def effective_labels(self) -> dict[str, Any]:
