@@ -80,7 +80,9 @@ class TfidfBaseline:
         coef = np.zeros((task.num_labels, x.shape[1]), dtype=np.float32)
         intercept = np.full(task.num_labels, -30.0, dtype=np.float32)  # unseen class: ~0 prob
         present = np.unique(y)
-        if len(present) == 1:
+        if len(present) == 0:  # no training text has this task's label (a leave-out run)
+            intercept[:] = 0.0  # uniform scores: the baseline knows nothing here
+        elif len(present) == 1:
             intercept[present[0]] = 30.0
         else:
             clf = LogisticRegression(C=self.C, max_iter=2000, class_weight="balanced")
@@ -98,6 +100,9 @@ class TfidfBaseline:
         intercept = np.full(task.num_labels, -30.0, dtype=np.float32)
         for j, label in enumerate(task.labels):
             y = np.array([label in value for value in values], dtype=int)
+            if len(y) == 0:  # no training text has this task's labels
+                intercept[j] = 0.0
+                continue
             if y.min() == y.max():
                 intercept[j] = 30.0 if y[0] else -30.0
                 continue

@@ -13,6 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from nabiz.model.baseline import BaselinePredictor
+from nabiz.model.calibration import load_calibration
+from nabiz.model.cues import UrgencyCues
 from nabiz.model.manifest import verify_manifest
 from nabiz.model.mixture import MixturePredictor, SchemaMismatch
 from nabiz.model.predictor import ModelInfo, Predictor
@@ -27,31 +29,47 @@ def from_pretrained(
     device: str = "auto",
     ensemble: bool = True,
     precision: str = "fp32",
+    calibrated: bool = True,
 ) -> Predictor:
     """Load whichever kind of model ``directory`` holds.
 
     ``ensemble=False`` scores with the transformer alone, leaving out the baseline mixture.
     ``precision``: ``fp32``, ``bf16`` (autocast), or ``auto`` (bf16 on a GPU and on CPUs
-    with native bf16); the baseline ignores it.
+    with native bf16); the baseline ignores it. ``calibrated=False`` gives the raw scores: no
+    temperatures (``calibration.json``) and no urgency cues (``urgency_cues.json``).
+
+    Each way of scoring has its own temperatures (``nabiz``: the served mixture, fitted on the
+    mixture of the two raw parts; ``transformer`` alone; ``baseline`` alone); the urgency cues
+    belong to the served model only.
     """
     directory = Path(directory)
     verify_manifest(directory)  # ModelIntegrityError names a missing or changed file
     info = ModelInfo.load(directory)
     if info.model_type == "tfidf":
-        return BaselinePredictor.from_pretrained(directory)
+        baseline = BaselinePredictor.from_pretrained(directory)
+        if calibrated:
+            baseline.calibration = load_calibration(directory, "baseline")
+        return baseline
     transformer = TransformerPredictor.from_pretrained(
         directory, device=device, precision=precision
     )
-    if not ensemble or not any(info.baseline_weights.values()):
-        return transformer
-    baseline = BaselinePredictor.from_pretrained(directory / BASELINE_DIR)
-    try:
-        return MixturePredictor(transformer, baseline, info.baseline_weights)
-    except SchemaMismatch as error:
-        raise SchemaMismatch(
-            f"{directory / BASELINE_DIR / SCHEMA_FILE} does not match {directory / SCHEMA_FILE}: "
-            f"{error}"
-        ) from None
+    served: Predictor = transformer
+    variant = "transformer"
+    if ensemble and any(info.baseline_weights.values()):
+        baseline = BaselinePredictor.from_pretrained(directory / BASELINE_DIR)  # raw part
+        try:
+            served = MixturePredictor(transformer, baseline, info.baseline_weights)
+        except SchemaMismatch as error:
+            raise SchemaMismatch(
+                f"{directory / BASELINE_DIR / SCHEMA_FILE} does not match "
+                f"{directory / SCHEMA_FILE}: {error}"
+            ) from None
+        variant = "nabiz"
+    if calibrated:
+        served.calibration = load_calibration(directory, variant)
+        if ensemble:
+            served.urgency_cues = UrgencyCues.load(directory)
+    return served
 
 
 def load_predictor(directory: str | Path, settings) -> Predictor:

@@ -21,6 +21,8 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
+from nabiz.model.calibration import Calibration
+from nabiz.model.cues import CueHit, UrgencyCues
 from nabiz.model.schema import LabelSchema, TaskSpec
 
 MODEL_INFO_FILE = "nabiz.json"
@@ -73,6 +75,7 @@ class TaskPrediction:
 class Prediction:
     tasks: dict[str, TaskPrediction]
     truncated: bool = False
+    cues: list[str] = field(default_factory=list)  # urgency cue hits, as reasons (Turkish)
 
 
 @dataclass
@@ -81,6 +84,7 @@ class ScoredBatch:
 
     scores: dict[str, np.ndarray]
     truncated: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    cues: list[list[CueHit]] = field(default_factory=list)  # per text; empty: no cue list
 
 
 def task_prediction(task: TaskSpec, row: np.ndarray) -> TaskPrediction:
@@ -105,19 +109,35 @@ class Predictor(ABC):
     schema: LabelSchema
     info: ModelInfo
     path: Path | None = None
+    calibration: Calibration | None = None  # per-task temperatures fitted on validation
+    urgency_cues: UrgencyCues | None = None  # the served model's cue combiner
 
     @abstractmethod
     def compute_scores(self, texts: Sequence[str]) -> ScoredBatch:
         """The model's own scores of all labels of all tasks for each text, in input order."""
 
     def postprocess_scores(self, scores: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """The step between the model's scores and everyone who reads them; none yet."""
-        return scores
+        """The step between the model's scores and everyone who reads them: the calibration
+        (per-task temperatures) when the model directory has one (``calibration.json``)."""
+        return scores if self.calibration is None else self.calibration.apply(scores)
+
+    def apply_cues(
+        self, texts: Sequence[str], scores: dict[str, np.ndarray]
+    ) -> tuple[dict[str, np.ndarray], list[list[CueHit]]]:
+        """The urgency cues' combiner on calibrated scores (when the model has one), and the
+        hits per text; they read the text, so they come after the scores-only step."""
+        cues = self.urgency_cues
+        if cues is None or cues.task not in scores:
+            return scores, []
+        hits = [cues.cues.hits(text) for text in texts]
+        index = self.schema.task(cues.task).index(cues.label)
+        return {**scores, cues.task: cues.apply(scores[cues.task], index, hits)}, hits
 
     def predict_scores(self, texts: Sequence[str]) -> ScoredBatch:
         """Scores of all labels of all tasks for each text, in input order."""
         batch = self.compute_scores(texts)
-        return ScoredBatch(scores=self.postprocess_scores(batch.scores), truncated=batch.truncated)
+        scores, hits = self.apply_cues(texts, self.postprocess_scores(batch.scores))
+        return ScoredBatch(scores=scores, truncated=batch.truncated, cues=hits)
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         """Labels and scores per text, in input order."""
@@ -133,6 +153,7 @@ class Predictor(ABC):
                     for task in self.schema.tasks
                 },
                 truncated=bool(batch.truncated[i]) if len(batch.truncated) else False,
+                cues=[hit.reason() for hit in batch.cues[i]] if batch.cues else [],
             )
             for i in range(len(texts))
         ]

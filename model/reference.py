@@ -36,7 +36,8 @@ def plain_scores(
     if isinstance(predictor, MixturePredictor):
         first = plain_scores(predictor.first, texts, batch_size)
         second = predictor.second.predict_scores(texts).scores
-        return predictor.postprocess_scores(predictor.combine(first, second))
+        mixed = predictor.postprocess_scores(predictor.combine(first, second))
+        return predictor.apply_cues(texts, mixed)[0]
     transformer = transformer_of(predictor)
     info, tokenizer, schema = transformer.info, transformer.tokenizer, transformer.schema
     ids = transformer.encode(texts).ids
@@ -47,6 +48,7 @@ def plain_scores(
         logits = transformer.model(input_ids.to(transformer.device), mask.to(transformer.device))
         for name, probs in task_probabilities(logits, schema).items():
             parts[name].append(probs)
-    return transformer.postprocess_scores(
+    scores = transformer.postprocess_scores(
         {name: np.concatenate(chunks) for name, chunks in parts.items()}
     )
+    return transformer.apply_cues(texts, scores)[0]

@@ -5,6 +5,7 @@ Each command parses its options and calls a plain function; the functions are wh
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -71,10 +72,14 @@ def data_prepare(
         raise _fail(str(exc)) from None
     rows = result.card["rows"]["all"]
     splits = ", ".join(f"{name} {split['rows']}" for name, split in result.card["splits"].items())
+    dropped = ", ".join(
+        f"{rows[key]} {key.replace('_', ' ')}"
+        for key in rows
+        if key not in ("read", "kept") and rows[key]
+    )
     typer.echo(
-        f"{rows['kept']} texts kept of {rows['read']} read ({rows['empty_text']} empty, "
-        f"{rows['duplicate']} duplicates, {rows['malformed']} malformed dropped): {splits}; "
-        f"data card: {result.path / 'data_card.md'}"
+        f"{rows['kept']} texts kept of {rows['read']} read ({dropped or 'none'} dropped): "
+        f"{splits}; data card: {result.path / 'data_card.md'}"
     )
 
 
@@ -84,22 +89,33 @@ def train(
     profile: ProfileOption = None,
     set_: SetOption = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Model directory.")] = None,
+    leave_out: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--leave-out",
+            help="Train without this source (repeatable) and test on its test split: a "
+            "leave-one-domain-out run, written to <output_dir>-without-<source>.",
+        ),
+    ] = None,
 ) -> None:
     """Fine-tune the multi-task model (and the TF-IDF baseline) and write a model directory."""
     from nabiz.settings import get_settings
     from nabiz.training.config import load_config
     from nabiz.training.data import DataSourceError
-    from nabiz.training.pipeline import run_training
+    from nabiz.training.pipeline import leave_out_dir, run_training
 
     _setup_logging()
     try:
-        cfg = load_config(config, profile, set_)
+        overrides = list(set_ or [])
+        if leave_out:
+            overrides.append(f"training.leave_out={json.dumps(leave_out)}")
+        cfg = load_config(config, profile, overrides)
     except (ValueError, FileNotFoundError) as exc:
         raise _fail(str(exc)) from None
-    target = output or cfg.resolve(cfg.output_dir)
+    target = output or leave_out_dir(cfg.resolve(cfg.output_dir), cfg.training.leave_out)
     try:
         run_training(cfg, get_settings(), target)
-    except (DataSourceError, FileNotFoundError) as exc:
+    except (DataSourceError, FileNotFoundError, ValueError) as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"model written to {target} (model card: {target / 'README.md'})")
 
@@ -115,24 +131,70 @@ def evaluate(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report as JSON here.")
     ] = None,
+    cues: Annotated[
+        bool, typer.Option("--cues/--no-cues", help="Apply the model's urgency cues.")
+    ] = True,
+    require_encoder_wins: Annotated[
+        bool,
+        typer.Option(
+            "--require-encoder-wins",
+            help="Exit with status 1 unless the encoder alone beats the baseline on every task.",
+        ),
+    ] = False,
 ) -> None:
-    """Score a model (and its baseline) per task: accuracy, macro-F1, per class, calibration."""
-    import json
+    """Score a model (and its baseline) per task: accuracy, macro-F1, per class, calibration.
 
-    from nabiz.training.evaluate import format_report
+    Also checks, per task, that the fine-tuned encoder alone beats the TF-IDF baseline alone
+    (on brain_tr when the data has it) and says so."""
+    from nabiz.training.evaluate import encoder_beats_baseline, format_check, format_report
     from nabiz.training.pipeline import evaluate_model
 
     model_dir = model_dir_or_default(model)
     try:
-        reports = evaluate_model(model_dir, split=split, data_file=data, text_column=text_column)
+        reports = evaluate_model(
+            model_dir, split=split, data_file=data, text_column=text_column, cues=cues
+        )
     except (ValueError, FileNotFoundError, KeyError) as exc:
         raise _fail(str(exc)) from None
     from nabiz.model.schema import LabelSchema
 
     typer.echo(format_report(reports, LabelSchema.load(model_dir)))
+    check = encoder_beats_baseline(reports)
+    if check:
+        typer.echo(format_check(check))
     target = output or model_dir / f"evaluation_{'file' if data else split}.json"
-    target.write_text(json.dumps(reports, indent=2, ensure_ascii=False), encoding="utf-8")
+    document = {**reports, "encoder_vs_baseline": check}
+    target.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
     typer.echo(f"report written to {target}")
+    if require_encoder_wins and not (check and all(r["beats"] for r in check.values())):
+        raise _fail("the encoder alone does not beat the baseline alone on every task")
+
+
+@app.command("fit-cues")
+def fit_cues(
+    model: ModelOption = None,
+    cues: Annotated[Path, typer.Option("--cues", help="The urgency cue list (YAML).")] = Path(
+        "data/urgency_cues.yaml"
+    ),
+) -> None:
+    """Fit the urgency cues' combiner for a trained model on its validation split, and save it
+    into the model directory (after editing the cue list, or for a model trained without it)."""
+    from nabiz.training.data import DataSourceError
+    from nabiz.training.pipeline import attach_urgency_cues
+
+    _setup_logging()
+    model_dir = model_dir_or_default(model)
+    try:
+        fitted = attach_urgency_cues(model_dir, cues)
+    except (DataSourceError, FileNotFoundError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    if fitted is None:
+        raise _fail("the model has no urgency task with a yuksek label to fit cues for")
+    typer.echo(
+        f"urgency cues fitted on {fitted.fitted_on['rows']} validation texts "
+        f"({fitted.fitted_on['rows_with_hits']} with hits): log-odds ×{fitted.coef[0]:.2f}, "
+        f"+{fitted.coef[1]:.2f} per cue group; saved in {model_dir}"
+    )
 
 
 @app.command("convert-encoder")
@@ -267,7 +329,9 @@ def predict(
     masked = mask_many([text], settings.mask_personal_data)[0]
     prediction = predictor.predict([masked.text])[0]
     now = datetime.now(UTC)
-    priority = compute_priority(prediction.tasks, policy, canonical, None, now=now)
+    priority = compute_priority(
+        prediction.tasks, policy, canonical, None, now=now, cues=prediction.cues
+    )
     result = ItemResult.build(0, prediction, priority, personal_data=masked.kinds)
     if as_json:
         response = PredictResponse(

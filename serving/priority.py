@@ -18,16 +18,16 @@ to point elsewhere; see docs/prioritization.md):
   the clock was paused and why.
 
 :func:`compute_priority` is pure and deterministic: it reads the clock only when neither
-``received_at`` nor ``now`` is given. Naive datetimes are read in the policy's timezone (feedback
-exports carry local wall-clock times); ``respond_by`` is returned in the policy's timezone. Task
-and label names come only from the policy file; :meth:`PriorityPolicy.check_against` checks them
-against a model's label schema.
+``received_at`` nor ``now`` is given. Naive datetimes are read in the policy's timezone (exports
+carry local wall-clock times); ``respond_by`` is returned in it. Task and label names come only from
+the policy file; :meth:`PriorityPolicy.check_against` checks them against a model's label schema.
+Urgency cue hits (``Prediction.cues``, which moved the urgency scores) follow the factors' reasons.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, get_args
@@ -347,14 +347,12 @@ def compute_priority(
     channel: str | None = None,
     received_at: datetime | None = None,
     now: datetime | None = None,
+    cues: Sequence[str] = (),
 ) -> Priority:
-    """Priority of one feedback item from its task predictions.
-
-    ``received_at`` defaults to ``now``, which defaults to the clock (the only impure path); ``now``
-    is not used otherwise. Naive datetimes are read in the policy's timezone. Raises
+    """Priority of one item from its task predictions (``cues``: see the module). ``received_at``
+    defaults to ``now``, which defaults to the clock (the only impure path). Raises
     :class:`UnknownChannelError` for an unknown channel and :class:`PolicyError` when a task lacks
-    a label that one of the factors names.
-    """
+    a label that one of the factors names."""
     zone = policy.zone
     channel_id = normalize_channel(channel, policy)
     notes: list[str] = []
@@ -393,6 +391,7 @@ def compute_priority(
             label, probability = tops[name]
             title = policy.factors[name].title or name
             reasons.append(f"{title}: {label} ({probability:.2f}) → +{contributions[name]:.2f}")
+    reasons.extend(cues)
     if not values:
         reasons.append("skoru belirleyecek görev yok: skor 0")
     given = (channel or "").strip()

@@ -22,6 +22,17 @@ _PHRASES = {
 }
 
 
+def _word_tag(number: int) -> str:
+    """A distinct word per row ("kayıta", "kayıtb", …): rows that differ only in digits would be
+    near duplicates, and data preparation keeps one of them."""
+    letters = ""
+    while True:
+        number, rest = divmod(number, 26)
+        letters = "abcdefghijklmnopqrstuvwxyz"[rest] + letters
+        if number == 0:
+            return "kayıt" + letters
+
+
 def labelled_frame(n: int = 120, seed: int = 0, unlabelled_share: float = 0.2) -> pd.DataFrame:
     """Rows whose labels follow from their phrase; some rows miss the ``area`` label."""
     rng = random.Random(seed)
@@ -29,7 +40,7 @@ def labelled_frame(n: int = 120, seed: int = 0, unlabelled_share: float = 0.2) -
     keys = list(_PHRASES)
     for i in range(n):
         mood, area, level = keys[i % len(keys)]
-        text = f"{_PHRASES[(mood, area, level)]} #{i} {rng.choice(['!', '.', '?'])}"
+        text = f"{_PHRASES[(mood, area, level)]} {_word_tag(i)} {rng.choice(['!', '.', '?'])}"
         area_cell = None if rng.random() < unlabelled_share else area
         rows.append({"metin": text, "duygu": mood, "alan": area_cell, "seviye": level})
     return pd.DataFrame(rows)

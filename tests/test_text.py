@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nabiz.text import dedupe_key, fold_case_and_accents, normalize_text, turkish_lower
+from nabiz.text import (
+    dedupe_key,
+    fold_case_and_accents,
+    near_duplicate_key,
+    normalize_text,
+    turkish_lower,
+)
 
 
 def test_normalize_keeps_casing_and_turkish_letters() -> None:
@@ -58,6 +64,32 @@ def test_normalize_is_idempotent(text: str) -> None:
 def test_dedupe_key_is_idempotent(text: str) -> None:
     key = dedupe_key(text)
     assert dedupe_key(key) == key
+
+
+def test_near_duplicate_key_ignores_punctuation_digits_mentions_urls_and_case() -> None:
+    first = "@Turkcell FATURAM 120 TL geldi!!! https://t.co/abc123 😡"
+    second = "faturam 95 tl geldi... www.turkcell.com.tr"
+    assert near_duplicate_key(first) == near_duplicate_key(second) == "faturam tl geldi"
+
+
+def test_near_duplicate_key_lowercases_the_turkish_way() -> None:
+    assert near_duplicate_key("IŞIK YOK") == near_duplicate_key("ışık yok") == "ışık yok"
+
+
+def test_near_duplicate_key_keeps_words_apart() -> None:
+    assert near_duplicate_key("Kargo hızlı") != near_duplicate_key("Kargo yavaş")
+
+
+def test_near_duplicate_key_of_a_text_without_words_is_its_exact_key() -> None:
+    assert near_duplicate_key("10/10") == dedupe_key("10/10")
+    assert near_duplicate_key("5") != near_duplicate_key("4")
+
+
+@given(st.text(max_size=60))
+def test_exact_duplicates_are_near_duplicates(text: str) -> None:
+    variant = "  " + text.upper().replace("I", "İ") + " "
+    if dedupe_key(variant) == dedupe_key(text):
+        assert near_duplicate_key(variant) == near_duplicate_key(text)
 
 
 @pytest.mark.parametrize(

@@ -61,6 +61,76 @@ def _by_source_rows(schema: LabelSchema, report: dict) -> list[str]:
     return [*markdown_table(header, rows), ""]
 
 
+def _calibration_rows(schema: LabelSchema, metrics: dict) -> list[str]:
+    """ECE of the served scores per task, overall and per source, before and after calibration."""
+    after = metrics.get("test", {}).get("nabiz")
+    before = metrics.get("test_uncalibrated", {}).get("nabiz")
+    if not after or not before:
+        return []
+    tasks = [t for t in schema.tasks if "ece" in after["tasks"][t.name]]
+    rows = [
+        "| where | " + " | ".join(f"{t.name} before → after" for t in tasks) + " |",
+        "|---" * (len(tasks) + 1) + "|",
+    ]
+
+    def cells(b: dict, a: dict) -> str:
+        return " | ".join(
+            f"{_fmt(b[t.name].get('ece'))} → {_fmt(a[t.name].get('ece'))}"
+            if b[t.name].get("n")
+            else "–"
+            for t in tasks
+        )
+
+    rows.append(f"| all | {cells(before['tasks'], after['tasks'])} |")
+    for source, tasks_after in after.get("by_source", {}).items():
+        rows.append(f"| {source} | {cells(before['by_source'][source], tasks_after)} |")
+    temperatures = metrics.get("calibration", {}).get("nabiz", {})
+    return [
+        *rows,
+        "",
+        f"Temperatures (fitted on validation, `calibration.json`): {temperatures}. A temperature "
+        "divides the log-probabilities, so the top label, accuracy and macro-F1 do not change.",
+        "",
+    ]
+
+
+def _check_rows(metrics: dict) -> list[str]:
+    check = metrics.get("encoder_vs_baseline") or {}
+    if not check:
+        return []
+    rows = [
+        "| task | on | encoder alone | baseline alone | encoder wins |",
+        "|---|---|---|---|---|",
+    ]
+    for task, row in check.items():
+        rows.append(
+            f"| {task} | {row['on']} | {row['transformer']:.3f} | {row['baseline']:.3f} | "
+            f"{'yes' if row['beats'] else '**no**'} |"
+        )
+    return [*rows, ""]
+
+
+def _cross_domain_rows(schema: LabelSchema, runs: dict[str, dict], primary: dict) -> list[str]:
+    """Leave-one-domain-out runs: the left-out source's test figures, never seen in training."""
+    if not runs:
+        return []
+    header = "| model | tested on | " + " | ".join(f"{t.name} macro-F1" for t in schema.tasks)
+    lines = [header + " |", "|---" * (len(schema.tasks) + 2) + "|"]
+
+    def cells(figures: dict) -> str:
+        found = [figures.get(t.name, {}) for t in schema.tasks]
+        return " | ".join(
+            f"{_fmt(m.get('macro_f1'))} (n={m['n']})" if m.get("n") else "–" for m in found
+        )
+
+    for source, figures in runs.items():
+        lines.append(f"| without {source} | {source} | {cells(figures)} |")
+        inside = primary.get("by_source", {}).get(source)
+        if inside:
+            lines.append(f"| this model | {source} | {cells(inside)} |")
+    return [*lines, ""]
+
+
 def _source_rows(sources: list[SourceSpec]) -> list[str]:
     rows = [
         [
@@ -117,7 +187,54 @@ def write_model_card(
         "",
     ]
     if primary:
-        lines += ["### Per source", "", *_by_source_rows(schema, primary)]
+        lines += [
+            "### Per source (the headline)",
+            "",
+            "brain_tr is the in-domain reference: it labels every task by hand. Sources whose "
+            "sentiment comes from the file they are in (a complaints file is `olumsuz`) say little "
+            "about quality; read each source on its own, never an average over them.",
+            "",
+            *_by_source_rows(schema, primary),
+        ]
+        for name in ("transformer", "baseline"):
+            if name in test:
+                lines += [f"Per source, {name} alone:", "", *_by_source_rows(schema, test[name])]
+    if metrics.get("encoder_vs_baseline"):
+        lines += ["### Encoder alone vs. baseline alone", "", *_check_rows(metrics)]
+    if metrics.get("test_uncalibrated"):
+        lines += ["### Calibration (ECE of the top label, 15 bins)", ""]
+        lines += _calibration_rows(schema, metrics)
+    cues = metrics.get("urgency_cues")
+    if cues:
+        served = (primary or {}).get("tasks", {}).get("urgency", {})
+        without = cues.get("test_without_cues") or {}
+        lines += [
+            "### Urgency cues",
+            "",
+            "`data/urgency_cues.yaml` (copied into `urgency_cues.json`): phrases that make a "
+            "complaint urgent in any sector. A logistic combiner fitted on validation "
+            f"({cues['fitted_on']}) gives P(yuksek) = σ({cues['coef'][0]:.2f}·log-odds of the "
+            f"model's P(yuksek) + {cues['coef'][1]:.2f}·cue groups hit + "
+            f"{cues['intercept']:.2f}).",
+            "",
+            "| urgency on the test split | macro-F1 | ECE | AUC of P(yuksek) |",
+            "|---|---|---|---|",
+            f"| without cues | {_fmt(without.get('macro_f1'))} | {_fmt(without.get('ece'))} | "
+            f"{_fmt(without.get('auc_top'))} |",
+            f"| with cues (served) | {_fmt(served.get('macro_f1'))} | {_fmt(served.get('ece'))} | "
+            f"{_fmt(served.get('auc_top'))} |",
+            "",
+        ]
+    if metrics.get("cross_domain"):
+        lines += [
+            "### Cross-domain (leave one domain out)",
+            "",
+            "Each row is a model trained without one source (`nabiz train --leave-out SOURCE`) "
+            "and tested on that source's test split; the next row is this model, which trained "
+            "on it, on the same rows.",
+            "",
+            *_cross_domain_rows(schema, metrics["cross_domain"], primary or {}),
+        ]
         lines += ["### Per class (nabiz)", "", *_per_class_rows(schema, primary)]
     if training:
         lines += [

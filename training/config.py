@@ -7,16 +7,19 @@ own folder, so a config works from any working directory.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from nabiz.model.schema import LabelSchema, TaskSpec
 from nabiz.yamlio import load_yaml
 
-DataFormat = Literal["csv", "tsv", "xlsx", "jsonl", "parquet"]
+DataFormat = Literal["csv", "tsv", "xlsx", "jsonl", "parquet", "aste"]
+"""File formats a source may have; ``aste`` is "sentence####[(aspect, opinion, 'POS'), ...]" lines
+(aspect-sentiment triplets), read by :mod:`nabiz.training.loading` as one row per triplet."""
 
 
 class LabelColumn(BaseModel):
@@ -55,6 +58,29 @@ class LabelColumn(BaseModel):
         return self
 
 
+class TextFilter(BaseModel):
+    """Rows a source drops because their text contradicts their label, found by a measured cue."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pattern: str = Field(description="Regular expression, searched in the Turkish-lowercased text.")
+    labels: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Only rows whose label of each named task is one of these (all rows if empty).",
+    )
+    reason: str = ""
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, pattern: str) -> str:
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            message = f"drop_texts pattern {pattern!r} is not a regular expression: {error}"
+            raise ValueError(message) from None
+        return pattern
+
+
 class SourceSpec(BaseModel):
     """One labelled file: a manifest entry or a data scientist's own file."""
 
@@ -73,6 +99,49 @@ class SourceSpec(BaseModel):
     attribution: str | None = None
     sha256: str | None = None
     notes: str | None = None
+    # how rows are identified, merged and grouped
+    id_column: str | None = Field(
+        default=None,
+        description=(
+            "Column with the upstream id (a şikayetvar complaint number); the row id becomes "
+            "'<source>:<id>' instead of '<source>:<row number>', so other files can name rows."
+        ),
+    )
+    aggregate: Literal["agree"] | None = Field(
+        default=None,
+        description=(
+            "'agree': rows with the same text are one text, and a task keeps its label only where "
+            "all of that text's rows agree after mapping (entity- or aspect-level labels → a "
+            "text label only where unambiguous)."
+        ),
+    )
+    drop_unlabelled: bool = Field(
+        default=False,
+        description="Drop rows without any label (a sentiment-only source's ambiguous rows).",
+    )
+    drop_texts: list[TextFilter] = Field(
+        default_factory=list,
+        description="Rows dropped when their text matches a cue (counted as `filtered`).",
+    )
+    label_priority: int = Field(
+        default=0,
+        description=(
+            "When duplicate texts disagree, labels from files of higher priority win (a human "
+            "label over a star rating); then the most frequent label."
+        ),
+    )
+    title_column: str | None = Field(
+        default=None,
+        description="Text column holding a title: rows sharing a normalized title share a split.",
+    )
+    body_column: str | None = Field(
+        default=None,
+        description=(
+            "Text column holding the body: a body that recurs in at least "
+            "data.dedupe.template_min_rows rows is a template ('Teşekkürler.') and the rows "
+            "sharing it share a split."
+        ),
+    )
 
 
 class SplitConfig(BaseModel):
@@ -83,6 +152,63 @@ class SplitConfig(BaseModel):
     seed: int = 13
     stratify: str | None = Field(
         default=None, description="Task to stratify on; the first task when absent."
+    )
+
+
+class SourceBudget(BaseModel):
+    """How many rows of one source enter the prepared data, and its weight in the loss."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rows: int | None = Field(
+        default=None,
+        ge=1,
+        description="Most rows kept after deduplication (stratified, seeded sample); all if null.",
+    )
+    weight: float = Field(
+        default=1.0, gt=0, description="Per-row loss weight for this source (column `weight`)."
+    )
+    label_weights: dict[str, float] = Field(
+        default_factory=dict,
+        description=(
+            "Multiplies `weight` for rows with this label of the stratification task (down-weight "
+            "a noisy mapping, e.g. {notr: 0.5})."
+        ),
+    )
+    stratify: Literal["proportional", "equal"] = Field(
+        default="proportional",
+        description=(
+            "proportional: keep the source's label shares; equal: the same number of rows per "
+            "label where there are enough (rarer labels keep all their rows)."
+        ),
+    )
+
+
+class Exclusion(BaseModel):
+    """Rows kept out of training, validation and test: an evaluation set labelled elsewhere."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(description="Source (manifest name or its dotted part) the ids belong to.")
+    file: str = Field(description="CSV file with the ids, relative to the config file.")
+    column: str = Field(default="id", description="Its id column (the source's id_column values).")
+    reason: str = ""
+
+
+class DedupeConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    near_duplicates: bool = Field(
+        default=True,
+        description=(
+            "Merge texts equal up to punctuation, digits, @mentions, URLs and case "
+            "(nabiz.text.near_duplicate_key), not only exact duplicates."
+        ),
+    )
+    template_min_rows: int = Field(
+        default=5,
+        ge=2,
+        description="A body_column value recurring in this many rows is a template.",
     )
 
 
@@ -100,6 +226,16 @@ class DataConfig(BaseModel):
     min_class_examples: int = Field(
         default=50, ge=0, description="Report (and refuse) classes with fewer training examples."
     )
+    budgets: dict[str, SourceBudget] = Field(
+        default_factory=dict,
+        description=(
+            "Per source (a name of data.sources, a dotted part, or a file's name): row budget "
+            "and loss weight. A part's entry wins over its group's; the budget is per entry."
+        ),
+    )
+    budget_seed: int = Field(default=13, description="Seed of the budget sampling.")
+    exclude: list[Exclusion] = Field(default_factory=list)
+    dedupe: DedupeConfig = Field(default_factory=DedupeConfig)
 
     @model_validator(mode="after")
     def _has_data(self) -> DataConfig:
@@ -132,6 +268,11 @@ class TrainingConfig(BaseModel):
     dropout: float = Field(default=0.1, ge=0, lt=1)
     freeze_embeddings: bool = True
     freeze_layers: int = Field(default=0, ge=0, description="Bottom encoder layers kept frozen.")
+    cache_frozen_states: bool = Field(
+        default=True,
+        description="With the embeddings and freeze_layers frozen, compute their outputs once per "
+        "text and train the upper layers on them (the same model, much less compute per step).",
+    )
     trim_vocabulary: bool = Field(
         default=True,
         description="Keep only the vocabulary pieces train/validation texts use (smaller, faster).",
@@ -139,6 +280,11 @@ class TrainingConfig(BaseModel):
     class_weighting: Literal["none", "inverse_sqrt", "inverse"] = "inverse_sqrt"
     eval_every_steps: int | None = Field(default=None, ge=1, description="Default: each epoch.")
     early_stopping_patience: int = Field(default=2, ge=0)
+    leave_out: list[str] = Field(
+        default_factory=list,
+        description="Sources kept out of train and validation (a leave-one-domain-out run): the "
+        "model never sees them, and their test rows measure how it carries over.",
+    )
     seed: int = 13
     device: str = "auto"
     bf16: bool | Literal["auto"] = "auto"
@@ -165,6 +311,11 @@ class NabizConfig(BaseModel):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     baseline: BaselineConfig = Field(default_factory=BaselineConfig)
     output_dir: str = "models/nabiz"
+    urgency_cues: str | None = Field(
+        default=None,
+        description="A cue list (data/urgency_cues.yaml) whose hits move P(urgency=yuksek) "
+        "through a combiner fitted on validation; none: no cues.",
+    )
     config_dir: Path = Field(default=Path("."), exclude=True)
 
     @model_validator(mode="after")

@@ -3,18 +3,23 @@
 Texts without a label for a task are left out of that task's figures (never counted as wrong).
 Single-label and ordinal tasks report accuracy, macro- and weighted-F1, per-class precision /
 recall / F1 / support, the confusion matrix (rows = gold, columns = predicted, schema order) and
-the expected calibration error of the top label (15 equal-width bins). Multi-label tasks report
-micro/macro-F1 and per-label figures at the model's thresholds.
+the expected calibration error of the top label (15 equal-width bins, torchmetrics'
+``multiclass_calibration_error``). Multi-label tasks report micro/macro-F1 and per-label figures at
+the model's thresholds.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
+from sklearn.metrics import (
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+    roc_auc_score,
+)
 
 from nabiz.model.predictor import Predictor
 from nabiz.model.schema import LabelSchema, TaskSpec
@@ -24,15 +29,18 @@ ECE_BINS = 15
 
 def expected_calibration_error(probs: np.ndarray, gold: np.ndarray, bins: int = ECE_BINS) -> float:
     """Weighted gap between confidence and accuracy of the top label, over confidence bins."""
-    confidence = probs.max(axis=1)
-    correct = probs.argmax(axis=1) == gold
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    ece = 0.0
-    for low, high in itertools.pairwise(edges):
-        in_bin = (confidence > low) & (confidence <= high)
-        if in_bin.any():
-            ece += in_bin.mean() * abs(confidence[in_bin].mean() - correct[in_bin].mean())
-    return float(ece)
+    import torch
+    from torchmetrics.functional.classification import multiclass_calibration_error
+
+    return float(
+        multiclass_calibration_error(
+            torch.as_tensor(probs, dtype=torch.float32),
+            torch.as_tensor(gold, dtype=torch.long),
+            num_classes=probs.shape[1],
+            n_bins=bins,
+            norm="l1",
+        )
+    )
 
 
 def single_label_metrics(task: TaskSpec, probs: np.ndarray, gold: Sequence[str | None]) -> dict:
@@ -47,7 +55,13 @@ def single_label_metrics(task: TaskSpec, probs: np.ndarray, gold: Sequence[str |
         y_true, y_pred, labels=labels, zero_division=0
     )
     present = [j for j in labels if support[j] > 0 or (y_pred == j).any()]
+    top = task.num_labels - 1
+    extra = {}
+    if task.kind.value == "ordinal" and 0 < (y_true == top).sum() < len(y_true):
+        # how well P(highest level) ranks texts, whatever the threshold: the priority uses it
+        extra["auc_top"] = float(roc_auc_score(y_true == top, p[:, top]))
     return {
+        **extra,
         "n": len(rows),
         "accuracy": float((y_true == y_pred).mean()),
         "macro_f1": float(
@@ -127,7 +141,7 @@ def score_metrics(
 
 
 def _summary(metrics: dict) -> dict:
-    keys = ("n", "accuracy", "macro_f1", "micro_f1")
+    keys = ("n", "accuracy", "macro_f1", "micro_f1", "ece", "auc_top")
     return {key: metrics[key] for key in keys if key in metrics}
 
 
@@ -155,7 +169,9 @@ def evaluate_predictor(
 
 def format_report(reports: dict[str, dict], schema: LabelSchema) -> str:
     """A plain-text table: one row per task and model, with per-class F1 below."""
-    lines = [f"{'task':<12} {'model':<12} {'n':>6} {'acc':>7} {'macroF1':>8} {'ECE':>7}"]
+    lines = [
+        f"{'task':<12} {'model':<12} {'n':>6} {'acc':>7} {'macroF1':>8} {'ECE':>7} {'AUCtop':>7}"
+    ]
     for task in schema.tasks:
         for name, report in reports.items():
             m = report["tasks"][task.name]
@@ -163,7 +179,8 @@ def format_report(reports: dict[str, dict], schema: LabelSchema) -> str:
             ece = m.get("ece", float("nan"))
             lines.append(
                 f"{task.name:<12} {name:<12} {m.get('n', 0):>6} {acc:>7.3f} "
-                f"{m.get('macro_f1', float('nan')):>8.3f} {ece:>7.3f}"
+                f"{m.get('macro_f1', float('nan')):>8.3f} {ece:>7.3f} "
+                f"{m.get('auc_top', float('nan')):>7.3f}"
             )
     lines.append("")
     first = next(iter(reports))
@@ -173,4 +190,49 @@ def format_report(reports: dict[str, dict], schema: LabelSchema) -> str:
             f"{label} {v['f1']:.2f} (n={v['support']})" for label, v in per_class.items()
         )
         lines.append(f"{task.name} per-class F1 ({first}): {cells}")
+    return "\n".join(lines)
+
+
+REFERENCE_SOURCE = "brain_tr"
+
+
+def encoder_beats_baseline(reports: dict[str, dict]) -> dict[str, dict]:
+    """Per task, macro-F1 of the encoder alone beside the TF-IDF baseline alone, and who wins.
+
+    Read on the in-domain reference source when the data has it (brain_tr labels every task and
+    its labels are not taken from a file name), else on the whole split. Empty when the reports
+    lack one of the two.
+    """
+    if "transformer" not in reports or "baseline" not in reports:
+        return {}
+    result = {}
+    for task, encoder in reports["transformer"]["tasks"].items():
+        where, ours, theirs = "all", encoder, reports["baseline"]["tasks"][task]
+        by_source = reports["transformer"].get("by_source", {})
+        if by_source.get(REFERENCE_SOURCE, {}).get(task, {}).get("n"):
+            where = REFERENCE_SOURCE
+            ours = by_source[REFERENCE_SOURCE][task]
+            theirs = reports["baseline"]["by_source"][REFERENCE_SOURCE][task]
+        if "macro_f1" not in ours or "macro_f1" not in theirs:
+            continue
+        result[task] = {
+            "on": where,
+            "transformer": ours["macro_f1"],
+            "baseline": theirs["macro_f1"],
+            "beats": ours["macro_f1"] > theirs["macro_f1"],
+        }
+    return result
+
+
+def format_check(check: dict[str, dict]) -> str:
+    """One line per task, and the verdict the issue asks for."""
+    lines = ["encoder alone vs. TF-IDF baseline alone (macro-F1):"]
+    for task, row in check.items():
+        verdict = "beats" if row["beats"] else "DOES NOT beat"
+        lines.append(
+            f"  {task:<12} on {row['on']:<10} transformer {row['transformer']:.3f} {verdict} "
+            f"baseline {row['baseline']:.3f}"
+        )
+    every = all(row["beats"] for row in check.values())
+    lines.append(f"encoder beats baseline on every task: {'yes' if every else 'NO'}")
     return "\n".join(lines)

@@ -16,14 +16,24 @@ from typing import Any
 import numpy as np
 
 from nabiz.model.baseline import BaselinePredictor, TfidfBaseline
+from nabiz.model.calibration import Calibration, save_calibration
+from nabiz.model.cues import UrgencyCues
 from nabiz.model.loading import BASELINE_DIR, from_pretrained
 from nabiz.model.manifest import write_manifest
 from nabiz.model.mixture import mix_scores
 from nabiz.model.predictor import METRICS_FILE, ModelInfo, Predictor
+from nabiz.model.schema import LabelSchema
 from nabiz.settings import Settings, get_settings
 from nabiz.training.card import write_model_card
 from nabiz.training.config import NabizConfig, SourceSpec, load_config
-from nabiz.training.evaluate import evaluate_predictor, format_report
+from nabiz.training.cues import fit_urgency_cues
+from nabiz.training.evaluate import (
+    encoder_beats_baseline,
+    evaluate_predictor,
+    format_check,
+    format_report,
+    score_metrics,
+)
 
 log = logging.getLogger(__name__)
 CONFIG_FILE = "training_config.yaml"
@@ -73,19 +83,21 @@ WEIGHT_GRID = [round(0.1 * i, 1) for i in range(10)]
 
 
 def tune_baseline_weights(
-    transformer: Predictor, baseline: Predictor, validation
+    schema: LabelSchema,
+    ours: dict[str, np.ndarray],
+    theirs: dict[str, np.ndarray],
+    gold: dict[str, list],
 ) -> dict[str, float]:
     """Per single-label task, the baseline share (0..0.9) that maximizes validation macro-F1.
 
-    Multi-label tasks keep the transformer alone: their thresholds were tuned on its scores.
+    The grid starts at 0 and the first maximum wins, so the baseline enters a task's scores only
+    where validation says it helps. Multi-label tasks keep the transformer alone: their
+    thresholds were tuned on its scores.
     """
     from nabiz.training.evaluate import task_metrics
 
-    texts, gold, _ = _split_columns(validation, transformer.schema)
-    ours = transformer.predict_scores(texts).scores
-    theirs = baseline.predict_scores(texts).scores
     weights = {}
-    for task in transformer.schema.tasks:
+    for task in schema.tasks:
         if task.is_multi_label:
             weights[task.name] = 0.0
             continue
@@ -103,18 +115,59 @@ def tune_baseline_weights(
 def evaluate_on_split(predictors: dict[str, Predictor], split) -> dict[str, dict]:
     schema = next(iter(predictors.values())).schema
     texts, gold, sources = _split_columns(split, schema)
-    return {name: evaluate_predictor(p, texts, gold, sources) for name, p in predictors.items()}
+    done: dict[int, dict] = {}  # the same predictor under two names runs once
+    for p in predictors.values():
+        if id(p) not in done:
+            done[id(p)] = evaluate_predictor(p, texts, gold, sources)
+    return {name: done[id(p)] for name, p in predictors.items()}
+
+
+def in_source(source: str, names: list[str]) -> bool:
+    """Whether a row's source is one of ``names``: ``shoppingwords_reviews`` also names its
+    files ``shoppingwords_reviews.stars`` and ``shoppingwords_reviews.human``."""
+    return any(source == name or source.startswith(name + ".") for name in names)
+
+
+def leave_out_sources(datasets, sources: list[str]):
+    """Train and validation without ``sources`` (the test split keeps them, to measure)."""
+    if not sources:
+        return datasets
+    from datasets import DatasetDict
+
+    known = set(datasets["train"]["source"]) | set(datasets["test"]["source"])
+    unknown = sorted(name for name in sources if not any(in_source(s, [name]) for s in known))
+    if unknown:
+        raise ValueError(f"leave_out names unknown sources {unknown}; the data has {sorted(known)}")
+    keep = lambda rows: [not in_source(s, sources) for s in rows["source"]]  # noqa: E731
+    return DatasetDict(
+        {
+            name: split.filter(keep, batched=True) if name != "test" else split
+            for name, split in datasets.items()
+        }
+    )
+
+
+def leave_out_dir(output_dir: Path, leave_out: list[str]) -> Path:
+    """Where a leave-out run goes by default: beside the full model, named after what it lacks."""
+    if not leave_out:
+        return output_dir
+    return output_dir.with_name(f"{output_dir.name}-without-{'-'.join(sorted(leave_out))}")
 
 
 def run_training(
     config: NabizConfig, settings: Settings | None = None, output_dir: Path | None = None
 ) -> dict[str, Any]:
-    """Train, evaluate and save; returns the metrics written to ``metrics.json``."""
+    """Train, calibrate, evaluate and save; returns the metrics written to ``metrics.json``.
+
+    The encoder and the baseline each score validation and test once; the mixture, its tuning,
+    the calibrations and all three predictors' figures (raw and calibrated) are computed from
+    those scores, not by running the models again.
+    """
     from nabiz.training.train import fine_tune, resolve_device
 
     settings = settings or get_settings()
     output_dir = Path(output_dir or config.resolve(config.output_dir))
-    datasets = load_or_prepare(config, settings)
+    datasets = leave_out_sources(load_or_prepare(config, settings), config.training.leave_out)
     partial = output_dir.with_name(output_dir.name + ".partial")
     if partial.exists():
         shutil.rmtree(partial)
@@ -122,43 +175,132 @@ def run_training(
     result = fine_tune(config, datasets, partial, settings)
     device = config.training.device
     transformer = from_pretrained(partial, device=device)
-    predictors: dict[str, Predictor] = {"nabiz": transformer}
+    schema = transformer.schema
+    valid_texts, valid_gold, _ = _split_columns(datasets["validation"], schema)
+    test_texts, test_gold, test_sources = _split_columns(datasets["test"], schema)
+    raw_valid = {"transformer": transformer.predict_scores(valid_texts).scores}
+    raw_test = {"transformer": transformer.predict_scores(test_texts).scores}
     weights: dict[str, float] = {}
     if config.baseline.enabled:
         log.info("training the TF-IDF baseline on the same split")
         baseline = train_baseline(config, datasets, partial / BASELINE_DIR)
-        weights = tune_baseline_weights(transformer, baseline, datasets["validation"])
+        raw_valid["baseline"] = baseline.predict_scores(valid_texts).scores
+        raw_test["baseline"] = baseline.predict_scores(test_texts).scores
+        weights = tune_baseline_weights(
+            schema, raw_valid["transformer"], raw_valid["baseline"], valid_gold
+        )
         log.info("baseline share of the scores, tuned on validation: %s", weights)
         info = ModelInfo.load(partial)
         info.baseline_weights = weights
         info.save(partial)
-        predictors = {
-            "nabiz": from_pretrained(partial, device=device),
-            "transformer": transformer,
-            "baseline": baseline,
-        }
-    test = evaluate_on_split(predictors, datasets["test"])
-    print(format_report(test, transformer.schema))
+        if any(weights.values()):
+            for raw in (raw_valid, raw_test):
+                raw["nabiz"] = mix_scores(raw["transformer"], raw["baseline"], weights)
+    raw_valid.setdefault("nabiz", raw_valid["transformer"])
+    raw_test.setdefault("nabiz", raw_test["transformer"])
+
+    calibrations = {}
+    for name, scores in raw_valid.items():
+        calibrations[name] = Calibration.fit(schema, scores, valid_gold)
+        directory = partial / BASELINE_DIR if name == "baseline" else partial
+        save_calibration(directory, name, calibrations[name])
+    log.info("temperatures fitted on validation: %s", calibrations["nabiz"].temperatures)
+    cues = None
+    if config.urgency_cues:
+        valid_product = calibrations["nabiz"].apply(raw_valid["nabiz"])
+        cues = fit_urgency_cues(
+            config.resolve(config.urgency_cues), schema, valid_product, valid_texts, valid_gold
+        )
+        if cues is not None:
+            cues.save(partial)
+
+    test, uncalibrated, without_cues = {}, {}, {}
+    for name in ("nabiz", "transformer", "baseline"):
+        if name not in raw_test or (name == "nabiz" and not config.baseline.enabled):
+            continue
+        raw = raw_test[name]
+        uncalibrated[name] = score_metrics(schema, raw, test_gold, test_sources)
+        calibrated = calibrations[name].apply(raw)
+        if name == "nabiz" and cues is not None:
+            without_cues = score_metrics(schema, calibrated, test_gold, test_sources)
+            index = schema.task(cues.task).index(cues.label)
+            hits = [cues.cues.hits(text) for text in test_texts]
+            calibrated = {**calibrated, cues.task: cues.apply(calibrated[cues.task], index, hits)}
+        test[name] = score_metrics(schema, calibrated, test_gold, test_sources)
+        test[name]["n_texts"] = len(test_texts)
+    print(format_report(test, schema))
+    check = encoder_beats_baseline(test)
+    if check:
+        print(format_check(check))
 
     metrics = {
         "test": test,
+        "test_uncalibrated": uncalibrated,
+        "encoder_vs_baseline": check,
+        "calibration": {name: c.temperatures for name, c in calibrations.items()},
+        "urgency_cues": None
+        if cues is None
+        else {
+            "coef": cues.coef,
+            "intercept": cues.intercept,
+            "fitted_on": cues.fitted_on,
+            "test_without_cues": without_cues["tasks"].get(cues.task),
+        },
         "training": {
             "device": str(resolve_device(config.training.device)),
             "seconds": result.seconds,
             "steps": result.steps,
+            "step_seconds": result.step_seconds,
+            "cache_seconds": result.cache_seconds,
             "best_validation": result.best_validation,
             "history": result.history,
             "train_truncated_share": result.train_truncated_share,
             "baseline_weights": weights,
+            "leave_out": config.training.leave_out,
             "vocabulary": None if result.trim is None else vars(result.trim),
         },
     }
+    full_dir = Path(config.resolve(config.output_dir))
+    if not config.training.leave_out:
+        metrics["cross_domain"] = cross_domain_figures(output_dir)
     _write_run_files(partial, config, metrics, datasets, settings)
     write_manifest(partial)  # last: it lists every file the model was saved with
     if output_dir.exists():
         shutil.rmtree(output_dir)
     partial.rename(output_dir)
+    if config.training.leave_out and (full_dir / METRICS_FILE).is_file():
+        refresh_model_card(full_dir, settings)  # the full model's card shows this run too
     return metrics
+
+
+def cross_domain_figures(model_dir: Path) -> dict[str, dict]:
+    """From the leave-out runs beside ``model_dir`` (``<name>-without-<source>``): per left-out
+    source, the served model's test figures on that source, which it never saw in training."""
+    found = {}
+    for run in sorted(Path(model_dir).parent.glob(f"{Path(model_dir).name}-without-*")):
+        path = run / METRICS_FILE
+        if not path.is_file():
+            continue
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+        served = metrics.get("test", {}).get("nabiz", {}).get("by_source", {})
+        left_out = metrics.get("training", {}).get("leave_out", [])
+        for source, figures in served.items():
+            if in_source(source, left_out):
+                found[source] = figures
+    return found
+
+
+def refresh_model_card(model_dir: Path, settings: Settings | None = None) -> None:
+    """Rewrite a model's card (and its metrics' cross-domain part) from what is on disk now."""
+    model_dir = Path(model_dir)
+    config = load_model_config(model_dir)
+    metrics = json.loads((model_dir / METRICS_FILE).read_text(encoding="utf-8"))
+    metrics["cross_domain"] = cross_domain_figures(model_dir)
+    (model_dir / METRICS_FILE).write_text(
+        json.dumps(metrics, indent=2, ensure_ascii=False), "utf-8"
+    )
+    write_model_card(model_dir, config, metrics, used_sources(config, settings or get_settings()))
+    write_manifest(model_dir)  # the card and metrics changed: list their new checksums
 
 
 def _frozen_config(config: NabizConfig) -> NabizConfig:
@@ -195,14 +337,22 @@ def evaluate_model(
     data_file: Path | None = None,
     text_column: str = "text",
     settings: Settings | None = None,
+    cues: bool = True,
 ) -> dict[str, dict]:
-    """Evaluate a model directory (and its baseline, when it has one) on a split or a file."""
+    """Evaluate a model directory (and its baseline, when it has one) on a split or a file.
+
+    ``cues=False`` scores the served model without its urgency cues (to measure what they add).
+    """
     model_dir = Path(model_dir)
     product = from_pretrained(model_dir)
+    if not cues:
+        product.urgency_cues = None
     predictors: dict[str, Predictor] = {"nabiz": product}
-    if any(product.info.baseline_weights.values()):
-        predictors["transformer"] = from_pretrained(model_dir, ensemble=False)
     if (model_dir / BASELINE_DIR / "nabiz.json").is_file():
+        if any(product.info.baseline_weights.values()) or product.urgency_cues is not None:
+            predictors["transformer"] = from_pretrained(model_dir, ensemble=False)  # no cues
+        else:
+            predictors["transformer"] = product  # no mixture, no cues: the encoder alone
         predictors["baseline"] = from_pretrained(model_dir / BASELINE_DIR)
     schema = product.schema
     if data_file is not None:
@@ -247,3 +397,21 @@ def _cell_label(task, value):
         return labels
     task.index(str(value))
     return str(value)
+
+
+def attach_urgency_cues(model_dir: Path, cue_file: Path) -> UrgencyCues | None:
+    """Fit the combiner for a saved model on its prepared validation split and save it there."""
+    from nabiz.training.data import load_prepared
+
+    config = load_model_config(model_dir)
+    validation = leave_out_sources(load_prepared(config), config.training.leave_out)["validation"]
+    predictor = from_pretrained(model_dir)
+    predictor.urgency_cues = None  # fit on the calibrated scores without any earlier cues
+    texts = list(validation["text"])
+    scores = predictor.predict_scores(texts).scores
+    gold = {t.name: list(validation[t.name]) for t in predictor.schema.tasks}
+    cues = fit_urgency_cues(cue_file, predictor.schema, scores, texts, gold)
+    if cues is not None:
+        cues.save(model_dir)
+        write_manifest(model_dir)  # urgency_cues.json changed
+    return cues

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.metrics import f1_score
 from tqdm.auto import tqdm
+from transformers import get_linear_schedule_with_warmup
 
 from nabiz.model.encoder import resolve_base_encoder
 from nabiz.model.network import MultiTaskModel
@@ -34,6 +35,7 @@ from nabiz.model.transformer import (
 )
 from nabiz.model.trim import TrimReport, trim_vocabulary
 from nabiz.settings import Settings, get_settings
+from nabiz.training.cached import can_cache, lower_states, score_cached, upper_forward
 from nabiz.training.config import NabizConfig, TrainingConfig
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,7 @@ class EncodedSplit:
     truncated: list[bool]
     targets: dict[str, torch.Tensor]  # single: (n,) long; multi: (n, labels) float
     label_mask: dict[str, torch.Tensor]  # (n,) bool: the text has a label for the task
+    weight: torch.Tensor | None = None  # (n,) per-text loss weight (the data's `weight` column)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -82,7 +85,12 @@ def encode_split(split, tokenizer, schema: LabelSchema, cfg: TrainingConfig) -> 
     targets, masks = {}, {}
     for task in schema.tasks:
         targets[task.name], masks[task.name] = encode_targets(task, list(split[task.name]))
-    return EncodedSplit(encoded.ids, encoded.truncated, targets, masks)
+    weight = None
+    if "weight" in split.column_names:
+        weight = torch.tensor(split["weight"], dtype=torch.float32)
+        if bool((weight == 1).all()):
+            weight = None  # every text weighs the same: the plain loss
+    return EncodedSplit(encoded.ids, encoded.truncated, targets, masks, weight)
 
 
 def class_weights(task: TaskSpec, split: EncodedSplit, scheme: str) -> torch.Tensor | None:
@@ -99,14 +107,34 @@ def class_weights(task: TaskSpec, split: EncodedSplit, scheme: str) -> torch.Ten
 
 
 def task_loss(
-    task: TaskSpec, logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, weight
+    task: TaskSpec,
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
+    weight,
+    text_weight: torch.Tensor | None = None,
 ) -> torch.Tensor | None:
-    """Loss over the texts labelled for this task; None when none of the batch is."""
+    """Loss over the texts labelled for this task; None when none of the batch is.
+
+    ``weight`` weighs classes, ``text_weight`` texts (a source's loss weight in the config):
+    the loss is the weighted mean, ``Σ w_i·l_i / Σ w_i`` with ``w_i`` = class × text weight,
+    which is what cross-entropy's own class weighting computes when every text weighs 1."""
     if not mask.any():
         return None
+    if text_weight is None:
+        if task.is_multi_label:
+            return F.binary_cross_entropy_with_logits(logits[mask], target[mask])
+        return F.cross_entropy(logits[mask], target[mask], weight=weight)
+    w = text_weight[mask]
     if task.is_multi_label:
-        return F.binary_cross_entropy_with_logits(logits[mask], target[mask])
-    return F.cross_entropy(logits[mask], target[mask], weight=weight)
+        losses = F.binary_cross_entropy_with_logits(
+            logits[mask], target[mask], reduction="none"
+        ).mean(dim=1)
+    else:
+        losses = F.cross_entropy(logits[mask], target[mask], reduction="none")
+        if weight is not None:
+            w = w * weight[target[mask]]
+    return (losses * w).sum() / w.sum().clamp(min=1e-8)
 
 
 def training_batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
@@ -167,6 +195,8 @@ class TrainResult:
     history: list[dict] = field(default_factory=list)
     seconds: float = 0.0
     steps: int = 0
+    step_seconds: float = 0.0  # mean wall time of one training step (no evaluation)
+    cache_seconds: float = 0.0  # computing the frozen layers' states once, when cached
     train_truncated_share: float = 0.0
     trim: TrimReport | None = None
     schema: LabelSchema | None = None
@@ -197,15 +227,6 @@ def _optimizer(model: MultiTaskModel, cfg: TrainingConfig) -> torch.optim.Optimi
     )
 
 
-def _linear_schedule(optimizer, warmup: int, total: int):
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / max(1, warmup)
-        return max(0.0, (total - step) / max(1, total - warmup))
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
-
 def fine_tune(
     config: NabizConfig, datasets, output_dir: Path, settings: Settings | None = None
 ) -> TrainResult:
@@ -227,6 +248,7 @@ def fine_tune(
     model = MultiTaskModel(load_pretrained_encoder(base), schema, dropout=cfg.dropout)
     model.freeze(cfg.freeze_embeddings, cfg.freeze_layers)
     model.to(device)
+    cached = cfg.cache_frozen_states and can_cache(model, cfg.freeze_embeddings, cfg.freeze_layers)
 
     train_split = datasets["train"]
     if cfg.max_train_examples and len(train_split) > cfg.max_train_examples:
@@ -239,6 +261,39 @@ def fine_tune(
         100 * np.mean(train.truncated),
         len(valid),
     )
+    pad_id = tokenizer.pad_token_id
+    cache_seconds = 0.0
+    if cached:
+        cache_started = time.perf_counter()
+        train_states = lower_states(
+            model, train.ids, cfg.freeze_layers, pad_id, cfg.eval_batch_size, device
+        )
+        valid_states = lower_states(
+            model, valid.ids, cfg.freeze_layers, pad_id, cfg.eval_batch_size, device
+        )
+        cache_seconds = time.perf_counter() - cache_started
+        log.info(
+            "states after the %d frozen layers computed once: %d texts in %.0f s (%.0f MB)",
+            cfg.freeze_layers,
+            len(train) + len(valid),
+            cache_seconds,
+            (train_states.flat.numel() + valid_states.flat.numel()) * 2 / 1e6,
+        )
+
+    def forward(rows: list[int]) -> dict[str, torch.Tensor]:
+        if cached:
+            hidden, mask = train_states.batch(rows, device)
+            return upper_forward(model, hidden, mask, cfg.freeze_layers)
+        input_ids, mask = pad_batch([train.ids[i] for i in rows], pad_id)
+        return model(input_ids.to(device), mask.to(device))
+
+    def score_validation() -> dict[str, np.ndarray]:
+        if cached:
+            return score_cached(
+                model, valid_states, cfg.freeze_layers, schema, cfg.eval_batch_size, device, bf16
+            )
+        return score_token_ids(model, valid.ids, schema, pad_id, cfg.eval_batch_size, device, bf16)
+
     weights = {t.name: class_weights(t, train, cfg.class_weighting) for t in schema.tasks}
     weights = {k: (w.to(device) if w is not None else None) for k, w in weights.items()}
 
@@ -246,22 +301,23 @@ def fine_tune(
     total_steps = cfg.max_steps or math.ceil(steps_per_epoch * cfg.epochs)
     eval_every = cfg.eval_every_steps or steps_per_epoch
     optimizer = _optimizer(model, cfg)
-    scheduler = _linear_schedule(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
-    pad_id = tokenizer.pad_token_id
+    scheduler = get_linear_schedule_with_warmup(
+        optimizer, int(cfg.warmup_ratio * total_steps), total_steps
+    )
     rng = random.Random(cfg.seed)
 
     best_score, best_state, best_valid, stale = -1.0, None, {}, 0
     history: list[dict] = []
-    step = 0
+    step, step_time = 0, 0.0
     progress = tqdm(total=total_steps, desc="training", unit="step", dynamic_ncols=True)
     lengths = [len(x) for x in train.ids]
     while step < total_steps and stale <= cfg.early_stopping_patience:
         for batch in training_batches(lengths, cfg.batch_size, rng):
+            step_started = time.perf_counter()
             model.train()
-            input_ids, mask = pad_batch([train.ids[i] for i in batch], pad_id)
             idx = torch.as_tensor(batch)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                logits = model(input_ids.to(device), mask.to(device))
+                logits = forward(batch)
             losses = []
             for t in schema.tasks:
                 loss = task_loss(
@@ -270,6 +326,7 @@ def fine_tune(
                     train.targets[t.name][idx].to(device),
                     train.label_mask[t.name][idx].to(device),
                     weights[t.name],
+                    None if train.weight is None else train.weight[idx].to(device),
                 )
                 if loss is not None:
                     losses.append(t.loss_weight * loss)
@@ -280,13 +337,12 @@ def fine_tune(
             optimizer.step()
             scheduler.step()
             step += 1
+            step_time += time.perf_counter() - step_started
             progress.update(1)
             progress.set_postfix(loss=f"{loss.item():.3f}")
             if step % eval_every == 0 or step == total_steps:
                 model.eval()  # the next step sets train mode again
-                scores = score_token_ids(
-                    model, valid.ids, schema, pad_id, cfg.eval_batch_size, device, bf16
-                )
+                scores = score_validation()
                 f1s = split_macro_f1(schema, scores, valid)
                 mean_f1 = float(np.mean(list(f1s.values())))
                 history.append(
@@ -320,7 +376,7 @@ def fine_tune(
     if best_state is not None:
         model.load_state_dict(best_state, strict=False)
     model.eval()
-    scores = score_token_ids(model, valid.ids, schema, pad_id, cfg.eval_batch_size, device, bf16)
+    scores = score_validation()
     schema = tune_thresholds(schema, scores, valid)
     trim = None
     if cfg.trim_vocabulary:
@@ -350,6 +406,8 @@ def fine_tune(
         history,
         seconds=time.perf_counter() - started,
         steps=step,
+        step_seconds=step_time / max(1, step),
+        cache_seconds=cache_seconds,
         train_truncated_share=float(np.mean(train.truncated)),
         schema=schema,
         trim=trim,

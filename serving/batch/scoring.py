@@ -226,7 +226,12 @@ def _score_chunk(
             row = rows[position]
             _fill_prediction(row, prediction, predictor, names, tally)
             priority = compute_priority(
-                prediction.tasks, policy, channel=channel, received_at=received, now=now
+                prediction.tasks,
+                policy,
+                channel=channel,
+                received_at=received,
+                now=now,
+                cues=prediction.cues,
             )
             respond_by = priority.respond_by.isoformat() if priority.respond_by else None
             row[names["priority_level"]] = str(priority.level)

@@ -137,7 +137,9 @@ def get_assessor(request: Request, predictor: PredictorDep, policy: PolicyDep) -
             prediction = (await batcher.submit([text]))[0]
         else:
             prediction = (await run_in_threadpool(predictor.predict, [text]))[0]
-        priority = compute_priority(prediction.tasks, policy, channel, received_at, now=utcnow())
+        priority = compute_priority(
+            prediction.tasks, policy, channel, received_at, now=utcnow(), cues=prediction.cues
+        )
         return assessment_from(
             prediction, priority, predictor.schema, predictor.info.name, predictor.info.version
         )

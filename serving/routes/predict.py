@@ -127,7 +127,9 @@ def build_items(
         ItemResult.build(
             index,
             prediction,
-            compute_priority(prediction.tasks, policy, channel, received_at, now=now),
+            compute_priority(
+                prediction.tasks, policy, channel, received_at, now=now, cues=prediction.cues
+            ),
             item_id=item.id,
             personal_data=found,
         )

@@ -45,3 +45,23 @@ def test_saved_and_loaded_baseline_scores_the_same(fitted, tmp_path):
     before, after = fitted.predict_scores(texts), loaded.predict_scores(texts)
     for name in before:
         np.testing.assert_array_equal(before[name], after[name])
+
+
+def test_a_task_without_any_training_label_gets_uniform_scores():
+    """A leave-out run can leave a task with no labels at all (no brain_tr: no urgency)."""
+    from nabiz.model.baseline import TfidfBaseline
+    from nabiz.model.schema import LabelSchema, TaskSpec
+
+    schema = LabelSchema(
+        tasks=[
+            TaskSpec(name="mood", labels=["sad", "glad"]),
+            TaskSpec(name="level", labels=["a", "b", "c"]),
+        ]
+    )
+    texts = ["çok kötü bir gün", "harika bir gün", "berbat hizmet", "güzel hizmet"] * 3
+    mood = ["sad", "glad", "sad", "glad"] * 3
+    model = TfidfBaseline(schema, max_features=1000).fit(
+        texts, {"mood": mood, "level": [None] * 12}
+    )
+    scores = model.predict_scores(["kötü hizmet"])
+    assert scores["level"][0].tolist() == pytest.approx([1 / 3] * 3)

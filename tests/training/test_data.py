@@ -270,8 +270,14 @@ def test_duplicates_are_kept_once_with_merged_labels(prepared) -> None:
     assert prepared.card["rows"]["fixture"] == {
         "read": 12,
         "malformed": 0,
+        "aggregated": 0,
+        "unlabelled": 0,
+        "filtered": 0,
         "empty_text": 2,
+        "excluded": 0,
         "duplicate": 2,
+        "near_duplicate": 0,
+        "over_budget": 0,
         "kept": 8,
     }
 

@@ -204,3 +204,24 @@ def test_unknown_precision_is_refused(custom_run):
     root, _, _ = custom_run
     with pytest.raises(ValueError, match="precision"):
         from_pretrained(root / "model", device="cpu", precision="int4")
+
+
+def test_text_weights_of_one_give_the_plain_class_weighted_loss():
+    logits = torch.randn(5, 3)
+    target, mask = encode_targets(SINGLE, ["sad", "calm", None, "glad", "sad"])
+    classes = torch.tensor([0.5, 1.0, 2.0])
+    plain = task_loss(SINGLE, logits, target, mask, classes)
+    weighted = task_loss(SINGLE, logits, target, mask, classes, torch.ones(5))
+    torch.testing.assert_close(weighted, plain)
+
+
+def test_a_text_of_weight_zero_does_not_count():
+    logits = torch.randn(3, 3)
+    target, mask = encode_targets(SINGLE, ["sad", "calm", "glad"])
+    changed = logits.clone()
+    changed[1] = torch.tensor([40.0, -40.0, 0.0])
+    text_weight = torch.tensor([1.0, 0.0, 0.5])
+    torch.testing.assert_close(
+        task_loss(SINGLE, changed, target, mask, None, text_weight),
+        task_loss(SINGLE, logits, target, mask, None, text_weight),
+    )

@@ -1,0 +1,145 @@
+"""Urgency cues: a transparent list of phrases, and a small combiner that lets their hits move
+P(yuksek).
+
+Urgency labels exist only for telecom texts, but what makes a complaint urgent is much the same in
+every sector: money taken or blocked, fraud, a legal threat, health or safety, a service down for
+days, a threat to leave. The cue list (``data/urgency_cues.yaml``) names those phrases; the
+combiner is a logistic regression fitted on the validation split, on two features per text: the
+model's log-odds of ``yuksek`` and the number of cue groups the text hits. Its output replaces
+P(yuksek); the other urgency labels keep their proportions. A logistic regression fitted by log
+loss is calibrated on the data it was fitted on, and it is small enough to read: ``coef`` says
+how much one cue group moves the log-odds.
+
+The model directory keeps a copy of the cue list with the combiner (``urgency_cues.json``), so a
+saved model scores the same however the data file changes later.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, Field, PrivateAttr, field_validator
+
+from nabiz.text import normalize_text, turkish_lower
+
+CUES_FILE = "urgency_cues.json"
+_EPS = 1e-6
+
+
+class CueGroup(BaseModel):
+    title: str = Field(description="Shown in the priority's reasons.")
+    patterns: list[str] = Field(min_length=1)
+
+    @field_validator("patterns")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(
+                    f"cue pattern {pattern!r} is not a regular expression: {exc}"
+                ) from None
+        return patterns
+
+
+@dataclass(frozen=True)
+class CueHit:
+    group: str
+    title: str
+    matched: str
+
+    def reason(self) -> str:
+        return f"aciliyet işareti: {self.title} («{self.matched}»)"
+
+
+class CueList(BaseModel):
+    """Named groups of patterns; a text hits a group when one of its patterns matches."""
+
+    version: int = 1
+    groups: dict[str, CueGroup] = Field(min_length=1)
+    _compiled: dict[str, re.Pattern] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context) -> None:
+        self._compiled = {
+            name: re.compile("|".join(f"(?:{p})" for p in group.patterns))
+            for name, group in self.groups.items()
+        }
+
+    @classmethod
+    def load(cls, path: str | Path) -> CueList:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"urgency cue file {path} does not exist")
+        return cls.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+    def hits(self, text: str) -> list[CueHit]:
+        """The groups a text hits, each with the first phrase that matched."""
+        lowered = turkish_lower(normalize_text(text))
+        found = []
+        for name, pattern in self._compiled.items():
+            match = pattern.search(lowered)
+            if match:
+                found.append(CueHit(name, self.groups[name].title, match.group(0).strip()))
+        return found
+
+
+def _log_odds(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, _EPS, 1 - _EPS)
+    return np.log(p / (1 - p))
+
+
+class UrgencyCues(BaseModel):
+    """The cue list and the combiner fitted for one model: what ``urgency_cues.json`` holds."""
+
+    task: str = "urgency"
+    label: str = "yuksek"
+    cues: CueList
+    coef: list[float] = Field(default_factory=lambda: [1.0, 0.0])  # [log-odds, cue groups hit]
+    intercept: float = 0.0
+    fitted_on: dict[str, int] = Field(default_factory=dict, description="Rows, and rows with hits.")
+
+    def features(self, scores: np.ndarray, label_index: int, counts: np.ndarray) -> np.ndarray:
+        return np.column_stack([_log_odds(scores[:, label_index]), counts])
+
+    def fit(self, scores: np.ndarray, label_index: int, texts: Sequence[str], gold: np.ndarray):
+        """Fit the combiner: ``gold`` is 1 where the text is labelled ``label``, else 0."""
+        from sklearn.linear_model import LogisticRegression
+
+        counts = np.array([len(self.cues.hits(t)) for t in texts], dtype=float)
+        x = self.features(scores, label_index, counts)
+        model = LogisticRegression(C=1.0, max_iter=1000).fit(x, gold)
+        self.coef = [float(c) for c in model.coef_[0]]
+        self.intercept = float(model.intercept_[0])
+        self.fitted_on = {"rows": len(gold), "rows_with_hits": int((counts > 0).sum())}
+        return self
+
+    def apply(
+        self, scores: np.ndarray, label_index: int, hits: Sequence[Sequence[CueHit]]
+    ) -> np.ndarray:
+        """The task's scores with P(label) from the combiner; other labels keep proportions."""
+        counts = np.array([len(h) for h in hits], dtype=float)
+        z = self.features(scores, label_index, counts) @ np.asarray(self.coef) + self.intercept
+        new = 1.0 / (1.0 + np.exp(-z))
+        old = scores[:, label_index]
+        rest = np.clip(1.0 - old, _EPS, None)
+        out = scores * ((1.0 - new) / rest)[:, None]
+        out[:, label_index] = new
+        return out.astype(scores.dtype, copy=False)
+
+    def save(self, directory: str | Path) -> None:
+        path = Path(directory) / CUES_FILE
+        path.write_text(self.model_dump_json(indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: str | Path) -> UrgencyCues | None:
+        path = Path(directory) / CUES_FILE
+        if not path.is_file():
+            return None
+        return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))

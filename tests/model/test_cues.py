@@ -1,0 +1,100 @@
+"""Urgency cues: the cue list finds its phrases, the combiner moves P(yuksek), reasons name them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nabiz.model.cues import CueList, UrgencyCues
+from nabiz.model.loading import from_pretrained
+from nabiz.serving.priority import compute_priority, load_policy
+
+REPO = Path(__file__).resolve().parents[2]
+CUES = CueList.load(REPO / "data" / "urgency_cues.yaml")
+URGENT = "Hesabımdan iki kez çekildi, AVUKATIMA danışacağım ve BDDK'ya yazacağım"
+CALM = "Kampanya hakkında bilgi almak istiyorum"
+
+
+@pytest.mark.parametrize(
+    ("text", "group"),
+    [
+        ("Kartımdan iki kez çekildi", "para"),
+        ("Hesabım bloke edildi, maaşımı alamıyorum", "para"),
+        ("Benim yapmadığım bir işlem var, dolandırıldım", "dolandiricilik"),
+        ("Tüketici hakem heyetine başvuracağım", "yasal"),
+        ("BTK'ya şikayet ettim", "yasal"),
+        ("Annem hastanede ve hattı kapalı", "saglik_guvenlik"),
+        ("5 gündür internet yok", "uzun_kesinti"),
+        ("Numaramı başka operatöre taşıyacağım", "ayrilma"),
+    ],
+)
+def test_each_cue_group_finds_its_phrase(text, group):
+    assert group in {hit.group for hit in CUES.hits(text)}
+
+
+def test_a_plain_question_hits_no_cue():
+    assert CUES.hits(CALM) == []
+
+
+def test_turkish_capitals_are_matched_the_turkish_way():
+    assert {hit.group for hit in CUES.hits("İKİ KEZ ÇEKİLDİ")} == {"para"}
+
+
+def test_an_invalid_pattern_is_a_clear_error():
+    with pytest.raises(ValueError, match="not a regular expression"):
+        CueList.model_validate({"groups": {"x": {"title": "x", "patterns": ["(unclosed"]}}})
+
+
+@given(st.lists(st.floats(0.01, 0.98), min_size=3, max_size=3))
+def test_without_hits_an_identity_combiner_keeps_the_scores(values):
+    cues = UrgencyCues(cues=CUES, coef=[1.0, 2.0], intercept=0.0)
+    row = np.array([values]) / np.sum(values)
+    out = cues.apply(row.astype(np.float32), 2, [[]])
+    np.testing.assert_allclose(out, row, atol=1e-5)
+
+
+def test_hits_raise_p_yuksek_and_keep_a_distribution():
+    cues = UrgencyCues(cues=CUES, coef=[1.0, 1.5], intercept=0.0)
+    row = np.array([[0.5, 0.4, 0.1]], dtype=np.float32)
+    out = cues.apply(row, 2, [CUES.hits(URGENT)])
+    assert out[0, 2] > 0.5
+    assert out.sum() == pytest.approx(1.0, abs=1e-5)
+    assert out[0, 0] / out[0, 1] == pytest.approx(0.5 / 0.4, rel=1e-4)
+
+
+def test_the_combiner_learns_that_hits_mean_urgent():
+    rng = np.random.default_rng(0)
+    texts = [URGENT if i % 2 else CALM for i in range(200)]
+    gold = np.array([i % 2 for i in range(200)])
+    scores = rng.dirichlet([1, 1, 1], size=200)
+    cues = UrgencyCues(cues=CUES).fit(scores, 2, texts, gold)
+    assert cues.coef[1] > 1.0
+    assert cues.fitted_on == {"rows": 200, "rows_with_hits": 100}
+
+
+def test_cue_hits_appear_in_the_priority_reasons(tiny_model_dir):
+    UrgencyCues(cues=CUES, coef=[1.0, 1.5], intercept=0.0).save(tiny_model_dir)
+    predictor = from_pretrained(tiny_model_dir, device="cpu")
+    urgent, calm = predictor.predict([URGENT, CALM])
+    assert any("yasal yola başvurma" in cue for cue in urgent.cues)
+    assert calm.cues == []
+    policy = load_policy()
+    now = datetime(2026, 1, 5, 10, 0)
+    priority = compute_priority(urgent.tasks, policy, "web", now, now=now, cues=urgent.cues)
+    assert any(reason.startswith("aciliyet işareti: yasal") for reason in priority.reasons)
+    assert any("iki kez çekildi»" in reason for reason in priority.reasons)
+    plain = from_pretrained(tiny_model_dir, device="cpu", calibrated=False)
+    raw = plain.predict([URGENT])[0].tasks["urgency"].scores["yuksek"]
+    assert urgent.tasks["urgency"].scores["yuksek"] > raw
+
+
+def test_the_cue_list_travels_with_the_model(tiny_model_dir):
+    UrgencyCues(cues=CUES, coef=[1.0, 1.5]).save(tiny_model_dir)
+    loaded = UrgencyCues.load(tiny_model_dir)
+    assert loaded is not None and loaded.cues.groups == CUES.groups
+    assert [h.group for h in loaded.cues.hits(URGENT)] == [h.group for h in CUES.hits(URGENT)]

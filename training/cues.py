@@ -1,0 +1,46 @@
+"""Fitting the urgency cues' combiner on validation, at training time or onto a saved model."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from nabiz.model.cues import CueList, UrgencyCues
+from nabiz.model.schema import LabelSchema
+
+log = logging.getLogger(__name__)
+
+
+def fit_urgency_cues(
+    cue_file: Path,
+    schema: LabelSchema,
+    scores: dict[str, np.ndarray],
+    texts: Sequence[str],
+    gold: dict[str, Sequence],
+    task: str = "urgency",
+    label: str = "yuksek",
+) -> UrgencyCues | None:
+    """The combiner fitted on validation scores (calibrated) and labels; None when the schema
+    has no such task and label, or validation has no text of that label."""
+    if task not in schema.names or label not in schema.task(task).labels:
+        log.info("no urgency cues: the schema has no task %r with label %r", task, label)
+        return None
+    rows = [i for i, value in enumerate(gold[task]) if value is not None]
+    y = np.array([gold[task][i] == label for i in rows], dtype=int)
+    if y.min(initial=1) == y.max(initial=0):
+        log.info("no urgency cues: validation has no %r / non-%r mix to fit on", label, label)
+        return None
+    cues = UrgencyCues(task=task, label=label, cues=CueList.load(cue_file))
+    index = schema.task(task).index(label)
+    cues.fit(scores[task][rows], index, [texts[i] for i in rows], y)
+    log.info(
+        "urgency cues fitted on %d validation texts (%d with hits): coef %s, intercept %.3f",
+        cues.fitted_on["rows"],
+        cues.fitted_on["rows_with_hits"],
+        [round(c, 3) for c in cues.coef],
+        cues.intercept,
+    )
+    return cues

@@ -1,0 +1,360 @@
+"""Data preparation: labelled files in, one deduplicated, split ``DatasetDict`` and a data card out.
+
+``prepare_data`` reads the manifest sources a config names (from the data mirror, checksums
+verified, :mod:`~nabiz.training.manifest`) and the config's own files, maps each file's label
+columns onto the config's label schema (:mod:`~nabiz.training.labelmaps`,
+:mod:`~nabiz.training.loading`), normalizes the text, drops empty texts, keeps evaluation sets out
+and applies the row budgets (:mod:`~nabiz.training.sampling`), merges exact and near duplicates and
+splits train/validation/test by split group (:mod:`~nabiz.training.splits`), and writes the splits
+plus ``data_card.json`` and ``data_card.md`` (:mod:`~nabiz.training.datacard`) to the config's
+``data.prepared_dir``. Training then calls ``load_prepared``.
+
+A row without a label for a task keeps ``None`` there (the loss masks it); it is never dropped,
+unless its source says ``drop_unlabelled`` and it has no label at all. Multi-label tasks hold a
+list of labels, or ``None``. Besides ``id, text, text_original, source`` and the tasks, each row
+has ``weight`` (its source's loss weight) and ``group`` (its split group).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import datasets as datasets_lib
+import pandas as pd
+from datasets import Dataset, DatasetDict, Features, List, Value, load_from_disk
+
+from nabiz.model.schema import LabelSchema
+from nabiz.pii import mask_text
+from nabiz.settings import Settings, get_settings
+from nabiz.text import dedupe_key, near_duplicate_key, normalize_text
+from nabiz.training.config import NabizConfig, SourceSpec
+from nabiz.training.datacard import (
+    CARD_JSON,
+    CARD_MD,
+    ROW_COUNTS,
+    build_card,
+    card_markdown,
+    fingerprint,
+    group_report,
+)
+from nabiz.training.loading import load_source_with_stats
+from nabiz.training.manifest import (
+    DataSourceError,
+    file_sha256,
+    load_manifest,
+    resolve_sources,
+    source_group,
+    verify_source,
+)
+from nabiz.training.sampling import apply_budgets, budget_for, excluded_rows, read_excluded_ids
+from nabiz.training.splits import (
+    SPLITS,
+    assign_splits,
+    bucket_label,
+    merge_duplicates,
+    optional_key,
+    split_groups,
+)
+
+logger = logging.getLogger(__name__)
+
+BASE_COLUMNS = ("id", "text", "text_original", "source", "group")
+
+
+@dataclass
+class PreparedData:
+    """What ``prepare_data`` wrote: the splits, the data card, and the folder holding both."""
+
+    datasets: DatasetDict
+    card: dict[str, Any]
+    path: Path
+    warnings: list[str] = field(default_factory=list)
+
+
+def _features(schema: LabelSchema) -> Features:
+    columns: dict[str, Any] = {name: Value("string") for name in BASE_COLUMNS}
+    columns["weight"] = Value("float32")
+    for task in schema.tasks:
+        columns[task.name] = List(Value("string")) if task.is_multi_label else Value("string")
+    return Features(columns)
+
+
+def _collect_specs(
+    config: NabizConfig, settings: Settings
+) -> list[tuple[SourceSpec, Path, Path, Path]]:
+    """(spec, base dir, map dir, file) for every manifest source and config file, verified."""
+    specs: list[tuple[SourceSpec, Path, Path, Path]] = []
+    if config.data.sources:
+        manifest = load_manifest(settings.manifest)
+        for spec in resolve_sources(manifest, config.data.sources):
+            path = verify_source(spec, settings.data_dir)
+            specs.append((spec, Path(settings.data_dir), Path(settings.manifest).parent, path))
+    for number, spec in enumerate(config.data.files):
+        path = config.resolve(spec.path)
+        if not path.is_file():
+            raise DataSourceError(
+                f"data.files[{number}] ({spec.name!r}): {path} does not exist; paths in a config "
+                f"are relative to the config file's folder {config.config_dir}."
+            )
+        if spec.sha256 and file_sha256(path) != spec.sha256.lower():
+            raise DataSourceError(
+                f"data.files[{number}] ({spec.name!r}): {path} does not match the sha256 in the "
+                f"config ({spec.sha256}); update or remove `sha256:` if the file changed on "
+                "purpose."
+            )
+        specs.append((spec, path.parent, config.config_dir, path))
+    names = [spec.name for spec, *_ in specs]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise DataSourceError(f"source names must be unique; repeated: {repeated}")
+    return specs
+
+
+def _write(datasets: DatasetDict, card: dict[str, Any], target: Path) -> None:
+    """Write to a sibling folder, then swap it in, so a failed run leaves the old data intact."""
+    if target.exists() and any(target.iterdir()) and not (target / CARD_JSON).is_file():
+        raise DataSourceError(
+            f"{target} exists and does not hold prepared data; choose another data.prepared_dir "
+            "or empty that folder."
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    if staging.exists():
+        shutil.rmtree(staging)
+    quiet = not datasets_lib.are_progress_bars_disabled()
+    if quiet:
+        datasets_lib.disable_progress_bars()
+    try:
+        datasets.save_to_disk(str(staging))
+    finally:
+        if quiet:
+            datasets_lib.enable_progress_bars()
+    (staging / CARD_JSON).write_text(
+        json.dumps(card, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+    (staging / CARD_MD).write_text(card_markdown(card) + "\n", encoding="utf-8")
+    if target.exists():
+        shutil.rmtree(target)
+    staging.rename(target)
+
+
+def _removed(
+    rows: dict[str, dict[str, int]], before: pd.Series, after: pd.Series, key: str
+) -> None:
+    """Count, per source, the rows one step removed (``before``/``after``: source columns)."""
+    gone = before.value_counts().sub(after.value_counts(), fill_value=0)
+    for name, count in gone.items():
+        rows[name][key] += int(count)
+
+
+def _exclude(
+    config: NabizConfig, frame: pd.DataFrame, rows: dict[str, dict[str, int]]
+) -> tuple[pd.DataFrame, list[dict[str, Any]], list[str]]:
+    """Drop the rows of every ``data.exclude`` set, with their split groups."""
+    report: list[dict[str, Any]] = []
+    warnings: list[str] = []
+    for number, exclusion in enumerate(config.data.exclude):
+        path = config.resolve(exclusion.file)
+        if not path.is_file():
+            raise DataSourceError(
+                f"data.exclude[{number}]: {path} does not exist; paths in a config are relative "
+                f"to the config file's folder {config.config_dir}."
+            )
+        parts = frame["_part"]
+        if not parts.map(lambda p, s=exclusion.source: p == s or source_group(p) == s).any():
+            raise DataSourceError(
+                f"data.exclude[{number}] names source {exclusion.source!r}, which this config "
+                f"does not read (it reads {sorted(set(frame['source']))})."
+            )
+        ids = read_excluded_ids(exclusion, path)
+        matched = excluded_rows(frame, exclusion.source, ids)
+        found = set(frame.loc[matched, "_source_id"])
+        if len(found) < len(ids):
+            warnings.append(
+                f"data.exclude[{number}]: {len(ids) - len(found)} of {len(ids)} ids in {path.name} "
+                f"are not in source {exclusion.source!r} (e.g. {sorted(ids - found)[:3]})"
+            )
+        drop = frame["_group"].isin(set(frame.loc[matched, "_group"]))
+        _removed(rows, frame["source"], frame.loc[~drop, "source"], "excluded")
+        report.append(
+            {
+                "source": exclusion.source,
+                "file": exclusion.file,
+                "reason": exclusion.reason,
+                "ids": len(ids),
+                "ids_found": len(found),
+                "rows": int(drop.sum()),
+            }
+        )
+        frame = frame.loc[~drop]
+    return frame, report, warnings
+
+
+def _source_card(spec: SourceSpec, path: Path, stats: Any, weight: float) -> dict[str, Any]:
+    return {
+        "name": spec.name,
+        "path": spec.path,
+        "upstream_path": spec.upstream_path,
+        "sha256": spec.sha256 or file_sha256(path),
+        "rows_read": stats.rows_read,
+        "malformed": stats.malformed,
+        "malformed_examples": stats.malformed_examples,
+        "aggregated": stats.aggregated,
+        "ambiguous": stats.ambiguous,
+        "unlabelled": stats.unlabelled,
+        "filtered": stats.filtered_by,
+        "weight": weight,
+    }
+
+
+def prepare_data(config: NabizConfig, settings: Settings | None = None) -> PreparedData:
+    """Read, map, clean, deduplicate, budget and split the config's data; write it and its card."""
+    started = time.perf_counter()
+    settings = settings or get_settings()
+    schema = config.schema
+    tasks = schema.tasks
+    stratify = config.data.split.stratify or tasks[0].name
+    budgets = config.data.budgets
+
+    frames: list[pd.DataFrame] = []
+    source_cards: dict[str, dict[str, Any]] = {}
+    rows: dict[str, dict[str, int]] = {}
+    for spec, base_dir, map_dir, path in _collect_specs(config, settings):
+        frame, stats = load_source_with_stats(spec, base_dir, schema, map_dir)
+        group = source_group(spec.name)
+        logger.info("source %s: %d rows read from %s", spec.name, stats.rows_read, path)
+        frames.append(frame)
+        weight = budget_for(spec.name, budgets)[1].weight
+        card = source_cards.setdefault(
+            group,
+            {
+                "name": group,
+                "licence": spec.licence,
+                "attribution": spec.attribution,
+                "upstream_repo": spec.upstream_repo,
+                "files": [],
+                "weights": {},
+            },
+        )
+        card["files"].append(_source_card(spec, path, stats, weight))
+        card["weights"][spec.name] = weight
+        counts = rows.setdefault(group, dict.fromkeys(ROW_COUNTS, 0))
+        counts["read"] += stats.rows_read
+        counts["malformed"] += stats.malformed
+        counts["aggregated"] += stats.aggregated
+        counts["unlabelled"] += stats.unlabelled
+        counts["filtered"] += stats.filtered
+
+    columns = ["id", "text_original", "source", "_part", "_source_id", "_title", "_body"]
+    columns += ["_priority", *schema.names]
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    if settings.mask_personal_data:  # nothing personal reaches the splits or the vocabulary
+        frame["text_original"] = frame["text_original"].map(mask_text)
+    frame["text"] = frame["text_original"].map(normalize_text)
+    if settings.mask_personal_data:  # again: NFKC turns full-width digits into ASCII ones
+        frame["text"] = frame["text"].map(mask_text)
+    empty = frame["text"] == ""
+    _removed(rows, frame["source"], frame.loc[~empty, "source"], "empty_text")
+    frame = frame.loc[~empty].reset_index(drop=True)
+
+    frame["_key"] = frame["text"].map(dedupe_key)
+    near = config.data.dedupe.near_duplicates
+    frame["_near"] = frame["text"].map(near_duplicate_key) if near else frame["_key"]
+    frame["_title_key"] = pd.Series(
+        [optional_key(title) for title in frame["_title"].tolist()], index=frame.index, dtype=object
+    )
+    frame["_group"] = split_groups(frame, config.data.dedupe.template_min_rows)
+
+    frame, exclusions, warnings = _exclude(config, frame, rows)
+
+    duplicates: dict[str, Any] = {}
+    before = frame["source"]
+    frame, duplicates["exact"] = merge_duplicates(frame, tasks, "_key")
+    _removed(rows, before, frame["source"], "duplicate")
+    if near:
+        before = frame["source"]
+        frame, duplicates["near"] = merge_duplicates(frame, tasks, "_near")
+        _removed(rows, before, frame["source"], "near_duplicate")
+
+    before = frame["source"]
+    labels = frame[stratify].map(bucket_label)
+    frame, budget_report = apply_budgets(frame, budgets, labels, config.data.budget_seed)
+    _removed(rows, before, frame["source"], "over_budget")
+    frame = frame.reset_index(drop=True)
+    after = frame["source"].value_counts()
+    for name in rows:
+        rows[name]["kept"] = int(after.get(name, 0))
+    rows["all"] = {key: sum(counts[key] for counts in rows.values()) for key in ROW_COUNTS}
+
+    buckets = frame["source"] + "\x1f" + frame[stratify].map(bucket_label)
+    split = config.data.split
+    frame["split"] = assign_splits(
+        frame["_key"], buckets, split.validation, split.test, split.seed, groups=frame["_group"]
+    )
+    frame["group"] = frame["_group"]
+
+    features = _features(schema)
+    datasets = DatasetDict(
+        {
+            name: Dataset.from_dict(
+                {column: frame.loc[frame["split"] == name, column].tolist() for column in features},
+                features=features,
+            )
+            for name in SPLITS
+        }
+    )
+    extra = {
+        "groups": group_report(frame),
+        "exclusions": exclusions,
+        "budgets": {
+            "seed": config.data.budget_seed,
+            "entries": {
+                name: budget_report.get(name, {}) | budget.model_dump(mode="json")
+                for name, budget in budgets.items()
+            },
+        },
+    }
+    card = build_card(
+        config,
+        frame,
+        list(source_cards.values()),
+        rows,
+        duplicates,
+        extra,
+        time.perf_counter() - started,
+    )
+    card["warnings"] = warnings + card["warnings"]
+    for warning in card["warnings"]:
+        logger.warning(warning)
+    target = config.resolve(config.data.prepared_dir)
+    _write(datasets, card, target)
+    logger.info("prepared data written to %s", target)
+    return PreparedData(datasets=datasets, card=card, path=target, warnings=card["warnings"])
+
+
+def load_prepared(config: NabizConfig) -> DatasetDict:
+    """The prepared splits of a config; a clear error if they are missing or stale."""
+    path = config.resolve(config.data.prepared_dir)
+    command = f"nabiz data prepare --config <the config file in {config.config_dir}>"
+    if not (path / CARD_JSON).is_file() or not (path / "dataset_dict.json").is_file():
+        raise DataSourceError(
+            f"no prepared data in {path} (data.prepared_dir of config {config.name!r}); "
+            f"run `{command}` first."
+        )
+    card = json.loads((path / CARD_JSON).read_text(encoding="utf-8"))
+    if card.get("fingerprint") != fingerprint(config):
+        raise DataSourceError(
+            f"the prepared data in {path} was made for other tasks, labels or data settings than "
+            f"config {config.name!r} now has; run `{command}` again."
+        )
+    datasets = load_from_disk(str(path))
+    if not isinstance(datasets, DatasetDict):
+        raise DataSourceError(f"{path} holds a single Dataset, not train/validation/test splits")
+    return datasets
