@@ -29,8 +29,9 @@ def from_pretrained(
     """Load whichever kind of model ``directory`` holds.
 
     ``ensemble=False`` scores with the transformer alone, leaving out the baseline mixture.
-    ``precision``: ``fp32``, ``bf16`` (autocast), or ``auto`` (bf16 on a GPU and on CPUs
-    with native bf16); the baseline ignores it.
+    ``precision``: ``fp32``, ``bf16`` (autocast), ``int8`` (the directory's quantization plan,
+    CPU only) or ``auto`` (bf16 on a GPU and on CPUs with native bf16, int8 on other CPUs when the
+    directory's plan was accepted, fp32 elsewhere); the baseline ignores it.
     """
     directory = Path(directory)
     info = ModelInfo.load(directory)
