@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import git_revision, machine_description  # noqa: E402
+from common import git_revision, machine_description
 
 
 def main() -> None:
