@@ -27,6 +27,9 @@ def main() -> None:
     parser.add_argument("--model", type=Path, required=True)
     parser.add_argument("--prepared", type=Path, default=None, help="default: the model's own")
     parser.add_argument("--limit", type=int, default=0, help="first N test texts (0: all)")
+    parser.add_argument(
+        "--speed-rounds", type=int, default=3, help="A/B rounds of fp32 vs int8 over 256 texts"
+    )
     args = parser.parse_args()
     import datasets
     from sklearn.metrics import f1_score
@@ -46,8 +49,21 @@ def main() -> None:
         test = test.select(range(min(args.limit, len(test))))
     texts = list(test["text"])
     labels = {}
-    for precision in ("fp32", "int8"):
-        predictor = from_pretrained(args.model, device="cpu", precision=precision)
+    predictors = {
+        p: from_pretrained(args.model, device="cpu", precision=p) for p in ("fp32", "int8")
+    }
+    sample = texts[:256]
+    for round_ in range(args.speed_rounds):  # alternating, so that other load slows both alike
+        times = {}
+        for precision, predictor in predictors.items():
+            started = time.perf_counter()
+            predictor.predict(sample)
+            times[precision] = time.perf_counter() - started
+        print(
+            f"speed round {round_ + 1}, {len(sample)} texts: fp32 {times['fp32']:.1f} s, "
+            f"int8 {times['int8']:.1f} s: int8 {times['fp32'] / times['int8']:.2f}x"
+        )
+    for precision, predictor in predictors.items():
         started = time.perf_counter()
         predictions = predictor.predict(texts)
         elapsed = time.perf_counter() - started
