@@ -11,6 +11,7 @@ training, ``training_config.yaml``, ``metrics.json`` and the model card ``README
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 from collections.abc import Sequence
 from pathlib import Path
@@ -89,14 +90,27 @@ def use_bf16(precision: str, device: torch.device) -> bool:
     return resolve_precision(precision, device) == "bf16"
 
 
-def build_encoder(config) -> torch.nn.Module:
-    """An encoder from a transformers config, without the pooler that mean pooling never uses."""
+def build_encoder(config, init_weights: bool = True) -> torch.nn.Module:
+    """An encoder from a transformers config, without the pooler that mean pooling never uses.
+
+    ``init_weights=False`` skips the random initialization, for callers that load every weight
+    right after: initializing 30M parameters took 7.6 s against 0.2–0.4 s without it on a busy
+    2-core machine (BENCHMARKS.md §5), most of a model load."""
     from transformers import AutoModel
 
-    try:
-        return AutoModel.from_config(config, add_pooling_layer=False)
-    except TypeError:
-        return AutoModel.from_config(config)
+    if init_weights:
+        context = contextlib.nullcontext()
+    else:
+        try:
+            from transformers.initialization import no_init_weights
+        except ImportError:  # transformers < 5
+            from transformers.modeling_utils import no_init_weights
+        context = no_init_weights()
+    with context:
+        try:
+            return AutoModel.from_config(config, add_pooling_layer=False)
+        except TypeError:
+            return AutoModel.from_config(config)
 
 
 def load_pretrained_encoder(name_or_path: str) -> torch.nn.Module:
@@ -138,7 +152,7 @@ def load_model(directory: str | Path) -> tuple[MultiTaskModel, object, LabelSche
     info = ModelInfo.load(directory)
     schema = LabelSchema.load(directory)
     config = AutoConfig.from_pretrained(directory)
-    model = MultiTaskModel(build_encoder(config), schema)
+    model = MultiTaskModel(build_encoder(config, init_weights=False), schema)
     state = load_file(str(directory / WEIGHTS_FILE))
     model.load_state_dict(state, strict=True)
     model.eval()
