@@ -48,11 +48,15 @@ class QuantizationPlan(BaseModel):
         "measured on (the served labels: with the baseline mixture when the model has one).",
     )
     texts: int = Field(default=0, description="How many texts the plan was measured on.")
+    layers: int = Field(default=0, description="How many encoder Linear layers the model has.")
 
     @property
     def accepted(self) -> bool:
-        """Whether int8 kept enough labels to be chosen automatically."""
-        return bool(self.agreement) and min(self.agreement.values()) >= ACCEPTED_AGREEMENT
+        """Whether int8 kept enough labels to be chosen automatically (and quantizes at least
+        one layer: a plan that had to keep every layer in fp32 would only rename fp32)."""
+        if not self.agreement or len(self.keep_fp32) >= self.layers:
+            return False
+        return min(self.agreement.values()) >= ACCEPTED_AGREEMENT
 
     def outlier_tensors(self) -> dict[str, torch.Tensor]:
         return {name: torch.tensor(idx, dtype=torch.long) for name, idx in self.outliers.items()}
@@ -247,6 +251,7 @@ def plan_quantization(
             keep_fp32=keep,
             outliers={n: idx.tolist() for n, idx in outliers.items() if n not in keep},
             texts=texts,
+            layers=len(names),
         )
         candidate.agreement = label_agreement(reference, score(candidate.apply(model)))
         if best is None or min(candidate.agreement.values()) > min(best.agreement.values()):

@@ -86,12 +86,16 @@ def test_the_plan_keeps_the_labels_on_the_texts_it_was_measured_on(tiny_model_di
 
 def test_auto_takes_int8_only_on_a_cpu_without_bf16_and_with_an_accepted_plan(monkeypatch):
     cpu, gpu = torch.device("cpu"), torch.device("cuda")
-    accepted = QuantizationPlan(agreement={"sentiment": 0.999, "topic": 0.996})
-    rejected = QuantizationPlan(agreement={"sentiment": 0.999, "topic": 0.97})
+    accepted = QuantizationPlan(agreement={"sentiment": 0.999, "topic": 0.996}, layers=12)
+    rejected = QuantizationPlan(agreement={"sentiment": 0.999, "topic": 0.97}, layers=12)
+    all_fp32 = QuantizationPlan(
+        keep_fp32=[f"l{i}" for i in range(12)], agreement={"sentiment": 1.0}, layers=12
+    )
     monkeypatch.setattr(transformer_module, "cpu_has_native_bf16", lambda: False)
     assert resolve_precision("auto", cpu, accepted) == "int8"
     assert resolve_precision("auto", cpu, rejected) == "fp32"
     assert resolve_precision("auto", cpu, None) == "fp32"
+    assert resolve_precision("auto", cpu, all_fp32) == "fp32"  # nothing int8: no point
     assert resolve_precision("auto", gpu, accepted) == "bf16"
     assert resolve_precision("int8", cpu, rejected) == "int8"  # by hand, the user's choice
     monkeypatch.setattr(transformer_module, "cpu_has_native_bf16", lambda: True)
