@@ -104,6 +104,12 @@ def main() -> None:
     parser.add_argument(
         "--precision", default="auto", help="NABIZ_PRECISION for the nabiz runs (auto, fp32, int8)"
     )
+    parser.add_argument(
+        "--prepared",
+        type=Path,
+        default=None,
+        help="A prepared dataset directory whose test split to use (default: the model's own)",
+    )
     args = parser.parse_args()
     from common import test_split_texts
     from transformers import AutoTokenizer
