@@ -74,7 +74,7 @@ def test_the_plan_keeps_the_labels_on_the_texts_it_was_measured_on(tiny_model_di
     assert QuantizationPlan.load(tiny_model_dir) == plan
     fp32 = from_pretrained(tiny_model_dir, device="cpu", precision="fp32").predict(TEXTS)
     int8 = from_pretrained(tiny_model_dir, device="cpu", precision="int8")
-    assert int8.precision == "int8"
+    assert getattr(int8, "first", int8).precision == "int8"  # the transformer of a mixture
     got = int8.predict(TEXTS)
     for task, share in plan.agreement.items():
         same = np.mean(
