@@ -8,6 +8,20 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
+SPEED_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16")
+
+
+def cpu_flags() -> list[str]:
+    """The CPU flags that decide which kernels run (AVX2/FMA, AVX-512, VNNI, bf16, AMX)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                present = set(line.split(":", 1)[1].split())
+                return [flag for flag in SPEED_FLAGS if flag in present]
+    except OSError:
+        pass
+    return []
+
 
 def machine_description() -> str:
     import torch
@@ -20,9 +34,12 @@ def machine_description() -> str:
                 break
     except OSError:
         pass
+    flags = cpu_flags()
+    missing = [flag for flag in SPEED_FLAGS if flag not in flags]
     parts = [
         f"date {datetime.now(UTC).isoformat(timespec='seconds')}",
         f"CPU {cpu} x{os.cpu_count()} (torch threads {torch.get_num_threads()})",
+        f"flags {' '.join(flags) or 'unknown'} (no {' '.join(missing)})",
         f"torch {torch.__version__}",
     ]
     if torch.cuda.is_available():

@@ -12,12 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 
 from nabiz.model.predictor import ModelInfo, Predictor, ScoredBatch
 from nabiz.model.schema import LabelSchema, TaskSpec
+from nabiz.model.tfidf import TfidfTransform, linear_scores
 from nabiz.text import normalize_text, turkish_lower
 
 VECTORIZERS_FILE = "vectorizers.json"
@@ -43,6 +41,17 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
+def _transform(params: dict, vocabulary: dict, idf: np.ndarray) -> TfidfTransform:
+    return TfidfTransform(
+        params["analyzer"],
+        params["ngram_range"],
+        vocabulary,
+        idf,
+        sublinear_tf=params.get("sublinear_tf", False),
+        lowercase=params.get("lowercase", True),
+    )
+
+
 class TfidfBaseline:
     """Char 2–5 and word 1–2 TF-IDF features, one logistic regression per task (or per label)."""
 
@@ -51,18 +60,42 @@ class TfidfBaseline:
         self.C = C
         self.max_features = max_features
 
-    def _features(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        prepared = _prepare(texts)
-        return sparse.hstack([v.transform(prepared) for v in self.vectorizers_.values()]).tocsr()
+    def _features(self, texts: Sequence[str]):
+        """The features of ``texts`` as one sparse matrix (the transforms side by side); scoring
+        does not build it, tests and analysis do."""
+        from scipy import sparse
+
+        blocks = []
+        for transform in self.transforms_.values():
+            rows = [transform.row(text) for text in _prepare(texts)]
+            indptr = np.cumsum([0] + [len(columns) for columns, _ in rows])
+            columns = np.concatenate([c for c, _ in rows]) if rows else np.zeros(0, np.int64)
+            values = np.concatenate([v for _, v in rows]) if rows else np.zeros(0)
+            shape = (len(texts), len(transform.idf))
+            blocks.append(sparse.csr_matrix((values, columns, indptr), shape=shape))
+        return sparse.hstack(blocks).tocsr()
 
     def fit(self, texts: Sequence[str], targets: dict[str, list]) -> TfidfBaseline:
-        """``targets[task]``: per text a label, a list of labels (multi-label), or None."""
+        """``targets[task]``: per text a label, a list of labels (multi-label), or None.
+
+        Fitting uses scikit-learn; scoring (``predict_scores``) does not import it."""
+        from scipy import sparse
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         prepared = _prepare(texts)
-        self.vectorizers_ = {
+        vectorizers = {
             name: TfidfVectorizer(max_features=self.max_features // 2, **params).fit(prepared)
             for name, params in _VECTORIZER_PARAMS.items()
         }
-        features = self._features(texts)
+        features = sparse.hstack([v.transform(prepared) for v in vectorizers.values()]).tocsr()
+        self.params_ = {
+            name: {**_VECTORIZER_PARAMS[name], "max_features": v.max_features}
+            for name, v in vectorizers.items()
+        }
+        self.transforms_ = {
+            name: _transform(self.params_[name], v.vocabulary_, v.idf_)
+            for name, v in vectorizers.items()
+        }
         self.coef_: dict[str, np.ndarray] = {}
         self.intercept_: dict[str, np.ndarray] = {}
         for task in self.schema.tasks:
@@ -76,6 +109,8 @@ class TfidfBaseline:
         return self._stack()
 
     def _fit_single_label(self, task: TaskSpec, x, values: list[str]) -> None:
+        from sklearn.linear_model import LogisticRegression
+
         y = np.array([task.index(value) for value in values])
         coef = np.zeros((task.num_labels, x.shape[1]), dtype=np.float32)
         intercept = np.full(task.num_labels, -30.0, dtype=np.float32)  # unseen class: ~0 prob
@@ -96,6 +131,8 @@ class TfidfBaseline:
         self.coef_[task.name], self.intercept_[task.name] = coef, intercept
 
     def _fit_multi_label(self, task: TaskSpec, x, values: list[list[str]]) -> None:
+        from sklearn.linear_model import LogisticRegression
+
         coef = np.zeros((task.num_labels, x.shape[1]), dtype=np.float32)
         intercept = np.full(task.num_labels, -30.0, dtype=np.float32)
         for j, label in enumerate(task.labels):
@@ -124,7 +161,9 @@ class TfidfBaseline:
         return self
 
     def predict_scores(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        logits = np.asarray(self._features(texts) @ self.weights_) + self.bias_
+        logits = linear_scores(
+            list(self.transforms_.values()), self.weights_, self.bias_, _prepare(texts)
+        )
         scores, start = {}, 0
         for task in self.schema.tasks:
             z = logits[:, start : start + task.num_labels]
@@ -139,13 +178,13 @@ class TfidfBaseline:
         directory.mkdir(parents=True, exist_ok=True)
         spec = {
             name: {
-                "params": {**_VECTORIZER_PARAMS[name], "max_features": v.max_features},
-                "vocabulary": {term: int(i) for term, i in v.vocabulary_.items()},
+                "params": self.params_[name],
+                "vocabulary": {term: int(i) for term, i in t.vocabulary.items()},
             }
-            for name, v in self.vectorizers_.items()
+            for name, t in self.transforms_.items()
         }
         (directory / VECTORIZERS_FILE).write_text(json.dumps(spec, ensure_ascii=False), "utf-8")
-        arrays = {f"idf__{name}": v.idf_ for name, v in self.vectorizers_.items()}
+        arrays = {f"idf__{name}": t.idf for name, t in self.transforms_.items()}
         for task in self.schema.tasks:
             arrays[f"coef__{task.name}"] = self.coef_[task.name]
             arrays[f"intercept__{task.name}"] = self.intercept_[task.name]
@@ -157,15 +196,11 @@ class TfidfBaseline:
         spec = json.loads((directory / VECTORIZERS_FILE).read_text(encoding="utf-8"))
         arrays = np.load(directory / ARRAYS_FILE, allow_pickle=False)
         model = cls(schema)
-        model.vectorizers_ = {}
-        for name, entry in spec.items():
-            params = dict(entry["params"])
-            params["ngram_range"] = tuple(params["ngram_range"])
-            vectorizer = TfidfVectorizer(**params, vocabulary=entry["vocabulary"])
-            vectorizer.vocabulary_ = entry["vocabulary"]
-            vectorizer.fixed_vocabulary_ = True
-            vectorizer.idf_ = arrays[f"idf__{name}"]
-            model.vectorizers_[name] = vectorizer
+        model.params_ = {name: entry["params"] for name, entry in spec.items()}
+        model.transforms_ = {
+            name: _transform(entry["params"], entry["vocabulary"], arrays[f"idf__{name}"])
+            for name, entry in spec.items()
+        }
         model.coef_ = {t.name: arrays[f"coef__{t.name}"] for t in schema.tasks}
         model.intercept_ = {t.name: arrays[f"intercept__{t.name}"] for t in schema.tasks}
         return model._stack()

@@ -34,9 +34,11 @@ def from_pretrained(
     """Load whichever kind of model ``directory`` holds.
 
     ``ensemble=False`` scores with the transformer alone, leaving out the baseline mixture.
-    ``precision``: ``fp32``, ``bf16`` (autocast), or ``auto`` (bf16 on a GPU and on CPUs
-    with native bf16); the baseline ignores it. ``calibrated=False`` gives the raw scores: no
-    temperatures (``calibration.json``) and no urgency cues (``urgency_cues.json``).
+    ``precision``: ``fp32``, ``bf16`` (autocast), ``int8`` (the directory's quantization plan,
+    CPU only) or ``auto`` (bf16 on a GPU and on CPUs with native bf16, int8 on other CPUs when the
+    directory's plan was accepted, fp32 elsewhere); the baseline ignores it. ``calibrated=False``
+    gives the raw scores: no temperatures (``calibration.json``) and no urgency cues
+    (``urgency_cues.json``).
 
     Each way of scoring has its own temperatures (``nabiz``: the served mixture, fitted on the
     mixture of the two raw parts; ``transformer`` alone; ``baseline`` alone); the urgency cues

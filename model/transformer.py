@@ -11,6 +11,7 @@ training, ``training_config.yaml``, ``metrics.json`` and the model card ``README
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +22,7 @@ from safetensors.torch import load_file, save_file
 
 from nabiz.model.network import MultiTaskModel
 from nabiz.model.predictor import ModelInfo, Predictor, ScoredBatch
+from nabiz.model.quantize import QUANTIZATION_FILE, QuantizationPlan
 from nabiz.model.schema import LabelSchema
 from nabiz.model.tokenize import encode_texts, length_sorted_batches, pad_batch
 
@@ -54,23 +56,61 @@ def cpu_has_native_bf16() -> bool:
     return bool({"avx512_bf16", "amx_bf16"} & set(flags.split()))
 
 
-def use_bf16(precision: str, device: torch.device) -> bool:
-    """``auto``: bf16 on a GPU and on CPUs with native bf16, fp32 elsewhere."""
-    if precision not in ("auto", "fp32", "bf16"):
-        raise ValueError(f"precision must be auto, fp32 or bf16, not {precision!r}")
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
+
+
+def resolve_precision(
+    precision: str, device: torch.device, plan: QuantizationPlan | None = None
+) -> str:
+    """What ``precision`` means on ``device`` for a model with (or without) an int8 plan.
+
+    ``auto``: bf16 on a GPU and on CPUs with native bf16; int8 on other CPUs when the model
+    directory holds a quantization plan that kept ≥ 99.5 % of labels (``nabiz quantize``);
+    fp32 elsewhere. ``int8`` by hand needs a plan (accepted or not) and a CPU."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
     if precision == "auto":
-        return device.type == "cuda" or (device.type == "cpu" and cpu_has_native_bf16())
-    return precision == "bf16"
+        if device.type == "cuda" or (device.type == "cpu" and cpu_has_native_bf16()):
+            return "bf16"
+        if device.type == "cpu" and plan is not None and plan.accepted:
+            return "int8"
+        return "fp32"
+    if precision == "int8":
+        if device.type != "cpu":
+            raise ValueError("int8 runs on the CPU only; use bf16 or fp32 on a GPU")
+        if plan is None:
+            raise ValueError(
+                f"the model has no {QUANTIZATION_FILE}: run `nabiz quantize --model DIR` first"
+            )
+    return precision
 
 
-def build_encoder(config) -> torch.nn.Module:
-    """An encoder from a transformers config, without the pooler that mean pooling never uses."""
+def use_bf16(precision: str, device: torch.device) -> bool:
+    """Whether ``precision`` runs the encoder under bf16 autocast on ``device``."""
+    return resolve_precision(precision, device) == "bf16"
+
+
+def build_encoder(config, init_weights: bool = True) -> torch.nn.Module:
+    """An encoder from a transformers config, without the pooler that mean pooling never uses.
+
+    ``init_weights=False`` skips the random initialization, for callers that load every weight
+    right after: initializing 30M parameters took 7.6 s against 0.2–0.4 s without it on a busy
+    2-core machine (BENCHMARKS.md §8), most of a model load."""
     from transformers import AutoModel
 
-    try:
-        return AutoModel.from_config(config, add_pooling_layer=False)
-    except TypeError:
-        return AutoModel.from_config(config)
+    if init_weights:
+        context = contextlib.nullcontext()
+    else:
+        try:
+            from transformers.initialization import no_init_weights
+        except ImportError:  # transformers < 5
+            from transformers.modeling_utils import no_init_weights
+        context = no_init_weights()
+    with context:
+        try:
+            return AutoModel.from_config(config, add_pooling_layer=False)
+        except TypeError:
+            return AutoModel.from_config(config)
 
 
 def load_pretrained_encoder(name_or_path: str) -> torch.nn.Module:
@@ -112,7 +152,7 @@ def load_model(directory: str | Path) -> tuple[MultiTaskModel, object, LabelSche
     info = ModelInfo.load(directory)
     schema = LabelSchema.load(directory)
     config = AutoConfig.from_pretrained(directory)
-    model = MultiTaskModel(build_encoder(config), schema)
+    model = MultiTaskModel(build_encoder(config, init_weights=False), schema)
     state = load_file(str(directory / WEIGHTS_FILE))
     model.load_state_dict(state, strict=True)
     model.eval()
@@ -133,10 +173,14 @@ class TransformerPredictor(Predictor):
         batch_size: int = 64,
         path: Path | None = None,
         precision: str = "fp32",
+        quantization: QuantizationPlan | None = None,
     ) -> None:
         self.device = resolve_device(device) if isinstance(device, str) else device
-        self.bf16 = use_bf16(precision, self.device)
+        self.precision = resolve_precision(precision, self.device, quantization)
+        self.bf16 = self.precision == "bf16"
         self.model = model.to(self.device).eval()
+        if self.precision == "int8":
+            self.model = quantization.apply(self.model).eval()
         self.tokenizer = tokenizer
         self.schema = schema
         self.info = info
@@ -153,7 +197,14 @@ class TransformerPredictor(Predictor):
         """The transformer of ``directory`` alone (``loading.from_pretrained`` adds the mixture)."""
         model, tokenizer, schema, info = load_model(directory)
         return cls(
-            model, tokenizer, schema, info, device=device, path=Path(directory), precision=precision
+            model,
+            tokenizer,
+            schema,
+            info,
+            device=device,
+            path=Path(directory),
+            precision=precision,
+            quantization=QuantizationPlan.load(directory),
         )
 
     def encode(self, texts: Sequence[str]):

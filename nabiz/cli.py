@@ -217,6 +217,35 @@ def convert_encoder(
     typer.echo(f"base encoder ready at {path}")
 
 
+@app.command("quantize")
+def quantize(
+    model: ModelOption = None,
+    texts: Annotated[
+        int, typer.Option("--texts", min=1, help="Validation texts to measure the plan on.")
+    ] = 1000,
+) -> None:
+    """Measure which layers run in int8 without changing labels; write quantization.json.
+
+    Measured on the validation split of the model's prepared data, against the fp32 labels."""
+    from nabiz.training.quantize import calibration_texts, quantize_directory
+
+    model_dir = model_dir_or_default(model)
+    try:
+        plan = quantize_directory(model_dir, calibration_texts(model_dir, texts))
+    except (ValueError, FileNotFoundError, KeyError) as exc:
+        raise _fail(str(exc)) from None
+    kept = ", ".join(f"{task} {share:.2%}" for task, share in plan.agreement.items())
+    verdict = (
+        "accepted: NABIZ_PRECISION=auto uses it on CPUs without native bf16"
+        if (plan.accepted)
+        else "NOT accepted (< 99.5 % on some task): auto stays fp32; int8 only by hand"
+    )
+    typer.echo(
+        f"{len(plan.keep_fp32)} layers kept in fp32; labels equal to fp32 on {plan.texts} texts: "
+        f"{kept}; {verdict}"
+    )
+
+
 # --- commands from other modules register here -------------------------------------------------
 
 

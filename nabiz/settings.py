@@ -35,9 +35,11 @@ class Settings(BaseSettings):
         description="Model directory that serve, score and predict use without --model.",
     )
     device: str = Field(default="auto", description="auto, cpu, cuda or cuda:N.")
-    precision: Literal["auto", "fp32", "bf16"] = Field(
+    precision: Literal["auto", "fp32", "bf16", "int8"] = Field(
         default="auto",
-        description="Inference precision; auto = bf16 on a GPU and on CPUs with native bf16.",
+        description="Inference precision; auto = bf16 on a GPU and on CPUs with native bf16, "
+        "int8 on other CPUs when the model directory holds an accepted quantization plan "
+        "(`nabiz quantize`), fp32 elsewhere.",
     )
     num_threads: int = Field(default=0, ge=0, description="torch threads; 0 keeps torch's choice.")
 
