@@ -103,10 +103,12 @@ def train(
         raise _fail(str(exc)) from None
     target = output or cfg.resolve(cfg.output_dir)
     try:
-        run_training(cfg, get_settings(), target)
+        settings = get_settings()
+        run_training(cfg, settings, target)
     except (DataSourceError, FileNotFoundError) as exc:
         raise _fail(str(exc)) from None
-    typer.echo(f"model written to {target} (model card: {target / 'README.md'})")
+    if settings.rank == 0:  # under torchrun, the process that wrote it
+        typer.echo(f"model written to {target} (model card: {target / 'README.md'})")
 
 
 @app.command("evaluate")

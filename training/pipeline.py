@@ -21,6 +21,7 @@ from nabiz.model.transformer import BASELINE_DIR, mix_scores
 from nabiz.settings import Settings, get_settings
 from nabiz.training.card import write_model_card
 from nabiz.training.config import NabizConfig, SourceSpec, load_config
+from nabiz.training.distributed import data_parallel, finish
 from nabiz.training.evaluate import evaluate_predictor, format_report
 
 log = logging.getLogger(__name__)
@@ -112,12 +113,17 @@ def run_training(
 
     settings = settings or get_settings()
     output_dir = Path(output_dir or config.resolve(config.output_dir))
-    datasets = load_or_prepare(config, settings)
+    parallel = data_parallel(settings, config.training.device)  # under torchrun: one of several
+    with parallel.main_first():
+        datasets = load_or_prepare(config, settings)
     partial = output_dir.with_name(output_dir.name + ".partial")
-    if partial.exists():
+    if partial.exists() and parallel.is_main:
         shutil.rmtree(partial)
 
     result = fine_tune(config, datasets, partial, settings)
+    finish(parallel)
+    if not parallel.is_main:  # rank 0 writes the model directory, once
+        return {}
     device = config.training.device
     transformer = Predictor.from_pretrained(partial, device=device)
     predictors: dict[str, Predictor] = {"nabiz": transformer}

@@ -35,6 +35,7 @@ from nabiz.model.transformer import (
 from nabiz.model.trim import TrimReport, trim_vocabulary
 from nabiz.settings import Settings, get_settings
 from nabiz.training.config import NabizConfig, TrainingConfig
+from nabiz.training.distributed import data_parallel
 
 log = logging.getLogger(__name__)
 IGNORE = -100
@@ -216,7 +217,8 @@ def fine_tune(
     set_seed(cfg.seed)
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
-    device = resolve_device(cfg.device)
+    parallel = data_parallel(settings, cfg.device)  # one process, or one of several: see there
+    device = parallel.device(resolve_device(cfg.device))
     bf16 = device.type == "cuda" and (cfg.bf16 is True or cfg.bf16 == "auto")
     started = time.perf_counter()
 
@@ -227,6 +229,7 @@ def fine_tune(
     model = MultiTaskModel(load_pretrained_encoder(base), schema, dropout=cfg.dropout)
     model.freeze(cfg.freeze_embeddings, cfg.freeze_layers)
     model.to(device)
+    parallel.broadcast_parameters(model)
 
     train_split = datasets["train"]
     if cfg.max_train_examples and len(train_split) > cfg.max_train_examples:
@@ -253,10 +256,17 @@ def fine_tune(
     best_score, best_state, best_valid, stale = -1.0, None, {}, 0
     history: list[dict] = []
     step = 0
-    progress = tqdm(total=total_steps, desc="training", unit="step", dynamic_ncols=True)
+    progress = tqdm(
+        total=total_steps,
+        desc="training",
+        unit="step",
+        dynamic_ncols=True,
+        disable=not parallel.is_main,
+    )
     lengths = [len(x) for x in train.ids]
     while step < total_steps and stale <= cfg.early_stopping_patience:
-        for batch in training_batches(lengths, cfg.batch_size, rng):
+        for whole in training_batches(lengths, cfg.batch_size, rng):
+            batch, share = parallel.shard(whole)  # all of it in a single process
             model.train()
             input_ids, mask = pad_batch([train.ids[i] for i in batch], pad_id)
             idx = torch.as_tensor(batch)
@@ -276,6 +286,7 @@ def fine_tune(
             loss = torch.stack(losses).sum()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            parallel.average_gradients(model, share)
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             scheduler.step()
@@ -287,7 +298,7 @@ def fine_tune(
                 scores = score_token_ids(
                     model, valid.ids, schema, pad_id, cfg.eval_batch_size, device, bf16
                 )
-                f1s = split_macro_f1(schema, scores, valid)
+                f1s = parallel.agree(split_macro_f1(schema, scores, valid))
                 mean_f1 = float(np.mean(list(f1s.values())))
                 history.append(
                     {
@@ -317,6 +328,8 @@ def fine_tune(
             if step >= total_steps:
                 break
     progress.close()
+    if not parallel.is_main:  # rank 0 alone tunes, trims and saves the model
+        return TrainResult(output_dir, best_valid, history, time.perf_counter() - started, step)
     if best_state is not None:
         model.load_state_dict(best_state, strict=False)
     model.eval()

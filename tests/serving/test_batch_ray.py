@@ -75,16 +75,17 @@ def inputs(tmp_path_factory) -> Path:
     return folder
 
 
-def local_outputs(inputs: Path, tmp_path: Path, model_dir: Path, policy) -> dict[str, pd.DataFrame]:
+def local_runs(inputs: Path, tmp_path: Path, model_dir: Path, policy) -> dict[str, tuple]:
+    """Each file scored by the local engine: (its output table, its summary)."""
     predictor = load_predictor(model_dir, SETTINGS)
-    tables = {}
+    runs = {}
     for name in ["a.csv", "b.jsonl", "more/c.parquet"]:
         output = tmp_path / "local" / f"{name.replace('/', '_')}.parquet"
-        score_file(
+        summary = score_file(
             inputs / name, output, predictor, policy, **KEYS, **SMALL, progress=False, now=NOW
         )
-        tables[name] = pd.read_parquet(output)
-    return tables
+        runs[name] = (pd.read_parquet(output), summary)
+    return runs
 
 
 def assert_same_answers(ours: pd.DataFrame, theirs: pd.DataFrame) -> None:
@@ -120,7 +121,7 @@ def _plain(value):
     return None if value is None or (isinstance(value, float) and pd.isna(value)) else value
 
 
-def test_ray_and_local_engines_give_the_same_rows(
+def test_ray_and_local_engines_give_the_same_rows_and_counts(
     local_ray, inputs, tmp_path, tiny_model_source, policy
 ):
     output = tmp_path / "scored"
@@ -128,53 +129,33 @@ def test_ray_and_local_engines_give_the_same_rows(
         inputs, output, tiny_model_source, policy, SETTINGS, **KEYS, **SMALL, **ACTORS, now=NOW
     )
     ray_table = pd.read_parquet(output)
-    expected = local_outputs(inputs, tmp_path, tiny_model_source, policy)
+    runs = local_runs(inputs, tmp_path, tiny_model_source, policy)
 
-    assert len(ray_table) == sum(len(table) for table in expected.values())
+    assert len(ray_table) == sum(len(table) for table, _ in runs.values())
     assert not ray_table.duplicated([SOURCE_FILE, SOURCE_ROW]).any()  # every row once
-    assert set(ray_table[SOURCE_FILE]) == set(expected)
-    for name, local in expected.items():
+    assert set(ray_table[SOURCE_FILE]) == set(runs)
+    for name, (local, _) in runs.items():
         part = ray_table[ray_table[SOURCE_FILE] == name].sort_values(SOURCE_ROW)
         assert part[SOURCE_ROW].tolist() == list(range(len(local)))
         assert_same_answers(part.drop(columns=[SOURCE_FILE, SOURCE_ROW]), local)
-    assert summary.rows == len(ray_table)
+
+    summaries = [summary for _, summary in runs.values()]
+    for field in ["rows", "scored", "failed", "truncated"]:
+        assert getattr(summary, field) == sum(getattr(s, field) for s in summaries), field
     assert summary.failed == int(ray_table["error"].notna().sum()) > 0
-    assert summary.scored == int(ray_table["error"].isna().sum())
-
-
-def test_one_file_gives_the_local_summary(local_ray, tmp_path, tiny_model_source, policy):
-    source = write_input(tmp_path / "export.jsonl", rows=many_rows(3))
-    local = score_file(
-        source,
-        tmp_path / "local.parquet",
-        load_predictor(tiny_model_source, SETTINGS),
-        policy,
-        **KEYS,
-        **SMALL,
-        progress=False,
-        now=NOW,
-        top_n=5,
-    )
-    ours = score_with_ray(
-        source,
-        tmp_path / "ray",
-        tiny_model_source,
-        policy,
-        SETTINGS,
-        **KEYS,
-        **SMALL,
-        **ACTORS,
-        now=NOW,
-        top_n=5,
-    )
-    for field in ["rows", "scored", "failed", "truncated", "text_columns"]:
-        assert getattr(ours, field) == getattr(local, field), field
-    assert ours.label_counts == local.label_counts
-    assert ours.priority_counts == local.priority_counts
-    assert ours.error_examples == local.error_examples
-    assert [top.row for top in ours.top] == [top.row for top in local.top]
-    written = json.loads((tmp_path / "ray" / SUMMARY_FILE).read_text(encoding="utf-8"))
-    assert written["rows"] == local.rows and written["engine"] == "ray"
+    for task, counts in summary.label_counts.items():
+        assert counts == {
+            label: sum(s.label_counts[task][label] for s in summaries) for label in counts
+        }
+    assert summary.priority_counts == {
+        level: sum(s.priority_counts.get(level, 0) for s in summaries)
+        for level in summary.priority_counts
+    }
+    first_file = runs["a.csv"][1]  # the first errors are the first file's, named by file
+    assert summary.error_examples == [f"a.csv {line}" for line in first_file.error_examples]
+    written = json.loads((output / SUMMARY_FILE).read_text(encoding="utf-8"))
+    assert written["rows"] == summary.rows and written["engine"] == "ray"
+    assert written["files"] == list(runs)
 
 
 def test_a_file_without_the_text_column_is_named(local_ray, tmp_path, tiny_model_source, policy):
