@@ -68,9 +68,11 @@ SOURCE_FILE, SOURCE_ROW = "source_file", "source_row"
 # Columns that carry a row's origin from the reader to the scorer (never in the output as such).
 _FILE, _ROW = "__nabiz_source_file", "__nabiz_source_row"
 ERROR_EXAMPLES = 5
-# CPUs Ray reserves for a reading or a writing task: they wait on files more than they compute,
-# and the cores are the scoring actors'.
-LIGHT_CPUS = 0.25
+# Logical CPUs a reading or writing task asks for: none, so that they are never left waiting for
+# CPUs the scoring actors hold (with --concurrency × --cpus-per-actor = every CPU, a task asking
+# for any would never start, and the run would hang). They do use the cores: the default
+# concurrency leaves one CPU for them.
+LIGHT_CPUS = 0
 RAY_MISSING = (
     "the ray engine needs Ray Data: pip install 'nabiz[ray]' (or pip install 'ray[data]'), "
     "on this machine and on every node of the cluster"

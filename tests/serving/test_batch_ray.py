@@ -34,8 +34,8 @@ SETTINGS = Settings(device="cpu", precision=SERVING_TEST_PRECISION)
 # Small batches and chunks, so that a run has many blocks, batches spanning two files, and
 # actors that each see part of every file.
 SMALL = {"chunk_rows": 5, "batch_size": 4}
-# Two actors on the 2 CPUs, with room left for the reading and writing tasks.
-ACTORS = {"concurrency": 2, "cpus_per_actor": 0.5}
+# Two actors holding both CPUs: reading and writing must still go on beside them.
+ACTORS = {"concurrency": 2, "cpus_per_actor": 1}
 
 
 @pytest.fixture(scope="module")
