@@ -105,18 +105,26 @@ def naive_score(export: Path, output: Path, model: Path) -> None:
     every text padded to max_length, batches in arrival order (`plain_scores`)."""
     import numpy as np
 
-    from nabiz.model.predictor import ScoredBatch
-    from nabiz.model.transformer import TransformerPredictor, plain_scores
+    from nabiz.model.loading import from_pretrained
+    from nabiz.model.predictor import Predictor, ScoredBatch
+    from nabiz.model.reference import plain_scores, transformer_of
     from nabiz.serving.batch import score_file
     from nabiz.serving.priority import load_policy
     from nabiz.settings import Settings
 
-    class PlainPredictor(TransformerPredictor):
-        def predict_scores(self, texts):
-            truncated = np.asarray(self.encode(texts).truncated, dtype=bool)
-            return ScoredBatch(plain_scores(self, texts, self.batch_size), truncated)
+    class PlainPredictor(Predictor):
+        """The loaded model (mixture and all), its transformer run the plain way."""
 
-    predictor = PlainPredictor.from_pretrained(model, device="cpu", precision="fp32")
+        def __init__(self, product: Predictor) -> None:
+            self.product, self.transformer = product, transformer_of(product)
+            self.schema, self.info, self.path = product.schema, product.info, product.path
+
+        def compute_scores(self, texts):
+            truncated = np.asarray(self.transformer.encode(texts).truncated, dtype=bool)
+            scores = plain_scores(self.product, texts, self.transformer.batch_size)
+            return ScoredBatch(scores, truncated)
+
+    predictor = PlainPredictor(from_pretrained(model, device="cpu", precision="fp32"))
     policy = load_policy(Settings().priority_policy)
     score_file(export, output, predictor, policy, progress=False)
 

@@ -23,8 +23,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import git_revision, machine_description, test_split_texts
 
-from nabiz.model.predictor import load_predictor
-from nabiz.model.transformer import plain_scores
+from nabiz.model.loading import load_predictor
+from nabiz.model.reference import plain_scores, transformer_of
 from nabiz.settings import Settings
 
 PEAK_BF16_FLOPS = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L4": 121e12}
@@ -66,16 +66,17 @@ def main() -> None:
     rng = np.random.default_rng(0)
     texts = [texts[i] for i in rng.permutation(len(texts))[: args.texts]]
     predictor = load_predictor(args.model, Settings(device=args.device))
-    lengths = [len(x) for x in predictor.encode(texts).ids]
+    transformer = transformer_of(predictor)
+    lengths = [len(x) for x in transformer.encode(texts).ids]
     print(
         f"model {args.model} ({predictor.info.name} {predictor.info.version}, "
-        f"{'bf16' if predictor.bf16 else 'fp32'}); {len(texts)} "
+        f"{'bf16' if transformer.bf16 else 'fp32'}); {len(texts)} "
         f"test-split texts, tokens mean {np.mean(lengths):.1f} / max {max(lengths)} "
         f"(max length {predictor.info.max_length})"
     )
     print(f"{'batch':>5} {'product t/s':>12} {'naive t/s':>10} {'speed-up':>9} {'same labels':>12}")
     for batch_size in args.batch_sizes:
-        predictor.batch_size = batch_size
+        transformer.batch_size = batch_size
         predictor.predict_scores(texts[: batch_size * 2])  # warm-up
         fast = timed(lambda: predictor.predict_scores(texts), args.repeats)
         line = f"{batch_size:>5} {len(texts) / fast:>12.1f}"
@@ -86,11 +87,11 @@ def main() -> None:
             naive = plain_scores(predictor, texts, batch_size)
             same = np.mean([(product[k].argmax(1) == naive[k].argmax(1)).mean() for k in naive])
             line += f" {len(texts) / slow:>10.1f} {slow / fast:>8.2f}x {100 * same:>11.2f}%"
-        if predictor.device.type == "cuda":
+        if transformer.device.type == "cuda":
             name = torch.cuda.get_device_name(0)
             peak = next((v for k, v in PEAK_BF16_FLOPS.items() if k in name), None)
             tokens_per_s = sum(lengths) / fast
-            achieved = flops_per_token(predictor.model, float(np.mean(lengths))) * tokens_per_s
+            achieved = flops_per_token(transformer.model, float(np.mean(lengths))) * tokens_per_s
             if peak:
                 line += f"  {achieved / 1e12:.1f} TFLOP/s = {100 * achieved / peak:.1f}% of peak"
         print(line, flush=True)

@@ -187,7 +187,7 @@ class BaselinePredictor(Predictor):
         self.path = directory
         return directory
 
-    def predict_scores(self, texts: Sequence[str]) -> ScoredBatch:
+    def compute_scores(self, texts: Sequence[str]) -> ScoredBatch:
         return ScoredBatch(
             scores=self.model.predict_scores(texts), truncated=np.zeros(len(texts), dtype=bool)
         )

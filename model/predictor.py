@@ -1,10 +1,11 @@
-"""The Predictor: the one way the API, the batch pipeline and evaluation get tags for texts.
+"""The base types every predictor shares, and the abstract Predictor.
 
-``Predictor.from_pretrained(directory)`` reads ``nabiz.json`` to learn which kind of model the
-directory holds (the fine-tuned transformer or the TF-IDF baseline) and returns the matching
-predictor; callers never need to know how a model was trained. Scores come in the schema's label
-order: softmax probabilities for single-label and ordinal tasks, independent sigmoid scores for
-multi-label tasks.
+This module is the bottom of the model's one-way import order: base types and the abstract
+``Predictor`` (here) → the two implementations (``transformer.py``, ``baseline.py``) → the
+mixture of two predictors (``mixture.py``) → loading (``loading.py``, whose ``from_pretrained``
+is the one way callers get a predictor for a model directory). Nothing here knows an
+implementation. Scores come in the schema's label order: softmax probabilities for single-label
+and ordinal tasks, independent sigmoid scores for multi-label tasks.
 """
 
 from __future__ import annotations
@@ -93,15 +94,30 @@ def task_prediction(task: TaskSpec, row: np.ndarray) -> TaskPrediction:
 
 
 class Predictor(ABC):
-    """Tags texts with every task of its schema."""
+    """Tags texts with every task of its schema.
+
+    An implementation provides :meth:`compute_scores`; callers use :meth:`predict_scores` (raw
+    scores after :meth:`postprocess_scores`) or :meth:`predict` (labels). Post-processing is one
+    step on the scores of every task that every predictor goes through, so that a correction of
+    the scores (per-task calibration, say) is applied once, wherever the predictor is used.
+    """
 
     schema: LabelSchema
     info: ModelInfo
     path: Path | None = None
 
     @abstractmethod
+    def compute_scores(self, texts: Sequence[str]) -> ScoredBatch:
+        """The model's own scores of all labels of all tasks for each text, in input order."""
+
+    def postprocess_scores(self, scores: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The step between the model's scores and everyone who reads them; none yet."""
+        return scores
+
     def predict_scores(self, texts: Sequence[str]) -> ScoredBatch:
         """Scores of all labels of all tasks for each text, in input order."""
+        batch = self.compute_scores(texts)
+        return ScoredBatch(scores=self.postprocess_scores(batch.scores), truncated=batch.truncated)
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         """Labels and scores per text, in input order."""
@@ -127,39 +143,3 @@ class Predictor(ABC):
         if self.path is None or not (self.path / METRICS_FILE).is_file():
             return {}
         return json.loads((self.path / METRICS_FILE).read_text(encoding="utf-8"))
-
-    @staticmethod
-    def from_pretrained(
-        directory: str | Path,
-        device: str = "auto",
-        ensemble: bool = True,
-        precision: str = "fp32",
-    ) -> Predictor:
-        """Load whichever kind of model ``directory`` holds.
-
-        ``ensemble=False`` scores with the transformer alone, leaving out the baseline mixture.
-        ``precision``: ``fp32``, ``bf16`` (autocast), or ``auto`` (bf16 on a GPU and on CPUs
-        with native bf16); the baseline ignores it.
-        """
-        directory = Path(directory)
-        info = ModelInfo.load(directory)
-        if info.model_type == "transformer":
-            from nabiz.model.transformer import TransformerPredictor
-
-            return TransformerPredictor.from_pretrained(
-                directory, device=device, ensemble=ensemble, precision=precision
-            )
-        from nabiz.model.baseline import BaselinePredictor
-
-        return BaselinePredictor.from_pretrained(directory)
-
-
-def load_predictor(directory: str | Path, settings) -> Predictor:
-    """The model as the product serves it: the settings' device, threads and precision."""
-    if settings.num_threads:
-        import torch
-
-        torch.set_num_threads(settings.num_threads)
-    return Predictor.from_pretrained(
-        directory, device=settings.device, precision=settings.precision
-    )

@@ -1,5 +1,8 @@
 """The fine-tuned transformer as a model directory, and its predictor.
 
+The transformer alone: mixing in the TF-IDF baseline is ``mixture.py``'s job and choosing what a
+directory holds is ``loading.py``'s.
+
 Directory layout (what ``save_pretrained`` writes):
 ``config.json`` (the encoder's transformers config), ``model.safetensors`` (encoder and heads),
 ``tokenizer.json`` + ``tokenizer_config.json``, ``schema.json``, ``nabiz.json``, and, from
@@ -22,7 +25,6 @@ from nabiz.model.schema import LabelSchema
 from nabiz.model.tokenize import encode_texts, length_sorted_batches, pad_batch
 
 WEIGHTS_FILE = "model.safetensors"
-BASELINE_DIR = "baseline"  # the TF-IDF baseline trained on the same split, itself a model dir
 
 
 def library_versions() -> dict[str, str]:
@@ -130,12 +132,10 @@ class TransformerPredictor(Predictor):
         device: str | torch.device = "auto",
         batch_size: int = 64,
         path: Path | None = None,
-        baseline: Predictor | None = None,
         precision: str = "fp32",
     ) -> None:
         self.device = resolve_device(device) if isinstance(device, str) else device
         self.bf16 = use_bf16(precision, self.device)
-        self.baseline = baseline
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
         self.schema = schema
@@ -148,24 +148,12 @@ class TransformerPredictor(Predictor):
         cls,
         directory: str | Path,
         device: str = "auto",
-        ensemble: bool = True,
         precision: str = "fp32",
     ) -> TransformerPredictor:
+        """The transformer of ``directory`` alone (``loading.from_pretrained`` adds the mixture)."""
         model, tokenizer, schema, info = load_model(directory)
-        baseline = None
-        if ensemble and any(info.baseline_weights.values()):
-            from nabiz.model.baseline import BaselinePredictor
-
-            baseline = BaselinePredictor.from_pretrained(Path(directory) / BASELINE_DIR)
         return cls(
-            model,
-            tokenizer,
-            schema,
-            info,
-            device=device,
-            path=Path(directory),
-            baseline=baseline,
-            precision=precision,
+            model, tokenizer, schema, info, device=device, path=Path(directory), precision=precision
         )
 
     def encode(self, texts: Sequence[str]):
@@ -179,7 +167,7 @@ class TransformerPredictor(Predictor):
             head_fraction=self.info.head_fraction,
         )
 
-    def predict_scores(self, texts: Sequence[str]) -> ScoredBatch:
+    def compute_scores(self, texts: Sequence[str]) -> ScoredBatch:
         encoded = self.encode(texts)
         scores = score_token_ids(
             self.model,
@@ -190,19 +178,7 @@ class TransformerPredictor(Predictor):
             self.device,
             self.bf16,
         )
-        return ScoredBatch(
-            scores=self.mix_baseline(texts, scores),
-            truncated=np.asarray(encoded.truncated, dtype=bool),
-        )
-
-    def mix_baseline(
-        self, texts: Sequence[str], scores: dict[str, np.ndarray]
-    ) -> dict[str, np.ndarray]:
-        """The encoder's scores mixed with the TF-IDF baseline's (when the model has one)."""
-        if self.baseline is None:
-            return scores
-        baseline = self.baseline.predict_scores(texts).scores
-        return mix_scores(scores, baseline, self.info.baseline_weights)
+        return ScoredBatch(scores=scores, truncated=np.asarray(encoded.truncated, dtype=bool))
 
 
 # Batch widths are rounded up to a multiple of 8. Every distinct (batch, width) shape costs the
@@ -247,38 +223,3 @@ def task_probabilities(
         probs = values.sigmoid() if task.is_multi_label else values.softmax(dim=-1)
         result[task.name] = probs.cpu().numpy()
     return result
-
-
-@torch.no_grad()
-def plain_scores(
-    predictor: TransformerPredictor, texts: Sequence[str], batch_size: int
-) -> dict[str, np.ndarray]:
-    """The same model run the plain way, as a first version would: fp32, every text padded to
-    ``max_length``, batches in arrival order. The reference that the fast path (length-sorted
-    batches, dynamic padding, bf16) is measured and tested against; not used in serving."""
-    info, tokenizer, schema = predictor.info, predictor.tokenizer, predictor.schema
-    ids = predictor.encode(texts).ids
-    parts: dict[str, list[np.ndarray]] = {t.name: [] for t in schema.tasks}
-    for start in range(0, len(ids), batch_size):
-        rows = ids[start : start + batch_size]
-        input_ids, mask = pad_batch(rows, tokenizer.pad_token_id, pad_to=info.max_length)
-        logits = predictor.model(input_ids.to(predictor.device), mask.to(predictor.device))
-        for name, probs in task_probabilities(logits, schema).items():
-            parts[name].append(probs)
-    scores = {name: np.concatenate(chunks) for name, chunks in parts.items()}
-    return predictor.mix_baseline(texts, scores)
-
-
-def mix_scores(
-    transformer: dict[str, np.ndarray], baseline: dict[str, np.ndarray], weights: dict[str, float]
-) -> dict[str, np.ndarray]:
-    """Per task, ``(1 - w)·transformer + w·baseline``: a mixture of two calibrated models.
-
-    The two models err differently (character n-grams catch misspellings and brand names the
-    fine-tuned encoder has seen too rarely), so their average is better than either; ``w`` is
-    tuned per task on validation and stored in ``nabiz.json``.
-    """
-    return {
-        name: (1 - weights.get(name, 0.0)) * values + weights.get(name, 0.0) * baseline[name]
-        for name, values in transformer.items()
-    }

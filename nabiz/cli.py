@@ -247,7 +247,7 @@ def predict(
     import uuid
     from datetime import UTC, datetime
 
-    from nabiz.model.predictor import load_predictor
+    from nabiz.model.loading import load_predictor
     from nabiz.serving.priority import (
         PolicyError,
         UnknownChannelError,
@@ -450,7 +450,7 @@ def score(
         )
         raise _fail(f"{input_path}: cannot read the input: the path is {what}.")
 
-    from nabiz.model.predictor import load_predictor
+    from nabiz.model.loading import load_predictor
     from nabiz.serving.batch import ColumnError, ResumeError, score_file
     from nabiz.serving.priority import PolicyError, load_policy
     from nabiz.serving.writers import OutputError

@@ -38,7 +38,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import nabiz
-from nabiz.model.predictor import Predictor, load_predictor
+from nabiz.model.loading import load_predictor
+from nabiz.model.predictor import Predictor
 from nabiz.serving.batching import BatcherStopped, MicroBatcher, Overloaded, inference_thread
 from nabiz.serving.deps import NotReady
 from nabiz.serving.metrics import Metrics

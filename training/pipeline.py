@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 
 from nabiz.model.baseline import BaselinePredictor, TfidfBaseline
+from nabiz.model.loading import BASELINE_DIR, from_pretrained
+from nabiz.model.mixture import mix_scores
 from nabiz.model.predictor import METRICS_FILE, ModelInfo, Predictor
-from nabiz.model.transformer import BASELINE_DIR, mix_scores
 from nabiz.settings import Settings, get_settings
 from nabiz.training.card import write_model_card
 from nabiz.training.config import NabizConfig, SourceSpec, load_config
@@ -125,7 +126,7 @@ def run_training(
     if not parallel.is_main:  # rank 0 writes the model directory, once
         return {}
     device = config.training.device
-    transformer = Predictor.from_pretrained(partial, device=device)
+    transformer = from_pretrained(partial, device=device)
     predictors: dict[str, Predictor] = {"nabiz": transformer}
     weights: dict[str, float] = {}
     if config.baseline.enabled:
@@ -137,7 +138,7 @@ def run_training(
         info.baseline_weights = weights
         info.save(partial)
         predictors = {
-            "nabiz": Predictor.from_pretrained(partial, device=device),
+            "nabiz": from_pretrained(partial, device=device),
             "transformer": transformer,
             "baseline": baseline,
         }
@@ -201,12 +202,12 @@ def evaluate_model(
 ) -> dict[str, dict]:
     """Evaluate a model directory (and its baseline, when it has one) on a split or a file."""
     model_dir = Path(model_dir)
-    product = Predictor.from_pretrained(model_dir)
+    product = from_pretrained(model_dir)
     predictors: dict[str, Predictor] = {"nabiz": product}
     if any(product.info.baseline_weights.values()):
-        predictors["transformer"] = Predictor.from_pretrained(model_dir, ensemble=False)
+        predictors["transformer"] = from_pretrained(model_dir, ensemble=False)
     if (model_dir / BASELINE_DIR / "nabiz.json").is_file():
-        predictors["baseline"] = Predictor.from_pretrained(model_dir / BASELINE_DIR)
+        predictors["baseline"] = from_pretrained(model_dir / BASELINE_DIR)
     schema = product.schema
     if data_file is not None:
         texts, gold, sources = read_labelled_file(data_file, schema, text_column)

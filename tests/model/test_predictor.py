@@ -7,14 +7,11 @@ import random
 import numpy as np
 import pytest
 
-from nabiz.model.predictor import ModelInfo, Predictor
+from nabiz.model.loading import from_pretrained
+from nabiz.model.predictor import ModelInfo
+from nabiz.model.reference import plain_scores
 from nabiz.model.tokenize import encode_texts, head_tail
-from nabiz.model.transformer import (
-    TransformerPredictor,
-    load_model,
-    plain_scores,
-    save_pretrained,
-)
+from nabiz.model.transformer import TransformerPredictor, load_model, save_pretrained
 
 TEXTS = [
     "Faturam bu ay çok yüksek geldi!",
@@ -26,7 +23,7 @@ TEXTS = [
 
 
 def test_every_task_gets_every_label_score_in_schema_order(tiny_model_dir, default_schema):
-    prediction = Predictor.from_pretrained(tiny_model_dir).predict(TEXTS[:1])[0]
+    prediction = from_pretrained(tiny_model_dir).predict(TEXTS[:1])[0]
     assert list(prediction.tasks) == default_schema.names
     for task in default_schema.tasks:
         result = prediction.tasks[task.name]
@@ -41,13 +38,13 @@ def test_save_then_load_gives_identical_predictions(tiny_model_dir, tmp_path):
         TEXTS
     )
     save_pretrained(tmp_path / "again", model, tokenizer, schema, info)
-    after = Predictor.from_pretrained(tmp_path / "again", device="cpu").predict_scores(TEXTS)
+    after = from_pretrained(tmp_path / "again", device="cpu").predict_scores(TEXTS)
     for name in schema.names:
         np.testing.assert_array_equal(before.scores[name], after.scores[name])
 
 
 def test_shuffled_inputs_get_the_outputs_of_their_own_text(tiny_model_dir):
-    predictor = Predictor.from_pretrained(tiny_model_dir)
+    predictor = from_pretrained(tiny_model_dir)
     alone = [predictor.predict([text])[0] for text in TEXTS]
     order = list(range(len(TEXTS)))
     random.Random(3).shuffle(order)
@@ -61,7 +58,7 @@ def test_shuffled_inputs_get_the_outputs_of_their_own_text(tiny_model_dir):
 def test_fast_path_gives_the_plain_paths_scores(tiny_model_dir):
     """Length-sorted batches with dynamic padding change nothing but the speed: the plain way
     (fp32, every text padded to max_length, arrival order) gives the same scores."""
-    predictor = Predictor.from_pretrained(tiny_model_dir, device="cpu", precision="fp32")
+    predictor = from_pretrained(tiny_model_dir, device="cpu", precision="fp32")
     texts = TEXTS * 3
     fast = predictor.predict_scores(texts).scores
     plain = plain_scores(predictor, texts, batch_size=4)
@@ -71,18 +68,18 @@ def test_fast_path_gives_the_plain_paths_scores(tiny_model_dir):
 
 
 def test_long_text_is_reported_truncated(tiny_model_dir):
-    predictions = Predictor.from_pretrained(tiny_model_dir).predict(TEXTS)
+    predictions = from_pretrained(tiny_model_dir).predict(TEXTS)
     assert [p.truncated for p in predictions] == [False, False, False, True, False]
 
 
 def test_a_single_string_is_refused(tiny_model_dir):
     with pytest.raises(TypeError, match="sequence of texts"):
-        Predictor.from_pretrained(tiny_model_dir).predict("tek metin")
+        from_pretrained(tiny_model_dir).predict("tek metin")
 
 
 def test_a_directory_that_is_not_a_model_says_so(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a Nabız model directory"):
-        Predictor.from_pretrained(tmp_path)
+        from_pretrained(tmp_path)
 
 
 def test_head_tail_keeps_both_ends():

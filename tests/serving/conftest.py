@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from nabiz.model.predictor import Predictor, load_predictor
+from nabiz.model.loading import load_predictor
+from nabiz.model.predictor import Predictor
 from nabiz.serving.app import create_app
 from nabiz.settings import Settings
 

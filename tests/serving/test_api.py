@@ -352,7 +352,7 @@ def test_unexpected_errors_are_a_500_without_a_stack_trace(make_settings, servin
     class Exploding(Predictor):
         schema, info, path = serving_predictor.schema, serving_predictor.info, None
 
-        def predict_scores(self, texts):
+        def compute_scores(self, texts):
             raise RuntimeError("secret internals")
 
     app = create_app(make_settings(), Exploding())

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 
+from nabiz.model.loading import from_pretrained
 from nabiz.model.predictor import Predictor, ScoredBatch
 from nabiz.serving.batch import (
     ColumnError,
@@ -59,7 +60,7 @@ KEYS = {"id_column": "id", "channel_column": "kanal", "time_column": "tarih"}
 
 @pytest.fixture(scope="session")
 def predictor(tiny_model_source) -> Predictor:
-    return Predictor.from_pretrained(tiny_model_source, device="cpu")
+    return from_pretrained(tiny_model_source, device="cpu")
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +78,7 @@ class FakePredictor(Predictor):
         self.info = ModelInfo(name="fake", version="0", model_type="tfidf")
         self.seen: list[str] = []
 
-    def predict_scores(self, texts):
+    def compute_scores(self, texts):
         self.seen.extend(texts)
         scores = {}
         for task in self.schema.tasks:
@@ -376,6 +377,21 @@ def read_any(path: Path):
     return path.read_bytes()
 
 
+class InterruptedAfter(Predictor):
+    """``predictor``, until Ctrl-C arrives while it scores the chunk after the first ``chunks``
+    (these tests' chunks are smaller than a batch: one call a chunk)."""
+
+    def __init__(self, predictor: Predictor, chunks: int) -> None:
+        self.predictor, self.chunks, self.calls = predictor, chunks, 0
+        self.schema, self.info, self.path = predictor.schema, predictor.info, predictor.path
+
+    def compute_scores(self, texts):
+        if self.calls == self.chunks:
+            raise KeyboardInterrupt("Ctrl-C in the middle of the run")
+        self.calls += 1
+        return self.predictor.predict_scores(texts)
+
+
 @pytest.mark.parametrize("extension", ["csv", "jsonl", "parquet", "xlsx"])
 def test_resume_after_an_interrupted_run_equals_a_clean_run(tmp_path, extension, predictor, policy):
     source = write_input(tmp_path / "in.csv", rows=many_rows(50))
@@ -387,13 +403,12 @@ def test_resume_after_an_interrupted_run_equals_a_clean_run(tmp_path, extension,
         score_file(
             source,
             output,
-            predictor,
+            InterruptedAfter(predictor, chunks=3),
             policy,
             **KEYS,
             chunk_rows=7,
             progress=False,
             now=NOW,
-            _fail_after_chunks=3,
         )
     assert not output.exists()
     state = json.loads(state_path(output).read_text("utf-8"))
@@ -423,12 +438,11 @@ def test_resume_refuses_other_options_or_input(tmp_path, predictor, policy):
         score_file(
             source,
             output,
-            predictor,
+            InterruptedAfter(predictor, chunks=1),
             policy,
             **KEYS,
             chunk_rows=5,
             progress=False,
-            _fail_after_chunks=1,
         )
     with pytest.raises(ResumeError, match="time_column"):
         score_file(

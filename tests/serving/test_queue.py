@@ -25,6 +25,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import inspect, make_url, text
 from typer.testing import CliRunner
 
+from nabiz.model.loading import from_pretrained
 from nabiz.model.predictor import ModelInfo, Predictor, ScoredBatch
 from nabiz.model.schema import LabelSchema
 from nabiz.serving.priority import load_policy
@@ -78,7 +79,7 @@ class ScriptedPredictor(Predictor):
         self.schema = schema
         self.info = ModelInfo(name="scripted", version="1.0", model_type="transformer")
 
-    def predict_scores(self, texts: Sequence[str]) -> ScoredBatch:
+    def compute_scores(self, texts: Sequence[str]) -> ScoredBatch:
         scores = {}
         for task in self.schema.tasks:
             rows = np.full((len(texts), task.num_labels), 1.0 / task.num_labels)
@@ -157,7 +158,7 @@ def policy(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_predictor(tiny_model_source) -> Predictor:
-    return Predictor.from_pretrained(tiny_model_source, device="cpu")
+    return from_pretrained(tiny_model_source, device="cpu")
 
 
 @pytest.fixture

@@ -36,7 +36,9 @@ def test_nabiz_serve_answers_over_http(tmp_path, serving_model_dir):
         server = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=output, stderr=output)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        # A guard against a hung start, not a speed test (BENCHMARKS.md measures cold start): on
+        # the shared 2-core machine at load average 16 a start took 52 s.
+        deadline = time.monotonic() + 180
         while True:
             assert server.poll() is None, f"the server exited:\n{log.read_text()}"
             try:

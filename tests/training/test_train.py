@@ -9,7 +9,7 @@ import pytest
 import torch
 import yaml
 
-from nabiz.model.predictor import Predictor
+from nabiz.model.loading import from_pretrained
 from nabiz.model.schema import TaskKind, TaskSpec
 from nabiz.model.tiny import make_tiny_encoder
 from nabiz.settings import Settings
@@ -92,7 +92,7 @@ def test_custom_taxonomy_trains_into_a_model_directory(custom_run):
 
 def test_trained_model_predicts_the_custom_labels(custom_run):
     root, _, _ = custom_run
-    prediction = Predictor.from_pretrained(root / "model").predict(["internet üç gündür yok"])[0]
+    prediction = from_pretrained(root / "model").predict(["internet üç gündür yok"])[0]
     assert set(prediction.tasks) == {task["name"] for task in CUSTOM_TASKS}
     assert list(prediction.tasks["area"].scores) == ["bill", "net", "staff"]
 
@@ -112,7 +112,7 @@ def test_metrics_put_the_baseline_beside_the_transformer(custom_run):
 
 def test_multi_label_thresholds_are_tuned_and_saved(custom_run):
     root, _, _ = custom_run
-    schema = Predictor.from_pretrained(root / "model").schema
+    schema = from_pretrained(root / "model").schema
     assert set(schema.task("area").thresholds) == {"bill", "net", "staff"}
 
 
@@ -148,7 +148,7 @@ def test_same_seed_same_model(custom_run, tmp_path):
 
 def test_baseline_share_is_tuned_per_task_and_multi_label_tasks_keep_none(custom_run):
     root, _, _ = custom_run
-    info = Predictor.from_pretrained(root / "model").info
+    info = from_pretrained(root / "model").info
     assert set(info.baseline_weights) == {"mood", "area", "level"}
     assert info.baseline_weights["area"] == 0.0
     assert all(0.0 <= w < 1.0 for w in info.baseline_weights.values())
@@ -156,15 +156,15 @@ def test_baseline_share_is_tuned_per_task_and_multi_label_tasks_keep_none(custom
 
 def test_mixed_scores_are_still_distributions(custom_run):
     root, _, _ = custom_run
-    prediction = Predictor.from_pretrained(root / "model").predict(["fatura tarihini öğrenmek"])[0]
+    prediction = from_pretrained(root / "model").predict(["fatura tarihini öğrenmek"])[0]
     assert sum(prediction.tasks["mood"].scores.values()) == pytest.approx(1.0, abs=1e-5)
 
 
 def test_bf16_path_gives_the_fp32_labels(custom_run):
     root, _, _ = custom_run
     texts = labelled_frame(60, seed=11)["metin"].tolist()
-    plain = Predictor.from_pretrained(root / "model", device="cpu", precision="fp32")
-    fast = Predictor.from_pretrained(root / "model", device="cpu", precision="bf16")
+    plain = from_pretrained(root / "model", device="cpu", precision="fp32")
+    fast = from_pretrained(root / "model", device="cpu", precision="bf16")
     for a, b in zip(plain.predict(texts), fast.predict(texts), strict=True):
         for task in ("mood", "level"):
             assert a.tasks[task].label == b.tasks[task].label
@@ -172,11 +172,11 @@ def test_bf16_path_gives_the_fp32_labels(custom_run):
 
 
 def test_bf16_fast_path_gives_the_plain_paths_labels(custom_run):
-    from nabiz.model.transformer import plain_scores
+    from nabiz.model.reference import plain_scores
 
     root, _, _ = custom_run
     texts = labelled_frame(60, seed=12)["metin"].tolist()
-    fast = Predictor.from_pretrained(root / "model", device="cpu", precision="bf16")
+    fast = from_pretrained(root / "model", device="cpu", precision="bf16")
     plain = plain_scores(fast, texts, batch_size=8)
     scores = fast.predict_scores(texts).scores
     for task in ("mood", "level"):
@@ -186,4 +186,4 @@ def test_bf16_fast_path_gives_the_plain_paths_labels(custom_run):
 def test_unknown_precision_is_refused(custom_run):
     root, _, _ = custom_run
     with pytest.raises(ValueError, match="precision"):
-        Predictor.from_pretrained(root / "model", device="cpu", precision="int4")
+        from_pretrained(root / "model", device="cpu", precision="int4")

@@ -1,0 +1,447 @@
+"""Scoring an export: the plan of the output's columns, each chunk's rows, and the run.
+
+See the package's docstring (:mod:`nabiz.serving.batch`) for what a run promises.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from nabiz.model.predictor import Prediction, Predictor
+from nabiz.serving.batch.columns import find_column, join_text, resolve_text_columns
+from nabiz.serving.batch.resume import (
+    STATE_VERSION,
+    check_resumable,
+    file_fingerprint,
+    load_state,
+    save_state,
+    state_path,
+)
+from nabiz.serving.batch.rows import estimate_rows
+from nabiz.serving.batch.summary import TOP_ROWS, ScoreSummary, Tally, TopRow
+from nabiz.serving.batch.times import parse_time
+from nabiz.serving.priority import (
+    LEVELS,
+    PriorityPolicy,
+    UnknownChannelError,
+    compute_priority,
+    normalize_channel,
+)
+from nabiz.serving.writers import Column, PartialWriter, open_writer, output_format, partial_path
+from nabiz.tabular import ERROR_COLUMN, TableFormat, detect_format, is_blank, iter_table_chunks
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CHUNK_ROWS = 2_000
+DEFAULT_BATCH_SIZE = 256
+
+
+def _jsonl_columns(
+    path: Path, fmt: TableFormat, encoding: str | None, chunk_rows: int
+) -> list[str]:
+    """Every key of a JSON Lines file (keys may first appear on any line), in first-seen order."""
+    seen: dict[str, None] = {}
+    for chunk in iter_table_chunks(path, max(chunk_rows, 20_000), fmt, encoding):
+        seen.update(dict.fromkeys(chunk.columns))
+    return list(seen)
+
+
+@dataclass
+class _Plan:
+    """Everything fixed before the first row is scored."""
+
+    originals: list[str]
+    text_columns: list[str]
+    id_column: str | None
+    channel_column: str | None
+    time_column: str | None
+    names: dict[str, str]  # prediction column key → output name (renamed on a clash)
+    columns: list[Column]
+
+
+def _prediction_columns(predictor: Predictor) -> list[Column]:
+    columns = []
+    for task in predictor.schema.tasks:
+        columns += [
+            Column(task.name, "list" if task.is_multi_label else "text"),
+            Column(f"{task.name}_score", "float"),
+            Column(f"{task.name}_scores", "json"),
+        ]
+    columns += [
+        Column("truncated", "bool"),
+        Column("priority_level", "text"),
+        Column("priority_score", "float"),
+        Column("respond_by", "text"),
+        Column("priority_reasons", "list"),
+        Column("error", "text"),
+    ]
+    return columns
+
+
+def _plan(
+    originals: list[str],
+    predictor: Predictor,
+    text_columns: Sequence[str] | None,
+    id_column: str | None,
+    channel_column: str | None,
+    time_column: str | None,
+) -> _Plan:
+    originals = [column for column in originals if column != ERROR_COLUMN]
+    texts = resolve_text_columns(originals, text_columns)
+
+    def optional(name: str | None, what: str) -> str | None:
+        return find_column(originals, name, what) if name else None
+
+    taken = set(originals)
+    names: dict[str, str] = {}
+    columns = [Column(name, "text") for name in originals]
+    for column in _prediction_columns(predictor):
+        name = column.name
+        while name in taken:
+            name = f"nabiz_{name}"
+        taken.add(name)
+        names[column.name] = name
+        columns.append(Column(name, column.kind))
+    return _Plan(
+        originals=originals,
+        text_columns=texts,
+        id_column=optional(id_column, "id column"),
+        channel_column=optional(channel_column, "channel column"),
+        time_column=optional(time_column, "time column"),
+        names=names,
+        columns=columns,
+    )
+
+
+def _digest(value: Any) -> str:
+    if hasattr(value, "model_dump_json"):
+        text = value.model_dump_json()
+    else:
+        try:
+            text = json.dumps(value, sort_keys=True, default=str)
+        except TypeError:
+            text = repr(value)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _options(plan: _Plan, predictor: Predictor, policy: Any, output: Path) -> dict[str, Any]:
+    return {
+        "output_format": output_format(output),
+        "text_columns": plan.text_columns,
+        "id_column": plan.id_column,
+        "channel_column": plan.channel_column,
+        "time_column": plan.time_column,
+        "columns": [asdict(column) for column in plan.columns],
+        "model": {
+            "name": predictor.info.name,
+            "version": predictor.info.version,
+            "created_at": predictor.info.created_at,
+            "schema": _digest(predictor.schema),
+        },
+        "policy": _digest(policy),
+    }
+
+
+def _score_chunk(
+    chunk: pd.DataFrame,
+    plan: _Plan,
+    predictor: Predictor,
+    policy: PriorityPolicy,
+    now: datetime,
+    tally: Tally,
+    batch_size: int,
+    advance,
+) -> list[dict[str, Any]]:
+    """Output rows of one chunk, in order."""
+    names = plan.names
+    rows: list[dict[str, Any]] = []
+    pending: list[tuple[int, str, str | None, datetime | None]] = []  # (position, text, ch, t)
+    records = chunk.to_dict("records")
+    for position, (number, record) in enumerate(zip(chunk.index, records, strict=True)):
+        row = {name: record.get(name) for name in plan.originals}
+        rows.append(row)
+        error = record.get(ERROR_COLUMN)
+        if error is not None:
+            error = f"the row could not be read faithfully: {error}"
+        text = ""
+        if error is None:
+            text = join_text([record.get(name) for name in plan.text_columns])
+            if not text.strip():
+                error = f"empty text in {' + '.join(plan.text_columns)}"
+        channel = None
+        if error is None and plan.channel_column is not None:
+            value = record.get(plan.channel_column)
+            if not is_blank(value):
+                channel = str(value).strip()
+                try:
+                    normalize_channel(channel, policy)
+                except UnknownChannelError as problem:
+                    error = f"{plan.channel_column}: {problem}"
+        received = None
+        if error is None and plan.time_column is not None:
+            value = record.get(plan.time_column)
+            if not is_blank(value):
+                try:
+                    received = parse_time(value)
+                except ValueError as problem:
+                    error = f"{plan.time_column}: {problem}"
+        if error is not None:
+            row[names["error"]] = error
+            tally.add_error(int(number), error)
+        else:
+            pending.append((position, text, channel, received))
+
+    candidates = []
+    for start in range(0, len(pending), batch_size):
+        batch = pending[start : start + batch_size]
+        predictions = predictor.predict([text for _, text, _, _ in batch])
+        for (position, text, channel, received), prediction in zip(batch, predictions, strict=True):
+            row = rows[position]
+            _fill_prediction(row, prediction, predictor, names, tally)
+            priority = compute_priority(
+                prediction.tasks, policy, channel=channel, received_at=received, now=now
+            )
+            respond_by = priority.respond_by.isoformat() if priority.respond_by else None
+            row[names["priority_level"]] = str(priority.level)
+            row[names["priority_score"]] = round(float(priority.score), 4)
+            row[names["respond_by"]] = respond_by
+            row[names["priority_reasons"]] = list(priority.reasons)
+            row[names["error"]] = None
+            level = str(priority.level)
+            tally.levels[level] = tally.levels.get(level, 0) + 1
+            number = int(chunk.index[position])
+            candidates.append(
+                {
+                    "row": number,
+                    "id": None if plan.id_column is None else _text(row.get(plan.id_column)),
+                    "priority_level": level,
+                    "priority_score": round(float(priority.score), 4),
+                    "respond_by": respond_by,
+                    "labels": {
+                        task: prediction.tasks[task].label for task in predictor.schema.names
+                    },
+                    "text": _excerpt(text),
+                }
+            )
+        advance(len(batch))
+    tally.add_top(candidates)
+    advance(len(rows) - len(pending))
+    tally.rows += len(rows)
+    return rows
+
+
+def _text(value: Any) -> str | None:
+    return None if is_blank(value) else str(value)
+
+
+def _excerpt(text: str, width: int = 100) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _fill_prediction(
+    row: dict[str, Any],
+    prediction: Prediction,
+    predictor: Predictor,
+    names: dict[str, str],
+    tally: Tally,
+) -> None:
+    tally.scored += 1
+    if prediction.truncated:
+        tally.truncated += 1
+    row[names["truncated"]] = bool(prediction.truncated)
+    for task in predictor.schema.tasks:
+        answer = prediction.tasks[task.name]
+        scores = {label: round(float(score), 4) for label, score in answer.scores.items()}
+        top = answer.scores[answer.label]
+        row[names[task.name]] = list(answer.labels) if task.is_multi_label else answer.label
+        row[names[f"{task.name}_score"]] = round(float(top), 4) if not math.isnan(top) else None
+        row[names[f"{task.name}_scores"]] = scores
+        counts = tally.labels[task.name]
+        for label in answer.labels if task.is_multi_label else [answer.label]:
+            counts[label] = counts.get(label, 0) + 1
+
+
+def _chunks_from(
+    path: Path,
+    fmt: TableFormat,
+    encoding: str | None,
+    chunk_rows: int,
+    first_row: int,
+    columns: list[str] | None,
+) -> Iterator[pd.DataFrame]:
+    """The input's chunks from row ``first_row`` on (every column of ``columns`` present)."""
+    for chunk in iter_table_chunks(path, chunk_rows, fmt, encoding):
+        if len(chunk) and chunk.index[-1] < first_row:
+            continue
+        if first_row and len(chunk) and chunk.index[0] < first_row:
+            chunk = chunk.loc[first_row:]
+        if columns is not None and list(chunk.columns) != columns:
+            chunk = chunk.reindex(columns=columns)
+            chunk = chunk.astype(object).where(chunk.notna(), None)
+        yield chunk
+
+
+def score_file(
+    input_path: str | Path,
+    output_path: str | Path,
+    predictor: Predictor,
+    policy: PriorityPolicy,
+    text_columns: Sequence[str] | None = None,
+    id_column: str | None = None,
+    channel_column: str | None = None,
+    time_column: str | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    resume: bool = False,
+    progress: bool = True,
+    *,
+    encoding: str | None = None,
+    now: datetime | None = None,
+    top_n: int = TOP_ROWS,
+) -> ScoreSummary:
+    """Tag and prioritize every row of ``input_path`` and write ``output_path``.
+
+    ``text_columns`` (joined with a blank line, in order) default to :func:`detect_text_columns`;
+    ``channel_column`` and ``time_column`` feed the priority; ``id_column`` names rows in the
+    summary. ``chunk_rows`` rows are read, scored and written at a time (and are the unit of
+    resumption); ``batch_size`` texts go to the predictor per call. ``resume`` continues an
+    interrupted run into the same output (starting fresh when there is none); without it, a
+    leftover partial output is discarded. ``now`` is the time the priority is computed at
+    (default: when the run started; a resumed run keeps its original). ``encoding`` overrides the
+    detected text encoding of CSV/TSV/JSON Lines input.
+    """
+    started = time.perf_counter()
+    input_path, output_path = Path(input_path), Path(output_path)
+    if chunk_rows < 1 or batch_size < 1:
+        raise ValueError("chunk_rows and batch_size must be at least 1")
+    if input_path.resolve() == output_path.resolve():
+        raise ValueError(f"the output {output_path} would overwrite the input; choose another")
+    output_format(output_path)  # fail on a bad extension before reading anything
+    if isinstance(text_columns, str):
+        text_columns = [text_columns]
+    fmt = detect_format(input_path)
+    for note in policy.check_against(predictor.schema):
+        logger.info("priority policy: %s", note)
+
+    all_columns = None
+    if fmt == "jsonl":
+        all_columns = _jsonl_columns(input_path, fmt, encoding, chunk_rows)
+        if ERROR_COLUMN in all_columns:
+            all_columns.remove(ERROR_COLUMN)
+        all_columns.append(ERROR_COLUMN)
+    chunks = _chunks_from(input_path, fmt, encoding, chunk_rows, 0, all_columns)
+    first = next(chunks)
+    plan = _plan(
+        list(first.columns), predictor, text_columns, id_column, channel_column, time_column
+    )
+    options = _options(plan, predictor, policy, output_path)
+    fingerprint = file_fingerprint(input_path)
+    state_file = state_path(output_path)
+    output_path.parent.mkdir(parents=True, exist_ok=True)
+    writer: PartialWriter = open_writer(output_path, plan.columns)
+    tally = Tally(predictor, top_n)
+
+    state = load_state(state_file) if resume else None
+    if resume and state is None and partial_path(output_path).exists():
+        logger.warning("no state for %s; starting over", partial_path(output_path))
+    rows_done = 0
+    if state is not None:
+        check_resumable(state, fingerprint, options, input_path)
+        rows_done = int(state["rows_done"])
+        writer.start(state["writer"])
+        tally.load(state["summary"])
+        now = datetime.fromisoformat(state["now"])
+        if rows_done:
+            chunks.close()
+            chunks = _chunks_from(input_path, fmt, encoding, chunk_rows, rows_done, all_columns)
+            first = None
+    else:
+        if state_file.exists():
+            state_file.unlink()
+        if partial_path(output_path).exists():
+            logger.warning(
+                "discarding the partial output of an earlier run (pass resume to use it)"
+            )
+        writer.start(None)
+        now = now or datetime.now(UTC).replace(microsecond=0)
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=policy.zone)
+        state = {
+            "version": STATE_VERSION,
+            "input": {"path": str(input_path.resolve()), "fingerprint": fingerprint},
+            "options": options,
+            "now": now.isoformat(),
+            "rows_done": 0,
+            "writer": None,
+            "summary": tally.to_json(),
+        }
+        save_state(state_file, state)
+
+    from tqdm.auto import tqdm
+
+    total = estimate_rows(input_path, fmt, encoding)
+    bar = tqdm(
+        total=total,
+        initial=rows_done,
+        unit=" rows",
+        desc=f"scoring {input_path.name}",
+        disable=not progress,
+        dynamic_ncols=True,
+        smoothing=0.1,
+    )
+
+    def advance(n: int) -> None:
+        bar.update(n)
+        if bar.total is not None and bar.n > bar.total:
+            bar.total = bar.n
+
+    resumed_rows = rows_done
+    try:
+        stream = chunks if first is None else _prepend(first, chunks)
+        for chunk in stream:
+            rows = _score_chunk(chunk, plan, predictor, policy, now, tally, batch_size, advance)
+            checkpoint = writer.write_chunk(rows)
+            rows_done += len(rows)
+            state.update(rows_done=rows_done, writer=checkpoint, summary=tally.to_json())
+            save_state(state_file, state)
+        bar.total = bar.n
+        bar.refresh()
+    finally:
+        bar.close()
+        writer.close()
+    writer.finish()
+    state_file.unlink(missing_ok=True)
+
+    return ScoreSummary(
+        input_path=input_path,
+        output_path=output_path,
+        rows=tally.rows,
+        scored=tally.scored,
+        failed=tally.failed,
+        truncated=tally.truncated,
+        resumed_rows=resumed_rows,
+        text_columns=plan.text_columns,
+        columns=[column.name for column in plan.columns],
+        label_counts=tally.labels,
+        priority_counts={level: tally.levels[level] for level in LEVELS if level in tally.levels},
+        top=[TopRow(**item) for item in tally.top],
+        error_examples=list(tally.errors),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _prepend(first: pd.DataFrame, rest: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    yield first
+    yield from rest

@@ -1,0 +1,140 @@
+"""What a batch run wrote: the running counts (saved with the resume state) and the summary."""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from nabiz.model.predictor import Predictor
+from nabiz.serving.priority import LEVELS
+
+TOP_ROWS = 10
+
+
+@dataclass
+class TopRow:
+    """One of the highest-priority rows, for the summary."""
+
+    row: int  # 0-based data row number in the input
+    id: str | None
+    priority_level: str
+    priority_score: float
+    respond_by: str | None
+    labels: dict[str, str]
+    text: str  # the start of the text
+
+
+@dataclass
+class ScoreSummary:
+    """What a run wrote: counts per label, per priority level, errors, the top rows."""
+
+    input_path: Path
+    output_path: Path
+    rows: int = 0
+    scored: int = 0
+    failed: int = 0
+    truncated: int = 0
+    resumed_rows: int = 0  # rows an interrupted run had already written
+    text_columns: list[str] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)  # the output's columns
+    label_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    priority_counts: dict[str, int] = field(default_factory=dict)
+    top: list[TopRow] = field(default_factory=list)
+    error_examples: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def rows_per_second(self) -> float:
+        done = self.rows - self.resumed_rows
+        return done / self.seconds if self.seconds > 0 else 0.0
+
+    def render(self) -> str:
+        """A plain-text report for the terminal."""
+        lines = [
+            f"Wrote {self.rows:,} rows to {self.output_path} "
+            f"({self.scored:,} scored, {self.failed:,} with an error"
+            + (f", {self.truncated:,} truncated" if self.truncated else "")
+            + ")"
+            + (
+                f"; {self.resumed_rows:,} rows came from the interrupted run"
+                if self.resumed_rows
+                else ""
+            )
+            + f" in {self.seconds:.1f} s ({self.rows_per_second:,.0f} rows/s).",
+            f"Text column(s): {' + '.join(self.text_columns)}",
+        ]
+        for task, counts in self.label_counts.items():
+            total = sum(counts.values()) or 1
+            ranked = sorted(counts.items(), key=lambda item: -item[1])  # stable: schema order
+            parts = [f"{label} {n:,} ({n / total:.0%})" for label, n in ranked if n]
+            lines.append(f"{task}: " + (", ".join(parts) or "-"))
+        if self.priority_counts:
+            lines.append(
+                "priority: " + ", ".join(f"{k} {v:,}" for k, v in self.priority_counts.items())
+            )
+        if self.error_examples:
+            lines.append("errors (first ones):")
+            lines.extend(f"  {message}" for message in self.error_examples)
+        if self.top:
+            lines.append(f"Highest priority ({len(self.top)}):")
+            for top in self.top:
+                who = f"id {top.id}" if top.id is not None else f"row {top.row + 1}"
+                labels = " ".join(f"{task}={label}" for task, label in top.labels.items())
+                due = f" respond by {top.respond_by}" if top.respond_by else ""
+                lines.append(
+                    f"  {top.priority_score:6.2f} {top.priority_level:<8} {who}: {labels}{due}"
+                )
+                lines.append(f"         {top.text}")
+        return "\n".join(lines)
+
+
+class Tally:
+    """The summary's running counts, saved in the state file after every chunk."""
+
+    def __init__(self, predictor: Predictor, top_n: int) -> None:
+        self.top_n = top_n
+        self.rows = self.scored = self.failed = self.truncated = 0
+        self.labels = {task.name: dict.fromkeys(task.labels, 0) for task in predictor.schema.tasks}
+        self.levels: dict[str, int] = {}
+        self.top: list[dict[str, Any]] = []
+        self.errors: list[str] = []
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            key: getattr(self, key)
+            for key in (
+                "rows",
+                "scored",
+                "failed",
+                "truncated",
+                "labels",
+                "levels",
+                "top",
+                "errors",
+            )
+        }
+
+    def load(self, data: dict[str, Any]) -> None:
+        for key, value in data.items():
+            setattr(self, key, value)
+
+    def add_error(self, row: int, message: str) -> None:
+        self.failed += 1
+        if len(self.errors) < 5:
+            self.errors.append(f"row {row + 1}: {message}")
+
+    def add_top(self, candidates: list[dict[str, Any]]) -> None:
+        self.top = heapq.nsmallest(self.top_n, self.top + candidates, key=queue_order)
+
+
+def queue_order(item: dict[str, Any]) -> tuple:
+    """The triage queue's order: level, then the earliest deadline, the higher score, the row."""
+    level = item["priority_level"]
+    rank = LEVELS.index(level) if level in LEVELS else len(LEVELS)
+    due = datetime.fromisoformat(item["respond_by"]) if item["respond_by"] else datetime.max
+    if due.tzinfo is None:
+        due = due.replace(tzinfo=UTC)
+    return (rank, due.astimezone(UTC), -item["priority_score"], item["row"])
