@@ -2,13 +2,13 @@
 
 The stages stream through Ray Data:
 
-1. **read**: one Ray task per input file reads it with the local engine's reader
-   (:mod:`nabiz.tabular` through :func:`nabiz.serving.batch._chunks_from`: encoding detection, the
-   ``_error`` mark of malformed rows, every JSON Lines key), in chunks of ``chunk_rows``;
+1. **read**: one Ray task per input file reads it with the local engine's reader (nabiz.tabular
+   through ``scoring._chunks_from``: encoding detection, the ``_error`` mark of malformed rows,
+   every JSON Lines key), in chunks of ``chunk_rows``;
 2. **score**: an actor pool (``map_batches`` with a callable class) where each actor loads the model
-   once with :func:`nabiz.model.predictor.load_predictor`, as the local engine does, and scores each
-   batch with the local engine's per-row function (:func:`nabiz.serving.batch._score_chunk`: text
-   joining, empty texts, channels, times, priority, the ``error`` column);
+   once with :func:`nabiz.model.loading.load_predictor`, as the local engine does, and scores each
+   batch with the local engine's per-row function (``scoring._score_chunk`` of
+   :mod:`nabiz.serving.batch`: text joining, empty texts, channels, times, priority, ``error``);
 3. **write**: each block becomes one Parquet file in the output directory.
 
 So the answers are the local engine's: every row once, the same columns, labels, priorities and
@@ -39,23 +39,20 @@ from typing import Any
 
 import pandas as pd
 
-from nabiz.model.predictor import ModelInfo, load_predictor
+from nabiz.model.loading import load_predictor
+from nabiz.model.predictor import ModelInfo
 from nabiz.model.schema import LabelSchema
-from nabiz.serving.batch import (
+from nabiz.serving.batch.columns import ColumnError
+from nabiz.serving.batch.scoring import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_CHUNK_ROWS,
-    TOP_ROWS,
-    ColumnError,
-    ScoreSummary,
-    TopRow,
     _chunks_from,
     _jsonl_columns,
     _Plan,
     _plan,
-    _queue_order,
     _score_chunk,
-    _Tally,
 )
+from nabiz.serving.batch.summary import TOP_ROWS, ScoreSummary, Tally, TopRow, queue_order
 from nabiz.serving.priority import LEVELS, PriorityPolicy
 from nabiz.serving.writers import OutputError, arrow_schema, arrow_table, partial_path
 from nabiz.settings import Settings
@@ -213,7 +210,7 @@ class _Scorer:
         # A batch may span the end of one file and the start of the next: score per file, so
         # that the summary can name each row by its file and number.
         for file, part in chunk.groupby(pd.Series(files).to_numpy(), sort=False):
-            tally = _Tally(self.predictor, job.top_n)
+            tally = Tally(self.predictor, job.top_n)
             scored = _score_chunk(
                 part,
                 job.plan,
@@ -276,7 +273,7 @@ class SummaryCollector:
                 mine[label] = mine.get(label, 0) + count
         for level, count in tally["levels"].items():
             self.levels[level] = self.levels.get(level, 0) + count
-        order = lambda item: (*_queue_order(item)[:3], item.get("file", ""), item["row"])  # noqa: E731
+        order = lambda item: (*queue_order(item)[:3], item.get("file", ""), item["row"])  # noqa: E731
         self.top = heapq.nsmallest(self.top_n, self.top + tally["top"], key=order)
         self.errors = heapq.nsmallest(ERROR_EXAMPLES, self.errors + [tuple(e) for e in errors])
 

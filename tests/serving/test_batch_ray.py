@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nabiz.cli import app
-from nabiz.model.predictor import load_predictor
+from nabiz.model.loading import load_predictor
 from nabiz.serving.batch import ColumnError, score_file
 from nabiz.serving.batch_ray import (
     SOURCE_FILE,
