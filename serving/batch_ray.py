@@ -182,6 +182,7 @@ class _Job:
     batch_size: int
     top_n: int
     names: dict[str, str]  # source_file / source_row → output name (renamed on a clash)
+    threads: int  # torch threads per actor: its CPUs (NABIZ_NUM_THREADS, when set, wins)
 
 
 class _Scorer:
@@ -190,7 +191,10 @@ class _Scorer:
     def __init__(self, job: _Job, collector: Any) -> None:
         self.job = job
         self.collector = collector
-        self.predictor = load_predictor(job.model_dir, job.settings)
+        settings = job.settings
+        if not settings.num_threads:
+            settings = settings.model_copy(update={"num_threads": job.threads})
+        self.predictor = load_predictor(job.model_dir, settings)
         self.schema = output_schema(job.plan, job.names)
 
     def __call__(self, frame: pd.DataFrame) -> Any:
@@ -391,7 +395,10 @@ def score_with_ray(
     now = now or datetime.now(UTC).replace(microsecond=0)
     if now.tzinfo is None:
         now = now.replace(tzinfo=policy.zone)
-    job = _Job(str(model_dir.resolve()), settings, policy, plan, now, batch_size, top_n, names)
+    threads = max(1, int(cpus_per_actor))
+    job = _Job(
+        str(model_dir.resolve()), settings, policy, plan, now, batch_size, top_n, names, threads
+    )
     tasks = {task.name: list(task.labels) for task in model.schema.tasks}
     collector = ray.remote(num_cpus=0)(SummaryCollector).remote(tasks, top_n)
     if concurrency is None:
