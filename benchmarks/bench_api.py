@@ -1,6 +1,7 @@
 """API latency and throughput for single-text requests, driven by wrk against `nabiz serve`.
 
-Starts the server on loopback, waits for /readyz, then runs wrk (Debian package `wrk`) at each
+Starts the server on loopback, waits for /readyz, then runs wrk (Debian package `wrk`) — or, where
+wrk is not installed (the GPU machine), an asyncio httpx client with the same bodies — at each
 concurrency with one-text POST /v1/predict requests drawn from the model's test split, and prints
 p50/p95/p99 latency and requests/s. The naive way is the same server in fp32 with micro-batching
 off (batch size 1: one forward pass per request), measured in the same run.
@@ -21,6 +22,8 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import git_revision, machine_description, test_split_texts
@@ -113,17 +116,76 @@ def run_wrk(port: int, script: Path, concurrency: int, duration: int) -> dict:
     }
 
 
+def run_python(port: int, bodies: list[str], concurrency: int, duration: int) -> dict:
+    """wrk's measurement with httpx: `concurrency` clients posting back to back for `duration` s."""
+    import asyncio
+
+    import httpx
+
+    latencies: list[float] = []
+    failures = {"non_2xx": 0, "socket_errors": 0}
+
+    async def client(http: httpx.AsyncClient, offset: int, deadline: float) -> None:
+        n = offset
+        while time.perf_counter() < deadline:
+            body = bodies[n % len(bodies)]
+            n += concurrency
+            start = time.perf_counter()
+            try:
+                response = await http.post("/v1/predict", content=body, headers=HEADERS)
+            except httpx.HTTPError:
+                failures["socket_errors"] += 1
+                continue
+            latencies.append(time.perf_counter() - start)
+            if response.status_code != 200:
+                failures["non_2xx"] += 1
+
+    async def drive() -> float:
+        limits = httpx.Limits(max_connections=concurrency)
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=10
+        ) as http:
+            start = time.perf_counter()
+            deadline = start + duration
+            await asyncio.gather(*(client(http, i, deadline) for i in range(concurrency)))
+            return time.perf_counter() - start
+
+    seconds = asyncio.run(drive())
+    ms = np.asarray(latencies) * 1000
+    return {
+        "requests": len(latencies),
+        **failures,
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p95_ms": float(np.percentile(ms, 95)),
+        "p99_ms": float(np.percentile(ms, 99)),
+        "max_ms": float(ms.max()),
+        "rps": len(latencies) / seconds,
+    }
+
+
+HEADERS = {"content-type": "application/json"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=Path("models/nabiz-cpu"))
     parser.add_argument("--duration", type=int, default=20, help="Seconds per wrk run.")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument(
+        "--driver",
+        choices=["auto", "wrk", "python"],
+        default="auto",
+        help="Load generator: wrk (apt-get install wrk), or the httpx client; auto = wrk if found.",
+    )
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        sys.exit("wrk is not installed: apt-get install wrk")
+    driver = args.driver
+    if driver == "auto":
+        driver = "wrk" if shutil.which("wrk") else "python"
+    if driver == "wrk" and shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: apt-get install wrk (or --driver python)")
 
-    print(f"# API latency — {machine_description()}; nabiz {git_revision()}")
+    print(f"# API latency — {machine_description()}; nabiz {git_revision()}; driver {driver}")
     workdir = Path(tempfile.mkdtemp(prefix="nabiz-bench-"))
     bodies = workdir / "bodies.jsonl"
     texts = test_split_texts(args.model)[:2000]
@@ -133,6 +195,13 @@ def main() -> None:
     )
     script = workdir / "post.lua"
     script.write_text(LUA % {"bodies": bodies}, encoding="utf-8")
+    lines = bodies.read_text(encoding="utf-8").splitlines()
+
+    def load(port: int, concurrency: int, duration: int) -> dict:
+        if driver == "wrk":
+            return run_wrk(port, script, concurrency, duration)
+        return run_python(port, lines, concurrency, duration)
+
     variants = {"product": {}}
     if not args.skip_naive:
         variants["naive (fp32, no micro-batching)"] = {
@@ -146,9 +215,9 @@ def main() -> None:
         proc, ready = start_server(args.model, port, env, workdir)
         print(f"{name}: ready in {ready:.1f} s")
         try:
-            run_wrk(port, script, 4, 3)  # warm-up
+            load(port, 4, 3)  # warm-up
             for c in args.concurrency:
-                r = run_wrk(port, script, c, args.duration)
+                r = load(port, c, args.duration)
                 results[(name, c)] = r
                 print(
                     f"  c={c:>3}: p50 {r['p50_ms']:7.1f} ms  p95 {r['p95_ms']:7.1f} ms  "

@@ -59,12 +59,30 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument(
+        "--stages",
+        action="store_true",
+        help="Also time each stage alone at each batch size: tokenizing, the encoder on "
+        "ready token ids, the transformer alone end to end, and the TF-IDF baseline.",
+    )
+    parser.add_argument(
+        "--max-batches",
+        type=int,
+        default=0,
+        help="Score at most this many batches per batch size (0: all texts); keeps batch 1 short.",
+    )
+    parser.add_argument(
+        "--repeat-texts",
+        type=int,
+        default=1,
+        help="Score the test texts this many times over (a GPU needs more than one split).",
+    )
     args = parser.parse_args()
 
     print(f"# predictor throughput — {machine_description()}; nabiz {git_revision()}")
     texts = test_split_texts(args.model)
     rng = np.random.default_rng(0)
-    texts = [texts[i] for i in rng.permutation(len(texts))[: args.texts]]
+    texts = [texts[i] for i in rng.permutation(len(texts))[: args.texts]] * args.repeat_texts
     predictor = load_predictor(args.model, Settings(device=args.device))
     transformer = transformer_of(predictor)
     lengths = [len(x) for x in transformer.encode(texts).ids]
@@ -75,14 +93,16 @@ def main() -> None:
         f"(max length {predictor.info.max_length})"
     )
     print(f"{'batch':>5} {'product t/s':>12} {'naive t/s':>10} {'speed-up':>9} {'same labels':>12}")
+    all_texts = texts
     for batch_size in args.batch_sizes:
+        texts = all_texts[: batch_size * args.max_batches] if args.max_batches else all_texts
         transformer.batch_size = batch_size
         predictor.predict_scores(texts[: batch_size * 2])  # warm-up
-        fast = timed(lambda: predictor.predict_scores(texts), args.repeats)
+        fast = timed(lambda t=texts: predictor.predict_scores(t), args.repeats)
         line = f"{batch_size:>5} {len(texts) / fast:>12.1f}"
         if not args.skip_naive:
             plain_scores(predictor, texts[: batch_size * 2], batch_size)
-            slow = timed(lambda bs=batch_size: plain_scores(predictor, texts, bs), 1)
+            slow = timed(lambda bs=batch_size, t=texts: plain_scores(predictor, t, bs), 1)
             product = predictor.predict_scores(texts).scores
             naive = plain_scores(predictor, texts, batch_size)
             same = np.mean([(product[k].argmax(1) == naive[k].argmax(1)).mean() for k in naive])
@@ -90,11 +110,46 @@ def main() -> None:
         if transformer.device.type == "cuda":
             name = torch.cuda.get_device_name(0)
             peak = next((v for k, v in PEAK_BF16_FLOPS.items() if k in name), None)
-            tokens_per_s = sum(lengths) / fast
-            achieved = flops_per_token(transformer.model, float(np.mean(lengths))) * tokens_per_s
+            scored = lengths[: len(texts)]
+            tokens_per_s = sum(scored) / fast
+            achieved = flops_per_token(transformer.model, float(np.mean(scored))) * tokens_per_s
             if peak:
                 line += f"  {achieved / 1e12:.1f} TFLOP/s = {100 * achieved / peak:.1f}% of peak"
         print(line, flush=True)
+        if args.stages:
+            print_stages(predictor, transformer, texts, batch_size, args.repeats)
+
+
+def print_stages(predictor, transformer, texts, batch_size: int, repeats: int) -> None:
+    """Texts/s of each stage on its own: which one bounds the product path."""
+    from nabiz.model.transformer import score_token_ids
+
+    encoded = transformer.encode(texts)
+
+    def encoder_only():
+        score_token_ids(
+            transformer.model,
+            encoded.ids,
+            transformer.schema,
+            transformer.tokenizer.pad_token_id,
+            batch_size,
+            transformer.device,
+            transformer.bf16,
+        )
+
+    stages = {
+        "tokenize": lambda: transformer.encode(texts),
+        "encoder on token ids": encoder_only,
+        "transformer alone": lambda: transformer.predict_scores(texts),
+    }
+    if predictor is not transformer:
+        second = getattr(predictor, "second", None)
+        if second is not None:
+            stages["baseline alone"] = lambda: second.predict_scores(texts)
+    parts = ", ".join(
+        f"{name} {len(texts) / timed(fn, repeats):.0f} t/s" for name, fn in stages.items()
+    )
+    print(f"      stages at batch {batch_size}: {parts}", flush=True)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from nabiz.model.loading import BASELINE_DIR
 from nabiz.model.network import MultiTaskModel
 from nabiz.model.predictor import ModelInfo
 from nabiz.model.schema import LabelSchema
@@ -87,14 +88,23 @@ def make_tiny_encoder(directory: str | Path, texts: Iterable[str] = (), seed: in
 
 
 def make_tiny_model(
-    directory: str | Path, schema: LabelSchema, texts: Iterable[str] = (), seed: int = 0
+    directory: str | Path,
+    schema: LabelSchema,
+    texts: Iterable[str] = (),
+    seed: int = 0,
+    baseline_share: float = 0.3,
 ) -> Path:
-    """Save an untrained tiny multi-task model directory that any Predictor can load."""
+    """Save an untrained tiny multi-task model directory that any Predictor can load.
+
+    Like a trained model it has a TF-IDF baseline beside it (``baseline/``, fitted on the tiny
+    corpus with made-up labels) that takes ``baseline_share`` of every single-label task's scores,
+    so that loading and serving go through the mixture; ``baseline_share=0`` leaves it out."""
     from transformers import BertModel
 
     from nabiz.model.transformer import save_pretrained
 
-    tokenizer = make_tiny_tokenizer([*DEFAULT_CORPUS, *texts])
+    corpus = [*DEFAULT_CORPUS, *texts]
+    tokenizer = make_tiny_tokenizer(corpus)
     torch.manual_seed(seed)
     encoder = BertModel(
         tiny_bert_config(len(tokenizer), tokenizer.pad_token_id), add_pooling_layer=False
@@ -108,4 +118,28 @@ def make_tiny_model(
         text_prefix="query: ",
         base_model="tiny-random-bert",
     )
+    if baseline_share:
+        make_tiny_baseline(Path(directory) / BASELINE_DIR, schema, corpus)
+        info.baseline_weights = {
+            task.name: 0.0 if task.is_multi_label else baseline_share for task in schema.tasks
+        }
     return save_pretrained(directory, model, tokenizer, schema, info)
+
+
+def make_tiny_baseline(directory: str | Path, schema: LabelSchema, texts: list[str]) -> Path:
+    """A TF-IDF baseline fitted on ``texts``, the i-th text labelled with each task's i-th label
+    (cyclically): real fitted weights, meaningless labels."""
+    from nabiz.model.baseline import BaselinePredictor, TfidfBaseline
+
+    targets = {
+        task.name: [
+            [task.labels[i % task.num_labels]]
+            if task.is_multi_label
+            else task.labels[i % task.num_labels]
+            for i in range(len(texts))
+        ]
+        for task in schema.tasks
+    }
+    info = ModelInfo(name="tiny-test-tfidf", version="0.0.1", model_type="tfidf")
+    BaselinePredictor(TfidfBaseline(schema).fit(texts, targets), info).save_pretrained(directory)
+    return Path(directory)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +72,39 @@ class Settings(BaseSettings):
     # Triage queue and prioritization
     database_url: str = Field(default=f"sqlite:///{REPO_ROOT / 'nabiz.db'}")
     priority_policy: Path = Field(default=REPO_ROOT / "data" / "priority_policy.yaml")
+    max_clock_skew_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="How far in the future a received_at may lie (a client's clock running fast); "
+        "later times are a 422.",
+    )
+
+    # Real-time alerts
+    alert_rules: Path = Field(
+        default=REPO_ROOT / "data" / "alert_rules.yaml", description="The alert rules file."
+    )
+    alert_webhooks: list[str] = Field(
+        default_factory=list,
+        description='Webhook URLs that get every alert, as JSON: ["https://hooks.slack.com/…"].',
+    )
+    alert_check_interval_s: float = Field(
+        default=60.0, gt=0, description="Rules are checked this often, besides on every new item."
+    )
+    alert_retry_base_s: float = Field(
+        default=5.0, gt=0, description="First wait after a failed webhook delivery (doubles)."
+    )
+    alert_retry_max_s: float = Field(
+        default=3600.0, gt=0, description="Longest wait between two delivery attempts."
+    )
+    alert_webhook_timeout_s: float = Field(default=5.0, gt=0, description="Per webhook request.")
+
+    @field_validator("alert_webhooks")
+    @classmethod
+    def _http_urls(cls, urls: list[str]) -> list[str]:
+        bad = [url for url in urls if not url.startswith(("http://", "https://"))]
+        if bad:
+            raise ValueError(f"webhook URLs must start with http:// or https://: {bad}")
+        return urls
 
 
 def get_settings() -> Settings:

@@ -32,6 +32,18 @@ def turkish_lower(text: str) -> str:
     return text.replace("İ", "i").replace("I", "ı").lower()
 
 
+def fold_case_and_accents(text: str) -> str:
+    """Case and accents folded away, for comparing names where neither matters.
+
+    ``Şikayet_Metni`` → ``sikayet_metni``, ``MAĞAZA`` → ``magaza``; dotted and dotless i (``İ``,
+    ``I``, ``ı``) all become ``i``, since a name typed on a non-Turkish keyboard loses the
+    difference. For names (columns, channels), never for the text the model reads.
+    """
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return stripped.casefold().replace("ı", "i")
+
+
 def dedupe_key(text: str) -> str:
     """Key under which two texts count as the same: normalized, Turkish-lowercased, one space."""
     return " ".join(turkish_lower(normalize_text(text)).split())

@@ -2,13 +2,14 @@
 
 Start-up (the lifespan) happens once per process, in this order: load the model from
 ``settings.model_dir`` (unless a predictor was passed in), load the priority policy and check it
-against the model's label schema, bring the triage-queue database to the latest migration, start
-the micro-batcher. Any failure stops the start with a message that says what to fix; the server
-never comes up half-configured. Shutdown stops the batcher (waiting requests get 503) and closes
-the database.
+against the model's label schema, load the alert rules (those the model cannot run are skipped,
+with a warning), bring the triage-queue database to the latest migration, start the
+micro-batcher, then the alert engine (:mod:`nabiz.serving.alerts.engine`). Any failure stops the
+start with a message that says what to fix; the server never comes up half-configured. Shutdown
+stops the alert engine, the batcher (waiting requests get 503) and closes the database.
 
 What the routes find on ``app.state``: ``settings``, ``metrics``, ``predictor``, ``policy``,
-``batcher``, ``session_factory`` (the triage-queue routes read the last four, see
+``batcher``, ``session_factory``, ``alerts`` (the triage-queue routes read the last four, see
 :mod:`nabiz.serving.queue.deps`; they tag new feedback through the same micro-batcher).
 
 Errors are JSON, always: 422 ``{detail: [{loc, msg, type}], request_id}`` for bad input (the field
@@ -40,6 +41,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import nabiz
 from nabiz.model.loading import load_predictor
 from nabiz.model.predictor import Predictor
+from nabiz.serving.alerts.delivery import Backoff
+from nabiz.serving.alerts.engine import AlertEngine
+from nabiz.serving.alerts.rules import AlertRules, load_rules
 from nabiz.serving.batching import BatcherStopped, MicroBatcher, Overloaded, inference_thread
 from nabiz.serving.deps import NotReady
 from nabiz.serving.metrics import Metrics
@@ -61,6 +65,7 @@ deadline and the reasons).
 * `POST /v1/predict` tags 1..`max_items` texts; concurrent requests share forward passes.
 * `GET /v1/model` describes the loaded model: its tasks and labels in score order, its metrics.
 * The triage queue (`/v1/feedback`, `/v1/queue`) stores tagged feedback for people to work through.
+* Alerts (`/v1/alerts`): spikes in volume or negative share, overdue P1 items; sent to webhooks.
 
 Task names come from the model, not from this API: read them from `GET /v1/model`.
 Errors are JSON: 422 names the field in `detail[].loc`, 429 means retry later, 503 not ready.
@@ -211,6 +216,9 @@ async def start_services(app: FastAPI, settings: Settings, predictor: Predictor 
     policy = load_policy(settings.priority_policy)
     for note in policy.check_against(predictor.schema):
         log.info("priority policy: %s", note)
+    rules, notes = load_rules(settings.alert_rules).fitted(predictor.schema)
+    for note in notes:
+        log.warning("%s", note)
     await asyncio.to_thread(upgrade_database, settings.database_url)
     engine = make_engine(settings.database_url)
     metrics: Metrics = app.state.metrics
@@ -223,12 +231,14 @@ async def start_services(app: FastAPI, settings: Settings, predictor: Predictor 
         executor=inference,
     )
     await batcher.start()
+    session_factory = make_session_factory(engine)
     metrics.model_info.labels(predictor.info.name, predictor.info.version).set(1)
     app.state.engine = engine
-    app.state.session_factory = make_session_factory(engine)
+    app.state.session_factory = session_factory
     app.state.policy = policy
     app.state.batcher = batcher
     app.state.predictor = predictor
+    app.state.alerts = await start_alerts(settings, session_factory, rules)
     log.info(
         "serving %s %s (tasks: %s)",
         predictor.info.name,
@@ -237,8 +247,27 @@ async def start_services(app: FastAPI, settings: Settings, predictor: Predictor 
     )
 
 
+async def start_alerts(settings: Settings, session_factory: Any, rules: AlertRules) -> AlertEngine:
+    """Start checking the alert rules and delivering alerts to the webhooks of the settings."""
+    engine = AlertEngine(
+        session_factory,
+        rules,
+        webhooks=settings.alert_webhooks,
+        check_interval_s=settings.alert_check_interval_s,
+        backoff=Backoff(settings.alert_retry_base_s, settings.alert_retry_max_s),
+        webhook_timeout_s=settings.alert_webhook_timeout_s,
+    )
+    await engine.start()
+    log.info("alert rules: %s; webhooks: %d", ", ".join(rules.rules), len(settings.alert_webhooks))
+    return engine
+
+
 async def stop_services(app: FastAPI) -> None:
     state = app.state
+    alerts: AlertEngine | None = state.alerts
+    state.alerts = None
+    if alerts is not None:
+        await alerts.stop()
     batcher: MicroBatcher | None = state.batcher
     state.predictor = None
     state.batcher = None
@@ -263,6 +292,7 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
     """The app; the model is loaded at start-up (or ``predictor`` is used as given)."""
     from nabiz.serving.routes import health
     from nabiz.serving.routes import predict as predict_routes
+    from nabiz.serving.routes.alerts import router as alerts_router
     from nabiz.serving.routes.queue import router as queue_router
 
     settings = settings or get_settings()
@@ -286,7 +316,15 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
     metrics = Metrics()
     app.state.settings = settings
     app.state.metrics = metrics
-    for name in ("predictor", "policy", "batcher", "session_factory", "engine", "inference_thread"):
+    for name in (
+        "predictor",
+        "policy",
+        "batcher",
+        "session_factory",
+        "engine",
+        "inference_thread",
+        "alerts",
+    ):
         setattr(app.state, name, None)
 
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
@@ -300,6 +338,7 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
     app.include_router(predict_routes.make_router(settings.max_items, settings.max_text_chars))
     app.include_router(health.router)
     app.include_router(queue_router)
+    app.include_router(alerts_router)
     return app
 
 

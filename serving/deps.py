@@ -2,15 +2,16 @@
 
 Everything comes from ``app.state``, which :func:`nabiz.serving.app.create_app`'s lifespan fills:
 ``settings``, ``metrics``, ``predictor``, ``policy``, ``batcher``, ``session_factory`` (the last
-three are also what the triage-queue routes read). A missing piece means the app is not ready: the
-dependency raises :class:`NotReady` and the client gets a 503.
+three are also what the triage-queue routes read, through :func:`app_state` too). A missing piece
+means the app is not ready: the dependency raises :class:`NotReady` and the client gets a 503 — in
+any app that includes the routers, since ``NotReady`` is an ``HTTPException``.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request, status
 
 from nabiz.model.predictor import Predictor
 from nabiz.serving.batching import MicroBatcher
@@ -19,11 +20,18 @@ from nabiz.serving.priority import PriorityPolicy
 from nabiz.settings import Settings
 
 
-class NotReady(RuntimeError):
+class NotReady(HTTPException):
     """A piece the request needs is not loaded (yet); HTTP 503."""
 
+    def __init__(self, detail: str) -> None:
+        super().__init__(status_code=status.HTTP_503_SERVICE_UNAVAILABLE, detail=detail)
 
-def _state(request: Request, name: str, what: str) -> Any:
+    def __str__(self) -> str:
+        return str(self.detail)
+
+
+def app_state(request: Request, name: str, what: str) -> Any:
+    """``app.state.<name>``; :class:`NotReady` names ``what`` when it is not set."""
     value = getattr(request.app.state, name, None)
     if value is None:
         raise NotReady(f"the service is not ready: {what} is not loaded")
@@ -39,15 +47,15 @@ def app_metrics(request: Request) -> Metrics:
 
 
 def app_predictor(request: Request) -> Predictor:
-    return _state(request, "predictor", "the model")
+    return app_state(request, "predictor", "the model")
 
 
 def app_policy(request: Request) -> PriorityPolicy:
-    return _state(request, "policy", "the priority policy")
+    return app_state(request, "policy", "the priority policy")
 
 
 def app_batcher(request: Request) -> MicroBatcher:
-    batcher = _state(request, "batcher", "the inference worker")
+    batcher = app_state(request, "batcher", "the inference worker")
     if not batcher.running:
         raise NotReady("the service is not ready: the inference worker is not running")
     return batcher

@@ -10,8 +10,12 @@ to point elsewhere; see docs/prioritization.md):
   are renormalized. ``factors`` in the answer holds each factor's contribution; they sum to score.
 * **level** is the first of P1..P4 whose ``min_score`` the score reaches.
 * **respond_by** is ``received_at`` plus the channel's answer-time target (a number of hours, or
-  "same day": until a time of the received day in the policy's timezone, with a minimum) times the
-  level's ``time_factor`` (P1 much shorter).
+  "same day": until a time of the received day in the policy's timezone) times the level's
+  ``time_factor`` (P1 much shorter); a same-day target is then never less than its ``min_hours``
+  (the minimum comes after the level's factor, as docs/prioritization.md says). When the channel
+  names a working-hours calendar (``calendars``, with the policy's ``holidays``) the time is counted
+  inside working hours only (see :mod:`nabiz.serving.business_hours`), and the reasons say how long
+  the clock was paused and why.
 
 :func:`compute_priority` is pure and deterministic: it reads the clock only when neither
 ``received_at`` nor ``now`` is given. Naive datetimes are read in the policy's timezone (feedback
@@ -23,11 +27,10 @@ against a model's label schema.
 from __future__ import annotations
 
 import math
-import unicodedata
 from collections.abc import Mapping
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -42,19 +45,29 @@ from pydantic import (
     model_validator,
 )
 
+from nabiz.serving.business_hours import (
+    BoundCalendar,
+    BusinessCalendar,
+    ChannelPolicy,
+    Deadline,
+    HolidayPolicy,
+    deadline,
+    format_duration,
+)
+from nabiz.text import fold_case_and_accents
+from nabiz.yamlio import load_yaml
+
 if TYPE_CHECKING:
     from nabiz.model.predictor import TaskPrediction
     from nabiz.model.schema import LabelSchema
 
 Level = Literal["P1", "P2", "P3", "P4"]
-LEVELS: tuple[Level, ...] = ("P1", "P2", "P3", "P4")
+LEVELS: tuple[Level, ...] = get_args(Level)  # most urgent first; the queue orders by it
 
-SCORE_DIGITS = (
-    4  # score and contributions are rounded to this many decimals; levels use the rounded score
-)
-REASON_MIN_CONTRIBUTION = (
-    0.005  # factors contributing less are left out of the reasons (not out of factors)
-)
+# Score and contributions are rounded to this many decimals; levels use the rounded score.
+SCORE_DIGITS = 4
+# Factors contributing less are left out of the reasons (not out of factors).
+REASON_MIN_CONTRIBUTION = 0.005
 
 
 class PolicyError(ValueError):
@@ -80,75 +93,11 @@ def channel_key(value: str) -> str:
     ``"Mağaza"``, ``"MAGAZA"`` and ``"magaza"`` match; so do ``"E-Posta"`` and ``"eposta"``, and
     ``"İnstagram"`` and ``"instagram"`` (Turkish dotted and dotless i both become ``i``).
     """
-    decomposed = unicodedata.normalize("NFKD", value)
-    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
-    folded = stripped.casefold().replace("ı", "i")
+    folded = fold_case_and_accents(value)
     return "".join(char for char in folded if not char.isspace() and char not in "-_.")
 
 
 # --- the policy -----------------------------------------------------------------------------------
-
-
-class SameDayTarget(BaseModel):
-    """Answer by ``ends_at`` of the day the feedback arrived, never in less than ``min_hours``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    ends_at: time = Field(default=time(23, 59), description="Local end of the answer day, 'HH:MM'.")
-    min_hours: float = Field(
-        default=2.0, gt=0, description="Floor for feedback that arrives late in (or after) the day."
-    )
-
-    @field_validator("ends_at", mode="before")
-    @classmethod
-    def _time_as_text(cls, value: Any) -> Any:
-        # YAML 1.1 reads an unquoted 23:59 as the integer 1439, which pydantic takes as seconds.
-        if not isinstance(value, str | time):
-            raise ValueError(f"give the time as a quoted 'HH:MM' string, not {value!r}")
-        return value
-
-    @field_validator("ends_at")
-    @classmethod
-    def _naive_time(cls, value: time) -> time:
-        if value.tzinfo is not None:
-            raise ValueError("ends_at is read in the policy's timezone; leave the offset out")
-        return value
-
-
-class ChannelPolicy(BaseModel):
-    """One channel's answer-time target: ``hours`` or ``same_day``, exactly one."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    hours: float | None = Field(default=None, gt=0)
-    same_day: SameDayTarget | None = None
-    aliases: list[str] = Field(default_factory=list)
-    description: str = ""
-
-    @model_validator(mode="after")
-    def _one_target(self) -> ChannelPolicy:
-        if (self.hours is None) == (self.same_day is None):
-            raise ValueError("give the channel exactly one target: `hours: N` or `same_day: {...}`")
-        return self
-
-    def window(self, received: datetime, zone: ZoneInfo) -> timedelta:
-        """The answer window, before the level's factor, for feedback received at ``received``."""
-        if self.hours is not None:
-            return timedelta(hours=self.hours)
-        assert self.same_day is not None
-        local = received.astimezone(zone)
-        day_end = datetime.combine(local.date(), self.same_day.ends_at, tzinfo=zone)
-        left = day_end.astimezone(UTC) - received.astimezone(UTC)
-        return max(left, timedelta(hours=self.same_day.min_hours))
-
-    def describe(self) -> str:
-        if self.hours is not None:
-            return f"hedef {format_duration(timedelta(hours=self.hours))}"
-        assert self.same_day is not None
-        return (
-            f"hedef aynı gün ({self.same_day.ends_at:%H:%M}'a kadar, "
-            f"en az {format_duration(timedelta(hours=self.same_day.min_hours))})"
-        )
 
 
 class Factor(BaseModel):
@@ -193,6 +142,8 @@ class PriorityPolicy(BaseModel):
 
     version: Literal[1] = 1
     timezone: str = "Europe/Istanbul"
+    holidays: HolidayPolicy = Field(default_factory=HolidayPolicy)
+    calendars: dict[str, BusinessCalendar] = Field(default_factory=dict)
     default_channel: str
     channels: dict[str, ChannelPolicy] = Field(min_length=1)
     factors: dict[str, Factor] = Field(min_length=1)
@@ -200,6 +151,7 @@ class PriorityPolicy(BaseModel):
 
     _zone: ZoneInfo = PrivateAttr()
     _channel_index: dict[str, str] = PrivateAttr(default_factory=dict)
+    _calendars: dict[str, BoundCalendar] = PrivateAttr(default_factory=dict)
 
     @field_validator("timezone")
     @classmethod
@@ -265,11 +217,30 @@ class PriorityPolicy(BaseModel):
                     )
         self._channel_index = index
         self._zone = ZoneInfo(self.timezone)
+        unknown = {
+            name: channel.calendar
+            for name, channel in self.channels.items()
+            if channel.calendar is not None and channel.calendar not in self.calendars
+        }
+        if unknown:
+            raise ValueError(
+                f"channels name calendars that are not under `calendars`: {unknown}; "
+                f"the calendars are {list(self.calendars)}"
+            )
+        self._calendars = {
+            name: BoundCalendar(name, calendar, self._zone, self.holidays)
+            for name, calendar in self.calendars.items()
+        }
         return self
 
     @property
     def zone(self) -> ZoneInfo:
         return self._zone
+
+    def calendar_of(self, channel: str) -> BoundCalendar | None:
+        """The working-hours calendar a channel counts its time in (None: around the clock)."""
+        name = self.channels[channel].calendar
+        return None if name is None else self._calendars[name]
 
     @property
     def accepted_channels(self) -> dict[str, list[str]]:
@@ -325,7 +296,7 @@ def load_policy(path: str | Path | None = None) -> PriorityPolicy:
             "(data/priority_policy.yaml is the documented default)"
         )
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise PolicyError(f"{path}: not valid YAML: {error}") from None
     if not isinstance(raw, dict):
@@ -412,9 +383,8 @@ def compute_priority(
     level_policy = policy.levels[level]
 
     target = policy.channels[channel_id]
-    scaled = target.window(received, zone) * level_policy.time_factor
-    seconds = max(1, round(scaled.total_seconds()))
-    respond_by = (received.astimezone(UTC) + timedelta(seconds=seconds)).astimezone(zone)
+    deadline = answer_deadline(policy, channel_id, received, level_policy.time_factor)
+    respond_by = deadline.respond_by
 
     reasons = [f"seviye {level}: skor {score:.2f} ≥ {level_policy.min_score:.2f}"]
     ranked = sorted(contributions, key=lambda name: -contributions[name])
@@ -429,10 +399,12 @@ def compute_priority(
     if not given:
         reasons.append(f"kanal belirtilmedi: varsayılan {channel_id}")
     shown = channel_id if given in ("", channel_id) else f"{channel_id} ({given})"
+    floor = " (en az süre)" if deadline.floored else ""
     reasons.append(
         f"kanal {shown}: {target.describe()}; {level} ×{level_policy.time_factor:g} → "
-        f"{format_duration(timedelta(seconds=seconds))}"
+        f"{format_duration(deadline.work)}{floor}"
     )
+    reasons.extend(deadline.pause_reasons())
     reasons.extend(notes)
 
     return Priority(
@@ -444,9 +416,46 @@ def compute_priority(
     )
 
 
-def sort_key(priority: Priority) -> tuple[int, datetime, float]:
-    """Order for a work queue: P1 first, then the earliest ``respond_by``, then the higher score."""
-    return (LEVELS.index(priority.level), priority.respond_by, -priority.score)
+def queue_key(
+    level: str, respond_by: datetime | None, score: float, now: datetime | None = None
+) -> tuple[int, int, datetime, float]:
+    """The one urgency order: overdue first (past ``respond_by`` at ``now``; nothing is overdue
+    without ``now``), then level (P1 first), earliest ``respond_by`` (none last; naive is UTC),
+    higher score. ``sort_key``, the batch summary and the queue's SQL ``ORDER BY``
+    (``repository.queue_order``, tested to agree) rank by it; callers add a last tie-break."""
+    rank = LEVELS.index(level) if level in LEVELS else len(LEVELS)
+    due = respond_by or datetime.max
+    if due.tzinfo is None:
+        due = due.replace(tzinfo=UTC)
+    overdue = now is not None and respond_by is not None and is_overdue(due, now)
+    return (0 if overdue else 1, rank, due.astimezone(UTC), -score)
+
+
+def sort_key(priority: Priority, now: datetime | None = None) -> tuple[int, int, datetime, float]:
+    """Order for a work queue (:func:`queue_key`); pass ``now`` to put overdue items first."""
+    return queue_key(priority.level, priority.respond_by, priority.score, now)
+
+
+def answer_deadline(
+    policy: PriorityPolicy, channel: str, received: datetime, time_factor: float
+) -> Deadline:
+    """The respond-by of an item of ``channel`` received at ``received`` for a level with
+    ``time_factor``, counted in the channel's working hours (see :func:`deadline`)."""
+    target = policy.channels[channel]
+    return deadline(
+        received=_aware(received, policy.zone),
+        zone=policy.zone,
+        calendar=policy.calendar_of(channel),
+        time_factor=time_factor,
+        hours=target.hours,
+        same_day_ends=target.same_day.ends_at if target.same_day else None,
+        min_hours=target.same_day.min_hours if target.same_day else 0.0,
+    )
+
+
+def is_overdue(respond_by: datetime, now: datetime) -> bool:
+    """Past its respond-by: such an item goes to the top of the queue and may raise an alert."""
+    return respond_by < now
 
 
 # --- helpers --------------------------------------------------------------------------------------
@@ -478,14 +487,3 @@ def _factor_value(
         if probability * weight > best:
             best, top = probability * weight, (label, probability)
     return min(1.0, total), top
-
-
-def format_duration(duration: timedelta) -> str:
-    """``2 saat``, ``30 dk``, ``13 saat 59 dk``; under a minute is ``<1 dk``."""
-    minutes = round(duration.total_seconds() / 60)
-    if minutes < 1:
-        return "<1 dk"
-    hours, minutes = divmod(minutes, 60)
-    if not hours:
-        return f"{minutes} dk"
-    return f"{hours} saat {minutes} dk" if minutes else f"{hours} saat"

@@ -18,6 +18,7 @@ from nabiz.tabular import (
     detect_format,
     is_blank,
     iter_table_chunks,
+    join_text,
     read_table,
     sniff_delimiter,
 )
@@ -261,3 +262,10 @@ def test_duplicate_and_blank_headers_get_unique_names(tmp_path: Path) -> None:
 def test_is_blank_treats_none_nan_and_whitespace_as_missing(value: object, blank: bool) -> None:
     assert is_blank(value) is blank
     assert is_blank("x") is False
+
+
+def test_a_rows_text_columns_join_with_a_blank_line_skipping_blanks():
+    assert join_text([" Fatura ", None, float("nan"), "  ", "Çok yüksek."]) == (
+        "Fatura\n\nÇok yüksek."
+    )
+    assert join_text([["fatura", "şebeke"], {"a": "ş"}]) == '["fatura", "şebeke"]\n\n{"a": "ş"}'

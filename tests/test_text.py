@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nabiz.text import dedupe_key, normalize_text, turkish_lower
+from nabiz.text import dedupe_key, fold_case_and_accents, normalize_text, turkish_lower
 
 
 def test_normalize_keeps_casing_and_turkish_letters() -> None:
@@ -57,3 +58,19 @@ def test_normalize_is_idempotent(text: str) -> None:
 def test_dedupe_key_is_idempotent(text: str) -> None:
     key = dedupe_key(text)
     assert dedupe_key(key) == key
+
+
+@pytest.mark.parametrize(
+    ("name", "folded"),
+    [
+        ("Şikayet_Metni", "sikayet_metni"),
+        ("MAĞAZA", "magaza"),
+        ("İnstagram", "instagram"),
+        ("INSTAGRAM", "instagram"),
+        ("ılık", "ilik"),
+        ("Çağrı Merkezi", "cagri merkezi"),
+        ("Kâğıt", "kagit"),
+    ],
+)
+def test_names_fold_case_and_accents_the_same_way_everywhere(name, folded):
+    assert fold_case_and_accents(name) == folded

@@ -11,20 +11,21 @@ from typing import Any
 
 from nabiz.model.schema import LabelSchema
 from nabiz.training.config import NabizConfig, SourceSpec
+from nabiz.training.tables import markdown_table
 
 
 def _metric_rows(schema: LabelSchema, test: dict[str, dict]) -> list[str]:
-    rows = ["| task | model | n | accuracy | macro-F1 | ECE |", "|---|---|---|---|---|---|"]
+    rows = []
     for task in schema.tasks:
         for model_name, report in test.items():
             m = report["tasks"][task.name]
-            acc = m.get("accuracy", m.get("subset_accuracy"))
-            ece = m.get("ece")
-            rows.append(
-                f"| {task.name} | {model_name} | {m.get('n', 0)} | "
-                f"{_fmt(acc)} | {_fmt(m.get('macro_f1'))} | {_fmt(ece)} |"
+            acc, f1, ece = (
+                m.get("accuracy", m.get("subset_accuracy")),
+                m.get("macro_f1"),
+                m.get("ece"),
             )
-    return rows
+            rows.append([task.name, model_name, m.get("n", 0), _fmt(acc), _fmt(f1), _fmt(ece)])
+    return markdown_table(["task", "model", "n", "accuracy", "macro-F1", "ECE"], rows)
 
 
 def _fmt(value: float | None) -> str:
@@ -34,17 +35,12 @@ def _fmt(value: float | None) -> str:
 def _per_class_rows(schema: LabelSchema, report: dict) -> list[str]:
     lines = []
     for task in schema.tasks:
-        lines += [
-            f"**{task.name}** ({task.kind.value})",
-            "",
-            "| label | precision | recall | F1 | support |",
-            "|---|---|---|---|---|",
+        rows = [
+            [label, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", m["support"]]
+            for label, m in report["tasks"][task.name].get("per_class", {}).items()
         ]
-        for label, m in report["tasks"][task.name].get("per_class", {}).items():
-            lines.append(
-                f"| {label} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | "
-                f"{m['support']} |"
-            )
+        lines += [f"**{task.name}** ({task.kind.value})", ""]
+        lines += markdown_table(["label", "precision", "recall", "F1", "support"], rows)
         lines.append("")
     return lines
 
@@ -53,23 +49,29 @@ def _by_source_rows(schema: LabelSchema, report: dict) -> list[str]:
     by_source = report.get("by_source")
     if not by_source:
         return []
-    header = "| source | " + " | ".join(f"{t.name} macro-F1" for t in schema.tasks) + " |"
-    lines = [header, "|---" * (len(schema.tasks) + 1) + "|"]
-    for source, tasks in by_source.items():
-        cells = [
+    header = ["source", *(f"{t.name} macro-F1" for t in schema.tasks)]
+    rows = [
+        [source]
+        + [
             f"{_fmt(tasks[t.name].get('macro_f1'))} (n={tasks[t.name].get('n', 0)})"
             for t in schema.tasks
         ]
-        lines.append(f"| {source} | " + " | ".join(cells) + " |")
-    return [*lines, ""]
+        for source, tasks in by_source.items()
+    ]
+    return [*markdown_table(header, rows), ""]
 
 
 def _source_rows(sources: list[SourceSpec]) -> list[str]:
-    lines = ["| source | upstream | licence | attribution |", "|---|---|---|---|"]
-    for s in sources:
-        upstream = f"{s.upstream_repo} @ `{s.upstream_path}`" if s.upstream_repo else s.path
-        lines.append(f"| {s.name} | {upstream} | {s.licence or '?'} | {s.attribution or ''} |")
-    return lines
+    rows = [
+        [
+            s.name,
+            f"{s.upstream_repo} @ `{s.upstream_path}`" if s.upstream_repo else s.path,
+            s.licence or "?",
+            s.attribution or "",
+        ]
+        for s in sources
+    ]
+    return markdown_table(["source", "upstream", "licence", "attribution"], rows)
 
 
 def write_model_card(

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from nabiz.model.schema import LabelSchema, TaskSpec
+from nabiz.yamlio import load_yaml
 
 DataFormat = Literal["csv", "tsv", "xlsx", "jsonl", "parquet"]
 
@@ -218,7 +219,7 @@ def parse_override(text: str) -> tuple[str, Any]:
     if "=" not in text:
         raise ValueError(f"override {text!r} must look like section.key=value")
     key, raw = text.split("=", 1)
-    return key.strip(), yaml.safe_load(raw)
+    return key.strip(), load_yaml(raw)
 
 
 def load_config(
@@ -232,7 +233,7 @@ def load_config(
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"config file {path} does not exist")
-    tree = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    tree = load_yaml(path.read_text(encoding="utf-8")) or {}
     if not isinstance(tree, dict):
         raise ValueError(f"{path}: a config is a YAML mapping")
     profiles = tree.pop("profiles", {}) or {}

@@ -1,3 +1,4 @@
+# Longer than 500 lines: split in progress on the model-data branch.
 """Data preparation: labelled files in, one deduplicated, split ``DatasetDict`` and a data card out.
 
 ``prepare_data`` reads the manifest sources a config names (from the data mirror, checksums
@@ -41,15 +42,17 @@ from typing import Any
 
 import datasets as datasets_lib
 import pandas as pd
-import yaml
 from datasets import Dataset, DatasetDict, Features, List, Value, load_from_disk
 from pydantic import ValidationError
 
+from nabiz.checksums import file_sha256
 from nabiz.model.schema import LabelSchema, TaskSpec
 from nabiz.settings import Settings, get_settings
-from nabiz.tabular import ERROR_COLUMN, TableReadError, is_blank, read_table
+from nabiz.tabular import ERROR_COLUMN, TableReadError, is_blank, join_text, read_table
 from nabiz.text import dedupe_key, normalize_text
 from nabiz.training.config import LabelColumn, NabizConfig, SourceSpec
+from nabiz.training.tables import markdown_table
+from nabiz.yamlio import load_yaml
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +100,7 @@ def load_manifest(path: str | Path) -> dict[str, SourceSpec]:
             f"data manifest {path} does not exist; set NABIZ_MANIFEST to the manifest file "
             "(the project ships data/manifest.yaml)."
         )
-    tree = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    tree = load_yaml(path.read_text(encoding="utf-8")) or {}
     entries = tree.get("sources") if isinstance(tree, dict) else None
     if not isinstance(entries, dict):
         raise DataSourceError(f"{path}: a manifest is a mapping with a `sources:` mapping inside")
@@ -136,14 +139,6 @@ def resolve_sources(manifest: dict[str, SourceSpec], names: Iterable[str]) -> li
             )
         selected.extend(spec for spec in found if spec not in selected)
     return selected
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _upstream(spec: SourceSpec) -> str:
@@ -385,9 +380,7 @@ def _load_source(
     frame = pd.DataFrame(
         {
             "id": [f"{spec.name}:{row}" for row in table.index],
-            "text_original": [
-                "\n\n".join(str(part) for part in parts if not is_blank(part)) for parts in texts
-            ],
+            "text_original": [join_text(parts) for parts in texts],
             "source": source_group(spec.name),
         },
         index=table.index,
@@ -605,9 +598,7 @@ def _card(
 
 
 def _table(header: list[str], body: list[list[Any]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in body]
-    return [*lines, ""]
+    return [*markdown_table(header, body), ""]
 
 
 def card_markdown(card: dict[str, Any]) -> str:

@@ -37,7 +37,6 @@ from nabiz.serving.batch.columns import (
     TITLE_COLUMN_NAMES,
     ColumnError,
     detect_text_columns,
-    join_text,
     normalize_column_name,
     resolve_text_columns,
 )
@@ -57,7 +56,6 @@ __all__ = [
     "detect_text_columns",
     "estimate_rows",
     "file_fingerprint",
-    "join_text",
     "normalize_column_name",
     "parse_time",
     "resolve_text_columns",

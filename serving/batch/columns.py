@@ -6,16 +6,11 @@ diacritics and split into words, then matched against the names feedback exports
 
 from __future__ import annotations
 
-import json
 import re
-import unicodedata
 from collections.abc import Sequence
-from typing import Any
 
-from nabiz.tabular import ERROR_COLUMN, is_blank
-from nabiz.text import turkish_lower
-
-TEXT_JOINER = "\n\n"  # as training joins several text columns
+from nabiz.tabular import ERROR_COLUMN
+from nabiz.text import fold_case_and_accents
 
 # Column names (normalized: Turkish-lowercased, without diacritics) that hold the feedback text,
 # and those that hold its title. A name matches exactly, or through one of its words.
@@ -39,7 +34,6 @@ _METADATA_WORDS = frozenset((
     "yazar", "tarihi", "saati", "numara", "numarasi", "dili", "uzunlugu", "created", "updated",
 ))
 # fmt: on
-_FOLD = str.maketrans("şçğıöüâîûİ", "scgiouaiui")
 
 
 class ColumnError(ValueError):
@@ -50,9 +44,7 @@ def normalize_column_name(name: str) -> str:
     """Turkish-lowercased, without diacritics, words separated by one space: ``Şikayet_Metni``
     → ``sikayet metni``."""
     text = re.sub(r"([a-zçğıöşü])([A-ZÇĞİÖŞÜ])", r"\1 \2", str(name))  # camelCase
-    text = turkish_lower(text).translate(_FOLD)
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(char for char in text if not unicodedata.combining(char))
+    text = fold_case_and_accents(text)
     return " ".join(re.split(r"[^0-9a-z]+", text)).strip()
 
 
@@ -138,15 +130,3 @@ def resolve_text_columns(columns: Sequence[str], text_columns: Sequence[str] | N
     if len(set(resolved)) != len(resolved):
         raise ColumnError(f"a text column is given twice: {list(text_columns)}")
     return resolved
-
-
-def join_text(values: Sequence[Any]) -> str:
-    """The non-blank parts, as text, joined with a blank line (as training joins them)."""
-    parts = []
-    for value in values:
-        if is_blank(value):
-            continue
-        if isinstance(value, list | dict):
-            value = json.dumps(value, ensure_ascii=False)
-        parts.append(str(value).strip())
-    return TEXT_JOINER.join(parts)

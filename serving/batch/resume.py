@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
 from typing import Any
 
+from nabiz.checksums import file_sha256
 from nabiz.serving.writers import partial_path
 
 STATE_VERSION = 1
@@ -19,12 +19,9 @@ class ResumeError(ValueError):
 
 def file_fingerprint(path: str | Path, block: int = 1 << 20) -> dict[str, Any]:
     """Size and SHA-256 of the first and last MiB: cheap, and changes when the file does."""
-    path = Path(path)
-    size = path.stat().st_size
-    with path.open("rb") as handle:
-        head = hashlib.sha256(handle.read(block)).hexdigest()
-        handle.seek(max(0, size - block))
-        tail = hashlib.sha256(handle.read(block)).hexdigest()
+    size = Path(path).stat().st_size
+    head = file_sha256(path, 0, block)
+    tail = file_sha256(path, max(0, size - block), block)
     return {"size": size, "head_sha256": head, "tail_sha256": tail}
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from nabiz.model.predictor import Prediction, Predictor
-from nabiz.serving.batch.columns import find_column, join_text, resolve_text_columns
+from nabiz.serving.batch.columns import find_column, resolve_text_columns
 from nabiz.serving.batch.resume import (
     STATE_VERSION,
     check_resumable,
@@ -39,7 +39,14 @@ from nabiz.serving.priority import (
     normalize_channel,
 )
 from nabiz.serving.writers import Column, PartialWriter, open_writer, output_format, partial_path
-from nabiz.tabular import ERROR_COLUMN, TableFormat, detect_format, is_blank, iter_table_chunks
+from nabiz.tabular import (
+    ERROR_COLUMN,
+    TableFormat,
+    detect_format,
+    is_blank,
+    iter_table_chunks,
+    join_text,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from nabiz.model.predictor import Predictor
-from nabiz.serving.priority import LEVELS
+from nabiz.serving.priority import queue_key
 
 TOP_ROWS = 10
 
@@ -132,9 +132,5 @@ class Tally:
 
 def queue_order(item: dict[str, Any]) -> tuple:
     """The triage queue's order: level, then the earliest deadline, the higher score, the row."""
-    level = item["priority_level"]
-    rank = LEVELS.index(level) if level in LEVELS else len(LEVELS)
-    due = datetime.fromisoformat(item["respond_by"]) if item["respond_by"] else datetime.max
-    if due.tzinfo is None:
-        due = due.replace(tzinfo=UTC)
-    return (rank, due.astimezone(UTC), -item["priority_score"], item["row"])
+    due = datetime.fromisoformat(item["respond_by"]) if item["respond_by"] else None
+    return (*queue_key(item["priority_level"], due, item["priority_score"]), item["row"])

@@ -6,22 +6,16 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-_TIME_FORMATS = (
-    "%d.%m.%Y %H:%M:%S",
-    "%d.%m.%Y %H:%M",
-    "%d.%m.%Y",
-    "%d/%m/%Y %H:%M:%S",
-    "%d/%m/%Y %H:%M",
-    "%d/%m/%Y",
-    "%d-%m-%Y %H:%M:%S",
-    "%d-%m-%Y %H:%M",
-    "%d-%m-%Y",
-    "%Y/%m/%d %H:%M:%S",
-    "%Y/%m/%d %H:%M",
-    "%Y/%m/%d",
-    "%Y.%m.%d %H:%M:%S",
-    "%Y.%m.%d %H:%M",
-    "%Y.%m.%d",
+# Day-first dates as Turkish exports write them (12.03.2024, 12/03/2024, 12-03-2024) and year-first
+# ones (2024/03/12, 2024.03.12), each with seconds, with minutes or without a time: 15 formats.
+# dateutil's parser is not used: where these formats refuse, it guesses, and a guessed date moves
+# a respond-by time unnoticed. Measured with python-dateutil 4.0 (dayfirst=True): "05.13.2024" →
+# 13 May (day and month swapped to fit), "12.03" → 12 December of the current year, "3" → the 3rd
+# of the current month, "2024.13.05" → 13 May; tests/serving/batch/test_times.py holds them refused.
+_TIME_FORMATS = tuple(
+    f"{date}{clock}"
+    for date in (*(f"%d{s}%m{s}%Y" for s in "./-"), *(f"%Y{s}%m{s}%d" for s in "/."))
+    for clock in (" %H:%M:%S", " %H:%M", "")
 )
 
 

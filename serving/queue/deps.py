@@ -18,58 +18,59 @@ set and running, new feedback is tagged through it (shared forward passes, one i
 otherwise ``predictor.predict`` runs in the thread pool. Its ``Overloaded``/``BatcherStopped``
 errors propagate to the app's exception handlers.
 
-A missing required field answers 503 (not ready). To tag some other way, override
-:func:`get_assessor` (``app.dependency_overrides[get_assessor] = ...``) with a dependency returning
-an :data:`Assessor`.
+A missing required field answers 503 (not ready; :func:`nabiz.serving.deps.app_state`). To tag
+some other way, override :func:`get_assessor` (``app.dependency_overrides[get_assessor] = ...``)
+with a dependency returning an :data:`Assessor`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
-from nabiz.model.predictor import Prediction, Predictor, TaskPrediction
+from nabiz.model.predictor import Prediction, TaskPrediction
 from nabiz.model.schema import LabelSchema
-from nabiz.serving.priority import Priority, PriorityPolicy, compute_priority
+from nabiz.serving.deps import PolicyDep, PredictorDep, app_state
+from nabiz.serving.priority import Priority, compute_priority
 from nabiz.serving.queue.models import Feedback, utcnow
 from nabiz.serving.queue.repository import Assessment
+from nabiz.settings import get_settings
 
 Assessor = Callable[[str, str, datetime], Awaitable[Assessment]]
 """``await assess(text, canonical channel, received_at)``: tag one text and prioritize it."""
 
 
-def _state(request: Request, name: str) -> Any:
-    value = getattr(request.app.state, name, None)
-    if value is None:
-        raise HTTPException(
-            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-            detail=f"the triage queue is not ready (app.state.{name} is not set)",
-        )
-    return value
-
-
 def get_session(request: Request) -> Iterator[Session]:
-    factory = _state(request, "session_factory")
+    factory = app_state(request, "session_factory", "the triage queue's database")
     with factory() as session:
         yield session
 
 
-def get_predictor(request: Request) -> Predictor:
-    return _state(request, "predictor")
+def get_clock_skew(request: Request) -> timedelta:
+    """How far ahead of the server's clock a ``received_at`` may lie (the app's settings)."""
+    settings = getattr(request.app.state, "settings", None) or get_settings()
+    return timedelta(seconds=settings.max_clock_skew_s)
 
 
-def get_policy(request: Request) -> PriorityPolicy:
-    return _state(request, "policy")
+def get_alert_trigger(request: Request) -> Callable[[str], None]:
+    """``trigger(feedback_id)``: tell the app's alert engine that an item was stored.
+
+    Without an engine on ``app.state.alerts`` (a queue-only app) it does nothing.
+    """
+    engine = getattr(request.app.state, "alerts", None)
+    if engine is None:
+        return lambda _feedback_id: None
+    return engine.feedback_stored
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
-PredictorDep = Annotated[Predictor, Depends(get_predictor)]
-PolicyDep = Annotated[PriorityPolicy, Depends(get_policy)]
+ClockSkewDep = Annotated[timedelta, Depends(get_clock_skew)]
+AlertTriggerDep = Annotated[Callable[[str], None], Depends(get_alert_trigger)]
 
 
 def assessment_from(
@@ -85,15 +86,33 @@ def assessment_from(
     label for the others.
     """
     multi = {task.name for task in schema.tasks if task.is_multi_label}
-    return Assessment(
-        model_name=model_name,
-        model_version=model_version,
+    return _assessment(
+        model_name,
+        model_version,
         labels={
             task: list(answer.labels) if task in multi else answer.label
             for task, answer in prediction.tasks.items()
         },
         scores={task: dict(answer.scores) for task, answer in prediction.tasks.items()},
         truncated=prediction.truncated,
+        priority=priority,
+    )
+
+
+def _assessment(
+    model_name: str,
+    model_version: str,
+    labels: dict[str, Any],
+    scores: dict[str, dict[str, float]],
+    truncated: bool,
+    priority: Priority,
+) -> Assessment:
+    return Assessment(
+        model_name=model_name,
+        model_version=model_version,
+        labels=labels,
+        scores=scores,
+        truncated=truncated,
         priority_level=priority.level,
         priority_score=priority.score,
         respond_by=priority.respond_by,
@@ -152,17 +171,8 @@ def get_reprioritizer(policy: PolicyDep) -> Callable[[Feedback], Assessment]:
     def reprioritize(row: Feedback) -> Assessment:
         tasks = corrected_tasks(row)
         priority = compute_priority(tasks, policy, row.channel, row.received_at, now=utcnow())
-        return Assessment(
-            model_name=row.model_name,
-            model_version=row.model_version,
-            labels=row.labels,
-            scores=row.scores,
-            truncated=row.truncated,
-            priority_level=priority.level,
-            priority_score=priority.score,
-            respond_by=priority.respond_by,
-            priority_reasons=list(priority.reasons),
-            priority_factors=dict(priority.factors),
+        return _assessment(
+            row.model_name, row.model_version, row.labels, row.scores, row.truncated, priority
         )
 
     return reprioritize

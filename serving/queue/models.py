@@ -31,8 +31,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from nabiz.serving.priority import LEVELS
+
 ID_MAX_LENGTH = 128
-PRIORITY_LEVELS = ("P1", "P2", "P3", "P4")  # P1 first; the text order is the queue order
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -121,11 +122,15 @@ class Feedback(Base):
 
     __table_args__ = (
         CheckConstraint("status IN ('open', 'in_progress', 'resolved')", name="status_valid"),
-        CheckConstraint("priority_level IN ('P1', 'P2', 'P3', 'P4')", name="priority_level_valid"),
+        CheckConstraint(
+            f"priority_level IN ({', '.join(repr(level) for level in LEVELS)})",
+            name="priority_level_valid",
+        ),
         # The queue: filter by status, order by level, then respond_by, then arrival.
         Index(None, "status", "priority_level", "respond_by", "created_at"),
         Index(None, "channel", "status"),
         Index(None, "corrected_at"),
+        Index(None, "received_at"),  # alert windows (migration 0003)
     )
 
     def effective_labels(self) -> dict[str, Any]:

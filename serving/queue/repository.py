@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import case, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -114,25 +114,39 @@ def _queue_conditions(filters: QueueFilters) -> list[Any]:
     return conditions
 
 
+# nabiz.serving.priority.queue_key in SQL (level, respond_by, the higher score), then arrival;
+# tests/serving/test_queue.py checks that the two orders agree.
 QUEUE_ORDER = (
-    Feedback.priority_level,  # 'P1' < 'P2' < 'P3' < 'P4'
+    Feedback.priority_level,  # 'P1' < 'P2' < 'P3' < 'P4', as LEVELS orders them
     Feedback.respond_by,
+    Feedback.priority_score.desc(),
     Feedback.created_at,
     Feedback.id,  # a stable order for paging
 )
 
 
+def queue_order(now: datetime) -> tuple[Any, ...]:
+    """Overdue items first (an item past its respond-by must rise, not wait behind newer P1s),
+    then :data:`QUEUE_ORDER`: ``queue_key(…, now)`` in SQL."""
+    return (case((Feedback.respond_by < now, 0), else_=1), *QUEUE_ORDER)
+
+
 def list_queue(
-    session: Session, filters: QueueFilters | None = None, limit: int = 50, offset: int = 0
+    session: Session,
+    filters: QueueFilters | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    now: datetime | None = None,
 ) -> tuple[int, list[Feedback]]:
-    """(how many items match, one page of them): most urgent level first, then the earliest
-    ``respond_by``, then the earliest arrival."""
+    """(how many items match, one page of them) in :func:`queue_order` at ``now`` (default: the
+    clock)."""
     if limit < 1 or offset < 0:
         raise ValueError("limit must be at least 1 and offset at least 0")
     conditions = _queue_conditions(filters or QueueFilters())
     count = session.scalar(select(func.count()).select_from(Feedback).where(*conditions)) or 0
+    order = queue_order(now or utcnow())
     rows = session.scalars(
-        select(Feedback).where(*conditions).order_by(*QUEUE_ORDER).limit(limit).offset(offset)
+        select(Feedback).where(*conditions).order_by(*order).limit(limit).offset(offset)
     ).all()
     return count, list(rows)
 

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -45,8 +44,11 @@ class FeedbackCreate(BaseModel):
     channel: str | None = Field(
         default=None, max_length=64, description="Where it came from; normalized by the policy."
     )
-    received_at: AwareDatetime | None = Field(
-        default=None, description="When the customer sent it, with a UTC offset; default: now."
+    received_at: datetime | None = Field(
+        default=None,
+        description="When the customer sent it (ISO 8601). Without an offset it is read in the "
+        "policy's timezone, as on /v1/predict; default: now. Later than now (beyond a small clock "
+        "skew, NABIZ_MAX_CLOCK_SKEW_S) is a 422.",
     )
 
     @field_validator("text")
@@ -116,9 +118,12 @@ class FeedbackPublic(BaseModel):
     labels: dict[str, LabelValue] = Field(
         description="Effective labels: the corrections where made, else the model's labels."
     )
+    overdue: bool = Field(
+        default=False, description="Past its respond-by, not resolved: the queue shows it first."
+    )
 
     @classmethod
-    def from_row(cls, row: Feedback) -> FeedbackPublic:
+    def from_row(cls, row: Feedback, now: datetime | None = None) -> FeedbackPublic:
         tasks = {}
         for task, scores in row.scores.items():
             chosen = row.labels.get(task)
@@ -150,6 +155,8 @@ class FeedbackPublic(BaseModel):
             corrected_by=row.corrected_by,
             corrected_at=_utc(row.corrected_at) if row.corrected_at else None,
             labels=row.effective_labels(),
+            overdue=row.status != Status.RESOLVED.value
+            and _utc(row.respond_by) < (now or datetime.now(UTC)),
         )
 
 

@@ -13,13 +13,21 @@ limits (``max_items``, ``max_text_chars``) into validation and into the OpenAPI 
 
 import asyncio
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, status
 from fastapi.exceptions import RequestValidationError
 
 from nabiz.model.predictor import Prediction
-from nabiz.serving.deps import BatcherDep, MetricsDep, PolicyDep, PredictorDep, RequestIdDep
+from nabiz.serving.arrival import FutureArrivalError, resolve_arrival
+from nabiz.serving.deps import (
+    BatcherDep,
+    MetricsDep,
+    PolicyDep,
+    PredictorDep,
+    RequestIdDep,
+    SettingsDep,
+)
 from nabiz.serving.metrics import Metrics
 from nabiz.serving.priority import (
     PriorityPolicy,
@@ -80,9 +88,34 @@ def resolve_channels(items: Sequence[FeedbackItem], policy: PriorityPolicy) -> l
     return channels
 
 
+def resolve_arrivals(
+    items: Sequence[FeedbackItem], policy: PriorityPolicy, now: datetime, max_skew: timedelta
+) -> list[datetime | None]:
+    """Aware ``received_at`` per item (naive: policy timezone); every future one a 422 at once."""
+    arrivals, errors = [], []
+    for index, item in enumerate(items):
+        try:
+            arrivals.append(
+                resolve_arrival(item.received_at, zone=policy.zone, now=now, max_skew=max_skew)
+            )
+        except FutureArrivalError as error:
+            errors.append(
+                {
+                    "type": "future_received_at",
+                    "loc": ("body", "items", index, "received_at"),
+                    "msg": str(error),
+                    "input": item.received_at,
+                }
+            )
+    if errors:
+        raise RequestValidationError(errors)
+    return arrivals
+
+
 def build_items(
     items: Sequence[FeedbackItem],
     channels: Sequence[str],
+    arrivals: Sequence[datetime | None],
     predictions: Sequence[Prediction],
     policy: PriorityPolicy,
     now: datetime,
@@ -91,11 +124,11 @@ def build_items(
         ItemResult.build(
             index,
             prediction,
-            compute_priority(prediction.tasks, policy, channel, item.received_at, now=now),
+            compute_priority(prediction.tasks, policy, channel, received_at, now=now),
             item_id=item.id,
         )
-        for index, (item, channel, prediction) in enumerate(
-            zip(items, channels, predictions, strict=True)
+        for index, (item, channel, received_at, prediction) in enumerate(
+            zip(items, channels, arrivals, predictions, strict=True)
         )
     ]
 
@@ -127,6 +160,7 @@ def make_router(
         batcher: BatcherDep,
         metrics: MetricsDep,
         request_id: RequestIdDep,
+        settings: SettingsDep,
     ) -> PredictResponse:
         """Tags every item with every task of the loaded model, and gives it a priority.
 
@@ -136,14 +170,16 @@ def make_router(
         the chosen label(s). Tasks appear under `tasks` and again as top-level keys of the item.
         """
         channels = resolve_channels(body.items, policy)
+        skew = timedelta(seconds=settings.max_clock_skew_s)
+        arrivals = resolve_arrivals(body.items, policy, datetime.now(UTC), skew)
         predictions = await batcher.submit([item.text for item in body.items])
         now = datetime.now(UTC)
         if len(body.items) > INLINE_POSTPROCESS_ITEMS:
             results = await asyncio.to_thread(
-                build_items, body.items, channels, predictions, policy, now
+                build_items, body.items, channels, arrivals, predictions, policy, now
             )
         else:
-            results = build_items(body.items, channels, predictions, policy, now)
+            results = build_items(body.items, channels, arrivals, predictions, policy, now)
         record(metrics, results)
         return PredictResponse(
             request_id=request_id,

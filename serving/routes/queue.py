@@ -32,10 +32,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session
 
+from nabiz.serving.arrival import FutureArrivalError, resolve_arrival
 from nabiz.serving.priority import UnknownChannelError, normalize_channel
 from nabiz.serving.queue import repository
 from nabiz.serving.queue.deps import (
+    AlertTriggerDep,
     AssessorDep,
+    ClockSkewDep,
     PolicyDep,
     PredictorDep,
     ReprioritizerDep,
@@ -90,13 +93,20 @@ async def create_feedback(
     session: SessionDep,
     policy: PolicyDep,
     assess: AssessorDep,
+    max_skew: ClockSkewDep,
+    alerts: AlertTriggerDep,
 ) -> FeedbackPublic:
     """Tag, prioritize and store one feedback text."""
     try:
         channel = normalize_channel(body.channel, policy)
     except UnknownChannelError as error:
         raise _invalid(("body", "channel"), str(error), body.channel) from None
-    received_at = body.received_at or utcnow()
+    now = utcnow()
+    try:
+        arrival = resolve_arrival(body.received_at, zone=policy.zone, now=now, max_skew=max_skew)
+    except FutureArrivalError as error:
+        raise _invalid(("body", "received_at"), str(error), body.received_at) from None
+    received_at = arrival or now
 
     # The model runs only for an id not seen before, and never inside a transaction.
     seen = await run_in_threadpool(_seen, session, body.id)
@@ -117,6 +127,8 @@ async def create_feedback(
         raise HTTPException(status_code=status.HTTP_409_CONFLICT, detail=str(error)) from None
     if not created:
         response.status_code = status.HTTP_200_OK
+    else:
+        alerts(row.id)  # the alert rules look at the new item (in the background)
     return FeedbackPublic.from_row(row)
 
 

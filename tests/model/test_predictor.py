@@ -7,7 +7,9 @@ import random
 import numpy as np
 import pytest
 
-from nabiz.model.loading import from_pretrained
+from nabiz.model.baseline import BaselinePredictor
+from nabiz.model.loading import BASELINE_DIR, from_pretrained
+from nabiz.model.mixture import MixturePredictor
 from nabiz.model.predictor import ModelInfo
 from nabiz.model.reference import plain_scores
 from nabiz.model.tokenize import encode_texts, head_tail
@@ -38,9 +40,30 @@ def test_save_then_load_gives_identical_predictions(tiny_model_dir, tmp_path):
         TEXTS
     )
     save_pretrained(tmp_path / "again", model, tokenizer, schema, info)
-    after = from_pretrained(tmp_path / "again", device="cpu").predict_scores(TEXTS)
+    after = from_pretrained(tmp_path / "again", device="cpu", ensemble=False).predict_scores(TEXTS)
     for name in schema.names:
         np.testing.assert_array_equal(before.scores[name], after.scores[name])
+
+
+def test_the_tiny_model_is_served_as_its_transformer_mixed_with_its_baseline(tiny_model_dir):
+    served = from_pretrained(tiny_model_dir, device="cpu")
+    assert isinstance(served, MixturePredictor)
+    weights = ModelInfo.load(tiny_model_dir).baseline_weights
+    assert any(weights.values())
+    alone = TransformerPredictor.from_pretrained(tiny_model_dir, device="cpu").predict_scores(TEXTS)
+    baseline = BaselinePredictor.from_pretrained(tiny_model_dir / BASELINE_DIR).predict_scores(
+        TEXTS
+    )
+    mixed = served.predict_scores(TEXTS).scores
+    for name, w in weights.items():
+        expected = (1 - w) * alone.scores[name] + w * baseline.scores[name]
+        np.testing.assert_allclose(mixed[name], expected, atol=1e-6)
+        if w:
+            assert not np.allclose(mixed[name], alone.scores[name], atol=1e-3)
+
+
+def test_ensemble_false_leaves_the_baseline_out(tiny_model_dir):
+    assert isinstance(from_pretrained(tiny_model_dir, ensemble=False), TransformerPredictor)
 
 
 def test_shuffled_inputs_get_the_outputs_of_their_own_text(tiny_model_dir):

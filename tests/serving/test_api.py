@@ -358,12 +358,15 @@ def test_unexpected_errors_are_a_500_without_a_stack_trace(make_settings, servin
     app = create_app(make_settings(), Exploding())
     with TestClient(app, raise_server_exceptions=False) as client:
         response = predict(client, {"text": "Merhaba"})
+        body = {"items": [{"text": "Merhaba"}]}
+        named = client.post("/v1/predict", json=body, headers={"X-Request-ID": "istek-42"})
     assert response.status_code == 500
-    assert response.json() == {
-        "detail": "internal server error",
-        "request_id": response.headers.get("x-request-id") or response.json()["request_id"],
-    }
+    generated = response.headers["x-request-id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", generated)
+    assert response.json() == {"detail": "internal server error", "request_id": generated}
     assert "secret" not in response.text and "Traceback" not in response.text
+    assert named.status_code == 500 and named.json()["request_id"] == "istek-42"
+    assert named.headers["x-request-id"] == "istek-42"
 
 
 def test_openapi_is_versioned_and_has_turkish_examples(api_client):

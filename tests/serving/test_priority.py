@@ -106,12 +106,13 @@ def test_sms_target_is_two_hours(policy: PriorityPolicy) -> None:
     assert result.respond_by == RECEIVED + timedelta(hours=2)
 
 
-def test_e_posta_target_is_24_hours(policy: PriorityPolicy) -> None:
+def test_e_posta_target_is_one_working_day(policy: PriorityPolicy) -> None:
+    # 9 working hours from Monday 10:00 in a 09:00-18:00 week end on Tuesday at 10:00
     result = compute_priority(tags(), policy, channel="e-posta", received_at=RECEIVED)
     assert result.respond_by == RECEIVED + timedelta(hours=24)
 
 
-@pytest.mark.parametrize(("channel", "hours"), [("sosyal_medya", 4), ("web", 12), ("magaza", 24)])
+@pytest.mark.parametrize(("channel", "hours"), [("sosyal_medya", 4), ("web", 6), ("magaza", 24)])
 def test_other_channel_targets_are_the_documented_defaults(
     policy: PriorityPolicy, channel: str, hours: int
 ) -> None:
@@ -119,15 +120,16 @@ def test_other_channel_targets_are_the_documented_defaults(
     assert result.respond_by == RECEIVED + timedelta(hours=hours)
 
 
-def test_telefon_target_ends_the_received_day(policy: PriorityPolicy) -> None:
+def test_telefon_target_ends_the_received_working_day(policy: PriorityPolicy) -> None:
     result = compute_priority(tags(), policy, channel="telefon", received_at=RECEIVED)
-    assert result.respond_by == datetime(2025, 3, 3, 23, 59, tzinfo=IST)
+    assert result.respond_by == datetime(2025, 3, 3, 22, 0, tzinfo=IST)
 
 
-def test_telefon_late_in_the_day_gets_the_minimum_window(policy: PriorityPolicy) -> None:
-    late = datetime(2025, 3, 3, 23, 30, tzinfo=IST)
+def test_telefon_late_in_the_day_gets_the_minimum_in_working_time(policy: PriorityPolicy) -> None:
+    late = datetime(2025, 3, 3, 21, 30, tzinfo=IST)  # 30 min before the call centre closes
     result = compute_priority(tags(), policy, channel="telefon", received_at=late)
-    assert result.respond_by == late + timedelta(hours=2)
+    assert result.respond_by == datetime(2025, 3, 4, 9, 30, tzinfo=IST)  # 30 min + 1 h 30 min
+    assert any("durdu" in reason for reason in result.reasons)
 
 
 def test_level_shortens_the_channel_target(policy: PriorityPolicy) -> None:
@@ -141,7 +143,7 @@ def test_level_shortens_the_channel_target(policy: PriorityPolicy) -> None:
 def test_missing_channel_uses_the_default_channel(policy: PriorityPolicy) -> None:
     result = compute_priority(tags(), policy, received_at=RECEIVED)
     assert policy.default_channel == "web"
-    assert result.respond_by == RECEIVED + timedelta(hours=12)
+    assert result.respond_by == RECEIVED + timedelta(hours=6)
     assert any("varsayılan web" in reason for reason in result.reasons)
 
 
@@ -185,7 +187,7 @@ def test_unknown_channel_error_lists_accepted_channels(policy: PriorityPolicy) -
 def test_higher_urgency_gives_higher_level_and_earlier_respond_by(policy: PriorityPolicy) -> None:
     low = compute_priority(tags(olumsuz=0.9, evet=0.8), policy, "sms", RECEIVED)
     high = compute_priority(tags(yuksek=0.95, olumsuz=0.9, evet=0.8), policy, "sms", RECEIVED)
-    assert sort_key(high)[0] < sort_key(low)[0]
+    assert sort_key(high)[1] < sort_key(low)[1]
     assert high.respond_by < low.respond_by
 
 
@@ -283,7 +285,7 @@ def test_aware_datetimes_keep_their_instant_and_answer_in_policy_zone(
 def test_same_day_is_the_day_in_the_policy_timezone(policy: PriorityPolicy) -> None:
     utc = datetime(2025, 3, 3, 22, 30, tzinfo=UTC)  # already 01:30 on 4 March in Istanbul
     result = compute_priority(tags(), policy, "telefon", received_at=utc)
-    assert result.respond_by == datetime(2025, 3, 4, 23, 59, tzinfo=IST)
+    assert result.respond_by == datetime(2025, 3, 4, 22, 0, tzinfo=IST)
 
 
 # --- policy validation ----------------------------------------------------------------------------
@@ -340,7 +342,7 @@ def test_invalid_policy_fails_to_load_with_the_field_named(
 
 
 def test_unquoted_time_is_rejected(tmp_path: Path) -> None:
-    text = POLICY_FILE.read_text(encoding="utf-8").replace('ends_at: "23:59"', "ends_at: 23:59")
+    text = POLICY_FILE.read_text(encoding="utf-8").replace('ends_at: "22:00"', "ends_at: 22:00")
     path = tmp_path / "policy.yaml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(PolicyError, match="quoted 'HH:MM'"):
@@ -429,4 +431,4 @@ def test_raising_p_yuksek_never_lowers_the_score_or_the_level(
         tags(yuksek + moved, max(0.0, raised_orta), olumsuz, evet, churn), policy, "web", RECEIVED
     )
     assert after.score >= before.score
-    assert sort_key(after)[0] <= sort_key(before)[0]
+    assert sort_key(after)[1] <= sort_key(before)[1]

@@ -1,3 +1,6 @@
+# Longer than 500 lines: the triage queue end to end (repository, routes, export, migrations,
+# on SQLite and PostgreSQL) shares one set of database fixtures; to be split along those lines
+# with a conftest.
 """The triage queue over HTTP, on SQLite and (when one is reachable) on PostgreSQL.
 
 Every test that takes ``database_url`` runs once per backend. PostgreSQL gets a fresh database
@@ -28,7 +31,7 @@ from typer.testing import CliRunner
 from nabiz.model.loading import from_pretrained
 from nabiz.model.predictor import ModelInfo, Predictor, ScoredBatch
 from nabiz.model.schema import LabelSchema
-from nabiz.serving.priority import load_policy
+from nabiz.serving.priority import load_policy, queue_key
 from nabiz.serving.queue import repository
 from nabiz.serving.queue.db import (
     VERSION_TABLE,
@@ -255,7 +258,8 @@ def test_post_same_id_other_text_is_a_conflict(client):
         ({"id": "a", "text": ""}, "text"),
         ({"id": "a/b", "text": "metin"}, "id"),
         ({"id": "", "text": "metin"}, "id"),
-        ({"id": "a", "text": "metin", "received_at": "2025-03-03T09:00:00"}, "received_at"),
+        ({"id": "a", "text": "metin", "received_at": "2999-03-03T09:00:00+03:00"}, "received_at"),
+        ({"id": "a", "text": "metin", "received_at": "2999-03-03T09:00:00"}, "received_at"),
         ({"id": "a", "text": "metin", "channel": "güvercin"}, "channel"),
         ({"id": "a", "text": "metin", "extra": 1}, "extra"),
     ],
@@ -310,7 +314,55 @@ def test_concurrent_create_of_one_id_stores_it_once(app, scripted):
             )
 
 
+def test_post_reads_a_time_without_offset_in_the_policy_timezone_like_predict(client):
+    response = post(client, "naive", "metin", received_at="2025-03-03T09:00:00")
+    assert response.status_code == 201, response.text
+    assert response.json()["received_at"].startswith("2025-03-03T06:00:00")  # Istanbul is UTC+3
+
+
+def test_post_allows_a_small_clock_skew_and_rejects_the_rest(client):
+    ahead = datetime.now(UTC) + timedelta(seconds=60)  # the default skew is 5 minutes
+    response = post(client, "skew", "metin", received_at=ahead)
+    assert response.status_code == 201, response.text
+    assert datetime.fromisoformat(response.json()["received_at"]) <= datetime.now(UTC)
+    far = post(client, "far", "metin", received_at=datetime.now(UTC) + timedelta(hours=1))
+    assert error_locs(far) == [["body", "received_at"]]
+    assert "in the future" in far.json()["detail"][0]["msg"]
+    assert client.get("/v1/feedback/far").status_code == 404
+
+
+def test_overdue_items_rise_to_the_top_of_the_queue(client, scripted):
+    now = datetime.now(UTC)
+    fresh_p1 = post(client, "fresh-p1", "[urgency=yuksek][sentiment=olumsuz] x", received_at=now)
+    old_p4 = post(
+        client, "old-p4", "[urgency=dusuk][sentiment=olumlu] y", received_at=now - timedelta(days=3)
+    )
+    assert fresh_p1.json()["priority"]["level"] == "P1"
+    assert old_p4.json()["priority"]["level"] == "P4"
+    page = client.get("/v1/queue").json()
+    assert [item["id"] for item in page["items"]] == ["old-p4", "fresh-p1"]
+    assert [item["overdue"] for item in page["items"]] == [True, False]
+
+
 # --- the queue ----------------------------------------------------------------------------------
+
+
+def test_the_queue_lists_in_the_one_urgency_order(client, scripted):
+    """Same level and respond-by: the higher score first, as ``queue_key`` (and so the batch
+    summary's top rows) ranks, whatever the arrival order."""
+    lower = "[urgency=yuksek][sentiment=notr]"  # (2·1 + 1·0) / 3 = 0.67: P2
+    higher = "[urgency=yuksek]"  # sentiment uncertain: (2·1 + 1·1/3) / 3 = 0.78: P2
+    for id_, marker in [("lower", lower), ("higher", higher)]:
+        response = post(client, id_, f"şikayet {marker}", channel="web", received_at=T0)
+        assert response.status_code == 201, response.text
+    listed = [item["priority"] for item in client.get("/v1/queue").json()["items"]]
+    assert listed[0]["level"] == listed[1]["level"]
+    assert listed[0]["respond_by"] == listed[1]["respond_by"]
+    assert listed[0]["score"] > listed[1]["score"]
+    keys = [
+        queue_key(p["level"], datetime.fromisoformat(p["respond_by"]), p["score"]) for p in listed
+    ]
+    assert keys == sorted(keys)
 
 
 def test_queue_orders_by_level_then_respond_by_then_arrival(client, scripted):
@@ -621,11 +673,12 @@ def test_export_names_a_database_without_the_queue(tmp_path):
 
 def test_alembic_upgrade_creates_the_tables_matching_the_models(migrated_url):
     upgrade_database(migrated_url)  # a second run is a no-op
-    assert current_revision(migrated_url) == "0001"
+    assert current_revision(migrated_url) == "0003"
     engine = make_engine(migrated_url)
     try:
         inspector = inspect(engine)
-        assert {"feedback", "feedback_label", VERSION_TABLE} <= set(inspector.get_table_names())
+        tables = set(inspector.get_table_names())
+        assert {"feedback", "feedback_label", "alert", "alert_delivery", VERSION_TABLE} <= tables
         indexes = {index["name"] for index in inspector.get_indexes("feedback")}
         assert "ix_feedback_status_priority_level_respond_by_created_at" in indexes
         with engine.connect() as connection:
@@ -641,7 +694,7 @@ def test_upgrade_database_on_a_new_sqlite_file(tmp_path):
     url = f"sqlite:///{tmp_path / 'sub' / 'fresh.db'}"
     assert current_revision(url) is None
     upgrade_database(url)
-    assert current_revision(url) == "0001"
+    assert current_revision(url) == "0003"
     engine = make_engine(url)
     try:
         assert {"feedback", "feedback_label"} <= set(inspect(engine).get_table_names())

@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from safetensors.torch import load_file
 
-from nabiz.model.loading import from_pretrained
+from nabiz.model.loading import BASELINE_DIR, from_pretrained
+from nabiz.model.predictor import ModelInfo
 from nabiz.model.schema import TaskKind, TaskSpec
 from nabiz.model.tiny import make_tiny_encoder
 from nabiz.settings import Settings
@@ -143,6 +145,16 @@ def test_same_seed_same_model(custom_run, tmp_path):
     root, config, metrics = custom_run
     settings = Settings(cache_dir=root / "cache", data_dir=root / "no-mirror")
     again = run_training(config, settings, tmp_path / "again")
+    first, second = root / "model", tmp_path / "again"
+    weights, weights_again = (load_file(d / "model.safetensors") for d in (first, second))
+    assert weights.keys() == weights_again.keys()
+    for name, tensor in weights.items():
+        assert torch.equal(tensor, weights_again[name]), name
+    arrays, arrays_again = (np.load(d / BASELINE_DIR / "baseline.npz") for d in (first, second))
+    assert set(arrays.files) == set(arrays_again.files)
+    for name in arrays.files:
+        np.testing.assert_array_equal(arrays[name], arrays_again[name])
+    assert ModelInfo.load(first).baseline_weights == ModelInfo.load(second).baseline_weights
     assert again["test"]["nabiz"]["tasks"] == metrics["test"]["nabiz"]["tasks"]
 
 
@@ -154,10 +166,15 @@ def test_baseline_share_is_tuned_per_task_and_multi_label_tasks_keep_none(custom
     assert all(0.0 <= w < 1.0 for w in info.baseline_weights.values())
 
 
-def test_mixed_scores_are_still_distributions(custom_run):
+def test_the_served_scores_mix_the_two_models_by_the_tuned_shares(custom_run):
     root, _, _ = custom_run
-    prediction = from_pretrained(root / "model").predict(["fatura tarihini öğrenmek"])[0]
-    assert sum(prediction.tasks["mood"].scores.values()) == pytest.approx(1.0, abs=1e-5)
+    texts = ["fatura tarihini öğrenmek", "internet üç gündür yok"]
+    served = from_pretrained(root / "model", device="cpu").predict_scores(texts).scores
+    alone = from_pretrained(root / "model", device="cpu", ensemble=False).predict_scores(texts)
+    baseline = from_pretrained(root / "model" / BASELINE_DIR).predict_scores(texts).scores
+    for task, w in ModelInfo.load(root / "model").baseline_weights.items():
+        expected = (1 - w) * alone.scores[task] + w * baseline[task]
+        np.testing.assert_allclose(served[task], expected, atol=1e-6)
 
 
 def test_bf16_path_gives_the_fp32_labels(custom_run):

@@ -13,6 +13,7 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import Connection, pool
 
+import nabiz.serving.alerts.models  # noqa: F401  (the alert tables join Base.metadata)
 from nabiz.serving.queue.db import VERSION_TABLE, database_url, make_engine
 from nabiz.serving.queue.models import Base, UTCDateTime
 

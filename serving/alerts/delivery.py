@@ -1,0 +1,109 @@
+"""Sending stored alerts to webhooks: an outbox with retries and exponential backoff.
+
+Every ``alert_delivery`` row is one alert for one webhook URL. :func:`deliver_due` posts the rows
+whose ``next_attempt_at`` has come; a 2xx answer marks the row delivered, anything else (an error
+status, a refused connection, a timeout) records the error and moves ``next_attempt_at`` by
+``base · 2^(attempts-1)`` capped at ``max``. A row is never given up: a receiver that is down for a
+day gets the alert when it comes back, at most ``max`` seconds later.
+
+The body is Slack-compatible (Slack, Mattermost and Rocket.Chat incoming webhooks read ``text``)
+with the alert's fields beside it for receivers that want the numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from nabiz.serving.alerts.models import Alert, AlertDelivery, DeliveryStatus
+from nabiz.serving.queue.models import utcnow
+
+BATCH = 50  # deliveries per pass
+
+
+@dataclass(frozen=True)
+class Backoff:
+    base_s: float = 5.0
+    max_s: float = 3600.0
+
+    def delay(self, attempts: int) -> timedelta:
+        """Wait after the ``attempts``-th failed attempt (1, 2, …)."""
+        return timedelta(seconds=min(self.base_s * 2 ** max(0, attempts - 1), self.max_s))
+
+
+def webhook_body(alert: Alert) -> dict[str, Any]:
+    """``{"text": …}`` for chat tools, plus the alert's fields and numbers."""
+    return {
+        "text": f"Nabız uyarısı: {alert.message}",
+        "alert_id": alert.id,
+        "rule": alert.rule,
+        "kind": alert.kind,
+        "title": alert.title,
+        "group": alert.group,
+        "numbers": alert.numbers,
+        "feedback_id": alert.feedback_id,
+        "created_at": alert.created_at.isoformat(),
+    }
+
+
+@dataclass
+class DeliveryPass:
+    delivered: int = 0
+    failed: int = 0
+
+
+def deliver_due(
+    session_factory: sessionmaker[Session],
+    client: httpx.Client,
+    backoff: Backoff,
+    now: datetime | None = None,
+) -> DeliveryPass:
+    """Post every delivery that is due (up to :data:`BATCH`); record each outcome."""
+    now = now or utcnow()
+    outcome = DeliveryPass()
+    with session_factory() as session:
+        rows = session.scalars(
+            select(AlertDelivery)
+            .where(
+                AlertDelivery.status == DeliveryStatus.PENDING.value,
+                AlertDelivery.next_attempt_at <= now,
+            )
+            .order_by(AlertDelivery.next_attempt_at, AlertDelivery.id)
+            .limit(BATCH)
+            .with_for_update(skip_locked=True)  # PostgreSQL: two servers never post one row
+        ).all()
+        for delivery in rows:
+            error = None
+            try:
+                response = client.post(delivery.url, json=webhook_body(delivery.alert))
+                if not 200 <= response.status_code < 300:
+                    error = f"HTTP {response.status_code}: {response.text[:200]}"
+            except httpx.HTTPError as exc:
+                error = f"{type(exc).__name__}: {exc}"[:500]
+            delivery.attempts += 1
+            if error is None:
+                delivery.status = DeliveryStatus.DELIVERED.value
+                delivery.delivered_at = utcnow()
+                delivery.last_error = None
+                outcome.delivered += 1
+            else:
+                delivery.last_error = error
+                delivery.next_attempt_at = utcnow() + backoff.delay(delivery.attempts)
+                outcome.failed += 1
+        session.commit()
+    return outcome
+
+
+def next_attempt(session_factory: sessionmaker[Session]) -> datetime | None:
+    """When the earliest pending delivery is due (None when nothing is pending)."""
+    with session_factory() as session:
+        return session.scalar(
+            select(func.min(AlertDelivery.next_attempt_at)).where(
+                AlertDelivery.status == DeliveryStatus.PENDING.value
+            )
+        )

@@ -1,0 +1,88 @@
+"""Request and response models of the alerts API (``GET /v1/alerts``, ``POST …/ack``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from nabiz.serving.alerts.models import Alert
+
+
+class DeliveryPublic(BaseModel):
+    url: str
+    status: str = Field(description="pending (retried with backoff) or delivered.")
+    attempts: int
+    next_attempt_at: datetime | None = Field(description="Null once delivered.")
+    last_error: str | None
+    delivered_at: datetime | None
+
+
+class AlertPublic(BaseModel):
+    """One alert. ``message`` is the Turkish sentence people read; ``numbers`` what triggered it."""
+
+    id: int
+    rule: str = Field(description="The rule's id in the rules file.")
+    kind: str = Field(description="volume_spike, share_spike or overdue.")
+    title: str = Field(description="The rule's Turkish headline.")
+    message: str = Field(description="What happened, with the numbers, in Turkish.")
+    group: dict[str, Any] = Field(description="The topic/channel (etc.) the alert is about.")
+    numbers: dict[str, Any] = Field(
+        description="Observed count or share, the baseline's mean and σ, the threshold, windows."
+    )
+    feedback_id: str | None = Field(description="The overdue item, or the item that triggered it.")
+    created_at: datetime
+    acknowledged: bool
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    deliveries: list[DeliveryPublic]
+
+    @classmethod
+    def from_row(cls, row: Alert) -> AlertPublic:
+        return cls(
+            id=row.id,
+            rule=row.rule,
+            kind=row.kind,
+            title=row.title,
+            message=row.message,
+            group=row.group,
+            numbers=row.numbers,
+            feedback_id=row.feedback_id,
+            created_at=_utc(row.created_at),
+            acknowledged=row.acknowledged_at is not None,
+            acknowledged_at=_utc(row.acknowledged_at),
+            acknowledged_by=row.acknowledged_by,
+            deliveries=[
+                DeliveryPublic(
+                    url=d.url,
+                    status=d.status,
+                    attempts=d.attempts,
+                    next_attempt_at=None if d.delivered_at else _utc(d.next_attempt_at),
+                    last_error=d.last_error,
+                    delivered_at=_utc(d.delivered_at),
+                )
+                for d in sorted(row.deliveries, key=lambda d: d.id)
+            ],
+        )
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.astimezone(UTC)
+
+
+class AlertPage(BaseModel):
+    """Newest first; ``count`` is how many match."""
+
+    count: int
+    items: list[AlertPublic]
+    limit: int
+    offset: int
+
+
+class AlertAck(BaseModel):
+    """Who acknowledged the alert (optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    by: str | None = Field(default=None, max_length=128, description="The person's name or id.")

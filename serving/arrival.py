@@ -1,0 +1,46 @@
+"""When feedback arrived: the client's ``received_at``, read the same way on every endpoint.
+
+A time without a UTC offset is wall-clock time in the policy's timezone (exports from Turkish call
+centres carry local time); one with an offset keeps its instant. A time in the future cannot be an
+arrival: a little ahead is a client clock running fast (``NABIZ_MAX_CLOCK_SKEW_S``, default 5
+minutes, allowed and clamped to now so the answer time is not stretched); more is a 422. Left
+alone, a year-2200 ``received_at`` gets a respond-by that never comes and sinks to the bottom of the
+queue.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+
+class FutureArrivalError(ValueError):
+    """``received_at`` lies further in the future than the allowed clock skew."""
+
+    def __init__(self, moment: datetime, now: datetime, skew: timedelta) -> None:
+        ahead = moment - now
+        super().__init__(
+            f"received_at {moment.isoformat()} is {_seconds(ahead)} s in the future (the server's "
+            f"clock reads {now.isoformat()}; at most {_seconds(skew)} s of clock skew is allowed): "
+            "send the time the feedback arrived, with its UTC offset"
+        )
+
+
+def _seconds(delta: timedelta) -> int:
+    return round(delta.total_seconds())
+
+
+def resolve_arrival(
+    moment: datetime | None, *, zone: ZoneInfo, now: datetime, max_skew: timedelta
+) -> datetime | None:
+    """The aware arrival time of ``moment`` (None stays None: the caller uses now).
+
+    Naive times are read in ``zone``; a time up to ``max_skew`` ahead of ``now`` is taken as now;
+    later ones raise :class:`FutureArrivalError`.
+    """
+    if moment is None:
+        return None
+    aware = moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
+    if aware > now + max_skew:
+        raise FutureArrivalError(aware, now, max_skew)
+    return min(aware, now.astimezone(aware.tzinfo))

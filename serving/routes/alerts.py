@@ -1,0 +1,84 @@
+"""The alerts API.
+
+``GET /v1/alerts``
+    Stored alerts, newest first; filters ``acknowledged`` (true/false), ``rule``; ``limit``
+    (1..200, default 50) and ``offset``.
+``GET /v1/alerts/{id}``
+    One alert (404 when unknown).
+``POST /v1/alerts/{id}/ack``
+    A person acknowledges it (``{"by": "ayse"}``, optional). Acknowledging again changes nothing
+    and answers the alert as it was first acknowledged. Acknowledging does not stop deliveries:
+    the webhook still gets the alert.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Query, status
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from nabiz.serving.alerts.models import Alert
+from nabiz.serving.alerts.schemas import AlertAck, AlertPage, AlertPublic
+from nabiz.serving.queue.deps import SessionDep
+from nabiz.serving.queue.models import utcnow
+
+router = APIRouter(prefix="/v1", tags=["alerts"])
+NOT_FOUND = {404: {"description": "No alert with this id."}}
+AlertId = Annotated[int, Path(ge=1)]
+
+
+def _get(session: SessionDep, alert_id: int) -> Alert:
+    row = session.get(Alert, alert_id, options=[selectinload(Alert.deliveries)])
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no alert with id {alert_id}")
+    return row
+
+
+@router.get("/alerts", response_model=AlertPage)
+def list_alerts(
+    session: SessionDep,
+    acknowledged: Annotated[bool | None, Query(description="Only (un)acknowledged.")] = None,
+    rule: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> AlertPage:
+    """Alerts, newest first."""
+    conditions = []
+    if acknowledged is not None:
+        column = Alert.acknowledged_at
+        conditions.append(column.is_not(None) if acknowledged else column.is_(None))
+    if rule is not None:
+        conditions.append(Alert.rule == rule)
+    count = session.scalar(select(func.count()).select_from(Alert).where(*conditions)) or 0
+    rows = session.scalars(
+        select(Alert)
+        .where(*conditions)
+        .options(selectinload(Alert.deliveries))
+        .order_by(Alert.created_at.desc(), Alert.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return AlertPage(
+        count=count, items=[AlertPublic.from_row(r) for r in rows], limit=limit, offset=offset
+    )
+
+
+@router.get("/alerts/{alert_id}", response_model=AlertPublic, responses=NOT_FOUND)
+def read_alert(alert_id: AlertId, session: SessionDep) -> AlertPublic:
+    """One alert with its deliveries."""
+    return AlertPublic.from_row(_get(session, alert_id))
+
+
+@router.post("/alerts/{alert_id}/ack", response_model=AlertPublic, responses=NOT_FOUND)
+def acknowledge_alert(
+    alert_id: AlertId, session: SessionDep, body: AlertAck | None = None
+) -> AlertPublic:
+    """A person has seen the alert and takes it on."""
+    row = _get(session, alert_id)
+    if row.acknowledged_at is None:
+        row.acknowledged_at = utcnow()
+        row.acknowledged_by = body.by if body else None
+        session.commit()
+    return AlertPublic.from_row(row)

@@ -1,0 +1,192 @@
+"""The batch scorer: every input format in, every output format out, every row kept in order."""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nabiz.serving.batch import score_file, state_path
+from nabiz.serving.writers import partial_path
+from nabiz.tabular import read_table
+from tests.serving.batch.inputs import (
+    BAD_IDS,
+    COLUMNS,
+    KEYS,
+    NOW,
+    REPO,
+    ROWS,
+    FakePredictor,
+    check_rows,
+    jsonl_rows,
+    numbers,
+    read_output,
+    texts,
+    write_input,
+)
+
+INPUTS = [
+    "plain-comma.csv",
+    "plain-semicolon.csv",
+    "plain-tab.csv",
+    "plain.tsv",
+    "bom-semicolon.csv",
+    "utf16-tab.csv",
+    "cp1254-semicolon.csv",
+    "sheet.xlsx",
+    "lines.jsonl",
+    "table.parquet",
+]
+
+
+@pytest.mark.parametrize("name", INPUTS)
+def test_every_input_format_keeps_rows_columns_and_turkish_text(tmp_path, name, predictor, policy):
+    source = write_input(tmp_path / name)
+    output = tmp_path / "out.csv"
+    summary = score_file(
+        source, output, predictor, policy, **KEYS, chunk_rows=3, progress=False, now=NOW
+    )
+    table = read_output(output)
+    ids = [row[0] for row in ROWS]
+    bad = set(BAD_IDS)
+    if name.endswith(".jsonl"):
+        ids.insert(2, "")  # the broken line is a row of its own, with an error
+        bad.add("")
+    check_rows(table, predictor, ids, bad)
+    kept = table[table["id"] == "5"].iloc[0]
+    assert kept["yorum"] == ROWS[4][4]
+    assert kept["baslik"] == "Şube"
+    assert summary.rows == len(ids)
+    assert summary.failed == len(bad)
+    assert summary.scored == len(ids) - len(bad)
+    assert summary.text_columns == ["baslik", "yorum"]
+    assert sum(summary.label_counts["sentiment"].values()) == summary.scored
+    if name.endswith(".jsonl"):
+        assert "could not be read" in table.iloc[2]["error"]
+
+
+@pytest.mark.parametrize("extension", ["csv", "tsv", "jsonl", "parquet", "xlsx"])
+def test_every_output_format(tmp_path, extension, predictor, policy):
+    source = write_input(tmp_path / "in.csv")
+    reference = tmp_path / "reference.jsonl"
+    score_file(source, reference, predictor, policy, **KEYS, progress=False, now=NOW)
+    output = tmp_path / f"out.{extension}"
+    score_file(source, output, predictor, policy, **KEYS, chunk_rows=3, progress=False, now=NOW)
+    assert output.is_file()
+    assert not partial_path(output).exists() and not state_path(output).exists()
+    table = read_output(output)
+    check_rows(table, predictor, [row[0] for row in ROWS], BAD_IDS)
+    expected = read_output(reference)
+    for column in ["sentiment", "topic", "priority_level", "respond_by", "error"]:
+        assert texts(table[column]) == texts(expected[column])
+    assert numbers(table["sentiment_score"]) == numbers(expected["sentiment_score"])
+    if extension == "parquet":
+        schema = pq.read_schema(output)
+        assert all(schema.field(c).type == pa.string() for c in COLUMNS)
+        assert schema.field("sentiment_score").type == pa.float64()
+        assert schema.field("truncated").type == pa.bool_()
+    if extension == "jsonl":
+        first = jsonl_rows(output)[0]
+        assert set(first["topic_scores"]) == set(predictor.schema.task("topic").labels)
+        assert isinstance(first["priority_reasons"], list)
+
+
+def test_bad_rows_get_an_error_and_no_prediction(tmp_path, predictor, policy):
+    source = write_input(tmp_path / "in.csv")
+    output = tmp_path / "out.jsonl"
+    summary = score_file(source, output, predictor, policy, **KEYS, progress=False, now=NOW)
+    rows = {row["id"]: row for row in jsonl_rows(output)}
+    assert "empty text" in rows["4"]["error"]
+    assert "unknown channel 'faks'" in rows["7"]["error"]
+    assert "dün akşam" in rows["8"]["error"]
+    for bad in BAD_IDS:
+        assert rows[bad]["sentiment"] is None and rows[bad]["priority_score"] is None
+    assert rows["6"]["error"] is None  # a missing time is fine
+    assert summary.failed == 3 and len(summary.error_examples) == 3
+    assert {top.id for top in summary.top} <= set(rows) - BAD_IDS
+    assert "Highest priority" in summary.render()
+
+
+def test_colliding_prediction_columns_are_renamed(tmp_path, predictor, policy):
+    source = write_input(
+        tmp_path / "in.csv", ["yorum", "sentiment", "error"], [["Harika hizmet", "olumlu", "x"]]
+    )
+    output = tmp_path / "out.csv"
+    summary = score_file(source, output, predictor, policy, progress=False, now=NOW)
+    table = read_output(output)
+    assert table.iloc[0]["sentiment"] == "olumlu" and table.iloc[0]["error"] == "x"
+    assert "nabiz_sentiment" in summary.columns and "nabiz_error" in summary.columns
+    assert table.iloc[0]["nabiz_sentiment"] in predictor.schema.task("sentiment").labels
+
+
+def test_cli_scores_the_sample_export(tmp_path, tiny_model_source):
+    from typer.testing import CliRunner
+
+    from nabiz.cli import app
+
+    output = tmp_path / "scored.xlsx"
+    result = CliRunner().invoke(
+        app,
+        [
+            "score", str(REPO / "data" / "samples" / "sample_export.csv"), "-o", str(output),
+            "--id-column", "id", "--channel-column", "kanal", "--time-column", "tarih",
+            "--no-progress",
+        ],
+        env={"NABIZ_MODEL_DIR": str(tiny_model_source)},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Highest priority" in result.output and "sentiment:" in result.output
+    table = read_table(output)
+    assert len(table) == 40
+    assert table["error"].notna().sum() == 4  # two empty rows, a bad date, an unknown channel
+
+    result = CliRunner().invoke(
+        app, ["score", str(output), "-o", str(tmp_path / "x.csv"), "-t", "nope"],
+        env={"NABIZ_MODEL_DIR": str(tiny_model_source)},
+    )  # fmt: skip
+    assert result.exit_code == 2 and "no text column 'nope'" in result.output
+
+
+cell = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30
+)
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    texts=st.lists(cell, min_size=0, max_size=25),
+    delimiter=st.sampled_from([",", ";", "\t"]),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16"]),
+    chunk_rows=st.integers(1, 9),
+)
+def test_property_every_row_comes_back_in_order(
+    default_schema, policy, texts, delimiter, encoding, chunk_rows
+):
+    fake = FakePredictor(default_schema)
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "in.csv"
+        with source.open("w", encoding=encoding, newline="") as handle:
+            writer = csv.writer(handle, delimiter=delimiter)
+            writer.writerow(["no", "yorum"])
+            writer.writerows([[f"r{i}", text] for i, text in enumerate(texts)])
+        output = Path(folder) / "out.jsonl"
+        summary = score_file(
+            source, output, fake, policy, chunk_rows=chunk_rows, batch_size=4, progress=False,
+            now=NOW,
+        )  # fmt: skip
+        rows = jsonl_rows(output)
+    assert [row["no"] for row in rows] == [f"r{i}" for i in range(len(texts))]
+    assert [row["yorum"] for row in rows] == texts
+    for row, text in zip(rows, texts, strict=True):
+        assert (row["error"] is not None) == (not text.strip())
+        assert (row["sentiment"] is None) == (not text.strip())
+    assert summary.rows == len(texts)
+    assert summary.failed == sum(1 for text in texts if not text.strip())

@@ -1,0 +1,40 @@
+"""Reading the received-at time of a row."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nabiz.serving.batch import parse_time
+
+
+def test_parse_time():
+    assert parse_time("12.03.2024 14:35") == datetime(2024, 3, 12, 14, 35)
+    assert parse_time("2024-03-12T14:35:00Z").utcoffset().total_seconds() == 0
+    assert parse_time("12/03/2024") == datetime(2024, 3, 12)
+    assert parse_time("1700000000").year == 2023
+    with pytest.raises(ValueError, match="cannot read the time"):
+        parse_time("32.13.2024")
+
+
+@pytest.mark.parametrize("guess", ["05.13.2024", "12.03", "3", "2024.13.05", "12.03.24"])
+def test_a_date_that_would_need_a_guess_is_refused(guess):
+    """Where a general date parser guesses (swaps day and month, fills in this year), we stop."""
+    with pytest.raises(ValueError, match="cannot read the time"):
+        parse_time(guess)
+
+
+@given(
+    moment=st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1)),
+    layout=st.sampled_from(["%d.%m.%Y", "%d/%m/%Y", "%d-%m-%Y", "%Y/%m/%d", "%Y.%m.%d"]),
+    clock=st.sampled_from([" %H:%M:%S", " %H:%M", ""]),
+)
+def test_every_written_layout_reads_back(moment, layout, clock):
+    precision = {" %H:%M:%S": {"microsecond": 0}, " %H:%M": {"second": 0, "microsecond": 0}}
+    expected = moment.replace(
+        **precision.get(clock, {"hour": 0, "minute": 0, "second": 0, "microsecond": 0})
+    )
+    assert parse_time(moment.strftime(layout + clock)) == expected
