@@ -25,8 +25,8 @@ from nabiz.serving.batch_ray import (
 )
 from nabiz.serving.writers import OutputError
 from nabiz.settings import Settings
+from tests.serving.batch.inputs import KEYS, NOW, ROWS, write_input
 from tests.serving.conftest import SERVING_TEST_PRECISION
-from tests.serving.test_batch import KEYS, NOW, ROWS, write_input
 
 ray = pytest.importorskip("ray", reason="the ray engine needs the `ray` extra (scripts/test.sh)")
 
