@@ -50,7 +50,7 @@ def local_ray():
 def policy():
     from nabiz.serving.priority import load_policy
 
-    return load_policy(Path(__file__).resolve().parents[2] / "data" / "priority_policy.yaml")
+    return load_policy(Path(__file__).resolve().parents[3] / "data" / "priority_policy.yaml")
 
 
 def many_rows(copies: int) -> list[list[str]]:
