@@ -6,6 +6,7 @@ Each command parses its options and calls a plain function; the functions are wh
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +19,14 @@ data_app = typer.Typer(help="Prepare training data and export corrections.", no_
 app.add_typer(data_app, name="data")
 app.add_typer(keys_app, name="keys")
 app.add_typer(queue_app, name="queue")
+
+
+class Engine(StrEnum):
+    """Where ``nabiz score`` runs."""
+
+    local = "local"
+    ray = "ray"
+
 
 ConfigOption = Annotated[
     Path,
@@ -114,10 +123,12 @@ def train(
         raise _fail(str(exc)) from None
     target = output or leave_out_dir(cfg.resolve(cfg.output_dir), cfg.training.leave_out)
     try:
-        run_training(cfg, get_settings(), target)
+        settings = get_settings()
+        run_training(cfg, settings, target)
     except (DataSourceError, FileNotFoundError, ValueError) as exc:
         raise _fail(str(exc)) from None
-    typer.echo(f"model written to {target} (model card: {target / 'README.md'})")
+    if settings.rank == 0:  # under torchrun, the process that wrote it
+        typer.echo(f"model written to {target} (model card: {target / 'README.md'})")
 
 
 @app.command("evaluate")
@@ -421,9 +432,8 @@ def score(
         Path,
         typer.Argument(
             metavar="INPUT",
-            help="Feedback export: .csv/.tsv (delimiter sniffed), .xlsx, .jsonl or .parquet.",
-            exists=True,
-            dir_okay=False,
+            help="Feedback export: .csv/.tsv (delimiter sniffed), .xlsx, .jsonl or .parquet. "
+            "With --engine ray also a folder or a glob ('exports/*.parquet') of them.",
         ),
     ],
     output: Annotated[
@@ -431,7 +441,8 @@ def score(
         typer.Option(
             "--output",
             "-o",
-            help="Result file; .csv, .tsv, .jsonl, .parquet or .xlsx by extension.",
+            help="Result file; .csv, .tsv, .jsonl, .parquet or .xlsx by extension. "
+            "With --engine ray a folder of Parquet files and _summary.json.",
         ),
     ],
     text_column: Annotated[
@@ -484,8 +495,66 @@ def score(
             "--report", help="Also write an offline HTML report of the result here (report.html)."
         ),
     ] = None,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            "--engine",
+            help="local: this process; ray: Ray Data, on this machine or a cluster (--address).",
+        ),
+    ] = Engine.local,
+    address: Annotated[
+        str | None,
+        typer.Option(
+            "--address",
+            help="Ray cluster to join (host:port or ray://host:10001); default: a local Ray.",
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--concurrency",
+            min=1,
+            help="Ray: scoring actors (model copies); default: as many as the GPUs or CPUs hold.",
+        ),
+    ] = None,
+    num_gpus: Annotated[
+        float, typer.Option("--num-gpus", min=0, help="Ray: GPUs per actor (0: CPU only).")
+    ] = 0.0,
+    cpus_per_actor: Annotated[
+        float,
+        typer.Option("--cpus-per-actor", min=0.01, help="Ray: CPUs (and torch threads) per actor."),
+    ] = 1.0,
 ) -> None:
     """Tag and prioritize every row of a feedback export; print counts and the most urgent rows."""
+    if engine is Engine.ray:
+        _score_on_ray(
+            input_path,
+            output,
+            model=model,
+            policy=policy,
+            resume=resume,
+            text_columns=text_column or None,
+            id_column=id_column,
+            channel_column=channel_column,
+            time_column=time_column,
+            chunk_rows=chunk_rows,
+            batch_size=batch_size,
+            encoding=encoding,
+            top_n=top,
+            progress=progress,
+            address=address,
+            concurrency=concurrency,
+            num_gpus=num_gpus,
+            cpus_per_actor=cpus_per_actor,
+        )
+        return
+    if not input_path.is_file():
+        what = (
+            "a folder (use --engine ray for folders and globs)"
+            if input_path.is_dir()
+            else ("missing")
+        )
+        raise _fail(f"{input_path}: cannot read the input: the path is {what}.")
 
     from nabiz.model.loading import load_predictor
     from nabiz.serving.batch import ColumnError, ResumeError, score_file
@@ -608,6 +677,32 @@ def report(
         survey_kind=survey_kind,
         timezone=rules.timezone,
     )
+
+
+def _score_on_ray(input_path: Path, output: Path, **options) -> None:
+    """``nabiz score --engine ray``: the same rows as the local engine, through Ray Data."""
+    from nabiz.serving.batch import ColumnError
+    from nabiz.serving.batch_ray import score_with_ray
+    from nabiz.serving.priority import PolicyError, load_policy
+    from nabiz.serving.writers import OutputError
+    from nabiz.settings import get_settings
+    from nabiz.tabular import TableReadError
+
+    if options.pop("resume"):
+        raise _fail("--resume works with the local engine only; a Ray run starts over.")
+    _setup_logging()
+    settings = get_settings()
+    policy = options.pop("policy")
+    model = options.pop("model")
+    try:
+        rules = load_policy(policy if policy is not None else settings.priority_policy)
+        summary = score_with_ray(
+            input_path, output, model_dir_or_default(model), rules, settings, **options
+        )
+    except (TableReadError, ColumnError, OutputError, PolicyError, OSError, RuntimeError) as exc:
+        # ValueErrors raised in a Ray task arrive as instances of their own class too
+        raise _fail(str(exc)) from None
+    typer.echo(summary.render())
 
 
 if __name__ == "__main__":

@@ -61,6 +61,16 @@ class Settings(BaseSettings):
         "0: 16 passes' worth (16 × batch_max_size), and never less than max_items.",
     )
 
+    # Data-parallel training: set by the launcher (torchrun, accelerate launch) in every process,
+    # under its own names, which is why these three have no NABIZ_ prefix.
+    world_size: int = Field(
+        default=1, ge=1, validation_alias="WORLD_SIZE", description="Processes training together."
+    )
+    rank: int = Field(default=0, ge=0, validation_alias="RANK", description="This process's rank.")
+    local_rank: int = Field(
+        default=0, ge=0, validation_alias="LOCAL_RANK", description="Its rank on this machine."
+    )
+
     # Triage queue and prioritization
     database_url: str = Field(default=f"sqlite:///{REPO_ROOT / 'nabiz.db'}")
     priority_policy: Path = Field(default=REPO_ROOT / "data" / "priority_policy.yaml")

@@ -27,6 +27,7 @@ from nabiz.settings import Settings, get_settings
 from nabiz.training.card import write_model_card
 from nabiz.training.config import NabizConfig, SourceSpec, load_config
 from nabiz.training.cues import fit_urgency_cues
+from nabiz.training.distributed import data_parallel, finish
 from nabiz.training.evaluate import (
     encoder_beats_baseline,
     evaluate_predictor,
@@ -167,12 +168,17 @@ def run_training(
 
     settings = settings or get_settings()
     output_dir = Path(output_dir or config.resolve(config.output_dir))
-    datasets = leave_out_sources(load_or_prepare(config, settings), config.training.leave_out)
+    parallel = data_parallel(settings, config.training.device)  # under torchrun: one of several
+    with parallel.main_first():
+        datasets = leave_out_sources(load_or_prepare(config, settings), config.training.leave_out)
     partial = output_dir.with_name(output_dir.name + ".partial")
-    if partial.exists():
+    if partial.exists() and parallel.is_main:
         shutil.rmtree(partial)
 
     result = fine_tune(config, datasets, partial, settings)
+    finish(parallel)
+    if not parallel.is_main:  # rank 0 writes the model directory, once
+        return {}
     device = config.training.device
     transformer = from_pretrained(partial, device=device)
     schema = transformer.schema

@@ -37,6 +37,7 @@ from nabiz.model.trim import TrimReport, trim_vocabulary
 from nabiz.settings import Settings, get_settings
 from nabiz.training.cached import can_cache, lower_states, score_cached, upper_forward
 from nabiz.training.config import NabizConfig, TrainingConfig
+from nabiz.training.distributed import data_parallel
 
 log = logging.getLogger(__name__)
 IGNORE = -100
@@ -237,7 +238,8 @@ def fine_tune(
     set_seed(cfg.seed)
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
-    device = resolve_device(cfg.device)
+    parallel = data_parallel(settings, cfg.device)  # one process, or one of several: see there
+    device = parallel.device(resolve_device(cfg.device))
     bf16 = device.type == "cuda" and (cfg.bf16 is True or cfg.bf16 == "auto")
     started = time.perf_counter()
 
@@ -249,6 +251,7 @@ def fine_tune(
     model.freeze(cfg.freeze_embeddings, cfg.freeze_layers)
     model.to(device)
     cached = cfg.cache_frozen_states and can_cache(model, cfg.freeze_embeddings, cfg.freeze_layers)
+    parallel.broadcast_parameters(model)
 
     train_split = datasets["train"]
     if cfg.max_train_examples and len(train_split) > cfg.max_train_examples:
@@ -309,11 +312,18 @@ def fine_tune(
     best_score, best_state, best_valid, stale = -1.0, None, {}, 0
     history: list[dict] = []
     step, step_time = 0, 0.0
-    progress = tqdm(total=total_steps, desc="training", unit="step", dynamic_ncols=True)
+    progress = tqdm(
+        total=total_steps,
+        desc="training",
+        unit="step",
+        dynamic_ncols=True,
+        disable=not parallel.is_main,
+    )
     lengths = [len(x) for x in train.ids]
     while step < total_steps and stale <= cfg.early_stopping_patience:
-        for batch in training_batches(lengths, cfg.batch_size, rng):
+        for whole in training_batches(lengths, cfg.batch_size, rng):
             step_started = time.perf_counter()
+            batch, share = parallel.shard(whole)  # all of it in a single process
             model.train()
             idx = torch.as_tensor(batch)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
@@ -333,6 +343,7 @@ def fine_tune(
             loss = torch.stack(losses).sum()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            parallel.average_gradients(model, share)
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             scheduler.step()
@@ -343,7 +354,7 @@ def fine_tune(
             if step % eval_every == 0 or step == total_steps:
                 model.eval()  # the next step sets train mode again
                 scores = score_validation()
-                f1s = split_macro_f1(schema, scores, valid)
+                f1s = parallel.agree(split_macro_f1(schema, scores, valid))
                 mean_f1 = float(np.mean(list(f1s.values())))
                 history.append(
                     {
@@ -373,6 +384,8 @@ def fine_tune(
             if step >= total_steps:
                 break
     progress.close()
+    if not parallel.is_main:  # rank 0 alone tunes, trims and saves the model
+        return TrainResult(output_dir, best_valid, history, time.perf_counter() - started, step)
     if best_state is not None:
         model.load_state_dict(best_state, strict=False)
     model.eval()
