@@ -95,7 +95,7 @@ def build_encoder(config, init_weights: bool = True) -> torch.nn.Module:
 
     ``init_weights=False`` skips the random initialization, for callers that load every weight
     right after: initializing 30M parameters took 7.6 s against 0.2–0.4 s without it on a busy
-    2-core machine (BENCHMARKS.md §8), most of a model load."""
+    2-core machine (BENCHMARKS.md §9), most of a model load."""
     from transformers import AutoModel
 
     if init_weights:
