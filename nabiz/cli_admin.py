@@ -9,13 +9,10 @@ from typing import Annotated
 
 import typer
 
+from nabiz.cli_common import fail
+
 keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
 queue_app = typer.Typer(help="The triage queue's database.", no_args_is_help=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(code=2)
 
 
 DatabaseOption = Annotated[
@@ -50,12 +47,12 @@ def keys_create(
     try:
         engine, session = _queue_session(database_url)
     except SQLAlchemyError as exc:
-        raise _fail(f"cannot open the queue database: {type(exc).__name__}") from None
+        raise fail(f"cannot open the queue database: {type(exc).__name__}") from None
     try:
         with session:
             row, plain = create_key(session, name, scope)
     except ApiKeyError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     finally:
         engine.dispose()
     typer.echo(f"key {row.name!r} ({', '.join(row.scopes)}); store it now, it is not shown again:")
@@ -96,7 +93,7 @@ def keys_revoke(
         with session:
             revoke_key(session, name)
     except ApiKeyError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     finally:
         engine.dispose()
     typer.echo(f"key {name!r} revoked")
@@ -124,7 +121,7 @@ def queue_purge(
 
     days = older_than_days or get_settings().retention_days
     if not days:
-        raise _fail("no retention set: pass --older-than-days or set NABIZ_RETENTION_DAYS")
+        raise fail("no retention set: pass --older-than-days or set NABIZ_RETENTION_DAYS")
     cutoff = datetime.now(UTC) - timedelta(days=days)
     engine, session = _queue_session(database_url)
     try:

@@ -1,3 +1,5 @@
+# Longer than 500 lines: start-up (model, database watcher, alerts), shutdown, middleware and the
+# error handlers are one life cycle; the next addition should move the middleware out.
 """The Nabız REST app: ``create_app()`` builds it, ``run_server()`` serves it with uvicorn.
 
 Start-up (the lifespan) happens once per process, in this order: load the model from

@@ -15,11 +15,12 @@ from ``GET /v1/queue`` with ``received_from``/``received_to`` and the topic or c
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 import pandas as pd
 from fastapi import APIRouter, Query
+from fastapi.exceptions import RequestValidationError
 from pydantic import AwareDatetime
 from sqlalchemy import func, select
 
@@ -69,15 +70,23 @@ def root_causes(
     topic: Annotated[str | None, Query(max_length=128)] = None,
     period: PeriodQuery = "week",
     start: Annotated[
-        str | None,
-        Query(
-            pattern=r"^\d{4}-\d{2}-\d{2}$",
-            description="Local start date of the period (YYYY-MM-DD); default: the latest.",
-        ),
+        date | None,
+        Query(description="Local start date of the period (YYYY-MM-DD); default: the latest."),
     ] = None,
 ) -> schemas.RootCausesPublic:
     """What sets a topic's feedback apart in a period, and which topics moved."""
     tz = policy.timezone
+    if start is not None and not 1970 <= start.year <= 2200:  # what pandas' timestamps hold
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("query", "start"),
+                    "msg": "start must be a date from 1970 to 2200",
+                    "type": "value_error",
+                    "input": str(start),
+                }
+            ]
+        )
     if start is None:
         latest = session.scalar(select(func.max(Feedback.received_at)))
         if latest is None:
@@ -86,7 +95,7 @@ def root_causes(
                 vs_previous=[], vs_topics=[], changes=[],
             )  # fmt: skip
         start = analytics.period_start(pd.Series([pd.Timestamp(latest)]), period, tz).iloc[0]
-    begin, end = analytics.period_bounds(start, period, tz)
+    begin, end = analytics.period_bounds(str(start), period, tz)
     previous_begin = begin - (end - begin)
     previous_start = analytics.period_start(pd.Series([pd.Timestamp(previous_begin)]), period, tz)
     frame = load_frame(session, previous_begin, end, with_text=True)
@@ -109,7 +118,7 @@ def root_causes(
     return schemas.RootCausesPublic(
         topic=topic,
         period=period,
-        start=start,
+        start=str(start),
         previous_start=str(previous_start.iloc[0]),
         count=count,
         vs_previous=vs_previous,  # type: ignore[arg-type]

@@ -23,10 +23,11 @@ from nabiz.serving.alerts.models import Alert
 from nabiz.serving.alerts.schemas import AlertAck, AlertPage, AlertPublic
 from nabiz.serving.queue.deps import SessionDep
 from nabiz.serving.queue.models import utcnow
+from nabiz.serving.routes.queue import MAX_OFFSET
 
 router = APIRouter(prefix="/v1", tags=["alerts"])
 NOT_FOUND = {404: {"description": "No alert with this id."}}
-AlertId = Annotated[int, Path(ge=1)]
+AlertId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # inside every database's integer
 
 
 def _get(session: SessionDep, alert_id: int) -> Alert:
@@ -42,7 +43,7 @@ def list_alerts(
     acknowledged: Annotated[bool | None, Query(description="Only (un)acknowledged.")] = None,
     rule: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> AlertPage:
     """Alerts, newest first."""
     conditions = []

@@ -33,6 +33,6 @@ def test_prepared_texts_and_the_baseline_vocabulary_hold_no_personal_data(tmp_pa
     baseline = TfidfBaseline(config.schema).fit(
         list(frame["text"]), {task: list(frame[task]) for task in config.schema.names}
     )
-    vocabulary = {term for v in baseline.vectorizers_.values() for term in v.vocabulary_}
+    vocabulary = {term for t in baseline.transforms_.values() for term in t.vocabulary}
     assert not [term for term in vocabulary if re.search(r"\d{3}", term)]  # rows are #0..#11
     assert not any("@" in term or "veli" in term for term in vocabulary)
