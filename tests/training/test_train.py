@@ -197,7 +197,11 @@ def test_bf16_fast_path_gives_the_plain_paths_labels(custom_run):
     plain = plain_scores(fast, texts, batch_size=8)
     scores = fast.predict_scores(texts).scores
     for task in ("mood", "level"):
-        np.testing.assert_array_equal(scores[task].argmax(1), plain[task].argmax(1))
+        # bf16 moves scores by up to ~0.01: a near tie of the fp32 path may flip, nothing else
+        top2 = np.sort(plain[task], axis=1)[:, -2:]
+        clear = top2[:, 1] - top2[:, 0] > 0.02
+        assert clear.mean() > 0.8, "the tiny model's labels are too close to test bf16 on"
+        np.testing.assert_array_equal(scores[task].argmax(1)[clear], plain[task].argmax(1)[clear])
 
 
 def test_unknown_precision_is_refused(custom_run):
