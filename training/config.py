@@ -273,6 +273,12 @@ class TrainingConfig(BaseModel):
         description="With the embeddings and freeze_layers frozen, compute their outputs once per "
         "text and train the upper layers on them (the same model, much less compute per step).",
     )
+    store_frozen_states: bool = Field(
+        default=True,
+        description="Keep the cached states on disk (<cache_dir>/states/), per text, so a later "
+        "run with the same encoder and freeze_layers (a leave-out run, other upper-layer "
+        "settings) computes only texts it has not seen.",
+    )
     trim_vocabulary: bool = Field(
         default=True,
         description="Keep only the vocabulary pieces train/validation texts use (smaller, faster).",

@@ -35,9 +35,16 @@ from nabiz.model.transformer import (
 )
 from nabiz.model.trim import TrimReport, trim_vocabulary
 from nabiz.settings import Settings, get_settings
-from nabiz.training.cached import can_cache, lower_states, score_cached, upper_forward
+from nabiz.training.cached import (
+    CachedStates,
+    can_cache,
+    lower_states,
+    score_cached,
+    upper_forward,
+)
 from nabiz.training.config import NabizConfig, TrainingConfig
 from nabiz.training.distributed import data_parallel
+from nabiz.training.statestore import store_folder, stored_states
 
 log = logging.getLogger(__name__)
 IGNORE = -100
@@ -268,12 +275,17 @@ def fine_tune(
     cache_seconds = 0.0
     if cached:
         cache_started = time.perf_counter()
-        train_states = lower_states(
-            model, train.ids, cfg.freeze_layers, pad_id, cfg.eval_batch_size, device
-        )
-        valid_states = lower_states(
-            model, valid.ids, cfg.freeze_layers, pad_id, cfg.eval_batch_size, device
-        )
+
+        def compute(ids) -> CachedStates:
+            return lower_states(model, ids, cfg.freeze_layers, pad_id, cfg.eval_batch_size, device)
+
+        if cfg.store_frozen_states:
+            folder = store_folder(settings.cache_dir, base, cfg.freeze_layers)
+            with parallel.main_first():  # rank 0 fills the store, the others then read it
+                train_states = stored_states(train.ids, folder, compute)
+                valid_states = stored_states(valid.ids, folder, compute)
+        else:
+            train_states, valid_states = compute(train.ids), compute(valid.ids)
         cache_seconds = time.perf_counter() - cache_started
         log.info(
             "states after the %d frozen layers computed once: %d texts in %.0f s (%.0f MB)",
