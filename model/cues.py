@@ -117,6 +117,13 @@ class UrgencyCues(BaseModel):
         model = LogisticRegression(C=1.0, max_iter=1000).fit(x, gold)
         self.coef = [float(c) for c in model.coef_[0]]
         self.intercept = float(model.intercept_[0])
+        if self.coef[1] < 0:
+            # A cue is a phrase the guideline calls urgent: where the fitting data disagrees (a
+            # source whose urgency labels follow another definition), the cues get no weight
+            # rather than a negative one that would push fraud or legal threats down.
+            model = LogisticRegression(C=1.0, max_iter=1000).fit(x[:, :1], gold)
+            self.coef = [float(model.coef_[0][0]), 0.0]
+            self.intercept = float(model.intercept_[0])
         self.fitted_on = {"rows": len(gold), "rows_with_hits": int((counts > 0).sum())}
         return self
 

@@ -48,13 +48,23 @@ class LabelColumn(BaseModel):
     separator: str | None = Field(
         default=None, description="Splits a multi-label cell such as 'fatura;network'."
     )
+    file: str | None = Field(
+        default=None,
+        description=(
+            "Labels kept in the repository for a mirrored source (people's own labels): a CSV "
+            "with an `id` column (the source's id_column value) and `column`, relative to the "
+            "manifest. Rows whose id the file lacks are unlabelled for the task."
+        ),
+    )
 
     @model_validator(mode="after")
     def _column_or_value(self) -> LabelColumn:
         if (self.column is None) == (self.value is None):
             raise ValueError("a label needs exactly one of column (read per row) or value (fixed)")
-        if self.value is not None and (self.map is not None or self.map_file is not None):
-            raise ValueError("a fixed label value takes no map or map_file")
+        if self.value is not None and (
+            self.map is not None or self.map_file is not None or self.file is not None
+        ):
+            raise ValueError("a fixed label value takes no map, map_file or file")
         return self
 
 

@@ -57,6 +57,40 @@ def load_label_map(path: Path, source: str) -> dict[str, str | None]:
     return mapping
 
 
+def labels_from_file(
+    spec: SourceSpec, column: LabelColumn, ids: list[str | None], base: Path
+) -> pd.Series:
+    """The raw label of each row from a repository file, joined on the source's id.
+
+    The file holds ``id`` and ``column.column``; an id the file lacks gives ``None``.
+    """
+    path = base / str(column.file)
+    if spec.id_column is None:
+        raise DataSourceError(
+            f"source {spec.name!r}: labels from the file {column.file} are joined on the "
+            "source's id_column, and the source has none"
+        )
+    if not path.is_file():
+        raise DataSourceError(f"source {spec.name!r}: label file {path} does not exist")
+    table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    if "id" not in table.columns or column.column not in table.columns:
+        raise DataSourceError(
+            f"{path}: a label file needs the columns id and {column.column!r}; it has "
+            f"{list(table.columns)}"
+        )
+    twice = table["id"][table["id"].duplicated()].tolist()
+    if twice:
+        raise DataSourceError(f"{path}: ids labelled twice, e.g. {twice[:3]}; keep one row each")
+    by_id = dict(zip(table["id"].str.strip(), table[column.column], strict=True))
+    unknown = set(by_id) - {i for i in ids if i is not None}
+    if unknown:
+        raise DataSourceError(
+            f"{path}: {len(unknown)} ids are not in source {spec.name!r}, e.g. "
+            f"{sorted(unknown)[:3]}; a label file names texts of its source only"
+        )
+    return pd.Series([by_id.get(i) if i is not None else None for i in ids], dtype=object)
+
+
 def _map_description(spec: SourceSpec, task: str, column: LabelColumn) -> str:
     where = f"sources.{spec.name}.labels.{task}"
     if column.map_file and column.map is not None:

@@ -22,7 +22,7 @@ from nabiz.model.schema import LabelSchema, TaskSpec
 from nabiz.tabular import ERROR_COLUMN, TableReadError, is_blank, join_text, read_table
 from nabiz.text import turkish_lower
 from nabiz.training.config import SourceSpec, TextFilter
-from nabiz.training.labelmaps import label_values
+from nabiz.training.labelmaps import label_values, labels_from_file
 from nabiz.training.manifest import DataSourceError, source_group
 
 logger = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ def _check_columns(spec: SourceSpec, table: pd.DataFrame, path: Path, schema: La
     available = [name for name in table.columns if name != ERROR_COLUMN]
     wanted = {name: "text" for name in spec.text}
     for task, column in spec.labels.items():
-        if task in schema and column.column is not None:
+        if task in schema and column.column is not None and column.file is None:
             wanted.setdefault(column.column, f"labels.{task}.column")
     for option in ("id_column", "title_column", "body_column"):
         name = getattr(spec, option)
@@ -224,11 +224,13 @@ def load_source_with_stats(
         if column is None:
             frame[task.name] = None
             continue
-        raw = (
-            table[column.column]
-            if column.column is not None
-            else pd.Series(None, index=table.index, dtype=object)
-        )
+        if column.file is not None:
+            raw = labels_from_file(spec, column, upstream, map_dir)
+            raw.index = table.index
+        elif column.column is not None:
+            raw = table[column.column]
+        else:
+            raw = pd.Series(None, index=table.index, dtype=object)
         frame[task.name] = pd.Series(
             label_values(spec, task, column, raw, map_dir), index=table.index, dtype=object
         )

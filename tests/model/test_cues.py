@@ -30,6 +30,10 @@ CALM = "Kampanya hakkında bilgi almak istiyorum"
         ("BTK'ya şikayet ettim", "yasal"),
         ("Annem hastanede ve hattı kapalı", "saglik_guvenlik"),
         ("5 gündür internet yok", "uzun_kesinti"),
+        ("Kartım 3 gündür çalışmıyor", "uzun_kesinti"),
+        ("ATM paramı yuttu, para hesabıma geçmedi", "para"),
+        ("Onayım olmadan sigorta kesintisi yapıldı", "para"),
+        ("Maaşıma el konuldu", "para"),
         ("Numaramı başka operatöre taşıyacağım", "ayrilma"),
     ],
 )
@@ -39,6 +43,21 @@ def test_each_cue_group_finds_its_phrase(text, group):
 
 def test_a_plain_question_hits_no_cue():
     assert CUES.hits(CALM) == []
+
+
+def test_days_of_waiting_alone_are_not_a_service_down():
+    assert CUES.hits("Kart başvurum 5 gündür sonuçlanmadı") == []
+
+
+def test_cue_hits_never_lower_urgency_even_where_they_predict_nothing():
+    """Where hits go with calm texts, the combiner gives them no weight, not a negative one."""
+    rng = np.random.default_rng(0)
+    scores = rng.dirichlet([1, 1, 1], size=400).astype(np.float32)
+    gold = (rng.random(400) < scores[:, 2]).astype(int)
+    texts = [URGENT if g == 0 and i % 3 == 0 else CALM for i, g in enumerate(gold)]
+    fitted = UrgencyCues(cues=CUES).fit(scores, 2, texts, gold)
+    assert fitted.coef[1] == 0.0
+    assert fitted.coef[0] > 0
 
 
 def test_turkish_capitals_are_matched_the_turkish_way():

@@ -1,0 +1,63 @@
+"""Labels kept in the repository for a mirrored source, joined on the source's id."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from nabiz.settings import REPO_ROOT
+from nabiz.training.config import LabelColumn, SourceSpec, load_config
+from nabiz.training.data import DataSourceError, load_source
+
+
+@pytest.fixture(scope="module")
+def schema():
+    return load_config(REPO_ROOT / "configs" / "default.yaml").schema
+
+
+def complaints(folder: Path) -> SourceSpec:
+    pd.DataFrame(
+        {"id": [7, 8, 9], "text": ["kartım bloke", "şube kalabalık", "faiz yüksek"]}
+    ).to_csv(folder / "complaints.csv", index=False)
+    return SourceSpec(
+        name="bank",
+        path="complaints.csv",
+        format="csv",
+        text=["text"],
+        id_column="id",
+        labels={"urgency": LabelColumn(column="urgency", file="labels.csv")},
+    )
+
+
+def test_rows_get_the_label_of_their_id_and_others_stay_unlabelled(schema, tmp_path):
+    spec = complaints(tmp_path)
+    (tmp_path / "labels.csv").write_text("id,urgency\n7,yuksek\n9,orta\n", encoding="utf-8")
+    frame = load_source(spec, tmp_path, schema)
+    assert frame.set_index("id")["urgency"].to_dict() == {
+        "bank:7": "yuksek",
+        "bank:8": None,
+        "bank:9": "orta",
+    }
+
+
+def test_an_id_the_source_lacks_is_an_error(schema, tmp_path):
+    spec = complaints(tmp_path)
+    (tmp_path / "labels.csv").write_text("id,urgency\n7,yuksek\n70,orta\n", encoding="utf-8")
+    with pytest.raises(DataSourceError, match=r"not in source 'bank'.*70"):
+        load_source(spec, tmp_path, schema)
+
+
+def test_a_label_outside_the_task_is_an_error(schema, tmp_path):
+    spec = complaints(tmp_path)
+    (tmp_path / "labels.csv").write_text("id,urgency\n7,acil\n", encoding="utf-8")
+    with pytest.raises(DataSourceError, match="acil"):
+        load_source(spec, tmp_path, schema)
+
+
+def test_a_source_without_ids_cannot_join_a_label_file(schema, tmp_path):
+    spec = complaints(tmp_path).model_copy(update={"id_column": None})
+    (tmp_path / "labels.csv").write_text("id,urgency\n7,yuksek\n", encoding="utf-8")
+    with pytest.raises(DataSourceError, match="id_column"):
+        load_source(spec, tmp_path, schema)
