@@ -144,6 +144,30 @@ def _source_rows(sources: list[SourceSpec]) -> list[str]:
     return markdown_table(["source", "upstream", "licence", "attribution"], rows)
 
 
+def _eval_set_rows(eval_sets: dict[str, dict]) -> list[str]:
+    """Hand-labelled sets kept out of the data: the only figures of a domain without labels."""
+    lines = [
+        "### Hand-labelled evaluation sets (kept out of all splits)",
+        "",
+        "| set (texts) | task | model | macro-F1 | AUC of P(last label) | ECE |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, found in eval_sets.items():
+        for task in found["tasks"]:
+            for variant, label in (("without_cues", "without cues"), ("with_cues", "with cues")):
+                for model, report in found["reports"][variant].items():
+                    if variant == "with_cues" and model != "nabiz":
+                        continue  # the cues change only the served model
+                    m = report["tasks"].get(task, {})
+                    shown = f"{model}, {label}" if model == "nabiz" else model
+                    lines.append(
+                        f"| {name} ({found['rows']}) | {task} | {shown} | "
+                        f"{_fmt(m.get('macro_f1'))} | {_fmt(m.get('auc_top'))} | "
+                        f"{_fmt(m.get('ece'))} |"
+                    )
+    return [*lines, ""]
+
+
 def write_model_card(
     directory: Path,
     config: NabizConfig,
@@ -225,6 +249,8 @@ def write_model_card(
             f"{_fmt(served.get('auc_top'))} |",
             "",
         ]
+    if metrics.get("eval_sets"):
+        lines += _eval_set_rows(metrics["eval_sets"])
     if metrics.get("cross_domain"):
         lines += [
             "### Cross-domain (leave one domain out)",

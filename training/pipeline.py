@@ -28,6 +28,7 @@ from nabiz.training.card import write_model_card
 from nabiz.training.config import NabizConfig, SourceSpec, load_config
 from nabiz.training.cues import fit_urgency_cues
 from nabiz.training.distributed import data_parallel, finish
+from nabiz.training.evalsets_run import score_eval_sets
 from nabiz.training.evaluate import (
     encoder_beats_baseline,
     evaluate_predictor,
@@ -266,6 +267,7 @@ def run_training(
             "vocabulary": None if result.trim is None else vars(result.trim),
         },
     }
+    metrics["eval_sets"] = score_eval_sets(config, partial, settings)
     full_dir = Path(config.resolve(config.output_dir))
     if not config.training.leave_out:
         metrics["cross_domain"] = cross_domain_figures(output_dir)
