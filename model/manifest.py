@@ -50,7 +50,11 @@ def verify_manifest(directory: str | Path) -> bool:
 
     Raises :class:`ModelIntegrityError` naming the first missing or changed file."""
     directory = Path(directory)
-    manifest = directory / MANIFEST_FILE
+    manifest, prefix = directory / MANIFEST_FILE, ""
+    if not manifest.is_file() and (directory.parent / MANIFEST_FILE).is_file():
+        # a part of a model directory (its baseline/), loaded on its own: the whole model's
+        # manifest lists its files under the part's name
+        manifest, prefix = directory.parent / MANIFEST_FILE, f"{directory.name}/"
     if not manifest.is_file():
         log.warning("%s has no %s: its files cannot be checked", directory, MANIFEST_FILE)
         return False
@@ -58,7 +62,9 @@ def verify_manifest(directory: str | Path) -> bool:
         if not line.strip():
             continue
         expected, _, name = line.partition("  ")
-        path = directory / name
+        if not name.startswith(prefix):
+            continue
+        path = manifest.parent / name
         if not name or len(expected) != 64 or ".." in Path(name).parts:
             raise ModelIntegrityError(f"{manifest}: line {number} is not '<sha256>  <file>'")
         if not path.is_file():

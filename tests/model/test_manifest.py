@@ -41,3 +41,13 @@ def test_a_directory_without_a_manifest_loads_with_a_warning(tiny_model_dir, cap
     (tiny_model_dir / MANIFEST_FILE).unlink()
     assert from_pretrained(tiny_model_dir, device="cpu").schema
     assert "cannot be checked" in caplog.text
+
+
+def test_the_baseline_loaded_on_its_own_is_checked_against_the_whole_model(tiny_model_dir, caplog):
+    baseline = tiny_model_dir / "baseline"
+    assert verify_manifest(baseline)
+    assert "cannot be checked" not in caplog.text
+    weights = next(path for path in baseline.iterdir() if path.is_file())
+    weights.write_bytes(weights.read_bytes() + b"x")
+    with pytest.raises(ModelIntegrityError, match=re.escape(weights.name)):
+        verify_manifest(baseline)
