@@ -221,7 +221,7 @@ class ChannelPolicy(BaseModel):
         return self
 
     def describe(self) -> str:
-        working = f" ({self.calendar} mesaisi)" if self.calendar else ""
+        working = f" (çalışma saati, {self.calendar} takvimi)" if self.calendar else ""
         if self.hours is not None:
             return f"hedef {format_duration(timedelta(hours=self.hours))}{working}"
         assert self.same_day is not None
