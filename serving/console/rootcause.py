@@ -19,6 +19,7 @@ topics tested (Benjamini-Hochberg), and a change counts as significant at ``q < 
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Sequence
@@ -162,6 +163,13 @@ def tokenize(text: str) -> list[str]:
     return [w for w in _WORD.findall(turkish_lower(text)) if w not in STOPWORDS]
 
 
+def phrases_of(text: str) -> list[str]:
+    """The text's unigrams and bigrams (what ``ngram_range=(1, 2)`` over :func:`tokenize` gives,
+    made here in one pass: sklearn's n-gram step took a quarter of the report's counting)."""
+    words = tokenize(text)
+    return words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
+
+
 @dataclass
 class PhraseCounts:
     """Phrase counts of a list of texts, computed once and sliced per comparison."""
@@ -173,9 +181,7 @@ class PhraseCounts:
     @classmethod
     def of(cls, texts: Sequence[str]) -> PhraseCounts:
         texts = list(texts)
-        vectorizer = CountVectorizer(
-            tokenizer=tokenize, lowercase=False, token_pattern=None, ngram_range=(1, 2), min_df=2
-        )
+        vectorizer = CountVectorizer(analyzer=phrases_of, min_df=2)
         try:
             counts = vectorizer.fit_transform(texts).tocsr()
             phrases = vectorizer.get_feature_names_out()
@@ -234,8 +240,8 @@ def distinctive_phrases(
             break
         if counts_a[index] < MIN_COUNT:
             continue
-        hits = by_phrase[:, index].nonzero()[0]
-        hits = sorted(hits, key=lambda h: (not preferred[h], h))[:examples]
+        hits = np.sort(by_phrase[:, index].nonzero()[0])
+        hits = np.concatenate([hits[preferred[hits]], hits[~preferred[hits]]])[:examples]
         out.append(
             {
                 "phrase": str(counted.phrases[index]),
