@@ -105,7 +105,8 @@ def seed_queue(engine: Engine, scored: pd.DataFrame, model_name: str = "syntheti
     arrived (as a live queue stores them; the ids are in another order, like clients' ids)."""
     now = datetime.now(UTC)
     items, labels = [], []
-    arrived = scored.iloc[pd.to_datetime(scored["tarih"], utc=True).argsort(kind="stable")]
+    times = pd.to_datetime(scored["tarih"], utc=True, format="ISO8601")
+    arrived = scored.iloc[times.argsort(kind="stable")]
     for row in arrived.itertuples(index=False):
         tags = {
             "sentiment": row.sentiment,
