@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from nabiz.serving.alerts.models import Alert, AlertDelivery, DeliveryStatus
 from nabiz.serving.queue.models import utcnow
@@ -63,7 +63,14 @@ def deliver_due(
     backoff: Backoff,
     now: datetime | None = None,
 ) -> DeliveryPass:
-    """Post every delivery that is due (up to :data:`BATCH`); record each outcome."""
+    """Post every delivery that is due (up to :data:`BATCH`); record each outcome.
+
+    The outcomes are written after the posts, in one short transaction: a write during the loop
+    (a lazy load of an alert would autoflush the previous outcome) would hold SQLite's write
+    lock across every following HTTP call — minutes with a receiver that times out — and make
+    the queue's writes fail with "database is locked". On PostgreSQL the claimed rows stay
+    locked (``SKIP LOCKED``) until that commit, so two servers never post one delivery.
+    """
     now = now or utcnow()
     outcome = DeliveryPass()
     with session_factory() as session:
@@ -76,24 +83,29 @@ def deliver_due(
             .order_by(AlertDelivery.next_attempt_at, AlertDelivery.id)
             .limit(BATCH)
             .with_for_update(skip_locked=True)  # PostgreSQL: two servers never post one row
+            .options(selectinload(AlertDelivery.alert))
         ).all()
-        for delivery in rows:
+        posts = [(delivery, webhook_body(delivery.alert)) for delivery in rows]
+        results: list[tuple[AlertDelivery, str | None, datetime]] = []
+        for delivery, body in posts:
             error = None
             try:
-                response = client.post(delivery.url, json=webhook_body(delivery.alert))
+                response = client.post(delivery.url, json=body)
                 if not 200 <= response.status_code < 300:
                     error = f"HTTP {response.status_code}: {response.text[:200]}"
             except httpx.HTTPError as exc:
                 error = f"{type(exc).__name__}: {exc}"[:500]
+            results.append((delivery, error, utcnow()))
+        for delivery, error, at in results:
             delivery.attempts += 1
             if error is None:
                 delivery.status = DeliveryStatus.DELIVERED.value
-                delivery.delivered_at = utcnow()
+                delivery.delivered_at = at
                 delivery.last_error = None
                 outcome.delivered += 1
             else:
                 delivery.last_error = error
-                delivery.next_attempt_at = utcnow() + backoff.delay(delivery.attempts)
+                delivery.next_attempt_at = at + backoff.delay(delivery.attempts)
                 outcome.failed += 1
         session.commit()
     return outcome

@@ -11,6 +11,12 @@
 
 Periods are local to the priority policy's time zone. The texts behind a point of a trend come
 from ``GET /v1/queue`` with ``received_from``/``received_to`` and the topic or channel filter.
+
+The database does the counting (:mod:`.aggregate`: ``GROUP BY`` local period, topic, channel);
+Python gets one row per group and builds the answer (:mod:`.summaries`). Root causes read texts,
+but at most :data:`ROOT_CAUSE_TEXTS` per group (the topic in the period, the topic in the
+previous period, the other topics in the period), a systematic sample when there are more; the
+answer says how many were read.
 """
 
 from __future__ import annotations
@@ -18,17 +24,23 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
+import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import AwareDatetime
 from sqlalchemy import func, select
 
-from nabiz.serving.console import analytics, rootcause, schemas
-from nabiz.serving.console.frame import NEGATIVE
-from nabiz.serving.console.store import load_frame
+from nabiz.serving.console import aggregate, analytics, rootcause, schemas, summaries
+from nabiz.serving.console.aggregate import Window
 from nabiz.serving.queue.deps import PolicyDep, PredictorDep, SessionDep
 from nabiz.serving.queue.models import Feedback
+
+# Texts read per group for root causes. Phrase counting (unigrams and bigrams, Python tokenizer)
+# took 1.2 s for 100,000 short texts in the report's profile, so three full groups cost well under
+# a second even for long texts; a larger group is sampled evenly over its period
+# (aggregate.sample_texts).
+ROOT_CAUSE_TEXTS = 2_000
 
 router = APIRouter(prefix="/v1/insights", tags=["insights"])
 
@@ -53,12 +65,17 @@ def trends(
     received_to: ToQuery = None,
 ) -> schemas.TrendsPublic:
     """Per period: volume, negative share, mean urgency; and answers within target per channel."""
-    frame = load_frame(session, received_from, received_to, urgency_order=_urgency_order(predictor))
-    result = analytics.trends(frame, period, by, policy.timezone)
+    connection = session.connection()
+    window = Window(received_from, received_to)
+    counts = aggregate.trend_counts(
+        connection, window, period, by, policy.timezone, _urgency_order(predictor)
+    )
+    result = summaries.trends_from_counts(counts, period, by)
+    answers = aggregate.answer_counts(connection, window, datetime.now(UTC))
     return schemas.TrendsPublic(
         timezone=policy.timezone,
         bounds=[analytics.period_bounds(p, period, policy.timezone) for p in result["periods"]],
-        answer_times=analytics.answer_times(frame, datetime.now(UTC)),
+        answer_times=summaries.answer_times_from_counts(answers),
         **result,
     )
 
@@ -92,29 +109,41 @@ def root_causes(
         if latest is None:
             return schemas.RootCausesPublic(
                 topic=topic, period=period, start=None, previous_start=None, count=0,
-                vs_previous=[], vs_topics=[], changes=[],
+                vs_previous=[], vs_topics=[], changes=[], text_cap=ROOT_CAUSE_TEXTS,
+                texts_read=schemas.TextsRead(topic=0, previous=0, other_topics=0),
             )  # fmt: skip
         start = analytics.period_start(pd.Series([pd.Timestamp(latest)]), period, tz).iloc[0]
     begin, end = analytics.period_bounds(str(start), period, tz)
     previous_begin = begin - (end - begin)
     previous_start = analytics.period_start(pd.Series([pd.Timestamp(previous_begin)]), period, tz)
-    frame = load_frame(session, previous_begin, end, with_text=True)
-    now = (frame["received_at"] >= begin).to_numpy()
-    changes = rootcause.what_changed(frame[now], frame[~now])
+    connection = session.connection()
+    now, before = aggregate.topic_counts(connection, begin, end, previous_begin)
+    changes = summaries.changes_from_topic_counts(now, before)
     vs_previous: list[dict] = []
     vs_topics: list[dict] = []
     count = 0
-    if topic is not None and not frame.empty:
-        counted = rootcause.PhraseCounts.of(frame["text"].tolist())
-        negative = (frame["sentiment"] == NEGATIVE).to_numpy()
-        of_topic = (frame["topic"] == topic).to_numpy()
-        count = int((of_topic & now).sum())
-        vs_previous = rootcause.distinctive_phrases(
-            counted, of_topic & now, of_topic & ~now, prefer=negative
-        )
-        vs_topics = rootcause.distinctive_phrases(
-            counted, of_topic & now, ~of_topic & now, prefer=negative
-        )
+    groups: list[list[tuple[str, bool]]] = [[], [], []]
+    if topic is not None:
+        count = sum(c.count for c in now if c.topic == topic)
+        matching = (count, sum(c.count for c in before if c.topic == topic))
+        others = sum(c.count for c in now) - count
+        groups = [
+            aggregate.sample_texts(
+                connection, *span, topic, of_topic=of_topic, matching=n, cap=ROOT_CAUSE_TEXTS
+            )
+            for span, of_topic, n in [
+                ((begin, end), True, matching[0]),
+                ((previous_begin, begin), True, matching[1]),
+                ((begin, end), False, others),
+            ]
+        ]
+        texts = [pair for group in groups for pair in group]
+        counted = rootcause.PhraseCounts.of([text for text, _ in texts])
+        negative = np.array([is_negative for _, is_negative in texts], dtype=bool)
+        sizes = [len(group) for group in groups]
+        target, previous, other = (np.repeat(np.eye(3, dtype=bool)[i], sizes) for i in range(3))
+        vs_previous = rootcause.distinctive_phrases(counted, target, previous, prefer=negative)
+        vs_topics = rootcause.distinctive_phrases(counted, target, other, prefer=negative)
     return schemas.RootCausesPublic(
         topic=topic,
         period=period,
@@ -124,6 +153,10 @@ def root_causes(
         vs_previous=vs_previous,  # type: ignore[arg-type]
         vs_topics=vs_topics,  # type: ignore[arg-type]
         changes=changes,  # type: ignore[arg-type]
+        text_cap=ROOT_CAUSE_TEXTS,
+        texts_read=schemas.TextsRead(
+            topic=len(groups[0]), previous=len(groups[1]), other_topics=len(groups[2])
+        ),
     )
 
 
@@ -136,8 +169,10 @@ def survey(
     received_to: ToQuery = None,
 ) -> schemas.SurveyPublic:
     """NPS (% promoters − % detractors), CSAT (% 4-5) and CES (mean), with topic impacts."""
-    frame = load_frame(session, received_from, received_to)
-    metrics = analytics.survey_metrics(frame, period, policy.timezone)
+    counts = aggregate.score_counts(
+        session.connection(), Window(received_from, received_to), period, policy.timezone
+    )
+    metrics = summaries.survey_from_counts(counts)
     return schemas.SurveyPublic(period=period, metrics=metrics)  # type: ignore[arg-type]
 
 

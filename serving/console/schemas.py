@@ -62,6 +62,14 @@ class Change(BaseModel):
     significant: bool = Field(description="share_q or negative_q below 0.05.")
 
 
+class TextsRead(BaseModel):
+    """How many texts the phrases were counted on (at most ``text_cap`` per group)."""
+
+    topic: int = Field(description="Of the topic in the period.")
+    previous: int = Field(description="Of the topic in the previous period.")
+    other_topics: int = Field(description="Of the other topics in the period.")
+
+
 class RootCausesPublic(BaseModel):
     topic: str | None
     period: Literal["day", "week"]
@@ -71,6 +79,11 @@ class RootCausesPublic(BaseModel):
     vs_previous: list[Phrase] = Field(description="Against the topic's previous period.")
     vs_topics: list[Phrase] = Field(description="Against the other topics, same period.")
     changes: list[Change] = Field(description="Every topic, this period against the previous.")
+    text_cap: int = Field(
+        description="At most this many texts are read per group; a larger group is sampled "
+        "evenly over its period (every k-th in arrival order)."
+    )
+    texts_read: TextsRead
 
 
 class SurveyCell(BaseModel):

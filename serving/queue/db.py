@@ -32,14 +32,31 @@ def database_url(url: str | URL | None = None) -> URL:
     return parsed
 
 
-def _sqlite_pragmas(busy_ms: int):
+def _sqlite_pragmas(busy_ms: int, wal: bool):
+    """Per connection: foreign keys on, wait up to ``busy_ms`` for a lock, and (a file database)
+    write-ahead logging.
+
+    In SQLite's default rollback journal a reader holds a shared lock for as long as its
+    statement runs, and a writer cannot commit until every reader is done: an alert check or an
+    insight that read for longer than the busy timeout made concurrent writes fail with
+    "database is locked" (and a writer waiting to commit shuts new readers out). With WAL,
+    readers and the writer do not wait for each other; only writers queue, and theirs are short
+    transactions. The mode is kept in the file, so setting it again is free.
+    """
+
     def apply(dbapi_connection, _record) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={busy_ms:d}")
+        if wal:
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
     return apply
+
+
+def _is_file(database: str | None) -> bool:
+    return bool(database) and database != ":memory:" and "mode=memory" not in str(database)
 
 
 def make_engine(
@@ -57,15 +74,13 @@ def make_engine(
         timeout_s = get_settings().database_timeout_s
     parsed = database_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if (
-            parsed.database
-            and parsed.database != ":memory:"
-            and not parsed.database.startswith("file:")
-        ):
+        if _is_file(parsed.database) and not str(parsed.database).startswith("file:"):
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": timeout_s})
         engine = create_engine(parsed, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas(int(timeout_s * 1000)))
+        event.listen(
+            engine, "connect", _sqlite_pragmas(int(timeout_s * 1000), _is_file(parsed.database))
+        )
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     if kwargs.get("poolclass") is None:

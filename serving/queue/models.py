@@ -86,6 +86,13 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+# The queue index's columns; it is named because the convention's name would be longer than
+# PostgreSQL's 63 characters.
+QUEUE_INDEX_COLUMNS = (
+    "status", "priority_level", "respond_by", "priority_score", "created_at", "id"
+)  # fmt: skip
+
+
 class Feedback(Base):
     """One customer text, its prediction, its priority and its handling."""
 
@@ -137,10 +144,11 @@ class Feedback(Base):
             f"priority_level IN ({', '.join(repr(level) for level in LEVELS)})",
             name="priority_level_valid",
         ),
-        # The queue: filter by status, order by level, then respond_by, then arrival, then id. With
-        # id in it the index covers the whole sort (migration 0004): without, SQLite read every
-        # row to sort by id (3 s for 100,000 items instead of a quarter of a second).
-        Index(None, "status", "priority_level", "respond_by", "created_at", "id"),
+        # The queue: filter by status, sort by level, respond_by, score, arrival and id. The index
+        # holds every sort key (migrations 0004, 0005), so a page is sorted from the index alone:
+        # without id SQLite read every row to sort (3 s for 100,000 items), without the score
+        # both databases read every open item's row (172 ms of CPU on SQLite, 18 ms with it).
+        Index("ix_feedback_queue_order", *QUEUE_INDEX_COLUMNS),
         Index(None, "channel", "status"),
         Index(None, "corrected_at"),
         Index(None, "received_at"),  # alert windows (migration 0003)

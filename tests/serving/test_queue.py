@@ -630,7 +630,7 @@ def test_alembic_upgrade_creates_the_tables_matching_the_models(migrated_url):
         tables = set(inspector.get_table_names())
         assert {"feedback", "feedback_label", "alert", "alert_delivery", VERSION_TABLE} <= tables
         indexes = {index["name"] for index in inspector.get_indexes("feedback")}
-        assert "ix_feedback_status_priority_level_respond_by_created_at_id" in indexes
+        assert "ix_feedback_queue_order" in indexes
         with engine.connect() as connection:
             context = MigrationContext.configure(
                 connection, opts={"compare_type": True, "version_table": VERSION_TABLE}

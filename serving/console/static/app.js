@@ -331,7 +331,8 @@
             '</td><td class="num">' + pct(c.negative_share_before) + " → " + pct(c.negative_share) + '</td><td class="num' + cls(c.negative_q) + '">' + fixed(c.negative_q, 3) + "</td></tr>";
         }).join("");
         document.getElementById("causes").innerHTML =
-          "<p>" + esc(r.topic || "") + " · dönem " + esc(r.start || "–") + " (önceki: " + esc(r.previous_start || "–") + ") · " + num(r.count) + " metin</p>" +
+          "<p>" + esc(r.topic || "") + " · dönem " + esc(r.start || "–") + " (önceki: " + esc(r.previous_start || "–") + ") · " + num(r.count) + " metin" +
+          (r.texts_read.topic < r.count ? " <small class='muted'>(ifadeler " + num(r.texts_read.topic) + " metinlik eşit aralıklı örnekten)</small>" : "") + "</p>" +
           '<div class="grid"><section><h2>Önceki döneme göre öne çıkanlar</h2>' + phraseTable(r.vs_previous, "Belirgin bir değişiklik yok.") + "</section>" +
           "<section><h2>Diğer konulara göre ayırt edenler</h2>" + phraseTable(r.vs_topics, "Belirgin ifade yok.") + "</section></div>" +
           '<section><h2>Ne değişti?</h2><div class="table-wrap"><table><tr><th>Konu</th><th class="num">Pay (önce → şimdi)</th><th class="num">q</th><th class="num">Olumsuz payı</th><th class="num">q</th></tr>' + changes + "</table></div></section>";

@@ -101,10 +101,13 @@ def scored_rows(
 
 def seed_queue(engine: Engine, scored: pd.DataFrame, model_name: str = "synthetic") -> None:
     """Store ``scored`` rows (as :func:`scored_rows` makes them) in a migrated queue database,
-    in bulk: what the API would have stored had it tagged these texts this way."""
+    in bulk: what the API would have stored had it tagged these texts this way, in the order they
+    arrived (as a live queue stores them; the ids are in another order, like clients' ids)."""
     now = datetime.now(UTC)
     items, labels = [], []
-    for row in scored.itertuples(index=False):
+    times = pd.to_datetime(scored["tarih"], utc=True, format="ISO8601")
+    arrived = scored.iloc[times.argsort(kind="stable")]
+    for row in arrived.itertuples(index=False):
         tags = {
             "sentiment": row.sentiment,
             "topic": row.topic,

@@ -14,6 +14,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from nabiz.serving.console import api
 from nabiz.serving.console.analytics import survey_metric
 from nabiz.serving.console.api import router as insights_router
 from nabiz.serving.console.frame import normalize_frame
@@ -95,6 +96,18 @@ def test_root_causes_find_the_planted_phrase_against_the_previous_week(client):
     assert NEW_PHRASE in [p["phrase"] for p in body["vs_topics"]]
     top = body["changes"][0]
     assert top["topic"] == "fatura_odeme" and top["significant"] and top["share_change"] > 0
+
+
+def test_root_causes_read_a_bounded_sample_of_texts_and_say_so(client, monkeypatch):
+    params = {"topic": "fatura_odeme", "period": "week", "start": "2026-11-23"}
+    full = client.get("/v1/insights/root-causes", params=params).json()
+    assert full["texts_read"]["topic"] == full["count"] > 60
+    monkeypatch.setattr(api, "ROOT_CAUSE_TEXTS", 60)
+    body = client.get("/v1/insights/root-causes", params=params).json()
+    assert body["text_cap"] == 60 and body["count"] == full["count"]
+    assert 0 < max(body["texts_read"].values()) <= 60
+    assert body["changes"] == full["changes"]  # counted in SQL, not on the sample
+    assert NEW_PHRASE in [p["phrase"] for p in body["vs_previous"]]
 
 
 def test_root_causes_default_to_the_latest_period(client):

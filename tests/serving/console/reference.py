@@ -1,8 +1,10 @@
-"""Reads the triage queue into a feedback frame (:mod:`.frame`) for the insight endpoints.
+"""The insight endpoints' former way, kept as the reference their SQL aggregates must agree with:
+every item of the window read into a feedback frame (nabiz.serving.console.frame), then the
+frame functions of nabiz.serving.console.analytics (which the HTML report still uses).
 
 Two queries, not an ORM walk: the items' own columns in the time window, and their effective
 sentiment/topic/urgency labels from ``feedback_label`` (the correction where a person made one),
-pivoted in pandas. ``text`` is read only when asked (root causes need it, trends do not).
+pivoted in pandas.
 """
 
 from __future__ import annotations
