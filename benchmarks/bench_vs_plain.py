@@ -10,9 +10,14 @@ It also prints the share of the CPU's peak fp32 FLOP/s that each run reaches, co
 encoder's FLOPs per real (unpadded) token:
   per layer 2·(4·h² + 2·h·f) for the Linear layers + 4·L·h for attention (QKᵀ and AV over L
   positions), times the layers; the embedding lookups, LayerNorm, softmax and GELU are left out.
-Peak = cores × clock × FP32 lanes per vector × 2 (an FMA is two FLOPs) × FMA units per core; the
-lanes and units come from the CPU flags (AVX-512: 16 lanes, else AVX2: 8; 2 FMA units, which
-holds for AMD Zen 2–4 and Intel server cores since Skylake), the clock from /proc/cpuinfo's
+Peak = cores × clock × fp32 FMA lanes retired per cycle × 2 (an FMA is two FLOPs). The lanes come
+from the CPU flags: AVX2 has 8 fp32 lanes per vector and server cores have 2 FMA units (16 lanes
+a cycle); AVX-512 has 16 lanes, and Intel server cores retire 2 such FMAs a cycle (32), but AMD
+Zen 4 (family 25 with avx512f) runs a 512-bit op as two 256-bit halves on its 2 FMA pipes, so it
+stays at 16 lanes a cycle. A bf16 dot-product (``vdpbf16ps``, AVX512-BF16) does two products per
+fp32 lane, so the bf16 peak is twice the fp32 one; the nabiz run is shown against the peak of the
+precision it ran in (bf16 under ``auto`` on such a CPU) and the fp32 one. With the AVX2 stand-in
+(``ONEDNN_MAX_CPU_ISA=AVX2`` etc.) the peak is the AVX2 one. The clock is /proc/cpuinfo's
 "cpu MHz" (the base clock a VM reports; turbo would raise the peak).
 
     python benchmarks/bench_vs_plain.py --model models/nabiz-cpu --rows 2000 --rounds 2
@@ -61,23 +66,35 @@ np.save(output, np.concatenate(vectors))
 """
 
 
-def peak_flops() -> tuple[float, str]:
-    """Peak fp32 FLOP/s of this machine's CPUs, and how it was derived."""
+def peak_flops() -> tuple[float, float, str]:
+    """Peak fp32 and bf16 FLOP/s of this machine's CPUs as the libraries may use them (ISA caps
+    of the AVX2 stand-in included), and how they were derived."""
     flags = cpu_flags()
-    lanes = 16 if "avx512f" in flags else 8 if "avx2" in flags else 4
-    fma_units = 2
-    mhz = 0.0
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("cpu MHz"):
-            mhz = float(line.split(":")[1])
-            break
+    text = Path("/proc/cpuinfo").read_text()
+    info = dict(
+        line.split(":", 1) for line in text.splitlines()[:30] if ":" in line
+    )  # the first CPU's block
+    info = {k.strip(): v.strip() for k, v in info.items()}
+    capped = os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper() in {"AVX2", "AVX", "SSE41"}
+    avx512 = "avx512f" in flags and not capped
+    zen4 = info.get("vendor_id") == "AuthenticAMD" and info.get("cpu family") == "25"
+    if avx512:
+        lanes = 16 if zen4 else 32
+        what = "AVX-512 on Zen 4 (2x256-bit FMA pipes)" if zen4 else "AVX-512, 2 FMA units"
+    elif "avx2" in flags:
+        lanes, what = 16, "AVX2, 8 lanes x 2 FMA units"
+    else:
+        lanes, what = 8, "SSE, 4 lanes x 2 units"
+    bf16 = 2 if avx512 and "avx512_bf16" in flags else 1
+    mhz = float(info.get("cpu MHz", "0"))
     cores = os.cpu_count() or 1
-    peak = cores * mhz * 1e6 * lanes * 2 * fma_units
+    peak = cores * mhz * 1e6 * lanes * 2
     how = (
-        f"{cores} cores x {mhz:.0f} MHz x {lanes} fp32 lanes x 2 (FMA) x {fma_units} FMA units "
-        f"= {peak / 1e9:.1f} GFLOP/s"
+        f"{cores} cores x {mhz:.0f} MHz x {lanes} fp32 FMA lanes a cycle ({what}) x 2 "
+        f"= {peak / 1e9:.1f} GFLOP/s fp32"
+        + (f", x2 for bf16 dot-products = {bf16 * peak / 1e9:.1f} GFLOP/s bf16" if bf16 > 1 else "")
     )
-    return peak, how
+    return peak, bf16 * peak, how
 
 
 def encoder_flops(config: dict, tokens_per_text: list[int]) -> float:
@@ -133,7 +150,7 @@ def main() -> None:
     ]
     config = json.loads((args.model / "config.json").read_text())
     flops = encoder_flops(config, lengths)
-    peak, how = peak_flops()
+    peak, peak_bf16, how = peak_flops()
     print(
         f"{len(texts)} texts, {sum(lengths)} real tokens, {flops / 1e9:.1f} GFLOP of encoder work"
     )
@@ -162,8 +179,9 @@ def main() -> None:
             ratios.append(b / a)
             print(
                 f"round {round_ + 1}: nabiz score {a:.1f} s ({len(texts) / a:.1f} rows/s, "
-                f"{flops / a / peak:.1%} of peak) | plain script {b:.1f} s "
-                f"({len(texts) / b:.1f} rows/s, {flops / b / peak:.1%} of peak) | "
+                f"{flops / a / peak:.1%} of fp32 peak, {flops / a / peak_bf16:.1%} of bf16 peak) "
+                f"| plain script {b:.1f} s ({len(texts) / b:.1f} rows/s, "
+                f"{flops / b / peak:.1%} of fp32 peak) | "
                 f"nabiz {b / a:.2f}x faster"
             )
     print(f"median ratio (plain time / nabiz time): {statistics.median(ratios):.2f}x")

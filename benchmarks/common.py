@@ -23,6 +23,16 @@ def cpu_flags() -> list[str]:
     return []
 
 
+# Environment variables that make the libraries use narrower instructions than the CPU has: how a
+# bf16 machine stands in for an AVX2-only one (BENCHMARKS.md §9).
+ISA_CAPS = (
+    "ONEDNN_MAX_CPU_ISA",
+    "ATEN_CPU_CAPABILITY",
+    "FBGEMM_ENABLE_INSTRUCTIONS",
+    "MKL_ENABLE_INSTRUCTIONS",
+)
+
+
 def machine_description() -> str:
     import torch
 
@@ -40,8 +50,10 @@ def machine_description() -> str:
         f"date {datetime.now(UTC).isoformat(timespec='seconds')}",
         f"CPU {cpu} x{os.cpu_count()} (torch threads {torch.get_num_threads()})",
         f"flags {' '.join(flags) or 'unknown'} (no {' '.join(missing)})",
-        f"torch {torch.__version__}",
+        f"torch {torch.__version__} (ATen {torch.backends.cpu.get_cpu_capability()})",
     ]
+    caps = [f"{name}={os.environ[name]}" for name in ISA_CAPS if os.environ.get(name)]
+    parts.append(f"ISA caps: {' '.join(caps)}" if caps else "ISA caps: none")
     if torch.cuda.is_available():
         parts.append(f"GPU {torch.cuda.get_device_name(0)}")
     try:

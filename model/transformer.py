@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.metadata
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -46,8 +47,27 @@ def resolve_device(device: str = "auto") -> torch.device:
     return torch.device(device)
 
 
+# oneDNN ISA caps (``ONEDNN_MAX_CPU_ISA``) below which its kernels have no bf16 instructions.
+ONEDNN_ISAS_WITHOUT_BF16 = {
+    "SSE41",
+    "AVX",
+    "AVX2",
+    "AVX2_VNNI",
+    "AVX512_CORE",
+    "AVX512_CORE_VNNI",
+}
+
+
 def cpu_has_native_bf16() -> bool:
-    """Whether this CPU computes bf16 in hardware (AVX512-BF16 or AMX), where bf16 is faster."""
+    """Whether this CPU computes bf16 in hardware (AVX512-BF16 or AMX), where bf16 is faster.
+
+    A ``ONEDNN_MAX_CPU_ISA`` cap below AVX512_CORE_BF16 counts as no: oneDNN runs the bf16
+    matrix products then, and it would emulate them (slower than fp32). It is also how a bf16
+    machine stands in for an AVX2-only one (BENCHMARKS.md §9), and ``auto`` must choose there
+    as it would on that CPU."""
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper()
+    if cap in ONEDNN_ISAS_WITHOUT_BF16:
+        return False
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as fh:
             flags = next((line for line in fh if line.startswith("flags")), "")

@@ -100,3 +100,11 @@ def test_auto_takes_int8_only_on_a_cpu_without_bf16_and_with_an_accepted_plan(mo
     assert resolve_precision("int8", cpu, rejected) == "int8"  # by hand, the user's choice
     monkeypatch.setattr(transformer_module, "cpu_has_native_bf16", lambda: True)
     assert resolve_precision("auto", cpu, accepted) == "bf16"
+
+
+def test_a_onednn_cap_below_bf16_counts_as_a_cpu_without_native_bf16(monkeypatch):
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert not transformer_module.cpu_has_native_bf16()
+    accepted = QuantizationPlan(agreement={"sentiment": 0.999}, layers=12)
+    assert resolve_precision("auto", torch.device("cpu"), accepted) == "int8"
+    assert resolve_precision("auto", torch.device("cpu"), None) == "fp32"
