@@ -76,6 +76,6 @@ def git_revision() -> str:
 def test_split_texts(model_dir: Path) -> list[str]:
     """The texts of the model's own test split: the real length distribution."""
     from nabiz.training.data import load_prepared
-    from nabiz.training.pipeline import load_model_config
+    from nabiz.training.modeleval import load_model_config
 
     return list(load_prepared(load_model_config(model_dir))["test"]["text"])

@@ -42,7 +42,7 @@ def main() -> None:
         test = datasets.load_from_disk(str(args.prepared))["test"]
     else:
         from nabiz.training.data import load_prepared
-        from nabiz.training.pipeline import load_model_config
+        from nabiz.training.modeleval import load_model_config
 
         test = load_prepared(load_model_config(args.model))["test"]
     if args.limit:

@@ -131,7 +131,7 @@ def evaluate(
     Also checks, per task, that the fine-tuned encoder alone beats the TF-IDF baseline alone
     (on brain_tr when the data has it) and says so."""
     from nabiz.training.evaluate import encoder_beats_baseline, format_check, format_report
-    from nabiz.training.pipeline import evaluate_model
+    from nabiz.training.modeleval import evaluate_model
 
     model_dir = model_dir_or_default(model)
     try:

@@ -25,7 +25,7 @@ def score_eval_sets(config: NabizConfig, model_dir: Path, settings: Settings) ->
     own config may exclude ids whose labels live elsewhere).
     """
     from nabiz.training.evaltexts import eval_texts
-    from nabiz.training.pipeline import evaluate_model
+    from nabiz.training.modeleval import evaluate_model
 
     found: dict[str, dict] = {}
     for exclusion in config.data.exclude:

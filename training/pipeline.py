@@ -21,33 +21,28 @@ from nabiz.model.cues import UrgencyCues
 from nabiz.model.loading import BASELINE_DIR, from_pretrained
 from nabiz.model.manifest import write_manifest
 from nabiz.model.mixture import mix_scores
-from nabiz.model.predictor import METRICS_FILE, ModelInfo, Predictor
+from nabiz.model.predictor import METRICS_FILE, ModelInfo
 from nabiz.model.schema import LabelSchema
 from nabiz.settings import Settings, get_settings
 from nabiz.training.card import write_model_card
-from nabiz.training.config import NabizConfig, SourceSpec, load_config
+from nabiz.training.config import NabizConfig, SourceSpec
 from nabiz.training.cues import fit_urgency_cues
 from nabiz.training.distributed import data_parallel, finish
 from nabiz.training.evalsets_run import score_eval_sets
 from nabiz.training.evaluate import (
     encoder_beats_baseline,
-    evaluate_predictor,
     format_check,
     format_report,
     score_metrics,
 )
+from nabiz.training.modeleval import (
+    CONFIG_FILE,
+    load_model_config,
+    split_columns,
+)
 
 log = logging.getLogger(__name__)
-CONFIG_FILE = "training_config.yaml"
 DATA_CARD = "data_card.json"
-
-
-def _split_columns(split, schema) -> tuple[list[str], dict[str, list], list[str]]:
-    return (
-        list(split["text"]),
-        {t.name: list(split[t.name]) for t in schema.tasks},
-        list(split["source"]),
-    )
 
 
 def used_sources(config: NabizConfig, settings: Settings) -> list[SourceSpec]:
@@ -71,7 +66,7 @@ def load_or_prepare(config: NabizConfig, settings: Settings):
 
 
 def train_baseline(config: NabizConfig, datasets, directory: Path) -> BaselinePredictor:
-    texts, gold, _ = _split_columns(datasets["train"], config.schema)
+    texts, gold, _ = split_columns(datasets["train"], config.schema)
     model = TfidfBaseline(
         config.schema, C=config.baseline.C, max_features=config.baseline.max_features
     ).fit(texts, gold)
@@ -112,16 +107,6 @@ def tune_baseline_weights(
 
         weights[task.name] = max(WEIGHT_GRID, key=validation_f1)
     return weights
-
-
-def evaluate_on_split(predictors: dict[str, Predictor], split) -> dict[str, dict]:
-    schema = next(iter(predictors.values())).schema
-    texts, gold, sources = _split_columns(split, schema)
-    done: dict[int, dict] = {}  # the same predictor under two names runs once
-    for p in predictors.values():
-        if id(p) not in done:
-            done[id(p)] = evaluate_predictor(p, texts, gold, sources)
-    return {name: done[id(p)] for name, p in predictors.items()}
 
 
 def in_source(source: str, names: list[str]) -> bool:
@@ -183,8 +168,8 @@ def run_training(
     device = config.training.device
     transformer = from_pretrained(partial, device=device)
     schema = transformer.schema
-    valid_texts, valid_gold, _ = _split_columns(datasets["validation"], schema)
-    test_texts, test_gold, test_sources = _split_columns(datasets["test"], schema)
+    valid_texts, valid_gold, _ = split_columns(datasets["validation"], schema)
+    test_texts, test_gold, test_sources = split_columns(datasets["test"], schema)
     raw_valid = {"transformer": transformer.predict_scores(valid_texts).scores}
     raw_test = {"transformer": transformer.predict_scores(test_texts).scores}
     weights: dict[str, float] = {}
@@ -328,83 +313,6 @@ def _write_run_files(directory: Path, config, metrics, datasets, settings) -> No
     if card.is_file():
         shutil.copy(card, directory / DATA_CARD)
     write_model_card(directory, config, metrics, used_sources(config, settings))
-
-
-def load_model_config(model_dir: Path) -> NabizConfig:
-    path = Path(model_dir) / CONFIG_FILE
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{path} is missing: use --data FILE to evaluate on a labelled file"
-        )
-    return load_config(path)
-
-
-def evaluate_model(
-    model_dir: Path,
-    split: str = "test",
-    data_file: Path | None = None,
-    text_column: str = "text",
-    settings: Settings | None = None,
-    cues: bool = True,
-) -> dict[str, dict]:
-    """Evaluate a model directory (and its baseline, when it has one) on a split or a file.
-
-    ``cues=False`` scores the served model without its urgency cues (to measure what they add).
-    """
-    model_dir = Path(model_dir)
-    product = from_pretrained(model_dir)
-    if not cues:
-        product.urgency_cues = None
-    predictors: dict[str, Predictor] = {"nabiz": product}
-    if (model_dir / BASELINE_DIR / "nabiz.json").is_file():
-        if any(product.info.baseline_weights.values()) or product.urgency_cues is not None:
-            predictors["transformer"] = from_pretrained(model_dir, ensemble=False)  # no cues
-        else:
-            predictors["transformer"] = product  # no mixture, no cues: the encoder alone
-        predictors["baseline"] = from_pretrained(model_dir / BASELINE_DIR)
-    schema = product.schema
-    if data_file is not None:
-        texts, gold, sources = read_labelled_file(data_file, schema, text_column)
-        return {name: evaluate_predictor(p, texts, gold, sources) for name, p in predictors.items()}
-    from nabiz.training.data import load_prepared
-
-    datasets = load_prepared(load_model_config(model_dir))
-    if split not in datasets:
-        raise ValueError(f"no split {split!r}; the prepared data has {list(datasets)}")
-    return evaluate_on_split(predictors, datasets[split])
-
-
-def read_labelled_file(path: Path, schema, text_column: str = "text"):
-    """Texts and gold labels from a CSV/JSONL/Parquet/Excel file with one column per task."""
-    from nabiz.tabular import read_table
-
-    frame = read_table(path)
-    if text_column not in frame.columns:
-        raise ValueError(
-            f"{path} has no text column {text_column!r}; its columns are {list(frame.columns)} "
-            "(choose one with --text-column)"
-        )
-    missing = [t.name for t in schema.tasks if t.name not in frame.columns]
-    if len(missing) == len(schema.tasks):
-        raise ValueError(f"{path} has no label column for any task {schema.names}")
-    gold = {}
-    for task in schema.tasks:
-        values = frame[task.name].tolist() if task.name in frame.columns else [None] * len(frame)
-        gold[task.name] = [_cell_label(task, v) for v in values]
-    sources = frame["source"].astype(str).tolist() if "source" in frame.columns else None
-    return frame[text_column].fillna("").astype(str).tolist(), gold, sources
-
-
-def _cell_label(task, value):
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
-        return None
-    if task.is_multi_label:
-        labels = value if isinstance(value, list) else [p.strip() for p in str(value).split(";")]
-        for label in labels:
-            task.index(label)
-        return labels
-    task.index(str(value))
-    return str(value)
 
 
 def attach_urgency_cues(model_dir: Path, cue_file: Path) -> UrgencyCues | None:

@@ -23,7 +23,7 @@ from nabiz.model.transformer import TransformerPredictor, score_token_ids
 def calibration_texts(model_dir: Path, limit: int) -> list[str]:
     """The first ``limit`` texts of the validation split the model was trained beside."""
     from nabiz.training.data import load_prepared
-    from nabiz.training.pipeline import load_model_config
+    from nabiz.training.modeleval import load_model_config
 
     texts = load_prepared(load_model_config(model_dir))["validation"]["text"]
     return list(texts[:limit])

@@ -16,7 +16,8 @@ from nabiz.model.schema import TaskKind, TaskSpec
 from nabiz.model.tiny import make_tiny_encoder
 from nabiz.settings import Settings
 from nabiz.training.config import load_config
-from nabiz.training.pipeline import evaluate_model, run_training
+from nabiz.training.modeleval import evaluate_model
+from nabiz.training.pipeline import run_training
 from nabiz.training.train import IGNORE, EncodedSplit, class_weights, encode_targets, task_loss
 from tests.helpers import CUSTOM_TASKS, custom_config_dict, labelled_frame
 

@@ -1,0 +1,114 @@
+"""Evaluating a saved model directory: on a split of its prepared data or on a labelled file.
+
+Used by ``nabiz evaluate``, by training (the hand-labelled sets scored after each run) and by the
+benchmarks; kept apart from the training pipeline so that scoring a model never imports training.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from nabiz.model.loading import BASELINE_DIR, from_pretrained
+from nabiz.model.predictor import Predictor
+from nabiz.settings import Settings
+from nabiz.training.config import NabizConfig, load_config
+from nabiz.training.evaluate import evaluate_predictor
+
+CONFIG_FILE = "training_config.yaml"
+
+
+def split_columns(split, schema) -> tuple[list[str], dict[str, list], list[str]]:
+    return (
+        list(split["text"]),
+        {t.name: list(split[t.name]) for t in schema.tasks},
+        list(split["source"]),
+    )
+
+
+def evaluate_on_split(predictors: dict[str, Predictor], split) -> dict[str, dict]:
+    schema = next(iter(predictors.values())).schema
+    texts, gold, sources = split_columns(split, schema)
+    done: dict[int, dict] = {}  # the same predictor under two names runs once
+    for p in predictors.values():
+        if id(p) not in done:
+            done[id(p)] = evaluate_predictor(p, texts, gold, sources)
+    return {name: done[id(p)] for name, p in predictors.items()}
+
+
+def load_model_config(model_dir: Path) -> NabizConfig:
+    path = Path(model_dir) / CONFIG_FILE
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} is missing: use --data FILE to evaluate on a labelled file"
+        )
+    return load_config(path)
+
+
+def evaluate_model(
+    model_dir: Path,
+    split: str = "test",
+    data_file: Path | None = None,
+    text_column: str = "text",
+    settings: Settings | None = None,
+    cues: bool = True,
+) -> dict[str, dict]:
+    """Evaluate a model directory (and its baseline, when it has one) on a split or a file.
+
+    ``cues=False`` scores the served model without its urgency cues (to measure what they add).
+    """
+    model_dir = Path(model_dir)
+    product = from_pretrained(model_dir)
+    if not cues:
+        product.urgency_cues = None
+    predictors: dict[str, Predictor] = {"nabiz": product}
+    if (model_dir / BASELINE_DIR / "nabiz.json").is_file():
+        if any(product.info.baseline_weights.values()) or product.urgency_cues is not None:
+            predictors["transformer"] = from_pretrained(model_dir, ensemble=False)  # no cues
+        else:
+            predictors["transformer"] = product  # no mixture, no cues: the encoder alone
+        predictors["baseline"] = from_pretrained(model_dir / BASELINE_DIR)
+    schema = product.schema
+    if data_file is not None:
+        texts, gold, sources = read_labelled_file(data_file, schema, text_column)
+        return {name: evaluate_predictor(p, texts, gold, sources) for name, p in predictors.items()}
+    from nabiz.training.data import load_prepared
+
+    datasets = load_prepared(load_model_config(model_dir))
+    if split not in datasets:
+        raise ValueError(f"no split {split!r}; the prepared data has {list(datasets)}")
+    return evaluate_on_split(predictors, datasets[split])
+
+
+def read_labelled_file(path: Path, schema, text_column: str = "text"):
+    """Texts and gold labels from a CSV/JSONL/Parquet/Excel file with one column per task."""
+    from nabiz.tabular import read_table
+
+    frame = read_table(path)
+    if text_column not in frame.columns:
+        raise ValueError(
+            f"{path} has no text column {text_column!r}; its columns are {list(frame.columns)} "
+            "(choose one with --text-column)"
+        )
+    missing = [t.name for t in schema.tasks if t.name not in frame.columns]
+    if len(missing) == len(schema.tasks):
+        raise ValueError(f"{path} has no label column for any task {schema.names}")
+    gold = {}
+    for task in schema.tasks:
+        values = frame[task.name].tolist() if task.name in frame.columns else [None] * len(frame)
+        gold[task.name] = [_cell_label(task, v) for v in values]
+    sources = frame["source"].astype(str).tolist() if "source" in frame.columns else None
+    return frame[text_column].fillna("").astype(str).tolist(), gold, sources
+
+
+def _cell_label(task, value):
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
+        return None
+    if task.is_multi_label:
+        labels = value if isinstance(value, list) else [p.strip() for p in str(value).split(";")]
+        for label in labels:
+            task.index(label)
+        return labels
+    task.index(str(value))
+    return str(value)
