@@ -62,15 +62,27 @@ class EncoderOutput:
     last_hidden_state: torch.Tensor
 
 
+def _embedding(rows: int, size: int, padding_idx: int | None = None) -> nn.Embedding:
+    """An ``nn.Embedding`` that is not initialized on the meta device (``load_model`` builds
+    there): torch's ``normal_`` on meta tensors runs Python references that import dynamo and
+    sympy, about 1 s of CPU, for values the loaded weights replace."""
+    weight = torch.empty(rows, size)
+    if not weight.is_meta:
+        with torch.no_grad():
+            nn.init.normal_(weight)
+            if padding_idx is not None:
+                weight[padding_idx].zero_()
+    return nn.Embedding(rows, size, padding_idx=padding_idx, _weight=weight)
+
+
 class Embeddings(nn.Module):
     def __init__(self, config: EncoderConfig) -> None:
         super().__init__()
         hidden = config.hidden_size
-        self.word_embeddings = nn.Embedding(
-            config.vocab_size, hidden, padding_idx=getattr(config, "pad_token_id", None)
-        )
-        self.position_embeddings = nn.Embedding(config.max_position_embeddings, hidden)
-        self.token_type_embeddings = nn.Embedding(config.type_vocab_size, hidden)
+        pad = getattr(config, "pad_token_id", None)
+        self.word_embeddings = _embedding(config.vocab_size, hidden, padding_idx=pad)
+        self.position_embeddings = _embedding(config.max_position_embeddings, hidden)
+        self.token_type_embeddings = _embedding(config.type_vocab_size, hidden)
         self.LayerNorm = nn.LayerNorm(hidden, eps=config.layer_norm_eps)
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
