@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, Field
-from scipy.optimize import minimize_scalar
 
 from nabiz.model.schema import LabelSchema, TaskSpec
 
@@ -46,6 +45,10 @@ def _nll(probs: np.ndarray, gold: np.ndarray) -> float:
 
 def fit_temperature(probs: np.ndarray, gold: np.ndarray) -> float:
     """The temperature (0.05..20) that minimizes the negative log-likelihood of ``gold``."""
+    # imported here: SciPy's optimize package took ~0.6 s of every start of a server or of
+    # `nabiz predict`, which only apply temperatures (BENCHMARKS.md §9)
+    from scipy.optimize import minimize_scalar
+
     if len(gold) == 0:
         return 1.0
     result = minimize_scalar(

@@ -8,10 +8,83 @@ reported per text, so callers can tell the model saw only part of them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
+
+TOKENIZER_FILE = "tokenizer.json"
+TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
+SPECIAL_TOKENS = (
+    "bos_token",
+    "eos_token",
+    "cls_token",
+    "sep_token",
+    "pad_token",
+    "unk_token",
+    "mask_token",
+)
+
+
+class PieceTokenizer:
+    """A model directory's ``tokenizer.json`` through the ``tokenizers`` library alone.
+
+    Scoring used transformers' ``AutoTokenizer``, which imports transformers (seconds at every
+    start, BENCHMARKS.md §9) only to call the same Rust tokenizer. This answers the part of
+    ``PreTrainedTokenizerFast`` that Nabız uses (calling it, the special tokens and their ids,
+    ``backend_tokenizer``, ``save_pretrained``), so that ``encode_texts`` and vocabulary trimming
+    take either; a test checks the ids equal transformers'."""
+
+    def __init__(self, backend, config: dict) -> None:
+        backend.no_truncation()
+        backend.no_padding()
+        self.backend_tokenizer = backend
+        self.config = config
+        self.model_max_length = config.get("model_max_length")
+        for key in SPECIAL_TOKENS:
+            token = config.get(key)
+            if isinstance(token, dict):  # an AddedToken as older transformers wrote it
+                token = token.get("content")
+            setattr(self, key, token)
+            setattr(self, key + "_id", backend.token_to_id(token) if token is not None else None)
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path) -> PieceTokenizer:
+        from tokenizers import Tokenizer
+
+        directory = Path(directory)
+        config_path = directory / TOKENIZER_CONFIG_FILE
+        config = json.loads(config_path.read_text("utf-8")) if config_path.is_file() else {}
+        return cls(Tokenizer.from_file(str(directory / TOKENIZER_FILE)), config)
+
+    @property
+    def all_special_ids(self) -> list[int]:
+        ids = (getattr(self, key + "_id") for key in SPECIAL_TOKENS)
+        return sorted({i for i in ids if i is not None})
+
+    def __len__(self) -> int:
+        return self.backend_tokenizer.get_vocab_size(with_added_tokens=True)
+
+    def __call__(
+        self, text: str | Sequence[str], add_special_tokens: bool = True, verbose: bool = True
+    ) -> dict[str, list]:
+        """``{"input_ids": ids}``: one list for a string, a list of lists for a sequence."""
+        if isinstance(text, str):
+            ids = self.backend_tokenizer.encode(text, add_special_tokens=add_special_tokens).ids
+            return {"input_ids": ids}
+        encoded = self.backend_tokenizer.encode_batch(
+            list(text), add_special_tokens=add_special_tokens
+        )
+        return {"input_ids": [row.ids for row in encoded]}
+
+    def save_pretrained(self, directory: str | Path) -> None:
+        directory = Path(directory)
+        self.backend_tokenizer.save(str(directory / TOKENIZER_FILE))
+        (directory / TOKENIZER_CONFIG_FILE).write_text(
+            json.dumps(self.config, indent=2, ensure_ascii=False) + "\n", "utf-8"
+        )
 
 
 @dataclass

@@ -11,7 +11,6 @@ training, ``training_config.yaml``, ``metrics.json`` and the model card ``README
 
 from __future__ import annotations
 
-import contextlib
 import importlib.metadata
 import os
 from collections.abc import Sequence
@@ -21,11 +20,17 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from nabiz.model.bert import BertEncoder, EncoderConfig
 from nabiz.model.network import MultiTaskModel
 from nabiz.model.predictor import ModelInfo, Predictor, ScoredBatch
 from nabiz.model.quantize import QUANTIZATION_FILE, QuantizationPlan
 from nabiz.model.schema import LabelSchema
-from nabiz.model.tokenize import encode_texts, length_sorted_batches, pad_batch
+from nabiz.model.tokenize import (
+    PieceTokenizer,
+    encode_texts,
+    length_sorted_batches,
+    pad_batch,
+)
 
 WEIGHTS_FILE = "model.safetensors"
 
@@ -110,29 +115,6 @@ def use_bf16(precision: str, device: torch.device) -> bool:
     return resolve_precision(precision, device) == "bf16"
 
 
-def build_encoder(config, init_weights: bool = True) -> torch.nn.Module:
-    """An encoder from a transformers config, without the pooler that mean pooling never uses.
-
-    ``init_weights=False`` skips the random initialization, for callers that load every weight
-    right after: initializing 30M parameters took 7.6 s against 0.2–0.4 s without it on a busy
-    2-core machine (BENCHMARKS.md §9), most of a model load."""
-    from transformers import AutoModel
-
-    if init_weights:
-        context = contextlib.nullcontext()
-    else:
-        try:
-            from transformers.initialization import no_init_weights
-        except ImportError:  # transformers < 5
-            from transformers.modeling_utils import no_init_weights
-        context = no_init_weights()
-    with context:
-        try:
-            return AutoModel.from_config(config, add_pooling_layer=False)
-        except TypeError:
-            return AutoModel.from_config(config)
-
-
 def load_pretrained_encoder(name_or_path: str) -> torch.nn.Module:
     from transformers import AutoModel
 
@@ -164,20 +146,26 @@ def save_pretrained(
     return directory
 
 
-def load_model(directory: str | Path) -> tuple[MultiTaskModel, object, LabelSchema, ModelInfo]:
-    """Rebuild the network from a model directory (no hub, no pickles)."""
-    from transformers import AutoConfig, AutoTokenizer
+def load_model(
+    directory: str | Path,
+) -> tuple[MultiTaskModel, PieceTokenizer, LabelSchema, ModelInfo]:
+    """Rebuild the network from a model directory (no hub, no pickles, no transformers).
 
+    The encoder is this package's own BERT (``bert.py``) and the tokenizer reads
+    ``tokenizer.json`` with the ``tokenizers`` library: importing transformers cost more than the
+    rest of a start. The modules are built on the meta device and take the loaded tensors as
+    their parameters (``assign``): no random initialization and no copy of 30M weights, which
+    ``strict`` loading replaces entirely anyway."""
     directory = Path(directory)
     info = ModelInfo.load(directory)
     schema = LabelSchema.load(directory)
-    config = AutoConfig.from_pretrained(directory)
-    model = MultiTaskModel(build_encoder(config, init_weights=False), schema)
+    config = EncoderConfig.from_directory(directory)
+    with torch.device("meta"):
+        model = MultiTaskModel(BertEncoder(config), schema)
     state = load_file(str(directory / WEIGHTS_FILE))
-    model.load_state_dict(state, strict=True)
+    model.load_state_dict(state, strict=True, assign=True)
     model.eval()
-    tokenizer = AutoTokenizer.from_pretrained(directory)
-    return model, tokenizer, schema, info
+    return model, PieceTokenizer.from_pretrained(directory), schema, info
 
 
 class TransformerPredictor(Predictor):

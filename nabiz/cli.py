@@ -330,6 +330,11 @@ def predict(
     from nabiz.text import normalize_text
 
     settings = get_settings()
+    if not settings.num_threads:
+        # One text: a second torch thread saves nothing, and whenever anything else runs on the
+        # machine each of the pass's ~200 kernels waits for it at a barrier: the first pass took
+        # 0.05-0.65 s with two threads and 0.03 s with one (BENCHMARKS.md §9).
+        settings = settings.model_copy(update={"num_threads": 1})
     if not normalize_text(text):
         raise fail("the text is empty")
     try:

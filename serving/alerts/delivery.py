@@ -14,16 +14,39 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from nabiz.serving.alerts.models import Alert, AlertDelivery, DeliveryStatus
 from nabiz.serving.queue.models import utcnow
 
+if TYPE_CHECKING:
+    import httpx
+
 BATCH = 50  # deliveries per pass
+
+
+class LazyClient:
+    """An ``httpx.Client`` made at the first post, so httpx is imported only when a webhook is
+    due: httpx imports its command line (rich, pygments) with it, about 0.6 s of every server
+    start that most starts never use (BENCHMARKS.md §9)."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        self.client: httpx.Client | None = None
+
+    def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        if self.client is None:
+            import httpx
+
+            self.client = httpx.Client(timeout=self.timeout_s)
+        return self.client.post(url, **kwargs)
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
 
 
 @dataclass(frozen=True)
@@ -59,7 +82,7 @@ class DeliveryPass:
 
 def deliver_due(
     session_factory: sessionmaker[Session],
-    client: httpx.Client,
+    client: httpx.Client | LazyClient,
     backoff: Backoff,
     now: datetime | None = None,
 ) -> DeliveryPass:
@@ -87,6 +110,8 @@ def deliver_due(
         ).all()
         posts = [(delivery, webhook_body(delivery.alert)) for delivery in rows]
         results: list[tuple[AlertDelivery, str | None, datetime]] = []
+        if posts:
+            import httpx  # the first due webhook pays for it (see LazyClient)
         for delivery, body in posts:
             error = None
             try:

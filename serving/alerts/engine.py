@@ -26,10 +26,9 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
-from nabiz.serving.alerts.delivery import Backoff, deliver_due, next_attempt
+from nabiz.serving.alerts.delivery import Backoff, LazyClient, deliver_due, next_attempt
 from nabiz.serving.alerts.evaluate import BaselineCache, evaluate, store_alerts
 from nabiz.serving.alerts.models import Alert
 from nabiz.serving.alerts.rules import AlertRules
@@ -56,7 +55,7 @@ class AlertEngine:
         self.check_interval_s = check_interval_s
         self.backoff = backoff or Backoff()
         self.clock = clock
-        self._client = httpx.Client(timeout=webhook_timeout_s)
+        self._client = LazyClient(webhook_timeout_s)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._check_wanted: asyncio.Event | None = None
         self._delivery_wanted: asyncio.Event | None = None

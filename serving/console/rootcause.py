@@ -24,15 +24,16 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
-from sklearn.feature_extraction.text import CountVectorizer
 
 from nabiz.serving.console.frame import NEGATIVE
 from nabiz.text import turkish_lower
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 PRIOR_STRENGTH = 500.0  # α0: how many pseudo-phrases the prior is worth
 MIN_COUNT = 3  # a phrase must occur this often in the texts of interest
@@ -180,6 +181,11 @@ class PhraseCounts:
 
     @classmethod
     def of(cls, texts: Sequence[str]) -> PhraseCounts:
+        # imported here, not with the module: the server imports the console's routes at every
+        # start, and scikit-learn (with SciPy) was the largest import of a start (BENCHMARKS.md §9)
+        from scipy import sparse
+        from sklearn.feature_extraction.text import CountVectorizer
+
         texts = list(texts)
         vectorizer = CountVectorizer(analyzer=phrases_of, min_df=2)
         try:
