@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from nabiz.model.tokenize import SPECIAL_TOKENS
+
 # single characters kept whatever the corpus: Latin, Greek, Cyrillic, punctuation, symbols, emoji
 _KEEP_CHAR_RANGES = [(0x20, 0x2BFF), (0x1F000, 0x1FAFF)]
 
@@ -111,15 +113,7 @@ def trim_vocabulary(model: nn.Module, tokenizer, texts: Iterable[str], prefix: s
     backend = Tokenizer.from_str(json.dumps(_trimmed_tokenizer_json(spec, keep)))
     special = {
         key: getattr(tokenizer, key)
-        for key in (
-            "bos_token",
-            "eos_token",
-            "cls_token",
-            "sep_token",
-            "pad_token",
-            "unk_token",
-            "mask_token",
-        )
+        for key in SPECIAL_TOKENS
         if getattr(tokenizer, key, None) is not None
     }
     trimmed = PreTrainedTokenizerFast(
