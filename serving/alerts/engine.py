@@ -116,8 +116,12 @@ class AlertEngine:
 
     async def stop(self) -> None:
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
+            # Cancelled again until it ends: a cancellation that arrives as the awaited event
+            # fires can be lost (asyncio.wait_for in Python 3.11 returned the result instead),
+            # and one lost cancellation left the shutdown waiting forever.
+            while not task.done():
+                task.cancel()
+                await asyncio.wait({task}, timeout=1.0)
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
@@ -134,7 +138,8 @@ class AlertEngine:
             except Exception:  # a failed check must not stop the next one
                 log.exception("alert check failed")
             try:
-                await asyncio.wait_for(self._check_wanted.wait(), self.check_interval_s)
+                async with asyncio.timeout(self.check_interval_s):
+                    await self._check_wanted.wait()
                 scheduled = False
             except TimeoutError:
                 scheduled = True
@@ -151,5 +156,6 @@ class AlertEngine:
             except Exception:
                 log.exception("alert delivery failed")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._delivery_wanted.wait(), wait_s)
+                async with asyncio.timeout(wait_s):
+                    await self._delivery_wanted.wait()
             self._delivery_wanted.clear()

@@ -7,7 +7,9 @@ Runs on SQLite and, when one answers, PostgreSQL (the backends of tests/serving/
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import statistics
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -345,3 +347,24 @@ def test_cached_hourly_counts_give_the_same_baseline_as_direct_counts(sessions):
             now = NOW + timedelta(minutes=minutes)
             direct = _baseline(session, "r", rule, now, None)
             assert _baseline(session, "r", rule, now, cache) == direct
+
+
+def test_stopping_the_engine_ends_a_loop_that_lost_a_cancellation(sessions):
+    """A cancellation that arrives as an awaited event fires can be lost (``asyncio.wait_for`` in
+    Python 3.11): the app's shutdown then waited forever. ``stop`` cancels until the loop ends."""
+    engine = AlertEngine(sessions, rules_of())
+
+    async def loop_losing_one_cancellation() -> None:
+        with contextlib.suppress(asyncio.CancelledError):  # lost, as wait_for lost it
+            await asyncio.sleep(3600)
+        await asyncio.sleep(3600)
+
+    async def run() -> float:
+        engine._tasks = [asyncio.create_task(loop_losing_one_cancellation())]
+        await asyncio.sleep(0)
+        started = time.monotonic()
+        await asyncio.wait_for(engine.stop(), timeout=30)
+        return time.monotonic() - started
+
+    assert asyncio.run(run()) < 10
+    assert engine._tasks == []
