@@ -52,6 +52,14 @@ class CachedStates:
     def lengths(self) -> list[int]:
         return np.diff(self.offsets).tolist()
 
+    def split(self, n: int) -> tuple[CachedStates, CachedStates]:
+        """The first ``n`` texts and the rest, as two views of the same memory."""
+        cut = int(self.offsets[n])
+        return (
+            CachedStates(self.flat[:cut], self.offsets[: n + 1]),
+            CachedStates(self.flat[cut:], self.offsets[n:] - cut),
+        )
+
     def batch(
         self, rows: Sequence[int], device: torch.device, multiple_of: int = 1
     ) -> tuple[torch.Tensor, torch.Tensor]:

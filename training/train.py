@@ -282,8 +282,9 @@ def fine_tune(
         if cfg.store_frozen_states:
             folder = store_folder(settings.cache_dir, base, cfg.freeze_layers)
             with parallel.main_first():  # rank 0 fills the store, the others then read it
-                train_states = stored_states(train.ids, folder, compute)
-                valid_states = stored_states(valid.ids, folder, compute)
+                # one pass over the store for both splits: it is read and rewritten whole
+                both = stored_states([*train.ids, *valid.ids], folder, compute)
+            train_states, valid_states = both.split(len(train.ids))
         else:
             train_states, valid_states = compute(train.ids), compute(valid.ids)
         cache_seconds = time.perf_counter() - cache_started

@@ -60,3 +60,12 @@ def test_another_depth_or_encoder_has_its_own_folder(tmp_path):
     assert store_folder(tmp_path, str(encoder), 6) != eight
     (encoder / "model.safetensors").write_bytes(b"weights two")
     assert store_folder(tmp_path, str(encoder), 8) != eight
+
+
+def test_split_gives_each_part_its_own_texts():
+    states = Computer()(TEXTS)
+    first, rest = states.split(1)
+    assert len(first) == 1 and len(rest) == 3
+    assert torch.equal(first.flat, Computer()(TEXTS[:1]).flat)
+    assert torch.equal(rest.flat, Computer()(TEXTS[1:]).flat)
+    assert np.array_equal(rest.offsets, Computer()(TEXTS[1:]).offsets)
