@@ -9,7 +9,6 @@ cues, so that the model card shows what carries over without a second command.
 from __future__ import annotations
 
 import logging
-import tempfile
 from pathlib import Path
 
 from nabiz.settings import Settings
@@ -25,9 +24,10 @@ def score_eval_sets(config: NabizConfig, model_dir: Path, settings: Settings) ->
     own config may exclude ids whose labels live elsewhere).
     """
     from nabiz.training.evaltexts import eval_texts
-    from nabiz.training.modeleval import evaluate_model
+    from nabiz.training.modeleval import evaluate_texts, labelled_columns, model_predictors
 
     found: dict[str, dict] = {}
+    predictors = None
     for exclusion in config.data.exclude:
         path = config.resolve(exclusion.file)
         try:
@@ -39,21 +39,21 @@ def score_eval_sets(config: NabizConfig, model_dir: Path, settings: Settings) ->
         if not labelled:
             log.warning("evaluation set %s has no column named after a task; not scored", path)
             continue
-        with tempfile.TemporaryDirectory() as folder:
-            texts = Path(folder) / "eval.csv"
-            frame.to_csv(texts, index=False)
-            reports = {
-                "with_cues": evaluate_model(model_dir, data_file=texts, settings=settings),
-                "without_cues": evaluate_model(
-                    model_dir, data_file=texts, settings=settings, cues=False
-                ),
-            }
+        predictors = predictors or model_predictors(model_dir)  # loaded once, for every set
+        texts, gold, sources = labelled_columns(frame, config.schema, where=str(path))
+        with_cues = evaluate_texts(predictors, texts, gold, sources)
+        product = predictors["nabiz"]
+        cues, product.urgency_cues = product.urgency_cues, None
+        try:  # the cues change only the served model: the others' reports stand for both
+            without = evaluate_texts({"nabiz": product}, texts, gold, sources)
+        finally:
+            product.urgency_cues = cues
         found[path.stem] = {
             "file": exclusion.file,
             "source": exclusion.source,
             "rows": len(frame),
             "tasks": labelled,
-            "reports": reports,
+            "reports": {"with_cues": with_cues, "without_cues": {**with_cues, **without}},
         }
         log.info("evaluation set %s scored (%d texts)", path.stem, len(frame))
     return found

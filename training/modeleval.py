@@ -1,7 +1,8 @@
 """Evaluating a saved model directory: on a split of its prepared data or on a labelled file.
 
 Used by ``nabiz evaluate``, by training (the hand-labelled sets scored after each run) and by the
-benchmarks; kept apart from the training pipeline so that scoring a model never imports training.
+benchmarks; kept apart from the training pipeline, which imports it, so that the two never import
+each other.
 """
 
 from __future__ import annotations
@@ -27,14 +28,17 @@ def split_columns(split, schema) -> tuple[list[str], dict[str, list], list[str]]
     )
 
 
-def evaluate_on_split(predictors: dict[str, Predictor], split) -> dict[str, dict]:
-    schema = next(iter(predictors.values())).schema
-    texts, gold, sources = split_columns(split, schema)
+def evaluate_texts(predictors: dict[str, Predictor], texts, gold, sources) -> dict[str, dict]:
     done: dict[int, dict] = {}  # the same predictor under two names runs once
     for p in predictors.values():
         if id(p) not in done:
             done[id(p)] = evaluate_predictor(p, texts, gold, sources)
     return {name: done[id(p)] for name, p in predictors.items()}
+
+
+def evaluate_on_split(predictors: dict[str, Predictor], split) -> dict[str, dict]:
+    schema = next(iter(predictors.values())).schema
+    return evaluate_texts(predictors, *split_columns(split, schema))
 
 
 def load_model_config(model_dir: Path) -> NabizConfig:
@@ -46,17 +50,9 @@ def load_model_config(model_dir: Path) -> NabizConfig:
     return load_config(path)
 
 
-def evaluate_model(
-    model_dir: Path,
-    split: str = "test",
-    data_file: Path | None = None,
-    text_column: str = "text",
-    settings: Settings | None = None,
-    cues: bool = True,
-) -> dict[str, dict]:
-    """Evaluate a model directory (and its baseline, when it has one) on a split or a file.
-
-    ``cues=False`` scores the served model without its urgency cues (to measure what they add).
+def model_predictors(model_dir: Path, cues: bool = True) -> dict[str, Predictor]:
+    """The served model (``nabiz``) and, when it has a baseline, the encoder and the baseline
+    alone. ``cues=False`` leaves the served model's urgency cues out (to measure what they add).
     """
     model_dir = Path(model_dir)
     product = from_pretrained(model_dir)
@@ -69,10 +65,22 @@ def evaluate_model(
         else:
             predictors["transformer"] = product  # no mixture, no cues: the encoder alone
         predictors["baseline"] = from_pretrained(model_dir / BASELINE_DIR)
-    schema = product.schema
+    return predictors
+
+
+def evaluate_model(
+    model_dir: Path,
+    split: str = "test",
+    data_file: Path | None = None,
+    text_column: str = "text",
+    settings: Settings | None = None,
+    cues: bool = True,
+) -> dict[str, dict]:
+    """Evaluate a model directory (and its baseline, when it has one) on a split or a file."""
+    predictors = model_predictors(model_dir, cues)
+    schema = predictors["nabiz"].schema
     if data_file is not None:
-        texts, gold, sources = read_labelled_file(data_file, schema, text_column)
-        return {name: evaluate_predictor(p, texts, gold, sources) for name, p in predictors.items()}
+        return evaluate_texts(predictors, *read_labelled_file(data_file, schema, text_column))
     from nabiz.training.data import load_prepared
 
     datasets = load_prepared(load_model_config(model_dir))
@@ -85,15 +93,19 @@ def read_labelled_file(path: Path, schema, text_column: str = "text"):
     """Texts and gold labels from a CSV/JSONL/Parquet/Excel file with one column per task."""
     from nabiz.tabular import read_table
 
-    frame = read_table(path)
+    return labelled_columns(read_table(path), schema, text_column, str(path))
+
+
+def labelled_columns(frame, schema, text_column: str = "text", where: str = "the data"):
+    """Texts, gold labels per task and sources (when there is a ``source`` column) of a table."""
     if text_column not in frame.columns:
         raise ValueError(
-            f"{path} has no text column {text_column!r}; its columns are {list(frame.columns)} "
+            f"{where} has no text column {text_column!r}; its columns are {list(frame.columns)} "
             "(choose one with --text-column)"
         )
     missing = [t.name for t in schema.tasks if t.name not in frame.columns]
     if len(missing) == len(schema.tasks):
-        raise ValueError(f"{path} has no label column for any task {schema.names}")
+        raise ValueError(f"{where} has no label column for any task {schema.names}")
     gold = {}
     for task in schema.tasks:
         values = frame[task.name].tolist() if task.name in frame.columns else [None] * len(frame)
