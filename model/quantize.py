@@ -116,25 +116,31 @@ class OutlierSplitLinear(nn.Module):
 
 
 @torch.inference_mode()
+def _run_hooked(model: nn.Module, run: Callable[[nn.Module], object], hooks: dict) -> None:
+    """``run(model)`` with a forward hook on each named submodule, removed afterwards."""
+    handles = [model.get_submodule(name).register_forward_hook(h) for name, h in hooks.items()]
+    try:
+        run(model)
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
 def activation_ranges(
     model: nn.Module, run: Callable[[nn.Module], object], names: Sequence[str]
 ) -> dict[str, torch.Tensor]:
     """Per Linear in ``names``, the largest |input| per input channel while ``run(model)`` runs
     (padding positions included: their hidden states are as large as real tokens')."""
     ranges: dict[str, torch.Tensor] = {}
-    hooks = []
-    for name in names:
 
-        def hook(_module, args, _output, name=name):
+    def hook(name: str):
+        def record(_module, args, _output):
             x = args[0].detach().abs().reshape(-1, args[0].shape[-1]).amax(dim=0).float()
             ranges[name] = torch.maximum(ranges[name], x) if name in ranges else x
 
-        hooks.append(model.get_submodule(name).register_forward_hook(hook))
-    try:
-        run(model)
-    finally:
-        for handle in hooks:
-            handle.remove()
+        return record
+
+    _run_hooked(model, run, {name: hook(name) for name in names})
     return ranges
 
 
@@ -208,20 +214,17 @@ def layer_errors(
     fp32 model gives it while ``run(model)`` runs: a one-pass measure of which layers quantize
     badly (the whole-model check comes after, in ``plan_quantization``)."""
     errors: dict[str, list[float]] = {}
-    hooks = []
-    for name in encoder_linears(model):
+
+    def hook(name: str):
         twin = quantized.get_submodule(name)
 
-        def hook(_module, args, output, name=name, twin=twin):
+        def record(_module, args, output):
             diff = (twin(args[0]) - output).norm() / output.norm().clamp(min=1e-12)
             errors.setdefault(name, []).append(float(diff))
 
-        hooks.append(model.get_submodule(name).register_forward_hook(hook))
-    try:
-        run(model)
-    finally:
-        for handle in hooks:
-            handle.remove()
+        return record
+
+    _run_hooked(model, run, {name: hook(name) for name in encoder_linears(model)})
     return {name: float(np.mean(values)) for name, values in errors.items()}
 
 
