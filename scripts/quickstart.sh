@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # From a fresh clone to a running service: install, convert the base encoder, prepare the data,
-# train the `cpu` profile (25 minutes on 2 cores with AVX512-BF16, measured) unless a model
+# train the `cpu` profile (19 minutes on 2 cores without AVX512-BF16, measured) unless a model
 # exists, score the sample export, then serve the API on http://127.0.0.1:8000 (Ctrl-C stops it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
