@@ -75,12 +75,18 @@ def test_a_write_commits_while_a_read_is_in_progress(url):
 
 def test_alert_checks_beside_writes_raise_no_error(url):
     """Alert checks (every rule, baselines rebuilt each time) in one thread, new items and
-    status changes in another, on one SQLite file, for a few seconds: neither side fails."""
+    status changes in another, on one SQLite file, for a few seconds: neither side fails.
+
+    The writes wait at most 0.5 s for a lock, so a read that blocked them would fail them. The
+    checks get the product's 5 s: the alerts they store queue behind the writes (writer behind
+    writer, which SQLite never lets run together), and SQLite's lock is not fair, so a writer that
+    never pauses can keep a 0.5 s waiter out on a loaded machine whatever the journal mode."""
     engine = make_engine(url, timeout_s=0.5)
     seed_queue(engine, scored_rows(3000, start=NOW, days=8, seed=2))
     sessions = make_session_factory(engine)
+    check_engine = make_engine(url, timeout_s=5.0)
     rules = load_rules(REPO / "data" / "alert_rules.yaml")
-    alerts = AlertEngine(sessions, rules)
+    alerts = AlertEngine(make_session_factory(check_engine), rules)
     errors: list[BaseException] = []
     done = threading.Event()
     counts = {"checks": 0, "writes": 0}
@@ -125,5 +131,6 @@ def test_alert_checks_beside_writes_raise_no_error(url):
     for thread in threads:
         thread.join(timeout=120)
     engine.dispose()
+    check_engine.dispose()
     assert errors == []
     assert counts["checks"] >= 1 and counts["writes"] >= 10
