@@ -251,13 +251,16 @@ def labels_of(scores: dict[str, np.ndarray], predictor: TransformerPredictor) ->
 
 
 def load_texts(data: Path, count: int) -> tuple[list[str], list[str]]:
-    """The first ``count`` texts of the test split and their sources (a ``datasets`` directory,
-    or a CSV/parquet file with ``text`` and optionally ``source`` columns for development)."""
+    """``count`` texts spread evenly over the test split, and their sources (a ``datasets``
+    directory, or a CSV/parquet file with ``text`` and optionally ``source`` columns for
+    development). Evenly, not the first ``count``: the split is ordered by source, and its first
+    1,000 texts are all brain_tr."""
     if data.is_dir():
         import datasets
 
         test = datasets.load_from_disk(str(data))["test"]
-        test = test.select(range(min(count, len(test))))
+        count = min(count, len(test))
+        test = test.select(np.linspace(0, len(test) - 1, count).round().astype(int).tolist())
         texts = list(test["text"])
         sources = list(test["source"]) if "source" in test.column_names else ["?"] * len(texts)
         return texts, sources
@@ -267,6 +270,18 @@ def load_texts(data: Path, count: int) -> tuple[list[str], list[str]]:
     frame = frame.head(count)
     sources = frame["source"] if "source" in frame else ["?"] * len(frame)
     return [str(t) for t in frame["text"]], [str(s) for s in sources]
+
+
+def print_speed(speed: dict[str, list[tuple[float, float]]], what: str) -> None:
+    """Median texts/s per variant over the rounds, and its ratio to torch fp32's median."""
+    print(f"\nspeed, {what} (texts/s; × torch-fp32)")
+    base1 = np.median([one for one, _ in speed["torch-fp32"]])
+    base32 = np.median([many for _, many in speed["torch-fp32"]])
+    print("| variant | batch 1 | × | batch 32 | × |\n|---|---:|---:|---:|---:|")
+    for name, rounds in speed.items():
+        one = np.median([value for value, _ in rounds])
+        many = np.median([value for _, value in rounds])
+        print(f"| {name} | {one:.1f} | {one / base1:.2f} | {many:.1f} | {many / base32:.2f} |")
 
 
 def main() -> None:
@@ -280,6 +295,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workdir", type=Path, default=None, help="keep the ONNX files here")
     parser.add_argument("--skip", nargs="*", default=[], help="variants to leave out")
+    parser.add_argument(
+        "--reuse", action="store_true", help="use the ONNX files already in --workdir"
+    )
     args = parser.parse_args()
 
     import onnx
@@ -310,19 +328,26 @@ def main() -> None:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="ort_probe_"))
     workdir.mkdir(parents=True, exist_ok=True)
     fp32_path = workdir / "model.onnx"
-    started = time.perf_counter()
-    exporter = export_onnx(predictor.model, fp32_path)
-    print(f"export: {exporter} exporter, {time.perf_counter() - started:.1f} s, {fp32_path}")
+    reuse = args.reuse
+    if reuse and fp32_path.exists():
+        print(f"reusing the ONNX files in {workdir} (--reuse: exported from this model before)")
+    else:
+        reuse = False
+        started = time.perf_counter()
+        exporter = export_onnx(predictor.model, fp32_path)
+        print(f"export: {exporter} exporter, {time.perf_counter() - started:.1f} s, {fp32_path}")
 
     paths = {"ort-fp32": fp32_path}
     if "ort-fp32-fused" not in args.skip:
         eager = workdir / "model-eager.onnx"
-        how = export_onnx(predictor.model, eager, eager_attention=True, dynamo=False)
-        print(f"export with written-out attention: {how} exporter, {eager}")
+        if not reuse:
+            how = export_onnx(predictor.model, eager, eager_attention=True, dynamo=False)
+            print(f"export with written-out attention: {how} exporter, {eager}")
         for name, source in (("ort-fp32-fused", fp32_path), ("ort-fp32-eager-fused", eager)):
             fused = workdir / f"{name}.onnx"
-            stats = fuse_bert(source, fused, config.num_attention_heads, config.hidden_size)
-            print(f"BERT fusion of {source.name}: {stats}")
+            if not reuse:
+                stats = fuse_bert(source, fused, config.num_attention_heads, config.hidden_size)
+                print(f"BERT fusion of {source.name}: {stats}")
             paths[name] = fused
     others, ffn_out = linear_matmuls(fp32_path, config.intermediate_size, config.hidden_size)
     print(f"MatMul nodes: {len(others)} attention products, {len(ffn_out)} FFN output dense")
@@ -337,7 +362,8 @@ def main() -> None:
         if name in args.skip:
             continue
         path = workdir / f"{name}.onnx"
-        quantize(fp32_path, path, weights, exclude, linear_only)
+        if not reuse:
+            quantize(fp32_path, path, weights, exclude, linear_only)
         paths[name] = path
     if "ort-fp32-eager-fused" in paths:  # ORT's own order for BERT: fuse, then quantize
         fused = paths["ort-fp32-eager-fused"]
@@ -346,7 +372,8 @@ def main() -> None:
             for suffix, exclude in (("", []), ("-ffnout-fp32", fused_ffn_out)):
                 name = f"ort-int8-{weights}-fused{suffix}"
                 if name not in args.skip:
-                    quantize(fused, workdir / f"{name}.onnx", weights, exclude, True)
+                    if not reuse:
+                        quantize(fused, workdir / f"{name}.onnx", weights, exclude, True)
                     paths[name] = workdir / f"{name}.onnx"
         print(f"fused graph: {len(fused_ffn_out)} FFN output dense MatMuls")
     for name, path in paths.items():
@@ -378,33 +405,6 @@ def main() -> None:
         print(
             f"labels {name}: {len(ids)} texts at batch 32 in {time.perf_counter() - started:.1f} s"
         )
-
-    speed_ids = ids[: args.speed_texts]
-    one_ids = ids[: args.one_texts]
-    speed: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
-    for round_ in range(1, args.rounds + 1):
-        print(f"round {round_} (load avg {os.getloadavg()[0]:.2f})")
-        for name, score in variants.items():
-            started = time.perf_counter()
-            score(speed_ids, 32)
-            batched = len(speed_ids) / (time.perf_counter() - started)
-            started = time.perf_counter()
-            for row in one_ids:
-                score([row], 1)
-            single = len(one_ids) / (time.perf_counter() - started)
-            speed[name].append((single, batched))
-            print(f"  {name:30s} batch 1 {single:7.1f} texts/s   batch 32 {batched:7.1f} texts/s")
-
-    print(
-        f"\nspeed, median of {args.rounds} rounds (texts/s; ratio to torch-fp32 in the same rounds)"
-    )
-    base1 = np.median([s for s, _ in speed["torch-fp32"]])
-    base32 = np.median([b for _, b in speed["torch-fp32"]])
-    print("| variant | batch 1 | × | batch 32 | × |\n|---|---:|---:|---:|---:|")
-    for name, rounds in speed.items():
-        one = np.median([s for s, _ in rounds])
-        many = np.median([b for _, b in rounds])
-        print(f"| {name} | {one:.1f} | {one / base1:.2f} | {many:.1f} | {many / base32:.2f} |")
 
     reference = labels["torch-fp32"]
     by_source: dict[str, list[int]] = {}
@@ -438,6 +438,34 @@ def main() -> None:
             print(
                 f"  {name:30s} {source:24s} {len(rows):5d} " + " ".join(f"{s:6.2f}" for s in shares)
             )
+
+    speed_ids = ids[: args.speed_texts]
+    one_ids = ids[: args.one_texts]
+    # per round: (batch 1, batch 32) in texts per wall second and per CPU second of this thread
+    wall: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
+    cpu: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
+    for round_ in range(1, args.rounds + 1):
+        print(f"round {round_} (load avg {os.getloadavg()[0]:.2f})")
+        for name, score in variants.items():
+            started, started_cpu = time.perf_counter(), time.thread_time()
+            score(speed_ids, 32)
+            many = (time.perf_counter() - started, time.thread_time() - started_cpu)
+            started, started_cpu = time.perf_counter(), time.thread_time()
+            for row in one_ids:
+                score([row], 1)
+            one = (time.perf_counter() - started, time.thread_time() - started_cpu)
+            wall[name].append((len(one_ids) / one[0], len(speed_ids) / many[0]))
+            cpu[name].append((len(one_ids) / one[1], len(speed_ids) / many[1]))
+            print(
+                f"  {name:30s} batch 1 {wall[name][-1][0]:7.1f} texts/s "
+                f"({cpu[name][-1][0]:7.1f} per CPU s)   batch 32 {wall[name][-1][1]:7.1f} texts/s "
+                f"({cpu[name][-1][1]:7.1f} per CPU s)"
+            )
+    if args.rounds:
+        print_speed(wall, f"wall time, median of {args.rounds} rounds")
+    if args.rounds and args.threads == 1:
+        # one thread computes everything, so its CPU time is the work, whatever else runs
+        print_speed(cpu, "CPU time of the one computing thread (texts per CPU second)")
     print(f"\nload avg at the end {os.getloadavg()[0]:.2f}")
 
 
