@@ -47,6 +47,12 @@ from nabiz.model.network import mean_pool
 from nabiz.model.tokenize import length_sorted_batches, pad_batch
 from nabiz.model.transformer import PAD_MULTIPLE, TransformerPredictor, score_token_ids
 
+# variants built from the BERT-fused graphs: skipping all of them skips the fusion itself
+FUSED_VARIANTS = (
+    "ort-fp32-fused",
+    "ort-fp32-eager-fused",
+    *(f"ort-int8-{w}-fused{k}" for w in ("s8", "u8") for k in ("", "-ffnout-fp32")),
+)
 DEFAULT_DATA = Path("/work/main/.cache/prepared/nabiz-tr-cpu")
 BatchRunner = Callable[[np.ndarray, np.ndarray], list[np.ndarray]]
 
@@ -338,7 +344,8 @@ def main() -> None:
         print(f"export: {exporter} exporter, {time.perf_counter() - started:.1f} s, {fp32_path}")
 
     paths = {"ort-fp32": fp32_path}
-    if "ort-fp32-fused" not in args.skip:
+    fused_variants = [n for n in FUSED_VARIANTS if n not in args.skip]
+    if fused_variants:  # the eager-fused graph is also what the fused int8 variants start from
         eager = workdir / "model-eager.onnx"
         if not reuse:
             how = export_onnx(predictor.model, eager, eager_attention=True, dynamo=False)
@@ -349,6 +356,9 @@ def main() -> None:
                 stats = fuse_bert(source, fused, config.num_attention_heads, config.hidden_size)
                 print(f"BERT fusion of {source.name}: {stats}")
             paths[name] = fused
+    fused_graph = workdir / "ort-fp32-eager-fused.onnx"
+    for name in args.skip:
+        paths.pop(name, None)
     others, ffn_out = linear_matmuls(fp32_path, config.intermediate_size, config.hidden_size)
     print(f"MatMul nodes: {len(others)} attention products, {len(ffn_out)} FFN output dense")
     logging.getLogger().setLevel(logging.ERROR)  # "consider pre-processing": shapes are dynamic
@@ -365,8 +375,8 @@ def main() -> None:
         if not reuse:
             quantize(fp32_path, path, weights, exclude, linear_only)
         paths[name] = path
-    if "ort-fp32-eager-fused" in paths:  # ORT's own order for BERT: fuse, then quantize
-        fused = paths["ort-fp32-eager-fused"]
+    if fused_variants:  # ORT's own order for BERT: fuse, then quantize
+        fused = fused_graph
         _, fused_ffn_out = linear_matmuls(fused, config.intermediate_size, config.hidden_size)
         for weights in ("s8", "u8"):
             for suffix, exclude in (("", []), ("-ffnout-fp32", fused_ffn_out)):
