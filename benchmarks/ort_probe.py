@@ -119,6 +119,7 @@ def export_onnx(
     example = (torch.full((2, 16), 5, dtype=torch.long), torch.ones((2, 16), dtype=torch.long))
     inputs = ["input_ids", "attention_mask"]
     outputs = [f"logits_{name}" for name in network.heads]
+    names = {"input_names": inputs, "output_names": outputs}  # both exporters take these
     if dynamo:
         batch, width = torch.export.Dim("batch", min=1), torch.export.Dim("width", min=1)
         try:
@@ -126,8 +127,7 @@ def export_onnx(
                 wrapper,
                 example,
                 str(path),
-                input_names=inputs,
-                output_names=outputs,
+                **names,
                 dynamo=True,
                 dynamic_shapes={name: {0: batch, 1: width} for name in inputs},
                 external_data=False,
@@ -142,8 +142,7 @@ def export_onnx(
             wrapper,
             example,
             str(path),
-            input_names=inputs,
-            output_names=outputs,
+            **names,
             dynamic_axes={**{n: axes for n in inputs}, **{n: {0: "batch"} for n in outputs}},
             opset_version=17,
             dynamo=False,
