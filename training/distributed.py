@@ -139,6 +139,12 @@ def data_parallel(settings: Settings, device: str = "auto") -> DataParallel:
 
 
 def finish(parallel: DataParallel) -> None:
-    """Leave the process group (after the last collective)."""
+    """Leave the process group (after the last collective), all ranks together.
+
+    Rank 0 still tunes, trims and saves after the last step while the others are done. Without
+    the barrier they tore their gloo connections down and exited meanwhile, and once in a CI run
+    a rank aborted there ("terminate called without an active exception", SIGABRT); the usual
+    pattern, a barrier and then the destroy on every rank, leaves no rank tearing down alone."""
     if parallel.enabled and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
