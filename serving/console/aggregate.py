@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, or_, select
 
+from nabiz.serving.console.analytics import DETRACTOR_MAX, PROMOTER_MIN, SATISFIED_MIN
 from nabiz.serving.console.frame import (
     NEGATIVE,
     SENTIMENT_TASK,
@@ -173,9 +174,9 @@ class ScoreCount:
     topic: str
     responses: int
     total: int  # sum of the scores (CES)
-    promoters: int  # 9-10 (NPS)
-    detractors: int  # 0-6 (NPS)
-    satisfied: int  # 4-5 (CSAT)
+    promoters: int  # NPS, analytics.PROMOTER_MIN and above
+    detractors: int  # NPS, analytics.DETRACTOR_MAX and below
+    satisfied: int  # CSAT, analytics.SATISFIED_MIN and above
 
 
 def score_counts(
@@ -198,7 +199,10 @@ def score_counts(
             topic,
             func.count(),
             func.sum(score),
-            *[func.sum(case((test, 1), else_=0)) for test in (score >= 9, score <= 6, score >= 4)],
+            *[
+                func.sum(case((test, 1), else_=0))
+                for test in (score >= PROMOTER_MIN, score <= DETRACTOR_MAX, score >= SATISFIED_MIN)
+            ],
         )
         .select_from(source)
         .where(FEEDBACK.c.survey_kind.is_not(None), score.is_not(None), *window.conditions())

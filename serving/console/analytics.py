@@ -100,20 +100,39 @@ def answer_times(frame: pd.DataFrame, now: datetime) -> list[dict[str, Any]]:
 # --- survey metrics -----------------------------------------------------------------------------
 
 SURVEY_NAMES = {"nps": "NPS", "csat": "CSAT", "ces": "CES"}
+# The answers each metric counts; aggregate.score_counts counts them in the database too.
+PROMOTER_MIN = 9  # NPS promoters: 9-10
+DETRACTOR_MAX = 6  # NPS detractors: 0-6
+SATISFIED_MIN = 4  # CSAT: 4-5
+
+
+def survey_value(
+    kind: str, responses: int, total: float, promoters: int, detractors: int, satisfied: int
+) -> float | None:
+    """NPS = % promoters − % detractors; CSAT = % satisfied; CES = mean score; from counts of
+    ``responses`` answers summing to ``total`` (None without answers)."""
+    if responses == 0:
+        return None
+    if kind == "nps":
+        return float(100 * (promoters / responses - detractors / responses))
+    if kind == "csat":
+        return float(100 * (satisfied / responses))
+    if kind == "ces":
+        return float(total / responses)
+    raise ValueError(f"unknown survey kind {kind!r}; use nps, csat or ces")
 
 
 def survey_metric(kind: str, scores: pd.Series) -> float | None:
-    """NPS = % promoters (9-10) − % detractors (0-6); CSAT = % of 4-5; CES = mean score."""
+    """:func:`survey_value` of a series of answers (missing ones left out)."""
     scores = scores.dropna()
-    if scores.empty:
-        return None
-    if kind == "nps":
-        return float(100 * ((scores >= 9).mean() - (scores <= 6).mean()))
-    if kind == "csat":
-        return float(100 * (scores >= 4).mean())
-    if kind == "ces":
-        return float(scores.mean())
-    raise ValueError(f"unknown survey kind {kind!r}; use nps, csat or ces")
+    return survey_value(
+        kind,
+        len(scores),
+        float(scores.sum()),
+        int((scores >= PROMOTER_MIN).sum()),
+        int((scores <= DETRACTOR_MAX).sum()),
+        int((scores >= SATISFIED_MIN).sum()),
+    )
 
 
 def survey_metrics(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nabiz.serving.console.aggregate import AnswerCount, ScoreCount, TopicCount, TrendCount
-from nabiz.serving.console.analytics import ALL, SURVEY_NAMES, Period, _num
+from nabiz.serving.console.analytics import ALL, SURVEY_NAMES, Period, _num, survey_value
 from nabiz.serving.console.rootcause import changes_from_counts
 
 
@@ -86,15 +86,9 @@ class _Scores:
         self.satisfied += sign * c.satisfied
 
     def value(self, kind: str) -> float | None:
-        """:func:`.analytics.survey_metric` of these answers."""
-        n = self.responses
-        if n == 0:
-            return None
-        if kind == "nps":
-            return float(100 * (self.promoters / n - self.detractors / n))
-        if kind == "csat":
-            return float(100 * (self.satisfied / n))
-        return float(self.total / n)
+        return survey_value(
+            kind, self.responses, self.total, self.promoters, self.detractors, self.satisfied
+        )
 
 
 def _cells(kind: str, rows: Sequence[ScoreCount], key: str) -> dict[str, _Scores]:
