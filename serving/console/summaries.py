@@ -91,7 +91,7 @@ class _Scores:
         )
 
 
-def _cells(kind: str, rows: Sequence[ScoreCount], key: str) -> dict[str, _Scores]:
+def _cells(rows: Sequence[ScoreCount], key: str) -> dict[str, _Scores]:
     cells: dict[str, _Scores] = defaultdict(_Scores)
     for c in rows:
         cells[getattr(c, key)].add(c)
@@ -114,7 +114,7 @@ def survey_from_counts(counts: Sequence[ScoreCount]) -> list[dict[str, Any]]:
             overall.add(c)
         value = overall.value(kind)
         by_topic = []
-        for topic, scores in _cells(kind, rows, "topic").items():
+        for topic, scores in _cells(rows, "topic").items():
             rest = _Scores()
             rest.add(overall)
             rest.add(scores, -1)
@@ -126,14 +126,14 @@ def survey_from_counts(counts: Sequence[ScoreCount]) -> list[dict[str, Any]]:
                 }
             )
         by_topic.sort(key=lambda c: -(c["impact"] or 0.0))
-        by_channel = [_cell(kind, k, s) for k, s in _cells(kind, rows, "channel").items()]
+        by_channel = [_cell(kind, k, s) for k, s in _cells(rows, "channel").items()]
         out.append(
             {
                 "kind": kind,
                 "name": SURVEY_NAMES[kind],
                 "value": value,
                 "responses": overall.responses,
-                "by_period": [_cell(kind, k, s) for k, s in _cells(kind, rows, "period").items()],
+                "by_period": [_cell(kind, k, s) for k, s in _cells(rows, "period").items()],
                 "by_channel": sorted(by_channel, key=lambda c: -c["responses"]),
                 "by_topic": by_topic,
             }
