@@ -7,6 +7,7 @@ p50/p95/p99 latency and requests/s. The naive way is the same server in fp32 wit
 off (batch size 1: one forward pass per request), measured in the same run.
 
     python benchmarks/bench_api.py --model models/nabiz-cpu [--duration 20] [--concurrency 1 8 32]
+    python benchmarks/bench_api.py ... --runtimes   # torch fp32 and ONNX Runtime fp32 beside it
 """
 
 from __future__ import annotations
@@ -173,6 +174,11 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument(
+        "--runtimes",
+        action="store_true",
+        help="also serve with torch fp32 and with ONNX Runtime fp32 (needs network.onnx)",
+    )
+    parser.add_argument(
         "--driver",
         choices=["auto", "wrk", "python"],
         default="auto",
@@ -203,6 +209,9 @@ def main() -> None:
         return run_python(port, lines, concurrency, duration)
 
     variants = {"product": {}}
+    if args.runtimes:  # the encoder's two fp32 runtimes side by side, micro-batching on
+        variants["torch fp32"] = {"NABIZ_RUNTIME": "torch", "NABIZ_PRECISION": "fp32"}
+        variants["onnxruntime fp32"] = {"NABIZ_RUNTIME": "onnx", "NABIZ_PRECISION": "fp32"}
     if not args.skip_naive:
         variants["naive (fp32, no micro-batching)"] = {
             "NABIZ_BATCH_MAX_SIZE": "1",

@@ -36,6 +36,7 @@ from common import cpu_flags
 TEXT = "Üç gündür internet yok, paramı geri istiyorum!"
 ENV_SHOWN = (
     "NABIZ_PRECISION",
+    "NABIZ_RUNTIME",
     "ONEDNN_MAX_CPU_ISA",
     "ATEN_CPU_CAPABILITY",
     "NABIZ_NUM_THREADS",

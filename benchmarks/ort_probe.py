@@ -44,8 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import git_revision, machine_description
 
 from nabiz.model.network import mean_pool
-from nabiz.model.tokenize import length_sorted_batches, pad_batch
-from nabiz.model.transformer import PAD_MULTIPLE, TransformerPredictor, score_token_ids
+from nabiz.model.tokenize import PAD_MULTIPLE, length_sorted_batches, pad_batch
+from nabiz.model.transformer import TransformerPredictor, score_token_ids
 
 # variants built from the BERT-fused graphs: skipping all of them skips the fusion itself
 FUSED_VARIANTS = (

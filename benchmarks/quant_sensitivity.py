@@ -32,13 +32,8 @@ from nabiz.model.quantize import (
     outlier_channels,
     quantize_model,
 )
-from nabiz.model.tokenize import encode_texts, length_sorted_batches, pad_batch
-from nabiz.model.transformer import (
-    PAD_MULTIPLE,
-    load_model,
-    load_pretrained_encoder,
-    task_probabilities,
-)
+from nabiz.model.tokenize import PAD_MULTIPLE, encode_texts, length_sorted_batches, pad_batch
+from nabiz.model.transformer import load_model, load_pretrained_encoder, task_probabilities
 
 REPO = Path(__file__).resolve().parent.parent
 

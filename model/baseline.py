@@ -227,6 +227,8 @@ class BaselinePredictor(Predictor):
         self.path = directory
         return directory
 
+    engine = "TF-IDF baseline (numpy)"
+
     def compute_scores(self, texts: Sequence[str]) -> ScoredBatch:
         return ScoredBatch(
             scores=self.model.predict_scores(texts), truncated=np.zeros(len(texts), dtype=bool)

@@ -6,6 +6,10 @@ alone, or the transformer mixed with the baseline it was trained beside (its ``b
 subdirectory, with the per-task shares ``nabiz.json`` records). Callers never need to know how a
 model was trained. This is the top of the model's import order: it knows every implementation,
 and nothing in ``nabiz.model`` imports it.
+
+The transformer runs in torch or, from the directory's ``network.onnx``, in ONNX Runtime
+(``runtime.resolve_runtime`` chooses). The torch implementation is imported only when chosen:
+a process that scores through ONNX Runtime never imports torch.
 """
 
 from __future__ import annotations
@@ -18,8 +22,8 @@ from nabiz.model.cues import UrgencyCues
 from nabiz.model.manifest import verify_manifest
 from nabiz.model.mixture import MixturePredictor, SchemaMismatch
 from nabiz.model.predictor import ModelInfo, Predictor
+from nabiz.model.runtime import resolve_runtime
 from nabiz.model.schema import SCHEMA_FILE
-from nabiz.model.transformer import TransformerPredictor
 
 BASELINE_DIR = "baseline"  # the TF-IDF baseline trained on the same split, itself a model dir
 
@@ -30,6 +34,8 @@ def from_pretrained(
     ensemble: bool = True,
     precision: str = "fp32",
     calibrated: bool = True,
+    runtime: str = "torch",
+    num_threads: int = 0,
 ) -> Predictor:
     """Load whichever kind of model ``directory`` holds.
 
@@ -38,7 +44,10 @@ def from_pretrained(
     CPU only) or ``auto`` (bf16 on a GPU and on CPUs with native bf16, int8 on other CPUs when the
     directory's plan was accepted, fp32 elsewhere); the baseline ignores it. ``calibrated=False``
     gives the raw scores: no temperatures (``calibration.json``) and no urgency cues
-    (``urgency_cues.json``).
+    (``urgency_cues.json``). ``runtime``: ``torch``, ``onnx`` (the directory's ``network.onnx``
+    in ONNX Runtime, fp32 on the CPU) or ``auto`` (ONNX Runtime where torch would run fp32 on
+    the CPU and the file and ONNX Runtime are there). ``num_threads`` (0: one per CPU) sets ONNX
+    Runtime's threads; torch's are process-wide (``load_predictor`` sets them).
 
     Each way of scoring has its own temperatures (``nabiz``: the served mixture, fitted on the
     mixture of the two raw parts; ``transformer`` alone; ``baseline`` alone); the urgency cues
@@ -52,9 +61,16 @@ def from_pretrained(
         if calibrated:
             baseline.calibration = load_calibration(directory, "baseline")
         return baseline
-    transformer = TransformerPredictor.from_pretrained(
-        directory, device=device, precision=precision
-    )
+    if resolve_runtime(runtime, directory, device, precision) == "onnx":
+        from nabiz.model.onnx_predictor import OnnxTransformerPredictor
+
+        transformer = OnnxTransformerPredictor.from_pretrained(directory, threads=num_threads)
+    else:
+        from nabiz.model.transformer import TransformerPredictor
+
+        transformer = TransformerPredictor.from_pretrained(
+            directory, device=device, precision=precision
+        )
     served: Predictor = transformer
     variant = "transformer"
     if ensemble and any(info.baseline_weights.values()):
@@ -75,9 +91,16 @@ def from_pretrained(
 
 
 def load_predictor(directory: str | Path, settings) -> Predictor:
-    """The model as the product serves it: the settings' device, threads and precision."""
-    if settings.num_threads:
+    """The model as the product serves it: the settings' device, threads, precision, runtime."""
+    runtime = resolve_runtime(settings.runtime, directory, settings.device, settings.precision)
+    if settings.num_threads and runtime == "torch":
         import torch
 
         torch.set_num_threads(settings.num_threads)
-    return from_pretrained(directory, device=settings.device, precision=settings.precision)
+    return from_pretrained(
+        directory,
+        device=settings.device,
+        precision=settings.precision,
+        runtime=runtime,
+        num_threads=settings.num_threads,
+    )

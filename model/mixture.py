@@ -75,6 +75,10 @@ class MixturePredictor(Predictor):
         self.info = first.info
         self.path = first.path
 
+    @property
+    def engine(self) -> str:
+        return f"{self.first.engine}, mixed with {self.second.engine}"
+
     def combine(
         self, first: Mapping[str, np.ndarray], second: Mapping[str, np.ndarray]
     ) -> dict[str, np.ndarray]:

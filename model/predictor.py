@@ -1,7 +1,8 @@
 """The base types every predictor shares, and the abstract Predictor.
 
 This module is the bottom of the model's one-way import order: base types and the abstract
-``Predictor`` (here) → the two implementations (``transformer.py``, ``baseline.py``) → the
+``Predictor`` (here) → the implementations (``transformer.py`` in torch, ``onnx_predictor.py``
+in ONNX Runtime, ``baseline.py``) → the
 mixture of two predictors (``mixture.py``) → loading (``loading.py``, whose ``from_pretrained``
 is the one way callers get a predictor for a model directory). Nothing here knows an
 implementation. Scores come in the schema's label order: softmax probabilities for single-label
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +25,14 @@ from pydantic import BaseModel, Field
 from nabiz.model.calibration import Calibration
 from nabiz.model.cues import CueHit, UrgencyCues
 from nabiz.model.schema import LabelSchema, TaskSpec
+from nabiz.model.tokenize import (
+    PAD_MULTIPLE,
+    EncodedTexts,
+    encode_texts,
+    length_sorted_batches,
+    pad_arrays,
+)
+from nabiz.text import normalize_text
 
 MODEL_INFO_FILE = "nabiz.json"
 METRICS_FILE = "metrics.json"
@@ -87,6 +96,50 @@ class ScoredBatch:
     cues: list[list[CueHit]] = field(default_factory=list)  # per text; empty: no cue list
 
 
+def probabilities(task: TaskSpec, logits: np.ndarray) -> np.ndarray:
+    """A task's logits (texts × labels) to its scores: softmax over the labels, or one sigmoid
+    per label for a multi-label task (as ½(1 + tanh(x/2)), which cannot overflow)."""
+    logits = np.asarray(logits, dtype=np.float32)
+    if task.is_multi_label:
+        return 0.5 * (1.0 + np.tanh(0.5 * logits))
+    exp = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def encode_for_model(tokenizer, info: ModelInfo, texts: Sequence[str]) -> EncodedTexts:
+    """Texts as a model directory's network reads them: normalized, with its prefix, cut to its
+    ``max_length`` keeping its share of head; the same for every runtime."""
+    return encode_texts(
+        tokenizer,
+        [normalize_text(text) for text in texts],
+        max_length=info.max_length or 512,
+        prefix=info.text_prefix,
+        head_fraction=info.head_fraction,
+    )
+
+
+LogitsFn = Callable[[np.ndarray, np.ndarray], Mapping[str, np.ndarray]]
+
+
+def batched_scores(
+    ids: Sequence[Sequence[int]],
+    schema: LabelSchema,
+    pad_id: int,
+    batch_size: int,
+    logits_of: LogitsFn,
+) -> dict[str, np.ndarray]:
+    """Label scores per task for encoded texts, in input order: length-sorted batches padded to
+    a multiple of :data:`PAD_MULTIPLE`, ``logits_of(input_ids, mask)`` (a runtime's network:
+    logits per task) on each, then each task's softmax or sigmoids."""
+    scores = {t.name: np.zeros((len(ids), t.num_labels), dtype=np.float32) for t in schema.tasks}
+    for batch in length_sorted_batches([len(row) for row in ids], batch_size):
+        input_ids, mask = pad_arrays([ids[i] for i in batch], pad_id, multiple_of=PAD_MULTIPLE)
+        logits = logits_of(input_ids, mask)
+        for task in schema.tasks:
+            scores[task.name][batch] = probabilities(task, logits[task.name])
+    return scores
+
+
 def task_prediction(task: TaskSpec, row: np.ndarray) -> TaskPrediction:
     top = task.labels[int(np.argmax(row))]
     scores = {label: float(score) for label, score in zip(task.labels, row, strict=True)}
@@ -111,6 +164,12 @@ class Predictor(ABC):
     path: Path | None = None
     calibration: Calibration | None = None  # per-task temperatures fitted on validation
     urgency_cues: UrgencyCues | None = None  # the served model's cue combiner
+
+    @property
+    def engine(self) -> str:
+        """What computes the scores in this process, for people and logs (``torch bf16 on
+        cpu``, ``onnxruntime fp32 on cpu``, …)."""
+        return type(self).__name__
 
     @abstractmethod
     def compute_scores(self, texts: Sequence[str]) -> ScoredBatch:

@@ -17,65 +17,12 @@ from __future__ import annotations
 import copy
 import warnings
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
-from pydantic import BaseModel, Field
 from torch import nn
 
-QUANTIZATION_FILE = "quantization.json"
-
-
-ACCEPTED_AGREEMENT = 0.995  # the share of labels equal to fp32's that int8 must keep, per task
-
-
-class QuantizationPlan(BaseModel):
-    """Which encoder Linear layers stay in fp32, and which input channels of the others are
-    computed in fp32 beside the int8 product; measured on real texts by ``plan_quantization``."""
-
-    scheme: str = "dynamic-int8-per-channel-outlier-split"
-    keep_fp32: list[str] = Field(
-        default_factory=list, description="Module names (within the model) kept in fp32."
-    )
-    outliers: dict[str, list[int]] = Field(
-        default_factory=dict,
-        description="Per quantized layer, the input channels computed in fp32 beside it.",
-    )
-    agreement: dict[str, float] = Field(
-        default_factory=dict,
-        description="Per task, the share of labels equal to fp32's on the texts the plan was "
-        "measured on (the served labels: with the baseline mixture when the model has one).",
-    )
-    texts: int = Field(default=0, description="How many texts the plan was measured on.")
-    layers: int = Field(default=0, description="How many encoder Linear layers the model has.")
-
-    @property
-    def accepted(self) -> bool:
-        """Whether int8 kept enough labels to be chosen automatically (and quantizes at least
-        one layer: a plan that had to keep every layer in fp32 would only rename fp32)."""
-        if not self.agreement or len(self.keep_fp32) >= self.layers:
-            return False
-        return min(self.agreement.values()) >= ACCEPTED_AGREEMENT
-
-    def outlier_tensors(self) -> dict[str, torch.Tensor]:
-        return {name: torch.tensor(idx, dtype=torch.long) for name, idx in self.outliers.items()}
-
-    def apply(self, model: nn.Module) -> nn.Module:
-        """A copy of ``model`` quantized as this plan says."""
-        return quantize_model(model, self.keep_fp32, outliers=self.outlier_tensors())
-
-    def save(self, directory: str | Path) -> Path:
-        path = Path(directory) / QUANTIZATION_FILE
-        path.write_text(self.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        return path
-
-    @classmethod
-    def load(cls, directory: str | Path) -> QuantizationPlan | None:
-        path = Path(directory) / QUANTIZATION_FILE
-        if not path.is_file():
-            return None
-        return cls.model_validate_json(path.read_text(encoding="utf-8"))
+from nabiz.model.quantize_plan import ACCEPTED_AGREEMENT, QuantizationPlan
 
 
 def encoder_linears(model: nn.Module) -> list[str]:
@@ -195,6 +142,12 @@ def quantize_model(
         return quantize_dynamic(model, qconfig_spec=spec, dtype=torch.qint8, inplace=True)
 
 
+def apply_plan(plan: QuantizationPlan, model: nn.Module) -> nn.Module:
+    """A copy of ``model`` quantized as ``plan`` says."""
+    outliers = {name: torch.tensor(idx, dtype=torch.long) for name, idx in plan.outliers.items()}
+    return quantize_model(model, plan.keep_fp32, outliers=outliers)
+
+
 def label_agreement(reference: dict[str, np.ndarray], other: dict[str, np.ndarray]) -> dict:
     """Per task, the share of texts whose top label is the same in both score sets."""
     return {
@@ -259,7 +212,7 @@ def plan_quantization(
             texts=texts,
             layers=len(names),
         )
-        candidate.agreement = label_agreement(reference, score(candidate.apply(model)))
+        candidate.agreement = label_agreement(reference, score(apply_plan(candidate, model)))
         if best is None or min(candidate.agreement.values()) > min(best.agreement.values()):
             best = candidate
         if min(candidate.agreement.values()) >= target or count == len(names):

@@ -12,7 +12,6 @@ training, ``training_config.yaml``, ``metrics.json`` and the model card ``README
 from __future__ import annotations
 
 import importlib.metadata
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,15 +21,19 @@ from safetensors.torch import load_file, save_file
 
 from nabiz.model.bert import BertEncoder, EncoderConfig
 from nabiz.model.network import MultiTaskModel
-from nabiz.model.predictor import ModelInfo, Predictor, ScoredBatch
-from nabiz.model.quantize import QUANTIZATION_FILE, QuantizationPlan
-from nabiz.model.schema import LabelSchema
-from nabiz.model.tokenize import (
-    PieceTokenizer,
-    encode_texts,
-    length_sorted_batches,
-    pad_batch,
+from nabiz.model.predictor import (
+    ModelInfo,
+    Predictor,
+    ScoredBatch,
+    batched_scores,
+    encode_for_model,
+    probabilities,
 )
+from nabiz.model.quantize import apply_plan
+from nabiz.model.quantize_plan import QuantizationPlan
+from nabiz.model.runtime import resolve_precision
+from nabiz.model.schema import LabelSchema
+from nabiz.model.tokenize import PieceTokenizer
 
 WEIGHTS_FILE = "model.safetensors"
 
@@ -50,69 +53,6 @@ def resolve_device(device: str = "auto") -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
-
-
-# oneDNN ISA caps (``ONEDNN_MAX_CPU_ISA``) below which its kernels have no bf16 instructions.
-ONEDNN_ISAS_WITHOUT_BF16 = {
-    "SSE41",
-    "AVX",
-    "AVX2",
-    "AVX2_VNNI",
-    "AVX512_CORE",
-    "AVX512_CORE_VNNI",
-}
-
-
-def cpu_has_native_bf16() -> bool:
-    """Whether this CPU computes bf16 in hardware (AVX512-BF16 or AMX), where bf16 is faster.
-
-    A ``ONEDNN_MAX_CPU_ISA`` cap below AVX512_CORE_BF16 counts as no: oneDNN runs the bf16
-    matrix products then, and it would emulate them (slower than fp32). It is also how a bf16
-    machine stands in for an AVX2-only one (BENCHMARKS.md §9), and ``auto`` must choose there
-    as it would on that CPU."""
-    cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper()
-    if cap in ONEDNN_ISAS_WITHOUT_BF16:
-        return False
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            flags = next((line for line in fh if line.startswith("flags")), "")
-    except OSError:
-        return False
-    return bool({"avx512_bf16", "amx_bf16"} & set(flags.split()))
-
-
-PRECISIONS = ("auto", "fp32", "bf16", "int8")
-
-
-def resolve_precision(
-    precision: str, device: torch.device, plan: QuantizationPlan | None = None
-) -> str:
-    """What ``precision`` means on ``device`` for a model with (or without) an int8 plan.
-
-    ``auto``: bf16 on a GPU and on CPUs with native bf16; int8 on other CPUs when the model
-    directory holds a quantization plan that kept ≥ 99.5 % of labels (``nabiz quantize``);
-    fp32 elsewhere. ``int8`` by hand needs a plan (accepted or not) and a CPU."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
-    if precision == "auto":
-        if device.type == "cuda" or (device.type == "cpu" and cpu_has_native_bf16()):
-            return "bf16"
-        if device.type == "cpu" and plan is not None and plan.accepted:
-            return "int8"
-        return "fp32"
-    if precision == "int8":
-        if device.type != "cpu":
-            raise ValueError("int8 runs on the CPU only; use bf16 or fp32 on a GPU")
-        if plan is None:
-            raise ValueError(
-                f"the model has no {QUANTIZATION_FILE}: run `nabiz quantize --model DIR` first"
-            )
-    return precision
-
-
-def use_bf16(precision: str, device: torch.device) -> bool:
-    """Whether ``precision`` runs the encoder under bf16 autocast on ``device``."""
-    return resolve_precision(precision, device) == "bf16"
 
 
 def load_pretrained_encoder(name_or_path: str) -> torch.nn.Module:
@@ -184,11 +124,11 @@ class TransformerPredictor(Predictor):
         quantization: QuantizationPlan | None = None,
     ) -> None:
         self.device = resolve_device(device) if isinstance(device, str) else device
-        self.precision = resolve_precision(precision, self.device, quantization)
+        self.precision = resolve_precision(precision, self.device.type, quantization)
         self.bf16 = self.precision == "bf16"
         self.model = model.to(self.device).eval()
         if self.precision == "int8":
-            self.model = quantization.apply(self.model).eval()
+            self.model = apply_plan(quantization, self.model).eval()
         self.tokenizer = tokenizer
         self.schema = schema
         self.info = info
@@ -215,16 +155,12 @@ class TransformerPredictor(Predictor):
             quantization=QuantizationPlan.load(directory),
         )
 
-    def encode(self, texts: Sequence[str]):
-        from nabiz.text import normalize_text
+    @property
+    def engine(self) -> str:
+        return f"torch {self.precision} on {self.device}"
 
-        return encode_texts(
-            self.tokenizer,
-            [normalize_text(text) for text in texts],
-            max_length=self.info.max_length or 512,
-            prefix=self.info.text_prefix,
-            head_fraction=self.info.head_fraction,
-        )
+    def encode(self, texts: Sequence[str]):
+        return encode_for_model(self.tokenizer, self.info, texts)
 
     def compute_scores(self, texts: Sequence[str]) -> ScoredBatch:
         encoded = self.encode(texts)
@@ -240,14 +176,6 @@ class TransformerPredictor(Predictor):
         return ScoredBatch(scores=scores, truncated=np.asarray(encoded.truncated, dtype=bool))
 
 
-# Batch widths are rounded up to a multiple of 8. Every distinct (batch, width) shape costs the
-# CPU backend (oneDNN) a cached kernel with its own buffers: with exact widths the 1..64 token
-# widths times the batch sizes seen kept adding cache entries, and a long batch run's memory
-# grew (about 130 MB more at 200k rows than at 20k). Eight widths instead of 64 bound it, at the
-# same speed (measured in BENCHMARKS.md).
-PAD_MULTIPLE = 8
-
-
 @torch.inference_mode()
 def score_token_ids(
     model: MultiTaskModel,
@@ -258,27 +186,27 @@ def score_token_ids(
     device: torch.device,
     bf16: bool,
 ) -> dict[str, np.ndarray]:
-    """Label scores per task for encoded texts, in input order (length-sorted batches inside).
+    """Label scores per task for encoded texts, in input order (``batched_scores`` with the
+    torch network; bf16 autocast when asked).
 
     The model must be in eval mode; this does not set it, because ``model.eval()`` walks every
     module (~0.35 ms), a cost no one-text request should pay."""
-    scores = {t.name: np.zeros((len(ids), t.num_labels), dtype=np.float32) for t in schema.tasks}
-    for batch in length_sorted_batches([len(row) for row in ids], batch_size):
-        input_ids, mask = pad_batch([ids[i] for i in batch], pad_id, multiple_of=PAD_MULTIPLE)
+
+    def logits_of(input_ids: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray]:
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            logits = model(input_ids.to(device), mask.to(device))
-        for name, probs in task_probabilities(logits, schema).items():
-            scores[name][batch] = probs
-    return scores
+            logits = model(
+                torch.from_numpy(input_ids).to(device), torch.from_numpy(mask).to(device)
+            )
+        return {name: value.float().cpu().numpy() for name, value in logits.items()}
+
+    return batched_scores(ids, schema, pad_id, batch_size, logits_of)
 
 
 def task_probabilities(
     logits: dict[str, torch.Tensor], schema: LabelSchema
 ) -> dict[str, np.ndarray]:
-    """Logits to scores per task: softmax over the labels, or a sigmoid per label (multi-label)."""
-    result = {}
-    for task in schema.tasks:
-        values = logits[task.name].float()
-        probs = values.sigmoid() if task.is_multi_label else values.softmax(dim=-1)
-        result[task.name] = probs.cpu().numpy()
-    return result
+    """Logits to scores per task (:func:`nabiz.model.predictor.probabilities`)."""
+    return {
+        task.name: probabilities(task, logits[task.name].float().cpu().numpy())
+        for task in schema.tasks
+    }

@@ -230,6 +230,56 @@ def quantize(
     )
 
 
+def sample_texts() -> list[str]:
+    """The complaints of the repository's sample export (``data/samples``), for checks that need
+    real Turkish texts when a model's prepared data is not on this machine."""
+    import csv
+
+    from nabiz.settings import REPO_ROOT
+
+    path = REPO_ROOT / "data" / "samples" / "sample_export.csv"
+    with path.open(encoding="utf-8", newline="") as fh:
+        return [row["yorum"] for row in csv.DictReader(fh, delimiter=";") if row["yorum"]]
+
+
+@app.command("export-onnx")
+def export_onnx(
+    model: ModelOption = None,
+    texts: Annotated[
+        int, typer.Option("--texts", min=1, help="Validation texts to check the export on.")
+    ] = 200,
+) -> None:
+    """Export the transformer to network.onnx for ONNX Runtime (CPUs without native bf16).
+
+    The file is kept only if ONNX Runtime scores the model's validation texts (or, without its
+    prepared data, the sample export's) as torch fp32 does; NABIZ_RUNTIME=auto then uses it
+    where torch would run fp32 on the CPU. Needs the `onnx` extra."""
+    from nabiz.model.runtime import onnxruntime_installed
+
+    if not onnxruntime_installed():
+        raise fail("exporting needs ONNX Runtime and onnx: pip install -e '.[onnx]'")
+    from nabiz.model.onnx_export import ExportError, export_directory
+    from nabiz.training.quantize import calibration_texts
+
+    model_dir = model_dir_or_default(model)
+    try:
+        checked = calibration_texts(model_dir, texts)
+    except (FileNotFoundError, KeyError, ValueError):
+        checked = sample_texts()[:texts]
+        typer.echo(f"no prepared data for {model_dir}: checking on the sample export's texts")
+    try:
+        report = export_directory(model_dir, checked)
+    except (ExportError, FileNotFoundError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    fused = ", ".join(f"{kind} {count}" for kind, count in report.fused.items()) or "nothing"
+    equal = ", ".join(f"{task} {share:.1%}" for task, share in report.labels_equal.items())
+    typer.echo(
+        f"wrote {report.path} ({report.megabytes:.0f} MB, {report.seconds:.1f} s; fused: "
+        f"{fused}); on {report.texts} texts its scores are within {report.max_difference:.1g} "
+        f"of torch fp32's, top labels equal: {equal}"
+    )
+
+
 # --- commands from other modules register here -------------------------------------------------
 
 

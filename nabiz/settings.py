@@ -41,7 +41,15 @@ class Settings(BaseSettings):
         "int8 on other CPUs when the model directory holds an accepted quantization plan "
         "(`nabiz quantize`), fp32 elsewhere.",
     )
-    num_threads: int = Field(default=0, ge=0, description="torch threads; 0 keeps torch's choice.")
+    runtime: Literal["auto", "torch", "onnx"] = Field(
+        default="auto",
+        description="What runs the encoder; auto = ONNX Runtime where torch would run fp32 on the "
+        "CPU and the model directory holds network.onnx (`nabiz export-onnx`) and ONNX Runtime "
+        "is installed (extra `onnx`), torch elsewhere.",
+    )
+    num_threads: int = Field(
+        default=0, ge=0, description="Threads for the encoder; 0 keeps the runtime's choice."
+    )
 
     # API limits and micro-batching
     max_items: int = Field(

@@ -4,7 +4,7 @@
 # exists, score the sample export, then serve the API on http://127.0.0.1:8000 (Ctrl-C stops it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh dev,encoder
+bash scripts/setup.sh dev,encoder,onnx
 . .venv/bin/activate
 export NABIZ_MODEL_DIR="${NABIZ_MODEL_DIR:-$PWD/models/nabiz-cpu}"
 host="${NABIZ_HOST:-127.0.0.1}"
@@ -19,6 +19,10 @@ if [ ! -f "$NABIZ_MODEL_DIR/nabiz.json" ]; then
   nabiz train --config configs/default.yaml --profile cpu --output "$NABIZ_MODEL_DIR"
 else
   echo "== model exists: $NABIZ_MODEL_DIR (delete it to retrain)"
+fi
+if [ ! -f "$NABIZ_MODEL_DIR/network.onnx" ]; then
+  echo "== exporting the network for ONNX Runtime (used on CPUs without native bf16)"
+  nabiz export-onnx --model "$NABIZ_MODEL_DIR"
 fi
 echo "== scoring the sample export"
 mkdir -p outputs

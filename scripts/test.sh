@@ -2,7 +2,7 @@
 # Runs the checks: lint, format check and the test suite (fast, CPU, tiny models).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh dev,ray   # ray: the Ray engine's tests (about 30 s to install)
+bash scripts/setup.sh dev,ray,onnx   # ray, onnx: the Ray engine's and ONNX Runtime's tests
 # The console's browser tests drive Debian's chromium (without it they are skipped).
 if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
   echo "== installing chromium for the browser tests"

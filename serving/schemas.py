@@ -366,6 +366,11 @@ class ModelPublic(BaseModel):
     created_at: str
     base_model: str | None
     max_length: int | None
+    engine: str = Field(
+        description="What computes the scores in this server: the runtime, precision and "
+        "device of the transformer (torch or ONNX Runtime, chosen by NABIZ_RUNTIME and "
+        "NABIZ_PRECISION), and the baseline it is mixed with."
+    )
     tasks: list[TaskPublic]
     channels: dict[str, list[str]] = Field(
         description="Channels the priority policy accepts, with their aliases."
@@ -385,6 +390,7 @@ class ModelPublic(BaseModel):
             created_at=info.created_at,
             base_model=info.base_model,
             max_length=info.max_length,
+            engine=predictor.engine,
             tasks=[
                 TaskPublic(
                     name=t.name,

@@ -168,10 +168,16 @@ def test_an_import_only_for_type_checking_is_not_a_dependency(tmp_path):
 # mixture → loading (and the plain-path reference, beside it). A module may import its own layer's
 # neighbours only where listed together below, and never a later layer.
 MODEL_LAYERS = [
-    {"nabiz.model.schema", "nabiz.model.tokenize", "nabiz.model.network", "nabiz.model.bert"},
-    {"nabiz.model.predictor"},
-    {"nabiz.model.transformer", "nabiz.model.baseline"},
-    {"nabiz.model.mixture"},
+    {
+        "nabiz.model.schema",
+        "nabiz.model.tokenize",
+        "nabiz.model.network",
+        "nabiz.model.bert",
+        "nabiz.model.quantize_plan",
+    },
+    {"nabiz.model.predictor", "nabiz.model.runtime"},
+    {"nabiz.model.transformer", "nabiz.model.onnx_predictor", "nabiz.model.baseline"},
+    {"nabiz.model.mixture", "nabiz.model.onnx_export"},
     {"nabiz.model.loading", "nabiz.model.reference"},
 ]
 
@@ -184,4 +190,5 @@ def test_the_model_imports_downward_only():
             assert not graph[module] & later, f"{module} imports {graph[module] & later}"
     assert "nabiz.model.baseline" not in graph["nabiz.model.transformer"]
     assert "nabiz.model.transformer" not in graph["nabiz.model.baseline"]
+    assert "nabiz.model.transformer" not in graph["nabiz.model.onnx_predictor"]
     assert not graph["nabiz.model.mixture"] & MODEL_LAYERS[2]

@@ -16,7 +16,8 @@ import numpy as np
 from nabiz.model.loading import from_pretrained
 from nabiz.model.manifest import write_manifest
 from nabiz.model.mixture import MixturePredictor
-from nabiz.model.quantize import QuantizationPlan, plan_quantization
+from nabiz.model.quantize import plan_quantization
+from nabiz.model.quantize_plan import QuantizationPlan
 from nabiz.model.transformer import TransformerPredictor, score_token_ids
 
 

@@ -8,17 +8,13 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nabiz.model import transformer as transformer_module
+from nabiz.model import runtime as runtime_module
 from nabiz.model.loading import from_pretrained
-from nabiz.model.quantize import (
-    QUANTIZATION_FILE,
-    OutlierSplitLinear,
-    QuantizationPlan,
-    encoder_linears,
-    quantize_model,
-)
+from nabiz.model.quantize import OutlierSplitLinear, encoder_linears, quantize_model
+from nabiz.model.quantize_plan import QUANTIZATION_FILE, QuantizationPlan
+from nabiz.model.runtime import resolve_precision
 from nabiz.model.tiny import DEFAULT_CORPUS
-from nabiz.model.transformer import load_model, resolve_precision
+from nabiz.model.transformer import load_model
 from nabiz.training.quantize import quantize_directory
 
 TEXTS = [
@@ -85,26 +81,26 @@ def test_the_plan_keeps_the_labels_on_the_texts_it_was_measured_on(tiny_model_di
 
 
 def test_auto_takes_int8_only_on_a_cpu_without_bf16_and_with_an_accepted_plan(monkeypatch):
-    cpu, gpu = torch.device("cpu"), torch.device("cuda")
+    cpu, gpu = "cpu", "cuda"
     accepted = QuantizationPlan(agreement={"sentiment": 0.999, "topic": 0.996}, layers=12)
     rejected = QuantizationPlan(agreement={"sentiment": 0.999, "topic": 0.97}, layers=12)
     all_fp32 = QuantizationPlan(
         keep_fp32=[f"l{i}" for i in range(12)], agreement={"sentiment": 1.0}, layers=12
     )
-    monkeypatch.setattr(transformer_module, "cpu_has_native_bf16", lambda: False)
+    monkeypatch.setattr(runtime_module, "cpu_has_native_bf16", lambda: False)
     assert resolve_precision("auto", cpu, accepted) == "int8"
     assert resolve_precision("auto", cpu, rejected) == "fp32"
     assert resolve_precision("auto", cpu, None) == "fp32"
     assert resolve_precision("auto", cpu, all_fp32) == "fp32"  # nothing int8: no point
     assert resolve_precision("auto", gpu, accepted) == "bf16"
     assert resolve_precision("int8", cpu, rejected) == "int8"  # by hand, the user's choice
-    monkeypatch.setattr(transformer_module, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr(runtime_module, "cpu_has_native_bf16", lambda: True)
     assert resolve_precision("auto", cpu, accepted) == "bf16"
 
 
 def test_a_onednn_cap_below_bf16_counts_as_a_cpu_without_native_bf16(monkeypatch):
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
-    assert not transformer_module.cpu_has_native_bf16()
+    assert not runtime_module.cpu_has_native_bf16()
     accepted = QuantizationPlan(agreement={"sentiment": 0.999}, layers=12)
-    assert resolve_precision("auto", torch.device("cpu"), accepted) == "int8"
-    assert resolve_precision("auto", torch.device("cpu"), None) == "fp32"
+    assert resolve_precision("auto", "cpu", accepted) == "int8"
+    assert resolve_precision("auto", "cpu", None) == "fp32"

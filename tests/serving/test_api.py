@@ -273,6 +273,7 @@ def test_model_endpoint_describes_the_loaded_model(api_client, serving_predictor
     assert "sosyal_medya" in body["channels"]
     assert body["limits"]["max_items"] == 256
     assert isinstance(body["metrics"], dict)
+    assert body["engine"] == serving_predictor.engine  # "torch fp32 on cpu, mixed with …"
 
 
 def test_probes(api_client):

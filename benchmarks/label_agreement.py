@@ -1,12 +1,14 @@
-"""The int8 acceptance check: served labels of int8 against fp32 on a whole test split.
+"""The acceptance check of a faster way to score: its served labels against torch fp32's on a
+whole test split.
 
 Loads the model twice through the product's entry point (``from_pretrained``, with the baseline
-mixture when the model has one): ``precision="fp32"`` and ``precision="int8"`` (the directory's
-``quantization.json``, written by ``nabiz quantize``). Prints per task and source the share of
-labels equal to fp32's and the macro-F1 of both against the gold labels, and each run's time.
-Acceptance: ≥ 99.5 % equal and macro-F1 within 0.3 points, per task and source.
+mixture when the model has one): torch ``precision="fp32"``, and the variant: ``int8`` (the
+directory's ``quantization.json``, written by ``nabiz quantize``) or ``onnx`` (ONNX Runtime fp32
+on the directory's ``network.onnx``, written by ``nabiz export-onnx``). Prints per task and source
+the share of labels equal to fp32's and the macro-F1 of both against the gold labels, and each
+run's time. Acceptance: ≥ 99.5 % equal and macro-F1 within 0.3 points, per task and source.
 
-    python benchmarks/int8_agreement.py --model models/nabiz-cpu [--prepared DIR]
+    python benchmarks/label_agreement.py --model models/nabiz-cpu --variant onnx [--prepared DIR]
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ def main() -> None:
     parser.add_argument("--model", type=Path, required=True)
     parser.add_argument("--prepared", type=Path, default=None, help="default: the model's own")
     parser.add_argument("--limit", type=int, default=0, help="first N test texts (0: all)")
+    parser.add_argument("--variant", choices=["int8", "onnx"], default="int8")
     parser.add_argument(
-        "--speed-rounds", type=int, default=3, help="A/B rounds of fp32 vs int8 over 256 texts"
+        "--speed-rounds", type=int, default=3, help="A/B rounds of fp32 vs the variant, 256 texts"
     )
     args = parser.parse_args()
     import datasets
@@ -49,43 +52,51 @@ def main() -> None:
         test = test.select(range(min(args.limit, len(test))))
     texts = list(test["text"])
     labels = {}
+    variant = args.variant
     predictors = {
-        p: from_pretrained(args.model, device="cpu", precision=p) for p in ("fp32", "int8")
+        "fp32": from_pretrained(args.model, device="cpu", precision="fp32"),
+        variant: from_pretrained(
+            args.model,
+            device="cpu",
+            precision="fp32" if variant == "onnx" else variant,
+            runtime="onnx" if variant == "onnx" else "torch",
+        ),
     }
+    print(", ".join(f"{name}: {predictor.engine}" for name, predictor in predictors.items()))
     sample = texts[:256]
     for round_ in range(args.speed_rounds):  # alternating, so that other load slows both alike
         times = {}
-        for precision, predictor in predictors.items():
+        for name, predictor in predictors.items():
             started = time.perf_counter()
             predictor.predict(sample)
-            times[precision] = time.perf_counter() - started
+            times[name] = time.perf_counter() - started
         print(
             f"speed round {round_ + 1}, {len(sample)} texts: fp32 {times['fp32']:.1f} s, "
-            f"int8 {times['int8']:.1f} s: int8 {times['fp32'] / times['int8']:.2f}x"
+            f"{variant} {times[variant]:.1f} s: {variant} {times['fp32'] / times[variant]:.2f}x"
         )
-    for precision, predictor in predictors.items():
+    for name, predictor in predictors.items():
         started = time.perf_counter()
         predictions = predictor.predict(texts)
         elapsed = time.perf_counter() - started
-        print(f"{precision}: {len(texts)} texts in {elapsed:.1f} s ({len(texts) / elapsed:.1f}/s)")
-        labels[precision] = {
+        print(f"{name}: {len(texts)} texts in {elapsed:.1f} s ({len(texts) / elapsed:.1f}/s)")
+        labels[name] = {
             task.name: np.array([p.tasks[task.name].label for p in predictions])
             for task in predictor.schema.tasks
         }
     sources = np.array(test["source"])
-    print("| task | source | texts | labels equal to fp32 | macro-F1 fp32 | macro-F1 int8 | Δ |")
+    print(f"| task | source | texts | labels equal to fp32 | macro-F1 fp32 | {variant} | Δ |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for task, fp32 in labels["fp32"].items():
-        int8 = labels["int8"][task]
+        other = labels[variant][task]
         gold = np.array([g if g is not None else "" for g in test[task]])
         for source in ["all", *sorted(set(sources))]:
             rows = np.ones(len(texts), bool) if source == "all" else sources == source
-            same = float((fp32[rows] == int8[rows]).mean())
+            same = float((fp32[rows] == other[rows]).mean())
             has_gold = rows & (gold != "")
             if has_gold.any():
                 f_fp32 = 100 * f1_score(gold[has_gold], fp32[has_gold], average="macro")
-                f_int8 = 100 * f1_score(gold[has_gold], int8[has_gold], average="macro")
-                f1 = f"{f_fp32:.2f} | {f_int8:.2f} | {f_int8 - f_fp32:+.2f}"
+                f_other = 100 * f1_score(gold[has_gold], other[has_gold], average="macro")
+                f1 = f"{f_fp32:.2f} | {f_other:.2f} | {f_other - f_fp32:+.2f}"
             else:
                 f1 = "– | – | –"
             print(f"| {task} | {source} | {int(rows.sum())} | {same:.2%} | {f1} |")

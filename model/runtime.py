@@ -1,0 +1,126 @@
+"""How the encoder runs here: its precision and its runtime, chosen without importing torch.
+
+Two choices, made from the CPU, the device and what the model directory holds:
+
+- **precision** (``NABIZ_PRECISION``): ``auto`` is bf16 on a GPU and on CPUs with native bf16
+  (AVX512-BF16 or AMX), int8 on other CPUs when the directory holds an accepted int8 plan
+  (``nabiz quantize``), fp32 elsewhere;
+- **runtime** (``NABIZ_RUNTIME``): ``torch``, or ONNX Runtime for fp32 on the CPU when the
+  directory holds the exported network (``network.onnx``, written by ``nabiz export-onnx``).
+  ``auto`` takes ONNX Runtime exactly where the encoder would otherwise run in torch fp32 on the
+  CPU: there it kept every label and answered a lone text 1.6–1.8× faster (BENCHMARKS.md §9),
+  and a process that scores through it never imports torch (most of a one-text start).
+
+Deciding must not import torch, or choosing ONNX Runtime would save nothing at start; so this
+module reads ``/proc/cpuinfo`` and the int8 plan's JSON itself, and asks torch about CUDA only
+on a machine with an NVIDIA driver.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+from nabiz.model.quantize_plan import QUANTIZATION_FILE, QuantizationPlan
+
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
+RUNTIMES = ("auto", "torch", "onnx")
+ONNX_FILE = "network.onnx"  # the whole network (ids + mask → every head's logits), BERT-fused
+
+# oneDNN ISA caps (``ONEDNN_MAX_CPU_ISA``) below which its kernels have no bf16 instructions.
+ONEDNN_ISAS_WITHOUT_BF16 = {
+    "SSE41",
+    "AVX",
+    "AVX2",
+    "AVX2_VNNI",
+    "AVX512_CORE",
+    "AVX512_CORE_VNNI",
+}
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bf16 in hardware (AVX512-BF16 or AMX), where bf16 is faster.
+
+    A ``ONEDNN_MAX_CPU_ISA`` cap below AVX512_CORE_BF16 counts as no: oneDNN runs the bf16
+    matrix products then, and it would emulate them (slower than fp32). It is also how a bf16
+    machine stands in for an AVX2-only one (BENCHMARKS.md §9), and ``auto`` must choose there
+    as it would on that CPU."""
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper()
+    if cap in ONEDNN_ISAS_WITHOUT_BF16:
+        return False
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            flags = next((line for line in fh if line.startswith("flags")), "")
+    except OSError:
+        return False
+    return bool({"avx512_bf16", "amx_bf16"} & set(flags.split()))
+
+
+def device_type(device: str) -> str:
+    """``cpu`` or ``cuda`` for a device setting (``auto``, ``cpu``, ``cuda``, ``cuda:N``).
+
+    ``auto`` is CUDA when torch sees a GPU; torch is asked only where an NVIDIA driver is
+    loaded, so that a CPU-only machine decides without importing it."""
+    if device != "auto":
+        return device.split(":", 1)[0]
+    if not Path("/proc/driver/nvidia/version").exists():
+        return "cpu"
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def resolve_precision(precision: str, device: str, plan: QuantizationPlan | None = None) -> str:
+    """What ``precision`` means on a ``device`` type (``cpu``/``cuda``) for a model with (or
+    without) an int8 plan; ``int8`` by hand needs a plan (accepted or not) and a CPU."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    if precision == "auto":
+        if device == "cuda" or (device == "cpu" and cpu_has_native_bf16()):
+            return "bf16"
+        if device == "cpu" and plan is not None and plan.accepted:
+            return "int8"
+        return "fp32"
+    if precision == "int8":
+        if device != "cpu":
+            raise ValueError("int8 runs on the CPU only; use bf16 or fp32 on a GPU")
+        if plan is None:
+            raise ValueError(
+                f"the model has no {QUANTIZATION_FILE}: run `nabiz quantize --model DIR` first"
+            )
+    return precision
+
+
+def onnxruntime_installed() -> bool:
+    return importlib.util.find_spec("onnxruntime") is not None
+
+
+def resolve_runtime(runtime: str, directory: str | Path, device: str, precision: str) -> str:
+    """``torch`` or ``onnx`` for a model directory, given the device and precision settings.
+
+    ``onnx`` by hand fails with the reason when it cannot run (no exported network, ONNX Runtime
+    not installed, a GPU, bf16 or int8 asked for; precision ``auto`` means fp32 then); ``auto``
+    takes torch in those cases, and where ``auto`` precision would be bf16 or int8."""
+    if runtime not in RUNTIMES:
+        raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
+    if runtime == "torch":
+        return "torch"
+    directory = Path(directory)
+    problem = None
+    if not (directory / ONNX_FILE).is_file():
+        problem = f"{directory} has no {ONNX_FILE}: run `nabiz export-onnx --model {directory}`"
+    elif not onnxruntime_installed():
+        problem = "ONNX Runtime is not installed: pip install -e '.[onnx]'"
+    elif device_type(device) != "cpu":
+        problem = "the ONNX runtime runs on the CPU only; use the torch runtime on a GPU"
+    elif runtime == "onnx":  # by hand: precision auto means what this runtime runs
+        if precision not in ("auto", "fp32"):
+            problem = f"the ONNX runtime runs fp32, not {precision}: set the precision to fp32"
+    elif resolve_precision(precision, "cpu", QuantizationPlan.load(directory)) != "fp32":
+        problem = "torch runs this precision faster here"  # bf16 or an accepted int8 plan
+    if problem is None:
+        return "onnx"
+    if runtime == "onnx":
+        raise ValueError(problem)
+    return "torch"
