@@ -33,6 +33,13 @@ def _files(directory: Path) -> list[Path]:
     )
 
 
+def being_written(directory: Path) -> bool:
+    """Whether ``directory`` is (part of) a model ``nabiz train`` is still writing: it builds
+    ``NAME.partial``, scores it, writes the manifest last and renames it; scoring it before then
+    is expected, and no reason to warn."""
+    return directory.name.endswith(".partial") or directory.parent.name.endswith(".partial")
+
+
 def write_manifest(directory: str | Path) -> Path:
     """List every file under ``directory`` with its SHA-256 in ``checksums.sha256``."""
     directory = Path(directory)
@@ -56,7 +63,8 @@ def verify_manifest(directory: str | Path) -> bool:
         # manifest lists its files under the part's name
         manifest, prefix = directory.parent / MANIFEST_FILE, f"{directory.name}/"
     if not manifest.is_file():
-        log.warning("%s has no %s: its files cannot be checked", directory, MANIFEST_FILE)
+        if not being_written(directory):
+            log.warning("%s has no %s: its files cannot be checked", directory, MANIFEST_FILE)
         return False
     for number, line in enumerate(manifest.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():

@@ -43,6 +43,13 @@ def test_a_directory_without_a_manifest_loads_with_a_warning(tiny_model_dir, cap
     assert "cannot be checked" in caplog.text
 
 
+def test_a_model_still_being_trained_loads_without_a_warning(tiny_model_dir, caplog):
+    (tiny_model_dir / MANIFEST_FILE).unlink()
+    partial = tiny_model_dir.rename(tiny_model_dir.with_name("model.partial"))
+    assert from_pretrained(partial, device="cpu").schema  # with its baseline/ part
+    assert "cannot be checked" not in caplog.text
+
+
 def test_the_baseline_loaded_on_its_own_is_checked_against_the_whole_model(tiny_model_dir, caplog):
     baseline = tiny_model_dir / "baseline"
     assert verify_manifest(baseline)
