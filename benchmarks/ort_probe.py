@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import os
 import sys
 import tempfile
@@ -44,6 +43,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import git_revision, machine_description
 
 from nabiz.model.network import mean_pool
+from nabiz.model.onnx_export import fuse_bert
+from nabiz.model.onnx_export import written_out_attention as eager_attention
 from nabiz.model.tokenize import PAD_MULTIPLE, length_sorted_batches, pad_batch
 from nabiz.model.transformer import TransformerPredictor, score_token_ids
 
@@ -89,21 +90,6 @@ class ExportedNetwork(torch.nn.Module):
                 hidden = layer(hidden, mask)
         pooled = mean_pool(hidden, attention_mask)
         return tuple(head(pooled) for head in self.network.heads.values())
-
-
-def eager_attention(
-    layer: torch.nn.Module, hidden: torch.Tensor, mask: torch.Tensor
-) -> torch.Tensor:
-    """``SelfAttention.forward`` without SDPA: softmax(q·kᵀ/√d + mask)·v, heads concatenated."""
-    attention = layer.attention.self
-    batch, width, size = hidden.shape
-    shape = (batch, width, attention.heads, size // attention.heads)
-    query = attention.query(hidden).view(shape).transpose(1, 2)
-    key = attention.key(hidden).view(shape).transpose(1, 2)
-    value = attention.value(hidden).view(shape).transpose(1, 2)
-    scores = torch.matmul(query, key.transpose(-1, -2)) / math.sqrt(size // attention.heads)
-    weights = torch.softmax(scores + mask, dim=-1)
-    return torch.matmul(weights, value).transpose(1, 2).reshape(batch, width, size)
 
 
 def export_onnx(
@@ -172,18 +158,6 @@ def linear_matmuls(path: Path, intermediate: int, hidden: int) -> tuple[list[str
         elif weight == (intermediate, hidden):
             ffn_out.append(node.name)
     return others, ffn_out
-
-
-def fuse_bert(source: Path, target: Path, heads: int, hidden: int) -> str:
-    """``onnxruntime.transformers``' BERT fusion; returns its fused-operator counts."""
-    from onnxruntime.transformers.optimizer import optimize_model
-
-    optimized = optimize_model(
-        str(source), model_type="bert", num_heads=heads, hidden_size=hidden, opt_level=1
-    )
-    optimized.save_model_to_file(str(target))
-    stats = optimized.get_fused_operator_statistics()
-    return ", ".join(f"{k} {v}" for k, v in stats.items() if v) or "nothing fused"
 
 
 def quantize(
@@ -353,7 +327,7 @@ def main() -> None:
             fused = workdir / f"{name}.onnx"
             if not reuse:
                 stats = fuse_bert(source, fused, config.num_attention_heads, config.hidden_size)
-                print(f"BERT fusion of {source.name}: {stats}")
+                print(f"BERT fusion of {source.name}: {stats or 'nothing fused'}")
             paths[name] = fused
     fused_graph = workdir / "ort-fp32-eager-fused.onnx"
     for name in args.skip:
