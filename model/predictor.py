@@ -1,10 +1,10 @@
 """The base types every predictor shares, and the abstract Predictor.
 
 This module is the bottom of the model's one-way import order: base types and the abstract
-``Predictor`` (here) → the implementations (``transformer.py`` in torch, ``onnx_predictor.py``
-in ONNX Runtime, ``baseline.py``) → the
-mixture of two predictors (``mixture.py``) → loading (``loading.py``, whose ``from_pretrained``
-is the one way callers get a predictor for a model directory). Nothing here knows an
+``Predictor`` (here) → the implementations (``transformer.py`` in torch, ``onnx_predictor.py`` in
+ONNX Runtime, ``baseline.py``) → the mixture of two predictors (``mixture.py``) → loading
+(``loading.py``, whose ``from_pretrained`` is the one way callers get a predictor for a model
+directory). Nothing here knows an
 implementation. Scores come in the schema's label order: softmax probabilities for single-label
 and ordinal tasks, independent sigmoid scores for multi-label tasks.
 """
