@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nabiz.model.predictor import ModelInfo, Predictor, ScoredBatch
+from nabiz.model.predictor import ModelInfo, Predictor, ScoredBatch, probabilities
 from nabiz.model.schema import LabelSchema, TaskSpec
 from nabiz.model.tfidf import TfidfTransform, linear_scores
 from nabiz.text import normalize_text, turkish_lower
@@ -29,16 +29,6 @@ _VECTORIZER_PARAMS = {
 
 def _prepare(texts: Sequence[str]) -> list[str]:
     return [turkish_lower(normalize_text(text)) for text in texts]
-
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-z))
 
 
 def _transform(params: dict, vocabulary: dict, idf: np.ndarray) -> TfidfTransform:
@@ -168,9 +158,7 @@ class TfidfBaseline:
         for task in self.schema.tasks:
             z = logits[:, start : start + task.num_labels]
             start += task.num_labels
-            scores[task.name] = (_sigmoid(z) if task.is_multi_label else _softmax(z)).astype(
-                np.float32
-            )
+            scores[task.name] = probabilities(task, z).astype(np.float32)
         return scores
 
     def save(self, directory: str | Path) -> None:

@@ -33,6 +33,7 @@ from nabiz.model.onnx_predictor import (
     open_session,
     output_name,
 )
+from nabiz.model.quantize import label_agreement
 from nabiz.model.runtime import ONNX_FILE
 from nabiz.model.transformer import TransformerPredictor
 
@@ -126,16 +127,6 @@ class ExportReport:
     labels_equal: dict[str, float]  # per task, the share of texts with the same top label
 
 
-def compare(
-    reference: dict[str, np.ndarray], other: dict[str, np.ndarray]
-) -> tuple[float, dict[str, float]]:
-    difference = max(float(np.abs(reference[k] - other[k]).max()) for k in reference)
-    equal = {
-        k: float((reference[k].argmax(axis=1) == other[k].argmax(axis=1)).mean()) for k in reference
-    }
-    return difference, equal
-
-
 def export_directory(directory: str | Path, texts: Sequence[str]) -> ExportReport:
     """Export ``directory``'s transformer to ``network.onnx`` inside it, after checking on
     ``texts`` that ONNX Runtime gives torch fp32's scores; the manifest then lists the file."""
@@ -155,9 +146,9 @@ def export_directory(directory: str | Path, texts: Sequence[str]) -> ExportRepor
         onnx_model = OnnxTransformerPredictor(
             open_session(fused_path), torch_model.tokenizer, torch_model.schema, torch_model.info
         )
-        difference, equal = compare(
-            torch_model.compute_scores(texts).scores, onnx_model.compute_scores(texts).scores
-        )
+        reference = torch_model.compute_scores(texts).scores
+        exported = onnx_model.compute_scores(texts).scores
+        difference = max(float(np.abs(reference[k] - exported[k]).max()) for k in reference)
         if difference > MAX_SCORE_DIFFERENCE:
             raise ExportError(
                 f"the exported network's scores differ from torch's by up to {difference:.2g} "
@@ -173,5 +164,5 @@ def export_directory(directory: str | Path, texts: Sequence[str]) -> ExportRepor
         fused=fused,
         texts=len(texts),
         max_difference=difference,
-        labels_equal=equal,
+        labels_equal=label_agreement(reference, exported),
     )

@@ -98,8 +98,9 @@ class ScoredBatch:
 
 def probabilities(task: TaskSpec, logits: np.ndarray) -> np.ndarray:
     """A task's logits (texts × labels) to its scores: softmax over the labels, or one sigmoid
-    per label for a multi-label task (as ½(1 + tanh(x/2)), which cannot overflow)."""
-    logits = np.asarray(logits, dtype=np.float32)
+    per label for a multi-label task (as ½(1 + tanh(x/2)), which cannot overflow). Computed in
+    the logits' own float precision (at least float32): the baseline's are float64."""
+    logits = np.asarray(logits, dtype=np.result_type(logits, np.float32))
     if task.is_multi_label:
         return 0.5 * (1.0 + np.tanh(0.5 * logits))
     exp = np.exp(logits - logits.max(axis=-1, keepdims=True))
