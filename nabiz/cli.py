@@ -259,12 +259,13 @@ def export_onnx(
     if not onnxruntime_installed():
         raise fail("exporting needs ONNX Runtime and onnx: pip install -e '.[onnx]'")
     from nabiz.model.onnx_export import ExportError, export_directory
+    from nabiz.training.manifest import DataSourceError
     from nabiz.training.quantize import calibration_texts
 
     model_dir = model_dir_or_default(model)
     try:
         checked = calibration_texts(model_dir, texts)
-    except (FileNotFoundError, KeyError, ValueError):
+    except (FileNotFoundError, KeyError, ValueError, DataSourceError):  # a model copied here
         checked = sample_texts()[:texts]
         typer.echo(f"no prepared data for {model_dir}: checking on the sample export's texts")
     try:

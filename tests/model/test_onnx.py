@@ -24,6 +24,8 @@ from nabiz.model.runtime import ONNX_FILE, resolve_runtime
 
 pytest.importorskip("onnxruntime")
 
+REPO = Path(__file__).resolve().parents[2]
+
 TEXTS = [
     "Faturam bu ay çok yüksek geldi!",
     "İnternet üç gündür yok, arıza kaydı açtım ama kimse aramadı.",
@@ -126,7 +128,10 @@ def test_scoring_through_onnx_never_imports_torch(exported_dir):
     assert result.stdout.strip() == "False", result.stderr
 
 
-def test_export_onnx_checks_on_the_sample_export_without_prepared_data(tiny_model_dir):
+@pytest.mark.parametrize("config", ["none", "its data elsewhere"])
+def test_export_onnx_checks_on_the_sample_export_without_prepared_data(tiny_model_dir, config):
+    if config != "none":  # a model copied from the machine that trained it
+        shutil.copy(REPO / "configs" / "default.yaml", tiny_model_dir / "training_config.yaml")
     env = {**os.environ, "NABIZ_RUNTIME": "onnx"}
     result = CliRunner().invoke(app, ["export-onnx", "--model", str(tiny_model_dir)], env=env)
     assert result.exit_code == 0, result.output
