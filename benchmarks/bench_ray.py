@@ -124,7 +124,9 @@ def main() -> None:
     parser.add_argument("--warmup-rows", type=int, default=200)
     parser.add_argument("--actors", default="1,2", help="Actor counts to run, comma-separated.")
     parser.add_argument("--cpus-per-actor", type=float, default=1.0)
-    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument(
+        "--batch-size", type=int, default=None, help="Rows per model call (default: nabiz's)"
+    )
     parser.add_argument("--sample", type=float, default=0.5, help="Seconds between RSS samples.")
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
@@ -145,14 +147,16 @@ def main() -> None:
     texts, source = sample_texts(model)
 
     print(f"# bench_ray: {machine_description()}; git {git_revision()}")
-    print(f"# model {model_note}; texts from {source}; batch size {args.batch_size}")
+    print(f"# model {model_note}; texts from {source}; batch size {args.batch_size or 'default'}")
     exports = {}
     for rows in (args.warmup_rows, args.rows):
         exports[rows] = work / f"export-{rows}.csv"
         generate_export(exports[rows], rows, texts)
 
     nabiz = [sys.executable, "-m", "nabiz", "score"]
-    common = ["--model", str(model), "--batch-size", str(args.batch_size), "--no-progress"]
+    common = ["--model", str(model), "--no-progress"]
+    if args.batch_size:
+        common += ["--batch-size", str(args.batch_size)]
     common += ["--channel-column", "kanal", "--time-column", "tarih"]
     configs: list[tuple[str, list[str], str]] = [("local", [], ".parquet")]
     for actors in [int(n) for n in args.actors.split(",")]:
