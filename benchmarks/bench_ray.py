@@ -127,6 +127,9 @@ def main() -> None:
     parser.add_argument(
         "--batch-size", type=int, default=None, help="Rows per model call (default: nabiz's)"
     )
+    parser.add_argument(
+        "--no-local", action="store_true", help="Run only the Ray engine (local measured before)."
+    )
     parser.add_argument("--sample", type=float, default=0.5, help="Seconds between RSS samples.")
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
@@ -158,7 +161,7 @@ def main() -> None:
     if args.batch_size:
         common += ["--batch-size", str(args.batch_size)]
     common += ["--channel-column", "kanal", "--time-column", "tarih"]
-    configs: list[tuple[str, list[str], str]] = [("local", [], ".parquet")]
+    configs: list[tuple[str, list[str], str]] = [] if args.no_local else [("local", [], ".parquet")]
     for actors in [int(n) for n in args.actors.split(",")]:
         ray = ["--engine", "ray", "--concurrency", str(actors)]
         ray += ["--cpus-per-actor", str(args.cpus_per_actor)]

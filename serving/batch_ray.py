@@ -65,6 +65,8 @@ SOURCE_FILE, SOURCE_ROW = "source_file", "source_row"
 # Columns that carry a row's origin from the reader to the scorer (never in the output as such).
 _FILE, _ROW = "__nabiz_source_file", "__nabiz_source_row"
 ERROR_EXAMPLES = 5
+# Bytes of input rows per block handed to an actor (about 10,000 rows of 400-byte reviews).
+DEFAULT_BLOCK_BYTES = 4 * 1024 * 1024
 # Logical CPUs a reading or writing task asks for: none, so that they are never left waiting for
 # CPUs the scoring actors hold (with --concurrency × --cpus-per-actor = every CPU, a task asking
 # for any would never start, and the run would hang). They do use the cores: the default
@@ -337,6 +339,7 @@ def score_with_ray(
     concurrency: int | None = None,
     num_gpus: float = 0.0,
     cpus_per_actor: float = 1.0,
+    block_bytes: int = DEFAULT_BLOCK_BYTES,
     encoding: str | None = None,
     now: datetime | None = None,
     top_n: int = TOP_ROWS,
@@ -350,7 +353,8 @@ def score_with_ray(
     without it a local Ray instance is started, unless this process already runs one.
     ``concurrency`` actors (default: as many as the cluster's GPUs or CPUs hold) each take
     ``num_gpus`` GPUs (0: CPU only) and ``cpus_per_actor`` CPUs, and score ``batch_size`` rows
-    per call. The other arguments are those of :func:`nabiz.serving.batch.score_file`.
+    per call; the rows are handed to the actors in blocks of about ``block_bytes``. The other
+    arguments are those of :func:`nabiz.serving.batch.score_file`.
     """
     started = time.perf_counter()
     output_path, model_dir = Path(output_path), Path(model_dir)
@@ -371,6 +375,11 @@ def score_with_ray(
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = progress
     context.print_on_execution_start = progress
+    # A reading task's chunks are gathered into blocks of up to this many bytes, and a block
+    # goes to one actor: at Ray's default (128 MiB) a 200,000-row CSV was one block, one actor
+    # scored all of it and the others sat idle. (Ray's streaming repartition would cut by rows,
+    # but its tasks need a CPU, which the actors hold: the run hung.)
+    context.target_max_block_size = block_bytes
 
     read_columns = ray.remote(file_columns)
     per_file = ray.get([read_columns.remote(file, encoding, chunk_rows) for file in files])

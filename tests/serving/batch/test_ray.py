@@ -158,6 +158,32 @@ def test_ray_and_local_engines_give_the_same_rows_and_counts(
     assert written["files"] == list(runs)
 
 
+def test_one_file_is_cut_into_blocks_of_a_batch_so_every_actor_gets_rows(
+    local_ray, tmp_path, tiny_model_source, policy
+):
+    # One reading task gathers a file's rows into blocks of ``block_bytes``; a whole file in one
+    # block would go to one actor while the others sat idle. Each scored batch is one file.
+    source = tmp_path / "one.csv"
+    write_input(source, rows=many_rows(4))
+    rows = len(pd.read_csv(source))
+    output = tmp_path / "scored"
+    score_with_ray(
+        source,
+        output,
+        tiny_model_source,
+        policy,
+        SETTINGS,
+        **KEYS,
+        **SMALL,
+        **ACTORS,
+        now=NOW,
+        block_bytes=64,
+    )
+    files = list(output.glob("*.parquet"))
+    assert len(files) >= 2 and all(len(pd.read_parquet(f)) <= SMALL["batch_size"] for f in files)
+    assert sum(len(pd.read_parquet(f)) for f in files) == rows
+
+
 def test_a_file_without_the_text_column_is_named(local_ray, tmp_path, tiny_model_source, policy):
     (tmp_path / "in").mkdir()
     write_input(tmp_path / "in" / "good.csv")
