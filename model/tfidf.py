@@ -73,7 +73,7 @@ class TfidfTransform:
         if self.lowercase:
             text = text.lower()
         # Count the n-grams first and look each distinct one up once: 30 % fewer lookups on real
-        # texts (char 2-5-grams of 2,000 test texts: 1.41M n-grams, 0.98M distinct per text).
+        # texts (2,000 test texts: 1.41M char 2-5-grams, 0.98M once each text is counted).
         vocabulary = self.vocabulary
         counts = {
             column: count

@@ -65,7 +65,7 @@ SOURCE_FILE, SOURCE_ROW = "source_file", "source_row"
 # Columns that carry a row's origin from the reader to the scorer (never in the output as such).
 _FILE, _ROW = "__nabiz_source_file", "__nabiz_source_row"
 ERROR_EXAMPLES = 5
-# Bytes of input rows per block handed to an actor (about 10,000 rows of 400-byte reviews).
+# Bytes (in memory) of the rows in a block handed to an actor: a few thousand rows of reviews.
 DEFAULT_BLOCK_BYTES = 4 * 1024 * 1024
 # Logical CPUs a reading or writing task asks for: none, so that they are never left waiting for
 # CPUs the scoring actors hold (with --concurrency × --cpus-per-actor = every CPU, a task asking

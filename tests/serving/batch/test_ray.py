@@ -158,7 +158,7 @@ def test_ray_and_local_engines_give_the_same_rows_and_counts(
     assert written["files"] == list(runs)
 
 
-def test_one_file_is_cut_into_blocks_of_a_batch_so_every_actor_gets_rows(
+def test_one_file_is_cut_into_several_blocks_so_every_actor_gets_rows(
     local_ray, tmp_path, tiny_model_source, policy
 ):
     # One reading task gathers a file's rows into blocks of ``block_bytes``; a whole file in one
