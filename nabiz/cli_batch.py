@@ -70,8 +70,14 @@ def score(
         int, typer.Option("--chunk-rows", min=1, help="Rows read, scored and saved at a time.")
     ] = 2_000,
     batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, help="Texts per model call.")
-    ] = 256,
+        int | None,
+        typer.Option(
+            "--batch-size",
+            min=1,
+            help="Texts per model call; default: a whole chunk, which the model sorts by length "
+            "(less padding).",
+        ),
+    ] = None,
     encoding: Annotated[
         str | None,
         typer.Option("--encoding", help="Text encoding of the input; default: detected."),
@@ -117,6 +123,7 @@ def score(
     ] = 1.0,
 ) -> None:
     """Tag and prioritize every row of a feedback export; print counts and the most urgent rows."""
+    batch_size = batch_size or chunk_rows
     if engine is Engine.ray:
         _score_on_ray(
             input_path,

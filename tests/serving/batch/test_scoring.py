@@ -153,6 +153,41 @@ def test_cli_scores_the_sample_export(tmp_path, tiny_model_source):
     assert result.exit_code == 2 and "no text column 'nope'" in result.output
 
 
+class CallSizes(FakePredictor):
+    """A fake predictor that records how many texts each call brought."""
+
+    def __init__(self, schema) -> None:
+        super().__init__(schema)
+        self.calls: list[int] = []
+
+    def compute_scores(self, texts):
+        self.calls.append(len(texts))
+        return super().compute_scores(texts)
+
+
+def test_cli_hands_the_predictor_whole_chunks_unless_told(tmp_path, monkeypatch, default_schema):
+    """The model sorts the texts of one call by length, so bigger calls pad less."""
+    from typer.testing import CliRunner
+
+    import nabiz.model.loading
+    from nabiz.cli import app
+
+    fake = CallSizes(default_schema)
+    monkeypatch.setattr(nabiz.model.loading, "load_predictor", lambda *args: fake)
+    source = tmp_path / "in.csv"
+    source.write_text("yorum\n" + "".join(f"metin {i}\n" for i in range(300)), encoding="utf-8")
+    base = ["score", str(source), "-o", str(tmp_path / "out.csv"), "--no-progress"]
+    assert CliRunner().invoke(app, base).exit_code == 0
+    assert fake.calls == [300]
+    fake.calls.clear()
+    assert CliRunner().invoke(app, [*base, "--chunk-rows", "120"]).exit_code == 0
+    assert fake.calls == [120, 120, 60]
+    fake.calls.clear()
+    result = CliRunner().invoke(app, [*base, "--chunk-rows", "120", "--batch-size", "100"])
+    assert result.exit_code == 0, result.output
+    assert fake.calls == [100, 20, 100, 20, 60]
+
+
 cell = st.text(
     st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30
 )
