@@ -54,6 +54,7 @@ from nabiz.serving.batch.scoring import (
 )
 from nabiz.serving.batch.summary import TOP_ROWS, ScoreSummary, Tally, TopRow, queue_order
 from nabiz.serving.priority import LEVELS, PriorityPolicy
+from nabiz.serving.ray_sizing import block_bytes_for, default_concurrency
 from nabiz.serving.writers import OutputError, arrow_schema, arrow_table, partial_path
 from nabiz.settings import Settings
 from nabiz.tabular import ERROR_COLUMN, EXTENSIONS, detect_format, iter_table_chunks
@@ -65,13 +66,15 @@ SOURCE_FILE, SOURCE_ROW = "source_file", "source_row"
 # Columns that carry a row's origin from the reader to the scorer (never in the output as such).
 _FILE, _ROW = "__nabiz_source_file", "__nabiz_source_row"
 ERROR_EXAMPLES = 5
-# Bytes (in memory) of the rows in a block handed to an actor: a few thousand rows of reviews.
-DEFAULT_BLOCK_BYTES = 4 * 1024 * 1024
 # Logical CPUs a reading or writing task asks for: none, so that they are never left waiting for
 # CPUs the scoring actors hold (with --concurrency × --cpus-per-actor = every CPU, a task asking
 # for any would never start, and the run would hang). They do use the cores: the default
 # concurrency leaves one CPU for them.
 LIGHT_CPUS = 0
+# Batches queued on an actor at a time. Ray's default (4) lets the actor that finished loading
+# the model first take the first four batches; an export of 13,000 rows at 2,000 a batch was
+# then scored by one actor while the second sat idle (BENCHMARKS.md §12).
+TASKS_PER_ACTOR = 1
 RAY_MISSING = (
     "the ray engine needs Ray Data: pip install 'nabiz[ray]' (or pip install 'ray[data]'), "
     "on this machine and on every node of the cluster"
@@ -143,14 +146,6 @@ def union_columns(per_file: Sequence[Sequence[str]]) -> list[str]:
     for columns in per_file:
         seen.update(dict.fromkeys(columns))
     return list(seen)
-
-
-def default_concurrency(resources: dict[str, float], num_gpus: float, cpus_per_actor: float) -> int:
-    """Actors the cluster can hold: one per ``num_gpus`` GPUs, or else one per
-    ``cpus_per_actor`` CPUs, keeping one CPU for the reading tasks."""
-    if num_gpus > 0:
-        return max(1, int(resources.get("GPU", 0) // num_gpus))
-    return max(1, int((resources.get("CPU", 1) - 1) // cpus_per_actor))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -339,7 +334,7 @@ def score_with_ray(
     concurrency: int | None = None,
     num_gpus: float = 0.0,
     cpus_per_actor: float = 1.0,
-    block_bytes: int = DEFAULT_BLOCK_BYTES,
+    block_bytes: int | None = None,
     encoding: str | None = None,
     now: datetime | None = None,
     top_n: int = TOP_ROWS,
@@ -353,7 +348,8 @@ def score_with_ray(
     without it a local Ray instance is started, unless this process already runs one.
     ``concurrency`` actors (default: as many as the cluster's GPUs or CPUs hold) each take
     ``num_gpus`` GPUs (0: CPU only) and ``cpus_per_actor`` CPUs, and score ``batch_size`` rows
-    per call; the rows are handed to the actors in blocks of about ``block_bytes``. The other
+    per call; the rows are handed to the actors in blocks of about ``block_bytes`` (default:
+    :func:`~nabiz.serving.ray_sizing.block_bytes_for` the input's size and the actors). The other
     arguments are those of :func:`nabiz.serving.batch.score_file`.
     """
     started = time.perf_counter()
@@ -375,12 +371,6 @@ def score_with_ray(
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = progress
     context.print_on_execution_start = progress
-    # A reading task's chunks are gathered into blocks of up to this many bytes, and a block
-    # goes to one actor: at Ray's default (128 MiB) a 200,000-row CSV was one block, one actor
-    # scored all of it and the others sat idle. (Ray's streaming repartition would cut by rows,
-    # but its tasks need a CPU, which the actors hold: the run hung.)
-    context.target_max_block_size = block_bytes
-
     read_columns = ray.remote(file_columns)
     per_file = ray.get([read_columns.remote(file, encoding, chunk_rows) for file in files])
     columns = union_columns(per_file)
@@ -412,6 +402,13 @@ def score_with_ray(
     collector = ray.remote(num_cpus=0)(SummaryCollector).remote(tasks, top_n)
     if concurrency is None:
         concurrency = default_concurrency(ray.cluster_resources(), num_gpus, cpus_per_actor)
+    # A reading task's chunks are gathered into blocks of up to this many bytes, and a block
+    # goes to one actor: at Ray's default (128 MiB) a 200,000-row CSV was one block, one actor
+    # scored all of it and the others sat idle. (Ray's streaming repartition would cut by rows,
+    # but its tasks need a CPU, which the actors hold: the run hung.)
+    if block_bytes is None:
+        block_bytes = block_bytes_for(sum(file.stat().st_size for file in files), concurrency)
+    context.target_max_block_size = block_bytes
 
     dataset = ray.data.from_items(
         [{"path": str(file.resolve())} for file in files], override_num_blocks=len(files)
@@ -433,7 +430,9 @@ def score_with_ray(
         fn_constructor_args=(job, collector),
         batch_size=batch_size,
         batch_format="pandas",
-        compute=ray.data.ActorPoolStrategy(size=concurrency),
+        compute=ray.data.ActorPoolStrategy(
+            size=concurrency, max_tasks_in_flight_per_actor=TASKS_PER_ACTOR
+        ),
         num_cpus=cpus_per_actor,
         num_gpus=num_gpus or None,
     )

@@ -23,6 +23,7 @@ from nabiz.serving.batch_ray import (
     score_with_ray,
     union_columns,
 )
+from nabiz.serving.ray_sizing import block_bytes_for
 from nabiz.serving.writers import OutputError
 from nabiz.settings import Settings
 from tests.serving.batch.inputs import KEYS, NOW, ROWS, write_input
@@ -271,6 +272,18 @@ def test_actors_fill_the_cluster_and_leave_a_cpu_for_reading():
     assert default_concurrency({"CPU": 2.0}, 0, 2) == 1
     assert default_concurrency({"CPU": 64.0, "GPU": 8.0}, 1, 1) == 8
     assert default_concurrency({"CPU": 64.0, "GPU": 8.0}, 0.5, 1) == 16
+
+
+def test_every_actor_gets_several_blocks_of_a_small_export():
+    # 5.8 MB for two actors: eight blocks of 725 kB, not one 4 MiB block and a remainder
+    assert block_bytes_for(5_800_000, actors=2) == 5_800_000 // 8
+    assert block_bytes_for(5_800_000, actors=2) * 8 <= 5_800_000
+
+
+def test_blocks_stay_between_64_kib_and_4_mib():
+    assert block_bytes_for(10**10, actors=2) == 4 * 1024 * 1024
+    assert block_bytes_for(1_000, actors=2) == 64 * 1024
+    assert block_bytes_for(1_000, actors=0) == 64 * 1024
 
 
 def test_the_summary_adds_up_reports_and_keeps_the_first_errors():
