@@ -72,8 +72,8 @@ ERROR_EXAMPLES = 5
 # concurrency leaves one CPU for them.
 LIGHT_CPUS = 0
 # Batches queued on an actor at a time. Ray's default (4) lets the actor that finished loading
-# the model first take the first four batches; an export of 13,000 rows at 2,000 a batch was
-# then scored by one actor while the second sat idle (BENCHMARKS.md §12).
+# the model first take the first four batches; a 20,000-row export at 2,000 rows a batch was
+# then scored at one actor's rate while the second sat idle (BENCHMARKS.md §12).
 TASKS_PER_ACTOR = 1
 RAY_MISSING = (
     "the ray engine needs Ray Data: pip install 'nabiz[ray]' (or pip install 'ray[data]'), "

@@ -1,6 +1,6 @@
 """How a Ray scoring run is cut up: how many actors, and how many rows each block hands one.
 
-Pure arithmetic, apart from Ray, so that it is tested without a cluster.
+Pure arithmetic, kept apart from Ray so that it is tested without a cluster.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 MAX_BLOCK_BYTES = 4 * 1024 * 1024
 # ... and at least, so that a tiny input is not cut into blocks of a few rows each.
 MIN_BLOCK_BYTES = 64 * 1024
-# Blocks each actor should get at least. A block goes to one actor, whole: with 4 MiB blocks a
-# 20,000-row export (5.8 MB) was two blocks of unequal size, and a second actor added nothing.
+# Blocks each actor should get at least. A block goes to one actor, whole: in 4 MiB blocks a
+# 20,000-row export (5.8 MB) was two, too few for two actors to share evenly.
 BLOCKS_PER_ACTOR = 4
 
 
