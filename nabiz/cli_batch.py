@@ -123,7 +123,6 @@ def score(
     ] = 1.0,
 ) -> None:
     """Tag and prioritize every row of a feedback export; print counts and the most urgent rows."""
-    batch_size = batch_size or chunk_rows
     if engine is Engine.ray:
         _score_on_ray(
             input_path,

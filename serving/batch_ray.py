@@ -44,13 +44,13 @@ from nabiz.model.predictor import ModelInfo
 from nabiz.model.schema import LabelSchema
 from nabiz.serving.batch.columns import ColumnError
 from nabiz.serving.batch.scoring import (
-    DEFAULT_BATCH_SIZE,
     DEFAULT_CHUNK_ROWS,
     _chunks_from,
     _jsonl_columns,
     _Plan,
     _plan,
     _score_chunk,
+    chunk_sized,
 )
 from nabiz.serving.batch.summary import TOP_ROWS, ScoreSummary, Tally, TopRow, queue_order
 from nabiz.serving.priority import LEVELS, PriorityPolicy
@@ -328,7 +328,7 @@ def score_with_ray(
     channel_column: str | None = None,
     time_column: str | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    batch_size: int | None = None,
     *,
     address: str | None = None,
     concurrency: int | None = None,
@@ -348,14 +348,14 @@ def score_with_ray(
     without it a local Ray instance is started, unless this process already runs one.
     ``concurrency`` actors (default: as many as the cluster's GPUs or CPUs hold) each take
     ``num_gpus`` GPUs (0: CPU only) and ``cpus_per_actor`` CPUs, and score ``batch_size`` rows
-    per call; the rows are handed to the actors in blocks of about ``block_bytes`` (default:
-    :func:`~nabiz.serving.ray_sizing.block_bytes_for` the input's size and the actors). The other
+    per call (default: ``chunk_rows``); the rows are handed to the actors in blocks of about
+    ``block_bytes`` (default: :func:`~nabiz.serving.ray_sizing.block_bytes_for` the input's size
+    and the actors). The other
     arguments are those of :func:`nabiz.serving.batch.score_file`.
     """
     started = time.perf_counter()
     output_path, model_dir = Path(output_path), Path(model_dir)
-    if chunk_rows < 1 or batch_size < 1:
-        raise ValueError("chunk_rows and batch_size must be at least 1")
+    batch_size = chunk_sized(chunk_rows, batch_size)
     if isinstance(text_columns, str):
         text_columns = [text_columns]
     files, root = find_inputs(inputs)

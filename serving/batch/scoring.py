@@ -52,10 +52,18 @@ from nabiz.tabular import (
 logger = logging.getLogger(__name__)
 
 DEFAULT_CHUNK_ROWS = 2_000
-# Texts per predictor call: a whole chunk, so that the predictor sorts the chunk's texts by length
-# before cutting them into the network's batches. Sorting 2,000 texts instead of 256 cut the
-# padded tokens of 2,000 test texts from 1.17x to 1.09x the real ones (BENCHMARKS.md §9).
-DEFAULT_BATCH_SIZE = DEFAULT_CHUNK_ROWS
+
+
+def chunk_sized(chunk_rows: int, batch_size: int | None) -> int:
+    """The texts per predictor call: ``batch_size``, or by default the whole chunk.
+
+    A whole chunk lets the predictor sort its texts by length before cutting them into the
+    network's batches: 2,000 sorted texts instead of 256 cut the padded tokens of 2,000 test texts
+    from 1.17x to 1.09x the real ones (BENCHMARKS.md §9).
+    """
+    if chunk_rows < 1 or (batch_size is not None and batch_size < 1):
+        raise ValueError("chunk_rows and batch_size must be at least 1")
+    return chunk_rows if batch_size is None else batch_size
 
 
 def _jsonl_columns(
@@ -327,7 +335,7 @@ def score_file(
     channel_column: str | None = None,
     time_column: str | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    batch_size: int | None = None,
     resume: bool = False,
     progress: bool = True,
     *,
@@ -341,7 +349,8 @@ def score_file(
     ``text_columns`` (joined with a blank line, in order) default to :func:`detect_text_columns`;
     ``channel_column`` and ``time_column`` feed the priority; ``id_column`` names rows in the
     summary. ``chunk_rows`` rows are read, scored and written at a time (and are the unit of
-    resumption); ``batch_size`` texts go to the predictor per call. ``resume`` continues an
+    resumption); ``batch_size`` texts go to the predictor per call (default: the whole chunk, see
+    :func:`chunk_sized`). ``resume`` continues an
     interrupted run into the same output (starting fresh when there is none); without it, a
     leftover partial output is discarded. ``now`` is the time the priority is computed at
     (default: when the run started; a resumed run keeps its original). ``encoding`` overrides the
@@ -350,8 +359,7 @@ def score_file(
     """
     started = time.perf_counter()
     input_path, output_path = Path(input_path), Path(output_path)
-    if chunk_rows < 1 or batch_size < 1:
-        raise ValueError("chunk_rows and batch_size must be at least 1")
+    batch_size = chunk_sized(chunk_rows, batch_size)
     if input_path.resolve() == output_path.resolve():
         raise ValueError(f"the output {output_path} would overwrite the input; choose another")
     output_format(output_path)  # fail on a bad extension before reading anything

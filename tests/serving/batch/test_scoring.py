@@ -188,6 +188,15 @@ def test_cli_hands_the_predictor_whole_chunks_unless_told(tmp_path, monkeypatch,
     assert fake.calls == [100, 20, 100, 20, 60]
 
 
+@pytest.mark.parametrize("sizes", [{"chunk_rows": 0}, {"batch_size": 0}])
+def test_a_size_below_one_is_refused_before_anything_is_written(tmp_path, default_schema, sizes):
+    source = tmp_path / "in.csv"
+    source.write_text("yorum\nmetin\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="at least 1"):
+        score_file(source, tmp_path / "out.csv", FakePredictor(default_schema), None, **sizes)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["in.csv"]
+
+
 cell = st.text(
     st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30
 )
