@@ -11,14 +11,15 @@ encoder's FLOPs per real (unpadded) token:
   per layer 2·(4·h² + 2·h·f) for the Linear layers + 4·L·h for attention (QKᵀ and AV over L
   positions), times the layers; the embedding lookups, LayerNorm, softmax and GELU are left out.
 Peak = cores × clock × fp32 FMA lanes retired per cycle × 2 (an FMA is two FLOPs). The lanes come
-from the CPU flags: AVX2 has 8 fp32 lanes per vector and server cores have 2 FMA units (16 lanes
-a cycle); AVX-512 has 16 lanes, and Intel server cores retire 2 such FMAs a cycle (32), but AMD
-Zen 4 (family 25 with avx512f) runs a 512-bit op as two 256-bit halves on its 2 FMA pipes, so it
-stays at 16 lanes a cycle. A bf16 dot-product (``vdpbf16ps``, AVX512-BF16) does two products per
-fp32 lane, so the bf16 peak is twice the fp32 one; the nabiz run is shown against the peak of the
-precision it ran in (bf16 under ``auto`` on such a CPU) and the fp32 one. With the AVX2 stand-in
-(``ONEDNN_MAX_CPU_ISA=AVX2`` etc.) the peak is the AVX2 one. The clock is /proc/cpuinfo's
-"cpu MHz" (the base clock a VM reports; turbo would raise the peak).
+from the CPU flags: AVX2 has 8 fp32 lanes per vector and server cores have 2 FMA units (16 lanes a
+cycle); AVX-512 has 16 lanes, and Intel server cores retire 2 such FMAs a cycle (32), but AMD Zen 4
+(family 25 with avx512f) runs a 512-bit op as two 256-bit halves on its 2 FMA pipes, so it stays at
+16 lanes a cycle; Zen 5 (family 26) has full 512-bit pipes, 32 lanes like Intel's. A bf16
+dot-product (``vdpbf16ps``, AVX512-BF16) does two products per fp32 lane, so the bf16 peak is twice
+the fp32 one; the nabiz run is shown against the peak of the precision it ran in (bf16 under
+``auto`` on such a CPU) and the fp32 one. With the AVX2 stand-in (``ONEDNN_MAX_CPU_ISA=AVX2`` etc.)
+the peak is the AVX2 one. The clock is /proc/cpuinfo's "cpu MHz" (the base clock a VM reports; turbo
+would raise the peak).
 
     python benchmarks/bench_vs_plain.py --model models/nabiz-cpu --rows 2000 --rounds 2
 """
