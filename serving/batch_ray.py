@@ -350,8 +350,7 @@ def score_with_ray(
     ``num_gpus`` GPUs (0: CPU only) and ``cpus_per_actor`` CPUs, and score ``batch_size`` rows
     per call (default: ``chunk_rows``); the rows are handed to the actors in blocks of about
     ``block_bytes`` (default: :func:`~nabiz.serving.ray_sizing.block_bytes_for` the input's size
-    and the actors). The other
-    arguments are those of :func:`nabiz.serving.batch.score_file`.
+    and the actors). The other arguments are those of :func:`nabiz.serving.batch.score_file`.
     """
     started = time.perf_counter()
     output_path, model_dir = Path(output_path), Path(model_dir)

@@ -350,12 +350,12 @@ def score_file(
     ``channel_column`` and ``time_column`` feed the priority; ``id_column`` names rows in the
     summary. ``chunk_rows`` rows are read, scored and written at a time (and are the unit of
     resumption); ``batch_size`` texts go to the predictor per call (default: the whole chunk, see
-    :func:`chunk_sized`). ``resume`` continues an
-    interrupted run into the same output (starting fresh when there is none); without it, a
-    leftover partial output is discarded. ``now`` is the time the priority is computed at
-    (default: when the run started; a resumed run keeps its original). ``encoding`` overrides the
-    detected text encoding of CSV/TSV/JSON Lines input. ``mask_personal_data`` masks ids, IBANs,
-    cards, phones and e-mails in the text columns before scoring and writing (:mod:`nabiz.pii`).
+    :func:`chunk_sized`). ``resume`` continues an interrupted run into the same output (starting
+    fresh when there is none); without it, a leftover partial output is discarded. ``now`` is the
+    time the priority is computed at (default: when the run started; a resumed run keeps its
+    original). ``encoding`` overrides the detected text encoding of CSV/TSV/JSON Lines input.
+    ``mask_personal_data`` masks ids, IBANs, cards, phones and e-mails in the text columns before
+    scoring and writing (:mod:`nabiz.pii`).
     """
     started = time.perf_counter()
     input_path, output_path = Path(input_path), Path(output_path)
