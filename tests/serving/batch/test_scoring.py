@@ -189,11 +189,11 @@ def test_cli_hands_the_predictor_whole_chunks_unless_told(tmp_path, monkeypatch,
 
 
 @pytest.mark.parametrize("sizes", [{"chunk_rows": 0}, {"batch_size": 0}])
-def test_a_size_below_one_is_refused_before_anything_is_written(tmp_path, default_schema, sizes):
+def test_a_size_below_one_is_refused_before_anything_is_written(tmp_path, predictor, policy, sizes):
     source = tmp_path / "in.csv"
     source.write_text("yorum\nmetin\n", encoding="utf-8")
     with pytest.raises(ValueError, match="at least 1"):
-        score_file(source, tmp_path / "out.csv", FakePredictor(default_schema), None, **sizes)
+        score_file(source, tmp_path / "out.csv", predictor, policy, progress=False, **sizes)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["in.csv"]
 
 
