@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
 import tempfile
 import threading
@@ -25,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+from common import cpu_flags, cpu_name
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 
@@ -64,21 +64,7 @@ class MarkerPredictor(Predictor):
 
 
 def cpu_line() -> str:
-    model = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-        flags = next(
-            line
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("flags")
-        )
-        wanted = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f" {f}" in flags]
-    except (OSError, StopIteration):
-        wanted = []
-    return f"{model}, {os.cpu_count()} logical CPUs, flags: {' '.join(wanted) or '-'}"
+    return f"{cpu_name()}, {os.cpu_count()} logical CPUs, flags: {' '.join(cpu_flags()) or '-'}"
 
 
 def seed(url: str, count: int, now: datetime) -> None:

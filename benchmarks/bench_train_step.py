@@ -11,11 +11,11 @@ Prints the machine (CPU model, flags that matter for speed, threads) beside the 
 from __future__ import annotations
 
 import argparse
-import platform
 import random
 import time
 
 import torch
+from common import cpu_flags, cpu_name
 
 from nabiz.model.encoder import resolve_base_encoder
 from nabiz.model.network import MultiTaskModel
@@ -29,16 +29,7 @@ from nabiz.training.train import encode_split, training_batches
 
 
 def machine() -> str:
-    flags = set()
-    model = platform.processor()
-    with open("/proc/cpuinfo", encoding="utf-8") as fh:
-        for line in fh:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-    shown = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
-    return f"{model}; flags {' '.join(shown)}; torch threads {torch.get_num_threads()}"
+    return f"{cpu_name()}; flags {' '.join(cpu_flags())}; torch threads {torch.get_num_threads()}"
 
 
 def time_steps(model, forward, batches, steps: int) -> tuple[float, float]:

@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import cpu_flags, git_revision, machine_description
+from common import cpu_flags, cpu_info, git_revision, machine_description
 
 PLAIN_SCRIPT = """
 import csv, sys
@@ -71,11 +71,7 @@ def peak_flops() -> tuple[float, float, str]:
     """Peak fp32 and bf16 FLOP/s of this machine's CPUs as the libraries may use them (ISA caps
     of the AVX2 stand-in included), and how they were derived."""
     flags = cpu_flags()
-    text = Path("/proc/cpuinfo").read_text()
-    info = dict(
-        line.split(":", 1) for line in text.splitlines()[:30] if ":" in line
-    )  # the first CPU's block
-    info = {k.strip(): v.strip() for k, v in info.items()}
+    info = cpu_info()
     capped = os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper() in {"AVX2", "AVX", "SSE41"}
     avx512 = "avx512f" in flags and not capped
     zen4 = info.get("vendor_id") == "AuthenticAMD" and info.get("cpu family") == "25"

@@ -11,16 +11,31 @@ from pathlib import Path
 SPEED_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16")
 
 
+def cpu_info() -> dict[str, str]:
+    """The first CPU's block of /proc/cpuinfo as ``{field: value}``; empty where there is none."""
+    try:
+        first = Path("/proc/cpuinfo").read_text().split("\n\n", 1)[0]
+    except OSError:
+        return {}
+    fields = (line.split(":", 1) for line in first.splitlines() if ":" in line)
+    return {key.strip(): value.strip() for key, value in fields}
+
+
 def cpu_flags() -> list[str]:
     """The CPU flags that decide which kernels run (AVX2/FMA, AVX-512, VNNI, bf16, AMX)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                present = set(line.split(":", 1)[1].split())
-                return [flag for flag in SPEED_FLAGS if flag in present]
-    except OSError:
-        pass
-    return []
+    present = set(cpu_info().get("flags", "").split())
+    return [flag for flag in SPEED_FLAGS if flag in present]
+
+
+def cpu_name() -> str:
+    """The CPU's model name with its family and model numbers.
+
+    A VM may name every AMD part "AMD EPYC": the family tells Zen 4 (25) from Zen 5 (26), whose
+    AVX-512 pipes are twice as wide, so figures from the two differ by up to 2x.
+    """
+    info = cpu_info()
+    name = info.get("model name") or platform.processor() or "unknown CPU"
+    return f"{name} (family {info.get('cpu family', '?')} model {info.get('model', '?')})"
 
 
 # Environment variables that make the libraries use narrower instructions than the CPU has: how a
@@ -36,22 +51,11 @@ ISA_CAPS = (
 def machine_description() -> str:
     import torch
 
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        first = Path("/proc/cpuinfo").read_text().split("\n\n", 1)[0]
-        info = dict(line.split(":", 1) for line in first.splitlines() if ":" in line)
-        info = {key.strip(): value.strip() for key, value in info.items()}
-        # A VM may name every AMD part "AMD EPYC": the family tells Zen 4 (25) from Zen 5 (26),
-        # whose AVX-512 pipes are twice as wide, so figures from the two differ by up to 2x.
-        cpu = f"{info.get('model name', cpu)} (family {info.get('cpu family', '?')} model "
-        cpu += f"{info.get('model', '?')})"
-    except OSError:
-        pass
     flags = cpu_flags()
     missing = [flag for flag in SPEED_FLAGS if flag not in flags]
     parts = [
         f"date {datetime.now(UTC).isoformat(timespec='seconds')}",
-        f"CPU {cpu} x{os.cpu_count()} (torch threads {torch.get_num_threads()})",
+        f"CPU {cpu_name()} x{os.cpu_count()} (torch threads {torch.get_num_threads()})",
         f"flags {' '.join(flags) or 'unknown'} (no {' '.join(missing)})",
         f"torch {torch.__version__} (ATen {torch.backends.cpu.get_cpu_capability()})",
     ]
