@@ -3,7 +3,10 @@
 Runs the real base encoder on training texts of the prepared data with the `cpu` profile's
 settings (or the --profile given), so the figures are those of `nabiz train`:
 
-    python benchmarks/bench_train_step.py --profile cpu --steps 12 [--freeze 6 9]
+    python benchmarks/bench_train_step.py --profile cpu --steps 12 [--freeze 6 9] [--bf16]
+
+--bf16 runs the steps and the states pass under bf16 autocast, as `training.bf16: true` does;
+on a CPU with AMX or AVX512-BF16 that is where the matrix products get faster.
 
 Prints the machine (CPU model, flags that matter for speed, threads) beside the figures.
 """
@@ -32,7 +35,7 @@ def machine() -> str:
     return f"{cpu_name()}; flags {' '.join(cpu_flags())}; torch threads {torch.get_num_threads()}"
 
 
-def time_steps(model, forward, batches, steps: int) -> tuple[float, float]:
+def time_steps(model, forward, batches, steps: int, bf16: bool) -> tuple[float, float]:
     """Mean wall and CPU seconds (all threads of this process) per step, after two warm-ups.
 
     On a shared machine the wall time depends on the other users' load; the CPU time much less."""
@@ -41,7 +44,8 @@ def time_steps(model, forward, batches, steps: int) -> tuple[float, float]:
     wall, cpu = [], []
     for batch in batches[: steps + 2]:
         started, cpu_started = time.perf_counter(), time.process_time()
-        logits = forward(batch)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            logits = forward(batch)
         loss = sum(v.logsumexp(-1).mean() for v in logits.values())
         optimizer.zero_grad()
         loss.backward()
@@ -57,6 +61,7 @@ def main() -> None:
     parser.add_argument("--profile", default="cpu")
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--freeze", type=int, nargs="*", default=None)
+    parser.add_argument("--bf16", action="store_true", help="bf16 autocast (training.bf16)")
     args = parser.parse_args()
     config = load_config(args.config, args.profile)
     cfg = config.training
@@ -72,7 +77,10 @@ def main() -> None:
     pad = tokenizer.pad_token_id
     device = torch.device("cpu")
     print(machine())
-    print(f"profile {args.profile}: batch {cfg.batch_size}, max length {cfg.max_length}")
+    print(
+        f"profile {args.profile}: batch {cfg.batch_size}, max length {cfg.max_length}, "
+        f"{'bf16 autocast' if args.bf16 else 'fp32'}"
+    )
     for freeze in args.freeze or [cfg.freeze_layers]:
         model = MultiTaskModel(load_pretrained_encoder(base), config.schema)
         model.freeze(True, freeze)
@@ -81,16 +89,17 @@ def main() -> None:
             ids, mask = pad_batch([encoded.ids[i] for i in rows], pad)
             return model(ids, mask)
 
-        plain_s, plain_cpu = time_steps(model, plain, batches, args.steps)
+        plain_s, plain_cpu = time_steps(model, plain, batches, args.steps, args.bf16)
         started = time.process_time()
-        states = lower_states(model, encoded.ids, freeze, pad, 128, device)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+            states = lower_states(model, encoded.ids, freeze, pad, 128, device)
         per_text = (time.process_time() - started) / len(encoded.ids)
 
         def cached(rows, model=model, states=states, freeze=freeze):
             hidden, mask = states.batch(rows, device)
             return upper_forward(model, hidden, mask, freeze)
 
-        cached_s, cached_cpu = time_steps(model, cached, batches, args.steps)
+        cached_s, cached_cpu = time_steps(model, cached, batches, args.steps, args.bf16)
         print(
             f"freeze {freeze:>2}: uncached {plain_cpu:.2f} CPU-s/step ({plain_s:.2f} s wall), "
             f"cached {cached_cpu:.2f} CPU-s/step ({cached_s:.2f} s wall), "

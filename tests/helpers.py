@@ -77,6 +77,8 @@ def custom_config_dict(data_path: str, base_model: str, prepared_dir: str, outpu
             "learning_rate": 1e-3,
             "freeze_embeddings": False,
             "seed": 7,
+            # fp32 on every machine: bf16 `auto` would make a test's figures depend on the CPU
+            "bf16": False,
         },
         "baseline": {"max_features": 2000},
     }

@@ -266,7 +266,9 @@ def write_model_card(
         lines += [
             "## Training run",
             "",
-            f"- device: {training.get('device')}; {training.get('steps')} steps in "
+            f"- device: {training.get('device')} "
+            f"({'bf16 autocast' if training.get('bf16') else 'fp32'}); "
+            f"{training.get('steps')} steps in "
             f"{training.get('seconds', 0):.0f} s; max length {config.training.max_length} "
             f"tokens (head+tail truncation; {100 * training.get('train_truncated_share', 0):.1f}% "
             "of training texts cut)",

@@ -303,7 +303,11 @@ class TrainingConfig(BaseModel):
     )
     seed: int = 13
     device: str = "auto"
-    bf16: bool | Literal["auto"] = "auto"
+    bf16: bool | Literal["auto"] = Field(
+        default="auto",
+        description="Train under bf16 autocast. auto: where bf16 is native (a GPU; a CPU with AMX "
+        "or AVX512-BF16); true: anywhere (emulated, slower, on other CPUs); false: fp32.",
+    )
     num_threads: int = Field(default=0, ge=0)
 
 

@@ -243,6 +243,7 @@ def run_training(
             "seconds": result.seconds,
             "steps": result.steps,
             "step_seconds": result.step_seconds,
+            "bf16": result.bf16,
             "cache_seconds": result.cache_seconds,
             "best_validation": result.best_validation,
             "history": result.history,

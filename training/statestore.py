@@ -30,14 +30,16 @@ log = logging.getLogger(__name__)
 FILES = ("states.npy", "offsets.npy", "keys.npy")
 
 
-def store_folder(cache_dir: Path, encoder_dir: str, layers: int) -> Path:
-    """Where the states of ``layers`` frozen layers of this encoder live."""
+def store_folder(cache_dir: Path, encoder_dir: str, layers: int, bf16: bool = False) -> Path:
+    """Where the states of ``layers`` frozen layers of this encoder live; states computed under
+    bf16 autocast differ from fp32 ones in the third digit, so each precision has its own."""
     weights = Path(encoder_dir) / "model.safetensors"
     if weights.is_file():
         fingerprint = file_sha256(weights)[:16]
     else:  # a hub id: its name is all we know of it
         fingerprint = hashlib.sha256(encoder_dir.encode()).hexdigest()[:16]
-    return Path(cache_dir) / "states" / f"{fingerprint}-layers{layers}"
+    precision = "-bf16" if bf16 else ""
+    return Path(cache_dir) / "states" / f"{fingerprint}-layers{layers}{precision}"
 
 
 def text_key(ids: Sequence[int]) -> bytes:

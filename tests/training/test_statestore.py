@@ -62,6 +62,15 @@ def test_another_depth_or_encoder_has_its_own_folder(tmp_path):
     assert store_folder(tmp_path, str(encoder), 8) != eight
 
 
+def test_states_computed_in_bf16_have_their_own_folder(tmp_path):
+    encoder = tmp_path / "enc"
+    encoder.mkdir()
+    (encoder / "model.safetensors").write_bytes(b"weights")
+    assert store_folder(tmp_path, str(encoder), 8, bf16=True) != store_folder(
+        tmp_path, str(encoder), 8
+    )
+
+
 def test_split_gives_each_part_its_own_texts():
     states = Computer()(TEXTS)
     first, rest = states.split(1)
