@@ -10,6 +10,7 @@ import pytest
 from nabiz.settings import REPO_ROOT
 from nabiz.training.config import load_config
 from nabiz.training.evalsets import adjudicate, agreement, combine, read_pass
+from nabiz.yamlio import load_yaml
 
 EVAL = REPO_ROOT / "data" / "eval"
 
@@ -71,7 +72,10 @@ def test_committed_eval_files_hold_no_texts() -> None:
         assert not columns & {"text", "title", "full_text", "metin"}, path
 
 
-@pytest.mark.parametrize("profile", [None, "cpu", "full"])
+DEFAULT_PROFILES = list(load_yaml((REPO_ROOT / "configs" / "default.yaml").read_text())["profiles"])
+
+
+@pytest.mark.parametrize("profile", [None, *DEFAULT_PROFILES])
 def test_default_config_excludes_the_urgency_set_from_every_profile(profile) -> None:
     config = load_config(REPO_ROOT / "configs" / "default.yaml", profile)
     [exclusion] = config.data.exclude
