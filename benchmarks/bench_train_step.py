@@ -91,8 +91,7 @@ def main() -> None:
 
         plain_s, plain_cpu = time_steps(model, plain, batches, args.steps, args.bf16)
         started = time.process_time()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
-            states = lower_states(model, encoded.ids, freeze, pad, 128, device)
+        states = lower_states(model, encoded.ids, freeze, pad, 128, device, args.bf16)
         per_text = (time.process_time() - started) / len(encoded.ids)
 
         def cached(rows, model=model, states=states, freeze=freeze):

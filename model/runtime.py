@@ -57,6 +57,12 @@ def cpu_has_native_bf16() -> bool:
     return bool({"avx512_bf16", "amx_bf16"} & set(flags.split()))
 
 
+def bf16_is_native(device: str) -> bool:
+    """Whether bf16 runs in hardware on a device type (``cpu``/``cuda``): always on a GPU, on a
+    CPU with AVX512-BF16 or AMX. Inference (``auto`` precision) and training decide by it."""
+    return device == "cuda" or (device == "cpu" and cpu_has_native_bf16())
+
+
 def device_type(device: str) -> str:
     """``cpu`` or ``cuda`` for a device setting (``auto``, ``cpu``, ``cuda``, ``cuda:N``).
 
@@ -77,7 +83,7 @@ def resolve_precision(precision: str, device: str, plan: QuantizationPlan | None
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
     if precision == "auto":
-        if device == "cuda" or (device == "cpu" and cpu_has_native_bf16()):
+        if bf16_is_native(device):
             return "bf16"
         if device == "cpu" and plan is not None and plan.accepted:
             return "int8"

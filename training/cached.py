@@ -83,8 +83,10 @@ def lower_states(
     pad_id: int,
     batch_size: int,
     device: torch.device,
+    bf16: bool = False,
 ) -> CachedStates:
-    """Run the embeddings and the bottom ``layers`` encoder layers once over every text."""
+    """Run the embeddings and the bottom ``layers`` encoder layers once over every text (under
+    bf16 autocast with ``bf16``, as training then runs)."""
     encoder = model.encoder
     was_training = encoder.training
     encoder.eval()
@@ -96,10 +98,11 @@ def lower_states(
     for batch in tqdm(batches, desc=f"layers 1-{layers}, once", unit="batch", dynamic_ncols=True):
         input_ids, mask = pad_batch([ids[i] for i in batch], pad_id)
         input_ids, mask = input_ids.to(device), mask.to(device)
-        hidden = encoder.embeddings(input_ids=input_ids)
-        attn = _bidirectional_mask(encoder, hidden, mask)
-        for layer in encoder.encoder.layer[:layers]:
-            hidden = layer(hidden, attn)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            hidden = encoder.embeddings(input_ids=input_ids)
+            attn = _bidirectional_mask(encoder, hidden, mask)
+            for layer in encoder.encoder.layer[:layers]:
+                hidden = layer(hidden, attn)
         hidden = hidden.float().cpu()
         for j, i in enumerate(batch):
             flat[offsets[i] : offsets[i + 1]] = hidden[j, : lengths[i]]

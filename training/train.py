@@ -25,7 +25,7 @@ from transformers import get_linear_schedule_with_warmup
 from nabiz.model.encoder import resolve_base_encoder
 from nabiz.model.network import MultiTaskModel
 from nabiz.model.predictor import ModelInfo
-from nabiz.model.runtime import cpu_has_native_bf16
+from nabiz.model.runtime import bf16_is_native
 from nabiz.model.schema import LabelSchema, TaskSpec
 from nabiz.model.tokenize import encode_texts, pad_batch
 from nabiz.model.transformer import (
@@ -217,7 +217,7 @@ def training_bf16(setting: bool | str, device_type: str) -> bool:
     with AMX or AVX512-BF16), where it makes a step faster; ``true`` asks for it anywhere (a CPU
     without native bf16 then emulates it, slower than fp32)."""
     if setting == "auto":
-        return device_type == "cuda" or (device_type == "cpu" and cpu_has_native_bf16())
+        return bf16_is_native(device_type)
     return bool(setting)
 
 
@@ -288,10 +288,9 @@ def fine_tune(
         cache_started = time.perf_counter()
 
         def compute(ids) -> CachedStates:
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                return lower_states(
-                    model, ids, cfg.freeze_layers, pad_id, cfg.eval_batch_size, device
-                )
+            return lower_states(
+                model, ids, cfg.freeze_layers, pad_id, cfg.eval_batch_size, device, bf16
+            )
 
         if cfg.store_frozen_states:
             folder = store_folder(settings.cache_dir, base, cfg.freeze_layers, bf16)
