@@ -11,20 +11,75 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from nabiz.deasciify import deasciify
+
 _SPACES = re.compile(r"[^\S\n]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def normalize_text(text: str) -> str:
-    """NFKC, no control characters, runs of spaces folded, at most one blank line, trimmed."""
+    """NFKC, no control characters, runs of spaces folded, at most one blank line, trimmed, and
+    Turkish letters restored where the text was written without them
+    (:func:`restore_turkish_letters`)."""
     text = unicodedata.normalize("NFKC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub(" ", text)
     text = _SPACES.sub(" ", text)
     text = "\n".join(line.strip() for line in text.split("\n"))
     text = _BLANK_LINES.sub("\n\n", text)
-    return text.strip()
+    return restore_turkish_letters(text.strip())
+
+
+_TURKISH_LETTERS = frozenset("çğıöşüÇĞİÖŞÜ")
+_CAPITAL_FOR_LETTER = str.maketrans("IGUCOS", "ığüçöş")
+_CAPITAL_AFTER_LOWER = re.compile(r"[a-z][IGUCOS]")
+_NOT_PROSE = re.compile(r"(?:https?://|www\.)\S+|[@#]\w+", re.IGNORECASE)
+_ASCII_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def restore_turkish_letters(text: str) -> str:
+    """ç ğ ı ö ş ü put back into a text written without them.
+
+    The encoder was pretrained on Turkish written with its letters and cuts ASCII spellings into
+    rarer pieces. Two ways of writing without them are told apart:
+
+    * **ASCII capitals.** Older Turkish tweet corpora (about 7 % of brain_tr) were lowercased
+      and then had ı ğ ü ç ö ş replaced by I G U C O S: "az Once turkcell mUSteri" for "az önce
+      turkcell müşteri". A text counts as written that way when every capital in it is one of
+      those six and at least two of them follow a lowercase letter inside a word, which ordinary
+      casing seldom does ("iOS" and "iCloud" have one each; a lowercase ASCII text naming both
+      would be changed). The capitals are written back as the letters they stand for.
+    * **Plain ASCII** (a keyboard or phone without Turkish letters, about 9 % of brain_tr):
+      texts of at least three words are deasciified (:mod:`nabiz.deasciify`).
+
+    Texts with even one Turkish letter are left alone: the writer used them, and a guess could
+    only undo a right one. URLs, @mentions and #hashtags are neither read nor changed.
+    """
+    prose = _NOT_PROSE.sub(" ", text)
+    if any(char in _TURKISH_LETTERS for char in prose):
+        return text
+    if _written_in_capitals(prose):
+        return _map_prose(text, lambda part: part.translate(_CAPITAL_FOR_LETTER))
+    if len(_ASCII_WORD.findall(prose)) >= 3:
+        return _map_prose(text, deasciify)
+    return text
+
+
+def _written_in_capitals(prose: str) -> bool:
+    if any(char.isupper() and char not in "IGUCOS" for char in prose):
+        return False
+    return len(_CAPITAL_AFTER_LOWER.findall(prose)) >= 2
+
+
+def _map_prose(text: str, change) -> str:
+    """``change`` applied to the parts of ``text`` between URLs, @mentions and #hashtags."""
+    pieces, position = [], 0
+    for match in _NOT_PROSE.finditer(text):
+        pieces += [change(text[position : match.start()]), match.group()]
+        position = match.end()
+    pieces.append(change(text[position:]))
+    return "".join(pieces)
 
 
 def turkish_lower(text: str) -> str:

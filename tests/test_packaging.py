@@ -58,4 +58,5 @@ def test_the_wheel_holds_every_module_and_data_file_under_its_import_name(tmp_pa
     assert "nabiz/training/config.py" in names
     assert "nabiz/serving/app.py" in names
     assert "nabiz/serving/queue/migrations/script.py.mako" in names
+    assert "nabiz/deasciify_patterns.json.gz" in names
     assert not any(name.startswith(("model/", "training/", "serving/")) for name in names)

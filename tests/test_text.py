@@ -6,11 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from nabiz.deasciify import deasciify
 from nabiz.text import (
     dedupe_key,
     fold_case_and_accents,
     near_duplicate_key,
     normalize_text,
+    restore_turkish_letters,
     turkish_lower,
 )
 
@@ -52,6 +54,47 @@ def test_dedupe_key_ignores_case_and_spacing() -> None:
 
 def test_dedupe_key_keeps_different_words_apart() -> None:
     assert dedupe_key("ışık") != dedupe_key("isik")
+
+
+def test_turkish_letters_written_as_capitals_are_restored() -> None:
+    text = "az Once turkcell mUSteri hizmetlerindeki kIza ayar verdim"
+    assert normalize_text(text) == "az önce turkcell müşteri hizmetlerindeki kıza ayar verdim"
+
+
+def test_text_typed_without_turkish_letters_gets_them_back() -> None:
+    assert normalize_text("kargo cok gec geldi, urun de kirik cikti") == (
+        "kargo çok geç geldi, ürün de kırık çıktı"
+    )
+    assert normalize_text("FATURA COK YUKSEK GELDI") == "FATURA ÇOK YÜKSEK GELDİ"
+
+
+def test_a_text_with_one_turkish_letter_is_left_as_written() -> None:
+    text = "Internet 3 gundur yok, paramı geri istiyorum"
+    assert normalize_text(text) == text
+
+
+def test_restoring_leaves_mentions_hashtags_and_urls_alone() -> None:
+    text = "@TurkcellHizmet internet Cok yavaS, gOrUSelim #gUnaydIn https://t.co/AbIcOs"
+    assert restore_turkish_letters(text) == (
+        "@TurkcellHizmet internet çok yavaş, görüşelim #gUnaydIn https://t.co/AbIcOs"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "iOS guncellemesi sonrasi uygulama acilmiyor",  # one capital after a lowercase letter
+        "Turkcell mUSteri hizmetleri",  # a capital outside I G U C O S: ordinary casing
+        "FATURAM COK YUKSEK",  # all capitals: none follows a lowercase letter
+    ],
+)
+def test_ordinary_casing_is_read_as_plain_ascii_not_as_capitals(text: str) -> None:
+    assert restore_turkish_letters(text) == deasciify(text)
+
+
+@pytest.mark.parametrize("text", ["Very good", "iOS 18", "Kargo hızlı"])
+def test_short_texts_and_texts_with_turkish_letters_are_left_as_written(text: str) -> None:
+    assert restore_turkish_letters(text) == text
 
 
 @given(st.text())
