@@ -82,9 +82,9 @@ def peak_flops() -> tuple[float, float, str]:
         lanes, what = 16, "AVX2, 8 lanes x 2 FMA units"
     else:
         lanes, what = 8, "SSE, 4 lanes x 2 units"
-    from nabiz.model.runtime import cpu_has_native_bf16  # what `auto` decides with
+    from nabiz.model.runtime import cpu_has_fast_bf16  # what `auto` decides with
 
-    bf16 = 2 if avx512 and cpu_has_native_bf16() else 1
+    bf16 = 2 if avx512 and cpu_has_fast_bf16() else 1
     mhz = float(info.get("cpu MHz", "0"))
     cores = os.cpu_count() or 1
     peak = cores * mhz * 1e6 * lanes * 2

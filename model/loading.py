@@ -41,13 +41,13 @@ def from_pretrained(
 
     ``ensemble=False`` scores with the transformer alone, leaving out the baseline mixture.
     ``precision``: ``fp32``, ``bf16`` (autocast), ``int8`` (the directory's quantization plan,
-    CPU only) or ``auto`` (bf16 on a GPU and on CPUs with native bf16, int8 on other CPUs when the
-    directory's plan was accepted, fp32 elsewhere); the baseline ignores it. ``calibrated=False``
-    gives the raw scores: no temperatures (``calibration.json``) and no urgency cues
-    (``urgency_cues.json``). ``runtime``: ``torch``, ``onnx`` (the directory's ``network.onnx``
-    in ONNX Runtime, fp32 on the CPU) or ``auto`` (ONNX Runtime where torch would run fp32 on
-    the CPU and the file and ONNX Runtime are there). ``num_threads`` (0: one per CPU) sets ONNX
-    Runtime's threads; torch's are process-wide (``load_predictor`` sets them).
+    CPU only) or ``auto`` (bf16 on a GPU and on CPUs where bf16 beats fp32, int8 on other CPUs
+    when the directory's plan was accepted, fp32 elsewhere); the baseline ignores it.
+    ``calibrated=False`` gives the raw scores: no temperatures (``calibration.json``) and no
+    urgency cues (``urgency_cues.json``). ``runtime``: ``torch``, ``onnx`` (the directory's
+    ``network.onnx`` in ONNX Runtime, fp32 on the CPU) or ``auto`` (ONNX Runtime where torch
+    would run fp32 on the CPU and the file and ONNX Runtime are there). ``num_threads`` (0: one
+    per CPU) sets ONNX Runtime's threads; torch's are process-wide (``load_predictor`` sets them).
 
     Each way of scoring has its own temperatures (``nabiz``: the served mixture, fitted on the
     mixture of the two raw parts; ``transformer`` alone; ``baseline`` alone); the urgency cues

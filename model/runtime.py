@@ -2,9 +2,9 @@
 
 Two choices, made from the CPU, the device and what the model directory holds:
 
-- **precision** (``NABIZ_PRECISION``): ``auto`` is bf16 on a GPU and on CPUs with native bf16
-  (AVX512-BF16 or AMX), int8 on other CPUs when the directory holds an accepted int8 plan
-  (``nabiz quantize``), fp32 elsewhere;
+- **precision** (``NABIZ_PRECISION``): ``auto`` is bf16 on a GPU and on CPUs where bf16 beats
+  fp32 (AMX, or AVX512-BF16 on AMD), int8 on other CPUs when the directory holds an accepted
+  int8 plan (``nabiz quantize``), fp32 elsewhere;
 - **runtime** (``NABIZ_RUNTIME``): ``torch``, or ONNX Runtime for fp32 on the CPU when the
   directory holds the exported network (``network.onnx``, written by ``nabiz export-onnx``).
   ``auto`` takes ONNX Runtime exactly where the encoder would otherwise run in torch fp32 on the
@@ -39,8 +39,8 @@ ONEDNN_ISAS_WITHOUT_BF16 = {
 }
 
 
-def cpu_has_native_bf16() -> bool:
-    """Whether this CPU computes bf16 in hardware (AVX512-BF16 or AMX), where bf16 is faster.
+def cpu_has_fast_bf16() -> bool:
+    """Whether bf16 matrix products run faster than fp32 on this CPU (:func:`bf16_beats_fp32`).
 
     A ``ONEDNN_MAX_CPU_ISA`` cap below AVX512_CORE_BF16 counts as no: oneDNN runs the bf16
     matrix products then, and it would emulate them (slower than fp32). It is also how a bf16
@@ -51,16 +51,39 @@ def cpu_has_native_bf16() -> bool:
         return False
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            flags = next((line for line in fh if line.startswith("flags")), "")
+            return bf16_beats_fp32(fh.read(65536))
     except OSError:
         return False
-    return bool({"avx512_bf16", "amx_bf16"} & set(flags.split()))
 
 
-def bf16_is_native(device: str) -> bool:
-    """Whether bf16 runs in hardware on a device type (``cpu``/``cuda``): always on a GPU, on a
-    CPU with AVX512-BF16 or AMX. Inference (``auto`` precision) and training decide by it."""
-    return device == "cuda" or (device == "cpu" and cpu_has_native_bf16())
+def bf16_beats_fp32(cpuinfo: str) -> bool:
+    """From ``/proc/cpuinfo``: AMX (Intel), or AVX512-BF16 on an AMD CPU.
+
+    AVX512-BF16 alone is not enough. AMD's Zen 4 and Zen 5 run its dot products at twice the
+    fp32 rate (bf16 inference 2.3-2.7x fp32 there), but an Intel core without AMX (Cooper Lake,
+    or a VM that hides a Sapphire/Emerald Rapids' AMX) runs them no faster than its fp32 FMAs
+    and pays for the conversions: on such a Xeon the encoder ran at 0.69x fp32 in bf16 and a
+    training step at 0.6-0.8x (BENCHMARKS.md §9)."""
+    flags = set(_field(cpuinfo, "flags").split())
+    if "amx_bf16" in flags:
+        return True
+    return "avx512_bf16" in flags and _field(cpuinfo, "vendor_id") == "AuthenticAMD"
+
+
+def _field(cpuinfo: str, name: str) -> str:
+    """The first ``name : value`` of ``/proc/cpuinfo`` (its first processor's)."""
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == name:
+            return value.strip()
+    return ""
+
+
+def bf16_is_fast(device: str) -> bool:
+    """Whether bf16 runs faster than fp32 on a device type (``cpu``/``cuda``): always on a GPU,
+    on a CPU where :func:`cpu_has_fast_bf16`. Inference (``auto`` precision) and training
+    decide by it."""
+    return device == "cuda" or (device == "cpu" and cpu_has_fast_bf16())
 
 
 def device_type(device: str) -> str:
@@ -83,7 +106,7 @@ def resolve_precision(precision: str, device: str, plan: QuantizationPlan | None
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
     if precision == "auto":
-        if bf16_is_native(device):
+        if bf16_is_fast(device):
             return "bf16"
         if device == "cpu" and plan is not None and plan.accepted:
             return "int8"

@@ -220,7 +220,7 @@ def quantize(
         raise fail(str(exc)) from None
     kept = ", ".join(f"{task} {share:.2%}" for task, share in plan.agreement.items())
     verdict = (
-        "accepted: NABIZ_PRECISION=auto uses it on CPUs without native bf16"
+        "accepted: NABIZ_PRECISION=auto uses it on CPUs where bf16 is not faster"
         if (plan.accepted)
         else "NOT accepted (< 99.5 % on some task): auto stays fp32; int8 only by hand"
     )
@@ -249,7 +249,7 @@ def export_onnx(
         int, typer.Option("--texts", min=1, help="Validation texts to check the export on.")
     ] = 200,
 ) -> None:
-    """Export the transformer to network.onnx for ONNX Runtime (CPUs without native bf16).
+    """Export the transformer to network.onnx for ONNX Runtime (CPUs where bf16 is not faster).
 
     The file is kept only if ONNX Runtime scores the model's validation texts (or, without its
     prepared data, the sample export's) as torch fp32 does; NABIZ_RUNTIME=auto then uses it

@@ -37,9 +37,9 @@ class Settings(BaseSettings):
     device: str = Field(default="auto", description="auto, cpu, cuda or cuda:N.")
     precision: Literal["auto", "fp32", "bf16", "int8"] = Field(
         default="auto",
-        description="Inference precision; auto = bf16 on a GPU and on CPUs with native bf16, "
-        "int8 on other CPUs when the model directory holds an accepted quantization plan "
-        "(`nabiz quantize`), fp32 elsewhere.",
+        description="Inference precision; auto = bf16 on a GPU and on CPUs where bf16 beats "
+        "fp32 (AMX, or AVX512-BF16 on AMD), int8 on other CPUs when the model directory holds "
+        "an accepted quantization plan (`nabiz quantize`), fp32 elsewhere.",
     )
     runtime: Literal["auto", "torch", "onnx"] = Field(
         default="auto",

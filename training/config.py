@@ -305,8 +305,8 @@ class TrainingConfig(BaseModel):
     device: str = "auto"
     bf16: bool | Literal["auto"] = Field(
         default="auto",
-        description="Train under bf16 autocast. auto: where bf16 is native (a GPU; a CPU with AMX "
-        "or AVX512-BF16); true: anywhere (emulated, slower, on other CPUs); false: fp32.",
+        description="Train under bf16 autocast. auto: where bf16 beats fp32 (a GPU; a CPU "
+        "with AMX, or AVX512-BF16 on AMD); true: anywhere (slower on other CPUs); false: fp32.",
     )
     num_threads: int = Field(default=0, ge=0)
 

@@ -25,7 +25,7 @@ from transformers import get_linear_schedule_with_warmup
 from nabiz.model.encoder import resolve_base_encoder
 from nabiz.model.network import MultiTaskModel
 from nabiz.model.predictor import ModelInfo
-from nabiz.model.runtime import bf16_is_native
+from nabiz.model.runtime import bf16_is_fast
 from nabiz.model.schema import LabelSchema, TaskSpec
 from nabiz.model.tokenize import encode_texts, pad_batch
 from nabiz.model.transformer import (
@@ -213,11 +213,11 @@ class TrainResult:
 
 
 def training_bf16(setting: bool | str, device_type: str) -> bool:
-    """Whether to train under bf16 autocast: ``auto`` does where bf16 is native (a GPU, a CPU
-    with AMX or AVX512-BF16), where it makes a step faster; ``true`` asks for it anywhere (a CPU
-    without native bf16 then emulates it, slower than fp32)."""
+    """Whether to train under bf16 autocast: ``auto`` does where bf16 beats fp32 (a GPU, a CPU
+    with AMX, or AVX512-BF16 on AMD: ``runtime.bf16_is_fast``), where it makes a step faster;
+    ``true`` asks for it anywhere (slower than fp32 on other CPUs)."""
     if setting == "auto":
-        return bf16_is_native(device_type)
+        return bf16_is_fast(device_type)
     return bool(setting)
 
 

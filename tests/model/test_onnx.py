@@ -75,24 +75,24 @@ def test_an_export_that_scores_differently_is_not_written(tiny_model_dir, monkey
 
 
 def test_auto_takes_onnx_where_torch_would_run_fp32_on_the_cpu(exported_dir, monkeypatch):
-    monkeypatch.setattr(runtime_module, "cpu_has_native_bf16", lambda: False)
+    monkeypatch.setattr(runtime_module, "cpu_has_fast_bf16", lambda: False)
     assert resolve_runtime("auto", exported_dir, "cpu", "auto") == "onnx"
     assert resolve_runtime("auto", exported_dir, "cpu", "fp32") == "onnx"
     assert resolve_runtime("auto", exported_dir, "cpu", "bf16") == "torch"  # asked for by hand
     assert resolve_runtime("auto", exported_dir, "cuda", "auto") == "torch"
     assert resolve_runtime("torch", exported_dir, "cpu", "auto") == "torch"
-    monkeypatch.setattr(runtime_module, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr(runtime_module, "cpu_has_fast_bf16", lambda: True)
     assert resolve_runtime("auto", exported_dir, "cpu", "auto") == "torch"  # bf16 is faster
 
 
 def test_auto_keeps_an_accepted_int8_plan_on_torch(exported_dir, monkeypatch):
-    monkeypatch.setattr(runtime_module, "cpu_has_native_bf16", lambda: False)
+    monkeypatch.setattr(runtime_module, "cpu_has_fast_bf16", lambda: False)
     QuantizationPlan(agreement={"sentiment": 0.999}, layers=12).save(exported_dir)
     assert resolve_runtime("auto", exported_dir, "cpu", "auto") == "torch"
 
 
 def test_auto_without_the_file_or_onnxruntime_stays_on_torch(tiny_model_dir, monkeypatch):
-    monkeypatch.setattr(runtime_module, "cpu_has_native_bf16", lambda: False)
+    monkeypatch.setattr(runtime_module, "cpu_has_fast_bf16", lambda: False)
     assert resolve_runtime("auto", tiny_model_dir, "cpu", "auto") == "torch"
     (tiny_model_dir / ONNX_FILE).write_bytes(b"")
     monkeypatch.setattr(runtime_module, "onnxruntime_installed", lambda: False)
@@ -110,7 +110,7 @@ def test_onnx_by_hand_with_bf16_is_refused(exported_dir):
 
 
 def test_onnx_by_hand_takes_auto_precision_as_fp32_even_with_native_bf16(exported_dir, monkeypatch):
-    monkeypatch.setattr(runtime_module, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr(runtime_module, "cpu_has_fast_bf16", lambda: True)
     assert resolve_runtime("onnx", exported_dir, "cpu", "auto") == "onnx"
 
 

@@ -87,20 +87,20 @@ def test_auto_takes_int8_only_on_a_cpu_without_bf16_and_with_an_accepted_plan(mo
     all_fp32 = QuantizationPlan(
         keep_fp32=[f"l{i}" for i in range(12)], agreement={"sentiment": 1.0}, layers=12
     )
-    monkeypatch.setattr(runtime_module, "cpu_has_native_bf16", lambda: False)
+    monkeypatch.setattr(runtime_module, "cpu_has_fast_bf16", lambda: False)
     assert resolve_precision("auto", cpu, accepted) == "int8"
     assert resolve_precision("auto", cpu, rejected) == "fp32"
     assert resolve_precision("auto", cpu, None) == "fp32"
     assert resolve_precision("auto", cpu, all_fp32) == "fp32"  # nothing int8: no point
     assert resolve_precision("auto", gpu, accepted) == "bf16"
     assert resolve_precision("int8", cpu, rejected) == "int8"  # by hand, the user's choice
-    monkeypatch.setattr(runtime_module, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr(runtime_module, "cpu_has_fast_bf16", lambda: True)
     assert resolve_precision("auto", cpu, accepted) == "bf16"
 
 
 def test_a_onednn_cap_below_bf16_counts_as_a_cpu_without_native_bf16(monkeypatch):
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
-    assert not runtime_module.cpu_has_native_bf16()
+    assert not runtime_module.cpu_has_fast_bf16()
     accepted = QuantizationPlan(agreement={"sentiment": 0.999}, layers=12)
     assert resolve_precision("auto", "cpu", accepted) == "int8"
     assert resolve_precision("auto", "cpu", None) == "fp32"

@@ -19,19 +19,19 @@ from tests.helpers import custom_config_dict, labelled_frame
 
 @pytest.mark.parametrize("native", [True, False])
 def test_auto_trains_in_bf16_on_a_gpu_whatever_the_cpu(monkeypatch, native):
-    monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: native)
+    monkeypatch.setattr(runtime, "cpu_has_fast_bf16", lambda: native)
     assert train.training_bf16("auto", "cuda")
 
 
 @pytest.mark.parametrize("native", [True, False])
-def test_auto_trains_in_bf16_on_a_cpu_only_where_bf16_is_native(monkeypatch, native):
-    monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: native)
+def test_auto_trains_in_bf16_on_a_cpu_only_where_bf16_is_fast(monkeypatch, native):
+    monkeypatch.setattr(runtime, "cpu_has_fast_bf16", lambda: native)
     assert train.training_bf16("auto", "cpu") is native
 
 
 @pytest.mark.parametrize("device", ["cpu", "cuda"])
 def test_a_setting_by_hand_is_obeyed_on_any_device(monkeypatch, device):
-    monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: False)
+    monkeypatch.setattr(runtime, "cpu_has_fast_bf16", lambda: False)
     assert train.training_bf16(True, device) and not train.training_bf16(False, device)
 
 
