@@ -3,8 +3,9 @@
 The naive way is the same weights run as a first version would: fp32, every text padded to the
 max length, texts in arrival order, under ``torch.no_grad``. The product path is
 ``load_predictor`` with the settings' defaults, as the API and the batch scorer use it (bf16 on
-a GPU or a CPU with native bf16). Both run in this process on
-the same texts, so the ratio is like for like. On a GPU it also prints the share of the chip's
+a GPU or a CPU with native bf16; ONNX Runtime fp32 where the model has ``network.onnx`` and bf16
+is not native, which needs ``--skip-naive``). Both run in this process on the same texts, so the
+ratio is like for like. On a GPU it also prints the share of the chip's
 peak bf16 FLOP/s that the product path reaches.
 
     python benchmarks/bench_predictor.py --model models/nabiz-cpu [--texts 1024]
@@ -24,7 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import git_revision, machine_description, test_split_texts
 
 from nabiz.model.loading import load_predictor
-from nabiz.model.reference import plain_scores, transformer_of
+from nabiz.model.mixture import MixturePredictor
+from nabiz.model.reference import plain_scores
+from nabiz.model.transformer import TransformerPredictor
 from nabiz.settings import Settings
 
 PEAK_BF16_FLOPS = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L4": 121e12}
@@ -84,11 +87,17 @@ def main() -> None:
     rng = np.random.default_rng(0)
     texts = [texts[i] for i in rng.permutation(len(texts))[: args.texts]] * args.repeat_texts
     predictor = load_predictor(args.model, Settings(device=args.device))
-    transformer = transformer_of(predictor)
-    lengths = [len(x) for x in transformer.encode(texts).ids]
+    # The encoder's part: torch, or ONNX Runtime where `auto` chose it (the naive way and the
+    # stages need the torch one).
+    encoder = predictor.first if isinstance(predictor, MixturePredictor) else predictor
+    transformer = encoder if isinstance(encoder, TransformerPredictor) else None
+    if transformer is None and not (args.skip_naive and not args.stages):
+        parser.error("the model runs in ONNX Runtime here: pass --skip-naive, without --stages")
+    runtime = "onnx fp32" if transformer is None else "bf16" if transformer.bf16 else "fp32"
+    lengths = [len(x) for x in encoder.encode(texts).ids]
     print(
         f"model {args.model} ({predictor.info.name} {predictor.info.version}, "
-        f"{'bf16' if transformer.bf16 else 'fp32'}); {len(texts)} "
+        f"{runtime}); {len(texts)} "
         f"test-split texts, tokens mean {np.mean(lengths):.1f} / max {max(lengths)} "
         f"(max length {predictor.info.max_length})"
     )
@@ -96,7 +105,7 @@ def main() -> None:
     all_texts = texts
     for batch_size in args.batch_sizes:
         texts = all_texts[: batch_size * args.max_batches] if args.max_batches else all_texts
-        transformer.batch_size = batch_size
+        encoder.batch_size = batch_size
         predictor.predict_scores(texts[: batch_size * 2])  # warm-up
         fast = timed(lambda t=texts: predictor.predict_scores(t), args.repeats)
         line = f"{batch_size:>5} {len(texts) / fast:>12.1f}"
@@ -107,7 +116,7 @@ def main() -> None:
             naive = plain_scores(predictor, texts, batch_size)
             same = np.mean([(product[k].argmax(1) == naive[k].argmax(1)).mean() for k in naive])
             line += f" {len(texts) / slow:>10.1f} {slow / fast:>8.2f}x {100 * same:>11.2f}%"
-        if transformer.device.type == "cuda":
+        if transformer is not None and transformer.device.type == "cuda":
             name = torch.cuda.get_device_name(0)
             peak = next((v for k, v in PEAK_BF16_FLOPS.items() if k in name), None)
             scored = lengths[: len(texts)]
