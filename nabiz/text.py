@@ -57,13 +57,17 @@ def restore_turkish_letters(text: str) -> str:
     only undo a right one. URLs, @mentions and #hashtags are neither read nor changed.
     """
     prose = _NOT_PROSE.sub(" ", text)
-    if any(char in _TURKISH_LETTERS for char in prose):
+    if has_turkish_letters(prose):
         return text
     if _written_in_capitals(prose):
         return _map_prose(text, lambda part: part.translate(_CAPITAL_FOR_LETTER))
     if len(_ASCII_WORD.findall(prose)) >= 3:
         return _map_prose(text, deasciify)
     return text
+
+
+def has_turkish_letters(text: str) -> bool:
+    return any(char in _TURKISH_LETTERS for char in text)
 
 
 def _written_in_capitals(prose: str) -> bool:

@@ -228,6 +228,14 @@ def card_markdown(card: dict[str, Any]) -> str:
                 f"({item['cross_source_groups']} across sources), {item['rows_removed']} rows "
                 f"removed; label conflicts: {item['label_conflicts']}."
             )
+    restored = card.get("restored_letters")
+    if restored:
+        per_source = ", ".join(f"{name} {count:,}" for name, count in restored.items())
+        lines.append(
+            f"- Turkish letters restored (written as ASCII capitals, or typed without them): "
+            f"{sum(restored.values()):,} kept texts ({per_source}); `text_original` keeps them "
+            "as written."
+        )
     groups = card.get("groups")
     if groups:
         lines.append(

@@ -33,7 +33,7 @@ from datasets import Dataset, DatasetDict, Features, List, Value, load_from_disk
 from nabiz.model.schema import LabelSchema
 from nabiz.pii import mask_text
 from nabiz.settings import Settings, get_settings
-from nabiz.text import dedupe_key, near_duplicate_key, normalize_text
+from nabiz.text import dedupe_key, has_turkish_letters, near_duplicate_key, normalize_text
 from nabiz.training.config import NabizConfig, SourceSpec
 from nabiz.training.datacard import (
     CARD_JSON,
@@ -310,8 +310,12 @@ def prepare_data(config: NabizConfig, settings: Settings | None = None) -> Prepa
             for name in SPLITS
         }
     )
+    restored = frame["text"].map(has_turkish_letters) & ~frame["text_original"].map(
+        has_turkish_letters
+    )
     extra = {
         "groups": group_report(frame),
+        "restored_letters": frame.loc[restored, "source"].value_counts().sort_index().to_dict(),
         "exclusions": exclusions,
         "budgets": {
             "seed": config.data.budget_seed,

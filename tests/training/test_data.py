@@ -289,6 +289,24 @@ def test_text_is_normalized_and_original_kept(prepared) -> None:
     assert set(rows.columns) >= {"text", "text_original", "source", "mood", "subject"}
 
 
+def test_text_typed_without_turkish_letters_is_restored_and_counted(tmp_path: Path) -> None:
+    typed = tmp_path / "typed.csv"
+    typed.write_text(
+        "id,text,duygu,konu\n1,kargo cok gec geldi urun kirik cikti,kotu,para\n"
+        "2,Kargo çok hızlı geldi,iyi,para\n",
+        encoding="utf-8",
+    )
+    prepared = prepare_data(
+        make_config(tmp_path, [fixture_spec(path=str(typed))]), offline_settings(tmp_path)
+    )
+    rows = rows_of(prepared)
+    assert rows.loc["fixture:0", "text"] == "kargo çok geç geldi ürün kırık çıktı"
+    assert rows.loc["fixture:0", "text_original"] == "kargo cok gec geldi urun kirik cikti"
+    assert prepared.card["restored_letters"] == {"fixture": 1}
+    card = (prepared.path / "data_card.md").read_text(encoding="utf-8")
+    assert "Turkish letters restored" in card
+
+
 def test_prepare_gives_the_same_splits_twice(config: NabizConfig, tmp_path: Path) -> None:
     first = rows_of(prepare_data(config, offline_settings(tmp_path)))
     second = rows_of(prepare_data(config, offline_settings(tmp_path)))
