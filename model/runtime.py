@@ -62,7 +62,7 @@ def bf16_beats_fp32(cpuinfo: str) -> bool:
     AVX512-BF16 alone is not enough. AMD's Zen 4 and Zen 5 run its dot products at twice the
     fp32 rate (bf16 inference 2.3-2.7x fp32 there), but an Intel core without AMX (Cooper Lake,
     or a VM that hides a Sapphire/Emerald Rapids' AMX) runs them no faster than its fp32 FMAs
-    and pays for the conversions: on such a Xeon the encoder ran at 0.69x fp32 in bf16 and a
+    and pays for the conversions: on such a Xeon the encoder ran at 0.52-0.75x fp32 in bf16 and a
     training step at 0.6-0.8x (BENCHMARKS.md §9)."""
     flags = set(_field(cpuinfo, "flags").split())
     if "amx_bf16" in flags:
