@@ -34,7 +34,8 @@ def normalize_text(text: str) -> str:
 _TURKISH_LETTERS = frozenset("çğıöşüÇĞİÖŞÜ")
 _CAPITAL_FOR_LETTER = str.maketrans("IGUCOS", "ığüçöş")
 _CAPITAL_AFTER_LOWER = re.compile(r"[a-z][IGUCOS]")
-_NOT_PROSE = re.compile(r"(?:https?://|www\.)\S+|[@#]\w+", re.IGNORECASE)
+# URLs, @mentions, #hashtags and the personal-data masks ("[IBAN]", nabiz.pii): not prose.
+_NOT_PROSE = re.compile(r"(?:https?://|www\.)\S+|[@#]\w+|(?-i:\[[A-Z]+\])", re.IGNORECASE)
 _ASCII_WORD = re.compile(r"[A-Za-z]{2,}")
 
 
@@ -54,7 +55,8 @@ def restore_turkish_letters(text: str) -> str:
       texts of at least three words are deasciified (:mod:`nabiz.deasciify`).
 
     Texts with even one Turkish letter are left alone: the writer used them, and a guess could
-    only undo a right one. URLs, @mentions and #hashtags are neither read nor changed.
+    only undo a right one. URLs, @mentions, #hashtags and the masks of personal data ("[IBAN]")
+    are neither read nor changed.
     """
     prose = _NOT_PROSE.sub(" ", text)
     if has_turkish_letters(prose):

@@ -80,6 +80,11 @@ def test_restoring_leaves_mentions_hashtags_and_urls_alone() -> None:
     )
 
 
+def test_restoring_leaves_the_masks_of_personal_data_alone() -> None:
+    masked = "kartimdan para cekildi iban [IBAN] telefon [TELEFON]"
+    assert normalize_text(masked) == "kartımdan para çekildi iban [IBAN] telefon [TELEFON]"
+
+
 @pytest.mark.parametrize(
     "text",
     [
