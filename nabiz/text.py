@@ -3,7 +3,9 @@
 Training and prediction must see text normalized the same way, so both call ``normalize_text``.
 Casing is kept (the encoder is cased and capitals carry tone); ``turkish_lower`` exists for the
 places where casing must not matter, such as duplicate detection, and lowercases dotted and
-dotless I the Turkish way (``İ``→``i``, ``I``→``ı``), which ``str.lower`` gets wrong.
+dotless I the Turkish way (``İ``→``i``, ``I``→``ı``), which ``str.lower`` gets wrong. The letters
+themselves change only where a text was written without Turkish letters: it gets them back
+(``restore_turkish_letters``).
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ def _written_in_capitals(prose: str) -> bool:
 
 
 def _map_prose(text: str, change) -> str:
-    """``change`` applied to the parts of ``text`` between URLs, @mentions and #hashtags."""
+    """``change`` applied to the parts of ``text`` outside URLs, @mentions, #hashtags and masks."""
     pieces, position = [], 0
     for match in _NOT_PROSE.finditer(text):
         pieces += [change(text[position : match.start()]), match.group()]
