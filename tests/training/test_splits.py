@@ -80,7 +80,7 @@ def test_complaints_sharing_a_title_share_a_split(tmp_path: Path) -> None:
         for word in ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"]
     ]
     kept = prepare_rows(tmp_path, rows)
-    same_title = kept[kept["text"].str.startswith("Turkcell WhatsApp")]
+    same_title = kept[kept["text_original"].str.startswith("Turkcell WhatsApp")]
     assert len(same_title) == 8
     assert same_title["split"].nunique() == 1
     assert same_title["group"].nunique() == 1
