@@ -8,17 +8,15 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
+from nabiz.model.runtime import read_cpuinfo
+
 SPEED_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16")
 
 
 def cpu_info() -> dict[str, str]:
-    """The first CPU's block of /proc/cpuinfo as ``{field: value}``; empty where there is none."""
-    try:
-        first = Path("/proc/cpuinfo").read_text().split("\n\n", 1)[0]
-    except OSError:
-        return {}
-    fields = (line.split(":", 1) for line in first.splitlines() if ":" in line)
-    return {key.strip(): value.strip() for key, value in fields}
+    """The first CPU's block of /proc/cpuinfo as ``{field: value}``; empty where there is none
+    (read as `auto` precision reads it)."""
+    return read_cpuinfo()
 
 
 def cpu_flags() -> list[str]:

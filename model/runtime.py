@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from nabiz.model.quantize_plan import QUANTIZATION_FILE, QuantizationPlan
@@ -49,34 +50,36 @@ def cpu_has_fast_bf16() -> bool:
     cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper()
     if cap in ONEDNN_ISAS_WITHOUT_BF16:
         return False
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            return bf16_beats_fp32(fh.read(65536))
-    except OSError:
-        return False
+    return bf16_beats_fp32(read_cpuinfo())
 
 
-def bf16_beats_fp32(cpuinfo: str) -> bool:
-    """From ``/proc/cpuinfo``: AMX (Intel), or AVX512-BF16 on an AMD CPU.
+def bf16_beats_fp32(cpuinfo: Mapping[str, str]) -> bool:
+    """From ``/proc/cpuinfo``'s fields: AMX (Intel), or AVX512-BF16 on an AMD CPU.
 
     AVX512-BF16 alone is not enough. AMD's Zen 4 and Zen 5 run its dot products at twice the
     fp32 rate (bf16 inference 2.3-2.7x fp32 there), but an Intel core without AMX (Cooper Lake,
     or a VM that hides a Sapphire/Emerald Rapids' AMX) runs them no faster than its fp32 FMAs
     and pays for the conversions: on such a Xeon the encoder ran at 0.52-0.75x fp32 in bf16 and a
     training step at 0.6-0.8x (BENCHMARKS.md §9)."""
-    flags = set(_field(cpuinfo, "flags").split())
+    flags = set(cpuinfo.get("flags", "").split())
     if "amx_bf16" in flags:
         return True
-    return "avx512_bf16" in flags and _field(cpuinfo, "vendor_id") == "AuthenticAMD"
+    return "avx512_bf16" in flags and cpuinfo.get("vendor_id") == "AuthenticAMD"
 
 
-def _field(cpuinfo: str, name: str) -> str:
-    """The first ``name : value`` of ``/proc/cpuinfo`` (its first processor's)."""
-    for line in cpuinfo.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() == name:
-            return value.strip()
-    return ""
+def parse_cpuinfo(text: str) -> dict[str, str]:
+    """The first processor's block of ``/proc/cpuinfo`` as ``{field: value}``."""
+    first = text.split("\n\n", 1)[0]
+    fields = (line.split(":", 1) for line in first.splitlines() if ":" in line)
+    return {key.strip(): value.strip() for key, value in fields}
+
+
+def read_cpuinfo() -> dict[str, str]:
+    """This machine's :func:`parse_cpuinfo`; empty where there is no ``/proc/cpuinfo``."""
+    try:
+        return parse_cpuinfo(Path("/proc/cpuinfo").read_text(encoding="utf-8"))
+    except OSError:
+        return {}
 
 
 def bf16_is_fast(device: str) -> bool:

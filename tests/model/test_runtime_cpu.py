@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from nabiz.model.runtime import bf16_beats_fp32
+from nabiz.model.runtime import bf16_beats_fp32, parse_cpuinfo
 
 
-def cpuinfo(vendor: str, flags: str) -> str:
-    return f"processor\t: 0\nvendor_id\t: {vendor}\nflags\t\t: fpu sse avx2 fma {flags}\n"
+def cpuinfo(vendor: str, flags: str) -> dict[str, str]:
+    return parse_cpuinfo(
+        f"processor\t: 0\nvendor_id\t: {vendor}\nflags\t\t: fpu sse avx2 fma {flags}\n\n"
+        "processor\t: 1\nvendor_id\t: SomethingElse\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -26,4 +29,4 @@ def test_bf16_counts_as_faster_with_amx_or_with_avx512_bf16_on_amd(vendor, flags
 
 
 def test_an_unreadable_cpuinfo_counts_as_no_bf16():
-    assert not bf16_beats_fp32("")
+    assert not bf16_beats_fp32(parse_cpuinfo(""))
