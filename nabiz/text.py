@@ -71,7 +71,9 @@ def restore_turkish_letters(text: str) -> str:
 
 
 def has_turkish_letters(text: str) -> bool:
-    return any(char in _TURKISH_LETTERS for char in text)
+    """Whether ``text`` holds a Turkish letter, composed or not: "s" followed by a combining
+    cedilla is "ş" to a reader (and to NFKC), so it counts."""
+    return any(char in _TURKISH_LETTERS for char in unicodedata.normalize("NFC", text))
 
 
 def _written_in_capitals(prose: str) -> bool:

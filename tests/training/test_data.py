@@ -6,6 +6,7 @@ import csv
 import json
 import shutil
 import tempfile
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -305,6 +306,17 @@ def test_text_typed_without_turkish_letters_is_restored_and_counted(tmp_path: Pa
     assert prepared.card["restored_letters"] == {"fixture": 1}
     card = (prepared.path / "data_card.md").read_text(encoding="utf-8")
     assert "Turkish letters restored" in card
+
+
+def test_text_written_with_combining_marks_is_not_counted_as_restored(tmp_path: Path) -> None:
+    decomposed = unicodedata.normalize("NFD", "Kargo çok geç geldi, ürün bozuk, üzgünüm")
+    typed = tmp_path / "typed.csv"
+    typed.write_text(f'id,text,duygu,konu\n1,"{decomposed}",kotu,para\n', encoding="utf-8")
+    prepared = prepare_data(
+        make_config(tmp_path, [fixture_spec(path=str(typed))]), offline_settings(tmp_path)
+    )
+    assert rows_of(prepared).loc["fixture:0", "text"] == "Kargo çok geç geldi, ürün bozuk, üzgünüm"
+    assert prepared.card["restored_letters"] == {}
 
 
 def test_prepare_gives_the_same_splits_twice(config: NabizConfig, tmp_path: Path) -> None:
