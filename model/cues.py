@@ -1,16 +1,20 @@
-"""Urgency cues: a transparent list of phrases, and a small combiner that lets their hits move
-P(yuksek).
+"""Urgency cues: a transparent list of phrases whose hits move P(yuksek).
 
 Urgency labels exist only for telecom texts, but what makes a complaint urgent is much the same in
 every sector: money taken or blocked, fraud, a legal threat, health or safety, a service down for
-days, a threat to leave. The cue list (``data/urgency_cues.yaml``) names those phrases; the
-combiner is a logistic regression fitted on the validation split, on two features per text: the
-model's log-odds of ``yuksek`` and the number of cue groups the text hits. Its output replaces
-P(yuksek); the other urgency labels keep their proportions. A logistic regression fitted by log
-loss is calibrated on the data it was fitted on, and it is small enough to read: ``coef`` says
-how much one cue group moves the log-odds.
+days, a threat to leave. The cue list (``data/urgency_cues.yaml``) names those phrases. Each cue
+group a text hits adds ``weight`` to the log-odds of the model's P(yuksek); the other urgency
+labels keep their proportions.
 
-The model directory keeps a copy of the cue list with the combiner (``urgency_cues.json``), so a
+How much weight cannot be learnt from the labels at hand: brain_tr's telecom severity labels are
+most of validation, and given the model's score the cue phrases add nothing there (a logistic fit
+gave them a negative weight, and refitting the model's own log-odds beside them cost 1.7 points
+of brain_tr urgency macro-F1). What validation can say is how much weight the in-domain labels
+tolerate. So the weight is the largest on a grid whose validation macro-F1 stays within
+``max_validation_loss`` of no cues, unless the cue file fixes it (``weight``); the model's own
+log-odds keep their calibrated scale (coefficient 1, no intercept).
+
+The model directory keeps a copy of the cue list with its weight (``urgency_cues.json``), so a
 saved model scores the same however the data file changes later.
 """
 
@@ -30,6 +34,7 @@ from nabiz.text import normalize_text, turkish_lower
 
 CUES_FILE = "urgency_cues.json"
 _EPS = 1e-6
+WEIGHT_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
 
 
 class CueGroup(BaseModel):
@@ -64,6 +69,18 @@ class CueList(BaseModel):
 
     version: int = 1
     groups: dict[str, CueGroup] = Field(min_length=1)
+    weight: float | None = Field(
+        default=None,
+        ge=0,
+        description="Log-odds one cue group hit adds to P(yuksek); none: the largest that "
+        "validation tolerates (max_validation_loss).",
+    )
+    max_validation_loss: float = Field(
+        default=0.005,
+        ge=0,
+        le=1,
+        description="How much urgency macro-F1 on validation the cues may cost, at most.",
+    )
     _compiled: dict[str, re.Pattern] = PrivateAttr(default_factory=dict)
 
     def model_post_init(self, context) -> None:
@@ -109,29 +126,40 @@ class UrgencyCues(BaseModel):
         return np.column_stack([_log_odds(scores[:, label_index]), counts])
 
     def fit(self, scores: np.ndarray, label_index: int, texts: Sequence[str], gold: np.ndarray):
-        """Fit the combiner: ``gold`` is 1 where the text is labelled ``label``, else 0."""
-        from sklearn.linear_model import LogisticRegression
+        """Choose the cue weight on validation: ``gold`` holds each text's label index in the
+        task. The weight is the cue file's when it fixes one, else the largest of
+        ``WEIGHT_GRID``, walked up from 0, whose macro-F1 stays within ``max_validation_loss``
+        of no cues."""
+        from sklearn.metrics import f1_score
 
         counts = np.array([len(self.cues.hits(t)) for t in texts], dtype=float)
-        x = self.features(scores, label_index, counts)
-        model = LogisticRegression(C=1.0, max_iter=1000).fit(x, gold)
-        self.coef = [float(c) for c in model.coef_[0]]
-        self.intercept = float(model.intercept_[0])
-        if self.coef[1] < 0:
-            # A cue is a phrase the guideline calls urgent: where the fitting data disagrees (a
-            # source whose urgency labels follow another definition), the cues get no weight
-            # rather than a negative one that would push fraud or legal threats down.
-            model = LogisticRegression(C=1.0, max_iter=1000).fit(x[:, :1], gold)
-            self.coef = [float(model.coef_[0][0]), 0.0]
-            self.intercept = float(model.intercept_[0])
+        gold = np.asarray(gold)
+        weight = self.cues.weight
+        if weight is None:
+
+            def macro_f1(w: float) -> float:
+                self.coef, self.intercept = [1.0, w], 0.0
+                labels = self._apply_counts(scores, label_index, counts).argmax(axis=1)
+                return float(f1_score(gold, labels, average="macro", zero_division=0))
+
+            floor = macro_f1(0.0) - self.cues.max_validation_loss
+            weight = 0.0
+            for candidate in WEIGHT_GRID[1:]:
+                if macro_f1(candidate) < floor:
+                    break
+                weight = candidate
+        self.coef, self.intercept = [1.0, float(weight)], 0.0
         self.fitted_on = {"rows": len(gold), "rows_with_hits": int((counts > 0).sum())}
         return self
 
     def apply(
         self, scores: np.ndarray, label_index: int, hits: Sequence[Sequence[CueHit]]
     ) -> np.ndarray:
-        """The task's scores with P(label) from the combiner; other labels keep proportions."""
+        """The task's scores with P(label) moved by the hits; other labels keep proportions."""
         counts = np.array([len(h) for h in hits], dtype=float)
+        return self._apply_counts(scores, label_index, counts)
+
+    def _apply_counts(self, scores: np.ndarray, label_index: int, counts: np.ndarray):
         z = self.features(scores, label_index, counts) @ np.asarray(self.coef) + self.intercept
         new = 1.0 / (1.0 + np.exp(-z))
         old = scores[:, label_index]

@@ -161,8 +161,9 @@ def fit_cues(
         "data/urgency_cues.yaml"
     ),
 ) -> None:
-    """Fit the urgency cues' combiner for a trained model on its validation split, and save it
-    into the model directory (after editing the cue list, or for a model trained without it)."""
+    """Choose the urgency cues' weight for a trained model on its validation split (or take the
+    cue file's), and save the cue list with it into the model directory (after editing the cue
+    list, or for a model trained without it)."""
     from nabiz.training.data import DataSourceError
     from nabiz.training.pipeline import attach_urgency_cues
 
@@ -175,9 +176,10 @@ def fit_cues(
     if fitted is None:
         raise fail("the model has no urgency task with a yuksek label to fit cues for")
     typer.echo(
-        f"urgency cues fitted on {fitted.fitted_on['rows']} validation texts "
-        f"({fitted.fitted_on['rows_with_hits']} with hits): log-odds ×{fitted.coef[0]:.2f}, "
-        f"+{fitted.coef[1]:.2f} per cue group; saved in {model_dir}"
+        f"urgency cues: +{fitted.coef[1]:.2f} log-odds of P(yuksek) per cue group hit "
+        f"({'fixed in the cue file' if fitted.cues.weight is not None else 'chosen on'} "
+        f"{fitted.fitted_on['rows']} validation texts, {fitted.fitted_on['rows_with_hits']} "
+        f"with hits); saved in {model_dir}"
     )
 
 

@@ -236,10 +236,12 @@ def write_model_card(
             "### Urgency cues",
             "",
             "`data/urgency_cues.yaml` (copied into `urgency_cues.json`): phrases that make a "
-            "complaint urgent in any sector. A logistic combiner fitted on validation "
-            f"({cues['fitted_on']}) gives P(yuksek) = σ({cues['coef'][0]:.2f}·log-odds of the "
-            f"model's P(yuksek) + {cues['coef'][1]:.2f}·cue groups hit + "
-            f"{cues['intercept']:.2f}).",
+            "complaint urgent in any sector. Each cue group a text hits adds "
+            f"{cues['coef'][1]:.2f} to the log-odds of the model's P(yuksek): P(yuksek) = "
+            f"σ({cues['coef'][0]:.2f}·log-odds + {cues['coef'][1]:.2f}·cue groups hit + "
+            f"{cues['intercept']:.2f}); the weight is the largest that keeps validation's "
+            f"urgency macro-F1 within the cue file's tolerance, unless the file fixes it "
+            f"(validation: {cues['fitted_on']}).",
             "",
             "| urgency on the test split | macro-F1 | ECE | AUC of P(yuksek) |",
             "|---|---|---|---|",

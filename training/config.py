@@ -333,8 +333,8 @@ class NabizConfig(BaseModel):
     output_dir: str = "models/nabiz"
     urgency_cues: str | None = Field(
         default=None,
-        description="A cue list (data/urgency_cues.yaml) whose hits move P(urgency=yuksek) "
-        "through a combiner fitted on validation; none: no cues.",
+        description="A cue list (data/urgency_cues.yaml) whose hits move P(urgency=yuksek), "
+        "by a weight chosen on validation or fixed in the file; none: no cues.",
     )
     config_dir: Path = Field(default=Path("."), exclude=True)
 

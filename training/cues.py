@@ -23,24 +23,27 @@ def fit_urgency_cues(
     task: str = "urgency",
     label: str = "yuksek",
 ) -> UrgencyCues | None:
-    """The combiner fitted on validation scores (calibrated) and labels; None when the schema
+    """The cue weight chosen on validation scores (calibrated) and labels; None when the schema
     has no such task and label, or validation has no text of that label."""
     if task not in schema.names or label not in schema.task(task).labels:
         log.info("no urgency cues: the schema has no task %r with label %r", task, label)
         return None
     rows = [i for i, value in enumerate(gold[task]) if value is not None]
-    y = np.array([gold[task][i] == label for i in rows], dtype=int)
-    if y.min(initial=1) == y.max(initial=0):
+    spec = schema.task(task)
+    y = np.array([spec.index(gold[task][i]) for i in rows])
+    index = spec.index(label)
+    if not (y == index).any() or (y == index).all():
         log.info("no urgency cues: validation has no %r / non-%r mix to fit on", label, label)
         return None
     cues = UrgencyCues(task=task, label=label, cues=CueList.load(cue_file))
-    index = schema.task(task).index(label)
     cues.fit(scores[task][rows], index, [texts[i] for i in rows], y)
     log.info(
-        "urgency cues fitted on %d validation texts (%d with hits): coef %s, intercept %.3f",
+        "urgency cues: %.2f log-odds of P(%s) per cue group hit (%s; %d validation texts, "
+        "%d with hits)",
+        cues.coef[1],
+        label,
+        "fixed in the cue file" if cues.cues.weight is not None else "chosen on validation",
         cues.fitted_on["rows"],
         cues.fitted_on["rows_with_hits"],
-        [round(c, 3) for c in cues.coef],
-        cues.intercept,
     )
     return cues
