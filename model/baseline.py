@@ -20,6 +20,7 @@ from nabiz.text import normalize_text, turkish_lower
 
 VECTORIZERS_FILE = "vectorizers.json"
 ARRAYS_FILE = "baseline.npz"
+_PARALLEL_MIN_TEXTS = 5000
 
 _VECTORIZER_PARAMS = {
     "char": {"analyzer": "char_wb", "ngram_range": (2, 5), "sublinear_tf": True, "min_df": 2},
@@ -40,6 +41,55 @@ def _transform(params: dict, vocabulary: dict, idf: np.ndarray) -> TfidfTransfor
         sublinear_tf=params.get("sublinear_tf", False),
         lowercase=params.get("lowercase", True),
     )
+
+
+def _fit_task(task: TaskSpec, x, values: list, C: float) -> tuple[np.ndarray, np.ndarray]:
+    """One task's logistic regression(s) on its rows: coefficients (labels × features) and
+    intercepts, in the task's label order."""
+    if task.is_multi_label:
+        return _fit_multi_label(task, x, values, C)
+    return _fit_single_label(task, x, values, C)
+
+
+def _fit_single_label(task: TaskSpec, x, values: list[str], C: float):
+    from sklearn.linear_model import LogisticRegression
+
+    y = np.array([task.index(value) for value in values])
+    coef = np.zeros((task.num_labels, x.shape[1]), dtype=np.float32)
+    intercept = np.full(task.num_labels, -30.0, dtype=np.float32)  # unseen class: ~0 prob
+    present = np.unique(y)
+    if len(present) == 0:  # no training text has this task's label (a leave-out run)
+        intercept[:] = 0.0  # uniform scores: the baseline knows nothing here
+    elif len(present) == 1:
+        intercept[present[0]] = 30.0
+    else:
+        clf = LogisticRegression(C=C, max_iter=2000, class_weight="balanced")
+        clf.fit(x, y)
+        if len(present) == 2:  # binary LR: one decision function, as two softmax logits
+            coef[present[1]], intercept[present[1]] = clf.coef_[0], clf.intercept_[0]
+            coef[present[0]], intercept[present[0]] = 0.0, 0.0
+        else:
+            coef[clf.classes_] = clf.coef_
+            intercept[clf.classes_] = clf.intercept_
+    return coef, intercept
+
+
+def _fit_multi_label(task: TaskSpec, x, values: list[list[str]], C: float):
+    from sklearn.linear_model import LogisticRegression
+
+    coef = np.zeros((task.num_labels, x.shape[1]), dtype=np.float32)
+    intercept = np.full(task.num_labels, -30.0, dtype=np.float32)
+    for j, label in enumerate(task.labels):
+        y = np.array([label in value for value in values], dtype=int)
+        if len(y) == 0:  # no training text has this task's labels
+            intercept[j] = 0.0
+            continue
+        if y.min() == y.max():
+            intercept[j] = 30.0 if y[0] else -30.0
+            continue
+        clf = LogisticRegression(C=C, max_iter=2000, class_weight="balanced").fit(x, y)
+        coef[j], intercept[j] = clf.coef_[0], clf.intercept_[0]
+    return coef, intercept
 
 
 class TfidfBaseline:
@@ -65,8 +115,14 @@ class TfidfBaseline:
             blocks.append(sparse.csr_matrix((values, columns, indptr), shape=shape))
         return sparse.hstack(blocks).tocsr()
 
-    def fit(self, texts: Sequence[str], targets: dict[str, list]) -> TfidfBaseline:
+    def fit(
+        self, texts: Sequence[str], targets: dict[str, list], n_jobs: int | None = None
+    ) -> TfidfBaseline:
         """``targets[task]``: per text a label, a list of labels (multi-label), or None.
+        ``n_jobs``: processes fitting tasks side by side; by default one per core (at most one
+        per task), or this process alone for fewer than ``_PARALLEL_MIN_TEXTS`` texts, where
+        starting workers costs more than it saves. The solver holds the GIL, so threads would
+        not overlap.
 
         Fitting uses scikit-learn; scoring (``predict_scores``) does not import it."""
         from scipy import sparse
@@ -86,56 +142,20 @@ class TfidfBaseline:
             name: _transform(self.params_[name], v.vocabulary_, v.idf_)
             for name, v in vectorizers.items()
         }
-        self.coef_: dict[str, np.ndarray] = {}
-        self.intercept_: dict[str, np.ndarray] = {}
+        from joblib import Parallel, cpu_count, delayed
+
+        jobs = []
         for task in self.schema.tasks:
             rows = [i for i, value in enumerate(targets[task.name]) if value is not None]
-            x = features[rows]
-            values = [targets[task.name][i] for i in rows]
-            if task.is_multi_label:
-                self._fit_multi_label(task, x, values)
-            else:
-                self._fit_single_label(task, x, values)
+            jobs.append((task, features[rows], [targets[task.name][i] for i in rows]))
+        if n_jobs is None:
+            n_jobs = min(len(jobs), cpu_count()) if len(prepared) >= _PARALLEL_MIN_TEXTS else 1
+        fitted = Parallel(n_jobs=n_jobs)(delayed(_fit_task)(*job, C=self.C) for job in jobs)
+        self.coef_ = {task.name: coef for (task, _, _), (coef, _) in zip(jobs, fitted, strict=True)}
+        self.intercept_ = {
+            task.name: intercept for (task, _, _), (_, intercept) in zip(jobs, fitted, strict=True)
+        }
         return self._stack()
-
-    def _fit_single_label(self, task: TaskSpec, x, values: list[str]) -> None:
-        from sklearn.linear_model import LogisticRegression
-
-        y = np.array([task.index(value) for value in values])
-        coef = np.zeros((task.num_labels, x.shape[1]), dtype=np.float32)
-        intercept = np.full(task.num_labels, -30.0, dtype=np.float32)  # unseen class: ~0 prob
-        present = np.unique(y)
-        if len(present) == 0:  # no training text has this task's label (a leave-out run)
-            intercept[:] = 0.0  # uniform scores: the baseline knows nothing here
-        elif len(present) == 1:
-            intercept[present[0]] = 30.0
-        else:
-            clf = LogisticRegression(C=self.C, max_iter=2000, class_weight="balanced")
-            clf.fit(x, y)
-            if len(present) == 2:  # binary LR: one decision function, as two softmax logits
-                coef[present[1]], intercept[present[1]] = clf.coef_[0], clf.intercept_[0]
-                coef[present[0]], intercept[present[0]] = 0.0, 0.0
-            else:
-                coef[clf.classes_] = clf.coef_
-                intercept[clf.classes_] = clf.intercept_
-        self.coef_[task.name], self.intercept_[task.name] = coef, intercept
-
-    def _fit_multi_label(self, task: TaskSpec, x, values: list[list[str]]) -> None:
-        from sklearn.linear_model import LogisticRegression
-
-        coef = np.zeros((task.num_labels, x.shape[1]), dtype=np.float32)
-        intercept = np.full(task.num_labels, -30.0, dtype=np.float32)
-        for j, label in enumerate(task.labels):
-            y = np.array([label in value for value in values], dtype=int)
-            if len(y) == 0:  # no training text has this task's labels
-                intercept[j] = 0.0
-                continue
-            if y.min() == y.max():
-                intercept[j] = 30.0 if y[0] else -30.0
-                continue
-            clf = LogisticRegression(C=self.C, max_iter=2000, class_weight="balanced").fit(x, y)
-            coef[j], intercept[j] = clf.coef_[0], clf.intercept_[0]
-        self.coef_[task.name], self.intercept_[task.name] = coef, intercept
 
     def _stack(self) -> TfidfBaseline:
         """Every task's coefficients side by side, features × labels, C-contiguous.
