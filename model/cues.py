@@ -112,8 +112,30 @@ def _log_odds(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
+def _moved(
+    scores: np.ndarray,
+    label_index: int,
+    features: np.ndarray,
+    weight: float,
+    slope: float = 1.0,
+    intercept: float = 0.0,
+) -> np.ndarray:
+    """``scores`` with P(label) = σ(slope·log-odds + weight·cue groups + intercept), the other
+    labels scaled to keep their proportions."""
+    z = features @ np.array([slope, weight]) + intercept
+    new = 1.0 / (1.0 + np.exp(-z))
+    rest = np.clip(1.0 - scores[:, label_index], _EPS, None)
+    out = scores * ((1.0 - new) / rest)[:, None]
+    out[:, label_index] = new
+    return out.astype(scores.dtype, copy=False)
+
+
 class UrgencyCues(BaseModel):
-    """The cue list and the combiner fitted for one model: what ``urgency_cues.json`` holds."""
+    """The cue list and its weight for one model: what ``urgency_cues.json`` holds.
+
+    P(label) = σ(coef[0]·log-odds of the model's P(label) + coef[1]·cue groups hit + intercept).
+    A weight chosen by ``fit`` is ``coef = [1, weight]``, ``intercept = 0``; a model directory
+    written before that holds a fitted logistic combiner, and is applied as written."""
 
     task: str = "urgency"
     label: str = "yuksek"
@@ -138,8 +160,8 @@ class UrgencyCues(BaseModel):
         if weight is None:
 
             def macro_f1(w: float) -> float:
-                self.coef, self.intercept = [1.0, w], 0.0
-                labels = self._apply_counts(scores, label_index, counts).argmax(axis=1)
+                moved = _moved(scores, label_index, self.features(scores, label_index, counts), w)
+                labels = moved.argmax(axis=1)
                 return float(f1_score(gold, labels, average="macro", zero_division=0))
 
             floor = macro_f1(0.0) - self.cues.max_validation_loss
@@ -157,16 +179,8 @@ class UrgencyCues(BaseModel):
     ) -> np.ndarray:
         """The task's scores with P(label) moved by the hits; other labels keep proportions."""
         counts = np.array([len(h) for h in hits], dtype=float)
-        return self._apply_counts(scores, label_index, counts)
-
-    def _apply_counts(self, scores: np.ndarray, label_index: int, counts: np.ndarray):
-        z = self.features(scores, label_index, counts) @ np.asarray(self.coef) + self.intercept
-        new = 1.0 / (1.0 + np.exp(-z))
-        old = scores[:, label_index]
-        rest = np.clip(1.0 - old, _EPS, None)
-        out = scores * ((1.0 - new) / rest)[:, None]
-        out[:, label_index] = new
-        return out.astype(scores.dtype, copy=False)
+        features = self.features(scores, label_index, counts)
+        return _moved(scores, label_index, features, self.coef[1], self.coef[0], self.intercept)
 
     def save(self, directory: str | Path) -> None:
         path = Path(directory) / CUES_FILE
