@@ -13,6 +13,8 @@ from nabiz.model.schema import LabelSchema
 from nabiz.training.config import NabizConfig, SourceSpec
 from nabiz.training.tables import markdown_table
 
+FEW = 10  # test texts below which a class's F1 says little (brain_tr's magaza_bayi has 3)
+
 
 def _metric_rows(schema: LabelSchema, test: dict[str, dict]) -> list[str]:
     rows = []
@@ -35,13 +37,24 @@ def _fmt(value: float | None) -> str:
 def _per_class_rows(schema: LabelSchema, report: dict) -> list[str]:
     lines = []
     for task in schema.tasks:
+        per_class = report["tasks"][task.name].get("per_class", {})
         rows = [
             [label, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", m["support"]]
-            for label, m in report["tasks"][task.name].get("per_class", {}).items()
+            for label, m in per_class.items()
         ]
         lines += [f"**{task.name}** ({task.kind.value})", ""]
         lines += markdown_table(["label", "precision", "recall", "F1", "support"], rows)
         lines.append("")
+        few = {label: m["support"] for label, m in per_class.items() if 0 < m["support"] < FEW}
+        if few and not task.is_multi_label:
+            named = ", ".join(f"`{label}` ({n})" for label, n in few.items())
+            classes = sum(1 for m in per_class.values() if m["support"] > 0)
+            lines += [
+                f"Few test texts: {named}. Each such class is one of the {classes} whose F1 the "
+                f"{task.name} macro-F1 averages, and rests on those texts alone: one of them can "
+                "move the macro-F1 by several points.",
+                "",
+            ]
     return lines
 
 
@@ -263,6 +276,7 @@ def write_model_card(
             "",
             *_cross_domain_rows(schema, metrics["cross_domain"], primary or {}),
         ]
+    if primary:
         lines += ["### Per class (nabiz)", "", *_per_class_rows(schema, primary)]
     if training:
         lines += [

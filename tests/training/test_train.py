@@ -125,6 +125,12 @@ def test_model_card_names_data_and_tasks(custom_run):
     assert "mine" in card and "mood" in card and "Known limits" in card
 
 
+def test_model_card_has_per_class_figures_without_any_leave_out_run(custom_run):
+    root, _, _ = custom_run
+    card = (root / "model" / "README.md").read_text()
+    assert "### Per class (nabiz)" in card and "### Cross-domain" not in card
+
+
 def test_evaluate_reads_the_models_own_test_split(custom_run):
     root, _, metrics = custom_run
     reports = evaluate_model(root / "model", split="test")
