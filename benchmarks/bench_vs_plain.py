@@ -38,7 +38,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import cpu_flags, cpu_info, git_revision, machine_description
+from common import cpu_flags, git_revision, machine_description
+
+from nabiz.model.runtime import read_cpuinfo
 
 PLAIN_SCRIPT = """
 import csv, sys
@@ -71,7 +73,7 @@ def peak_flops() -> tuple[float, float, str]:
     """Peak fp32 and bf16 FLOP/s of this machine's CPUs as the libraries may use them (ISA caps
     of the AVX2 stand-in included), and how they were derived."""
     flags = cpu_flags()
-    info = cpu_info()
+    info = read_cpuinfo()
     capped = os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper() in {"AVX2", "AVX", "SSE41"}
     avx512 = "avx512f" in flags and not capped
     zen4 = info.get("vendor_id") == "AuthenticAMD" and info.get("cpu family") == "25"

@@ -13,15 +13,9 @@ from nabiz.model.runtime import read_cpuinfo
 SPEED_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16")
 
 
-def cpu_info() -> dict[str, str]:
-    """The first CPU's block of /proc/cpuinfo as ``{field: value}``; empty where there is none
-    (read as `auto` precision reads it)."""
-    return read_cpuinfo()
-
-
 def cpu_flags() -> list[str]:
     """The CPU flags that decide which kernels run (AVX2/FMA, AVX-512, VNNI, bf16, AMX)."""
-    present = set(cpu_info().get("flags", "").split())
+    present = set(read_cpuinfo().get("flags", "").split())
     return [flag for flag in SPEED_FLAGS if flag in present]
 
 
@@ -31,7 +25,7 @@ def cpu_name() -> str:
     A VM may name every AMD part "AMD EPYC": the family tells Zen 4 (25) from Zen 5 (26), whose
     AVX-512 pipes are twice as wide, so figures from the two differ by up to 2x.
     """
-    info = cpu_info()
+    info = read_cpuinfo()
     name = info.get("model name") or platform.processor() or "unknown CPU"
     return f"{name} (family {info.get('cpu family', '?')} model {info.get('model', '?')})"
 

@@ -158,10 +158,10 @@ class UrgencyCues(BaseModel):
         gold = np.asarray(gold)
         weight = self.cues.weight
         if weight is None:
+            features = self.features(scores, label_index, counts)
 
             def macro_f1(w: float) -> float:
-                moved = _moved(scores, label_index, self.features(scores, label_index, counts), w)
-                labels = moved.argmax(axis=1)
+                labels = _moved(scores, label_index, features, w).argmax(axis=1)
                 return float(f1_score(gold, labels, average="macro", zero_division=0))
 
             floor = macro_f1(0.0) - self.cues.max_validation_loss
