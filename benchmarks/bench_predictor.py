@@ -3,10 +3,10 @@
 The naive way is the same weights run as a first version would: fp32, every text padded to the
 max length, texts in arrival order, under ``torch.no_grad``. The product path is
 ``load_predictor`` with the settings' defaults, as the API and the batch scorer use it (bf16 on
-a GPU or a CPU with native bf16; ONNX Runtime fp32 where the model has ``network.onnx`` and bf16
-is not native, which needs ``--skip-naive``). Both run in this process on the same texts, so the
-ratio is like for like. On a GPU it also prints the share of the chip's
-peak bf16 FLOP/s that the product path reaches.
+a GPU or a CPU where bf16 beats fp32; ONNX Runtime fp32 where the model has ``network.onnx`` and
+bf16 is not faster, which needs ``--skip-naive``). Both run in this process on the same texts,
+so the ratio is like for like. On a GPU it also prints the share of the chip's peak bf16 FLOP/s
+that the product path reaches.
 
     python benchmarks/bench_predictor.py --model models/nabiz-cpu [--texts 1024]
 """
