@@ -151,10 +151,10 @@ class TfidfBaseline:
         if n_jobs is None:
             n_jobs = min(len(jobs), cpu_count()) if len(prepared) >= _PARALLEL_MIN_TEXTS else 1
         fitted = Parallel(n_jobs=n_jobs)(delayed(_fit_task)(*job, C=self.C) for job in jobs)
-        self.coef_ = {task.name: coef for (task, _, _), (coef, _) in zip(jobs, fitted, strict=True)}
-        self.intercept_ = {
-            task.name: intercept for (task, _, _), (_, intercept) in zip(jobs, fitted, strict=True)
-        }
+        self.coef_: dict[str, np.ndarray] = {}
+        self.intercept_: dict[str, np.ndarray] = {}
+        for (task, _, _), (coef, intercept) in zip(jobs, fitted, strict=True):
+            self.coef_[task.name], self.intercept_[task.name] = coef, intercept
         return self._stack()
 
     def _stack(self) -> TfidfBaseline:
