@@ -24,11 +24,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-from common import cpu_flags, cpu_name
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 
 from nabiz.model.predictor import ModelInfo, Predictor, ScoredBatch
+from nabiz.model.runtime import cpu_flags, cpu_name
 from nabiz.serving.alerts.models import Alert
 from nabiz.serving.app import create_app
 from nabiz.serving.queue.db import make_engine, upgrade_database

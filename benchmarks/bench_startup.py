@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import cpu_flags
+from nabiz.model.runtime import cpu_flags
 
 TEXT = "Üç gündür internet yok, paramı geri istiyorum!"
 ENV_SHOWN = (

@@ -18,10 +18,10 @@ import random
 import time
 
 import torch
-from common import cpu_flags, cpu_name
 
 from nabiz.model.encoder import resolve_base_encoder
 from nabiz.model.network import MultiTaskModel
+from nabiz.model.runtime import cpu_flags, cpu_name
 from nabiz.model.tokenize import pad_batch
 from nabiz.model.transformer import load_pretrained_encoder
 from nabiz.settings import get_settings

@@ -38,9 +38,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import cpu_flags, git_revision, machine_description
+from common import git_revision, machine_description
 
-from nabiz.model.runtime import read_cpuinfo
+from nabiz.model.runtime import cpu_flags, read_cpuinfo
 
 PLAIN_SCRIPT = """
 import csv, sys

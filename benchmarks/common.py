@@ -3,32 +3,11 @@
 from __future__ import annotations
 
 import os
-import platform
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
-from nabiz.model.runtime import read_cpuinfo
-
-SPEED_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16")
-
-
-def cpu_flags() -> list[str]:
-    """The CPU flags that decide which kernels run (AVX2/FMA, AVX-512, VNNI, bf16, AMX)."""
-    present = set(read_cpuinfo().get("flags", "").split())
-    return [flag for flag in SPEED_FLAGS if flag in present]
-
-
-def cpu_name() -> str:
-    """The CPU's model name with its family and model numbers.
-
-    A VM may name every AMD part "AMD EPYC": the family tells Zen 4 (25) from Zen 5 (26), whose
-    AVX-512 pipes are twice as wide, so figures from the two differ by up to 2x.
-    """
-    info = read_cpuinfo()
-    name = info.get("model name") or platform.processor() or "unknown CPU"
-    return f"{name} (family {info.get('cpu family', '?')} model {info.get('model', '?')})"
-
+from nabiz.model.runtime import SPEED_FLAGS, cpu_flags, cpu_name
 
 # Environment variables that make the libraries use narrower instructions than the CPU has: how a
 # bf16 machine stands in for an AVX2-only one (BENCHMARKS.md §9).

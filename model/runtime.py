@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import platform
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -72,6 +73,31 @@ def parse_cpuinfo(text: str) -> dict[str, str]:
     first = text.split("\n\n", 1)[0]
     fields = (line.split(":", 1) for line in first.splitlines() if ":" in line)
     return {key.strip(): value.strip() for key, value in fields}
+
+
+SPEED_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16")
+
+
+def cpu_flags() -> list[str]:
+    """The CPU flags that decide which kernels run (AVX2/FMA, AVX-512, VNNI, bf16, AMX)."""
+    present = set(read_cpuinfo().get("flags", "").split())
+    return [flag for flag in SPEED_FLAGS if flag in present]
+
+
+def cpu_name() -> str:
+    """The CPU's model name with its family and model numbers.
+
+    A VM may name every AMD part "AMD EPYC": the family tells Zen 4 (25) from Zen 5 (26), whose
+    AVX-512 pipes are twice as wide, so figures from the two differ by up to 2x.
+    """
+    info = read_cpuinfo()
+    name = info.get("model name") or platform.processor() or "unknown CPU"
+    return f"{name} (family {info.get('cpu family', '?')} model {info.get('model', '?')})"
+
+
+def describe_cpu() -> str:
+    """:func:`cpu_name` and :func:`cpu_flags` in one line, for a figure's record."""
+    return f"{cpu_name()}; flags {' '.join(cpu_flags()) or '-'}"
 
 
 def read_cpuinfo() -> dict[str, str]:

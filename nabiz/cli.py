@@ -221,11 +221,17 @@ def quantize(
     except (ValueError, FileNotFoundError, KeyError) as exc:
         raise fail(str(exc)) from None
     kept = ", ".join(f"{task} {share:.2%}" for task, share in plan.agreement.items())
-    verdict = (
-        "accepted: NABIZ_PRECISION=auto uses it on CPUs where bf16 is not faster"
-        if (plan.accepted)
-        else "NOT accepted (< 99.5 % on some task): auto stays fp32; int8 only by hand"
-    )
+    if plan.keep_fp32 and len(plan.keep_fp32) >= plan.layers:
+        verdict = "NOT accepted (every layer had to stay in fp32 to keep 99.5 %): auto stays fp32"
+    elif not plan.keeps_labels:
+        verdict = "NOT accepted (< 99.5 % on some task): auto stays fp32; int8 only by hand"
+    else:
+        speed = f"int8 {plan.speedup:.2f}x the speed of {plan.compared_with} fp32 on this CPU"
+        verdict = (
+            f"{speed}; accepted: NABIZ_PRECISION=auto uses it on CPUs where bf16 is not faster"
+            if plan.accepted
+            else f"{speed}, not faster enough: NOT accepted, auto stays fp32; int8 only by hand"
+        )
     typer.echo(
         f"{len(plan.keep_fp32)} layers kept in fp32; labels equal to fp32 on {plan.texts} texts: "
         f"{kept}; {verdict}"

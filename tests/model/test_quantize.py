@@ -80,9 +80,29 @@ def test_the_plan_keeps_the_labels_on_the_texts_it_was_measured_on(tiny_model_di
         assert same >= 0.995  # the plan returns layers to fp32 until this holds
 
 
+def test_a_plan_that_keeps_the_labels_is_timed_against_fp32_on_this_cpu(tiny_model_dir):
+    plan = quantize_directory(tiny_model_dir, TEXTS)
+    assert plan.keeps_labels
+    assert plan.speedup > 0
+    assert plan.compared_with == "torch"  # the tiny directory has no network.onnx
+    assert "flags" in plan.cpu
+    assert QuantizationPlan.load(tiny_model_dir).speedup == plan.speedup
+
+
+@pytest.mark.parametrize(
+    ("speedup", "accepted"), [(None, False), (0.8, False), (1.05, False), (1.3, True)]
+)
+def test_a_plan_that_keeps_the_labels_is_accepted_only_when_measured_faster(speedup, accepted):
+    plan = QuantizationPlan(agreement={"sentiment": 0.999}, layers=12, speedup=speedup)
+    assert plan.keeps_labels
+    assert plan.accepted is accepted
+
+
 def test_auto_takes_int8_only_on_a_cpu_without_bf16_and_with_an_accepted_plan(monkeypatch):
     cpu, gpu = "cpu", "cuda"
-    accepted = QuantizationPlan(agreement={"sentiment": 0.999, "topic": 0.996}, layers=12)
+    accepted = QuantizationPlan(
+        agreement={"sentiment": 0.999, "topic": 0.996}, layers=12, speedup=1.5
+    )
     rejected = QuantizationPlan(agreement={"sentiment": 0.999, "topic": 0.97}, layers=12)
     all_fp32 = QuantizationPlan(
         keep_fp32=[f"l{i}" for i in range(12)], agreement={"sentiment": 1.0}, layers=12
@@ -101,6 +121,6 @@ def test_auto_takes_int8_only_on_a_cpu_without_bf16_and_with_an_accepted_plan(mo
 def test_a_onednn_cap_below_bf16_counts_as_a_cpu_without_native_bf16(monkeypatch):
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
     assert not runtime_module.cpu_has_fast_bf16()
-    accepted = QuantizationPlan(agreement={"sentiment": 0.999}, layers=12)
+    accepted = QuantizationPlan(agreement={"sentiment": 0.999}, layers=12, speedup=1.5)
     assert resolve_precision("auto", "cpu", accepted) == "int8"
     assert resolve_precision("auto", "cpu", None) == "fp32"
