@@ -59,7 +59,14 @@ def fit_temperature(probs: np.ndarray, gold: np.ndarray) -> float:
     return float(np.exp(result.x))
 
 
-def _gold_indices(task: TaskSpec, gold: Sequence) -> tuple[np.ndarray, np.ndarray]:
+def calibrated_nll(probs: np.ndarray, gold: np.ndarray) -> float:
+    """The negative log-likelihood of ``gold`` once ``probs`` get their own fitted temperature:
+    how good the scores are as probabilities after the calibration the product applies."""
+    return _nll(apply_temperature(probs, fit_temperature(probs, gold)), gold)
+
+
+def gold_indices(task: TaskSpec, gold: Sequence) -> tuple[np.ndarray, np.ndarray]:
+    """The rows that have a gold label, and those labels' indices in the task."""
     rows = np.array([i for i, value in enumerate(gold) if value is not None], dtype=int)
     return rows, np.array([task.index(gold[i]) for i in rows], dtype=int)
 
@@ -78,7 +85,7 @@ class Calibration(BaseModel):
         for task in schema.tasks:
             if task.is_multi_label:
                 continue
-            rows, y = _gold_indices(task, gold[task.name])
+            rows, y = gold_indices(task, gold[task.name])
             if len(rows):
                 temperatures[task.name] = round(fit_temperature(scores[task.name][rows], y), 4)
         return cls(temperatures=temperatures)
