@@ -216,7 +216,8 @@ def write_model_card(
         "## Evaluation (held-out test split)",
         "",
         "`nabiz` is what the Predictor serves: the fine-tuned transformer's probabilities, mixed "
-        "per task with the TF-IDF baseline's by the share tuned on validation (`baseline_weights` "
+        "per task with the TF-IDF baseline's by the share whose calibrated mixture makes the "
+        "validation labels most likely (`baseline_weights` "
         f"in `nabiz.json`: {metrics.get('training', {}).get('baseline_weights')}). "
         "`transformer` is the fine-tuned encoder alone, `baseline` the TF-IDF model alone.",
         "",
