@@ -230,7 +230,7 @@ def quantize(
         verdict = (
             f"{speed}; accepted: NABIZ_PRECISION=auto uses it on CPUs where bf16 is not faster"
             if plan.accepted
-            else f"{speed}, not faster enough: NOT accepted, auto stays fp32; int8 only by hand"
+            else f"{speed}, not fast enough: NOT accepted, auto stays fp32; int8 only by hand"
         )
     typer.echo(
         f"{len(plan.keep_fp32)} layers kept in fp32; labels equal to fp32 on {plan.texts} texts: "
