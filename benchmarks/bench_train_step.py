@@ -21,7 +21,7 @@ import torch
 
 from nabiz.model.encoder import resolve_base_encoder
 from nabiz.model.network import MultiTaskModel
-from nabiz.model.runtime import cpu_flags, cpu_name
+from nabiz.model.runtime import describe_cpu
 from nabiz.model.tokenize import pad_batch
 from nabiz.model.transformer import load_pretrained_encoder
 from nabiz.settings import get_settings
@@ -32,7 +32,7 @@ from nabiz.training.train import encode_split, training_batches
 
 
 def machine() -> str:
-    return f"{cpu_name()}; flags {' '.join(cpu_flags())}; torch threads {torch.get_num_threads()}"
+    return f"{describe_cpu()}; torch threads {torch.get_num_threads()}"
 
 
 def time_steps(model, forward, batches, steps: int, bf16: bool) -> tuple[float, float]:
