@@ -117,13 +117,20 @@ class SourceSpec(BaseModel):
             "'<source>:<id>' instead of '<source>:<row number>', so other files can name rows."
         ),
     )
-    aggregate: Literal["agree"] | None = Field(
+    aggregate: Literal["agree", "polarity"] | None = Field(
         default=None,
         description=(
             "'agree': rows with the same text are one text, and a task keeps its label only where "
             "all of that text's rows agree after mapping (entity- or aspect-level labels → a "
-            "text label only where unambiguous)."
+            "text label only where unambiguous). 'polarity': the same, except for the tasks named "
+            "in `neutral_labels`: there the neutral label yields to any other, and rows that "
+            "carry two or more other labels (a praised aspect beside a criticised one) make the "
+            "text neutral, as a mixed three-star review is."
         ),
+    )
+    neutral_labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Per task, the label that `aggregate: polarity` treats as neutral.",
     )
     drop_unlabelled: bool = Field(
         default=False,
@@ -345,6 +352,15 @@ class NabizConfig(BaseModel):
             unknown = set(spec.labels) - names
             if unknown:
                 raise ValueError(f"file {spec.name!r} maps labels for unknown tasks {unknown}")
+            for task_name, label in spec.neutral_labels.items():
+                task = next((task for task in self.tasks if task.name == task_name), None)
+                if task is None or label not in task.labels:
+                    raise ValueError(
+                        f"file {spec.name!r}: neutral_labels names {task_name}: {label!r}, "
+                        f"which is not a label of a task {sorted(names)}"
+                    )
+            if spec.neutral_labels and spec.aggregate != "polarity":
+                raise ValueError(f"file {spec.name!r}: neutral_labels needs aggregate: polarity")
         stratify = self.data.split.stratify
         if stratify is not None and stratify not in names:
             raise ValueError(f"split.stratify names unknown task {stratify!r}")

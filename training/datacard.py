@@ -209,10 +209,12 @@ def card_markdown(card: dict[str, Any]) -> str:
                     f"`{item['path']}`",
                     item["rows_read"],
                     item.get("ambiguous", 0),
+                    item.get("mixed", 0),
                     f"`{item['sha256'][:12]}…`",
                 ]
             )
-    lines += _table(["file", "mirror path", "rows", "ambiguous texts", "sha256"], body)
+    header = ["file", "mirror path", "rows", "ambiguous texts", "mixed texts", "sha256"]
+    lines += _table(header, body)
     lines += ["## Rows", ""]
     header = ["source", *(key.replace("_", " ") for key in ROW_COUNTS)]
     body = [

@@ -4,7 +4,7 @@ The result has the columns ``id, text_original, source`` and one label column pe
 private columns the later steps use (``_part`` the manifest entry, ``_source_id`` the upstream id,
 ``_title`` / ``_body`` for split grouping, ``_priority`` for label conflicts between duplicates).
 Malformed rows of the file are left out and counted; so are rows folded into their text
-(``aggregate: agree``) and rows left without any label (``drop_unlabelled``).
+(``aggregate: agree`` or ``polarity``) and rows left without any label (``drop_unlabelled``).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class SourceStats:
     malformed_examples: list[str] = field(default_factory=list)
     aggregated: int = 0  # records folded into another record of the same text (aggregate: agree)
     ambiguous: int = 0  # (text, task) pairs whose rows disagreed, left unlabelled for that task
+    mixed: int = 0  # (text, task) pairs whose rows disagreed, labelled by aggregate: polarity
     unlabelled: int = 0  # rows without any label, dropped (drop_unlabelled)
     filtered: int = 0  # rows dropped by drop_texts
     filtered_by: dict[str, int] = field(default_factory=dict)  # per filter reason
@@ -125,8 +126,24 @@ def _agree(values: list[Any]) -> tuple[Any, bool]:
     return (list(only) if isinstance(only, tuple) else only), False
 
 
-def _aggregate(frame: pd.DataFrame, tasks: list[TaskSpec], stats: SourceStats) -> pd.DataFrame:
-    """One row per text (its first row): each task's label where all the text's rows agree."""
+def _polarity(values: list[Any], neutral: str) -> tuple[Any, bool]:
+    """A text's label from its aspects' labels: the neutral label yields to any other, and two
+    or more others (a praised aspect beside a criticised one) make the text neutral (mixed). The
+    second value says whether the rows disagreed."""
+    distinct = {value for value in values if value is not None}
+    polar = distinct - {neutral}
+    if not distinct:
+        return None, False
+    if not polar:
+        return neutral, False
+    return (polar.pop() if len(polar) == 1 else neutral), len(distinct) > 1
+
+
+def _aggregate(
+    frame: pd.DataFrame, tasks: list[TaskSpec], stats: SourceStats, neutral: dict[str, str]
+) -> pd.DataFrame:
+    """One row per text (its first row): each task's label where all the text's rows agree, or
+    by `_polarity` for the tasks with a neutral label."""
     positions: dict[str, list[int]] = {}
     for position, text in enumerate(frame["text_original"].tolist()):
         positions.setdefault(text, []).append(position)
@@ -136,10 +153,14 @@ def _aggregate(frame: pd.DataFrame, tasks: list[TaskSpec], stats: SourceStats) -
         values = frame[task.name].tolist()
         labels = []
         for members in positions.values():
-            label, conflict = _agree([values[m] for m in members])
+            members_values = [values[m] for m in members]
+            if task.name in neutral:
+                label, conflict = _polarity(members_values, neutral[task.name])
+                stats.mixed += int(conflict)
+            else:
+                label, conflict = _agree(members_values)
+                stats.ambiguous += int(conflict)  # counted once per task and text
             labels.append(label)
-            if conflict:
-                stats.ambiguous += 1  # counted once per task and text
         result[task.name] = pd.Series(labels, index=result.index, dtype=object)
     return result
 
@@ -236,8 +257,9 @@ def load_source_with_stats(
         )
     records = int(frame.index.nunique())
     frame = frame.reset_index(drop=True)
-    if spec.aggregate == "agree":
-        frame = _aggregate(frame, schema.tasks, stats).reset_index(drop=True)  # first row's id
+    if spec.aggregate is not None:
+        neutral = spec.neutral_labels  # empty for "agree"
+        frame = _aggregate(frame, schema.tasks, stats, neutral).reset_index(drop=True)
         stats.aggregated = records - len(frame)
     for number, text_filter in enumerate(spec.drop_texts):
         frame = _drop_matching(frame, text_filter, stats, number)

@@ -208,6 +208,7 @@ def _source_card(spec: SourceSpec, path: Path, stats: Any, weight: float) -> dic
         "malformed_examples": stats.malformed_examples,
         "aggregated": stats.aggregated,
         "ambiguous": stats.ambiguous,
+        "mixed": stats.mixed,
         "unlabelled": stats.unlabelled,
         "filtered": stats.filtered_by,
         "weight": weight,

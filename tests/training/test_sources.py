@@ -105,10 +105,56 @@ def test_aste_lines_become_one_row_per_triplet(tmp_path: Path) -> None:
 
 def test_aste_text_is_labelled_only_where_its_triplets_agree(manifest, schema, tmp_path) -> None:
     (tmp_path / "aste.txt").write_text(ASTE_LINES, encoding="utf-8")
-    spec = with_path(manifest["verigood_aste.train"], tmp_path / "aste.txt")
+    agree = {"aggregate": "agree", "neutral_labels": {}}
+    spec = with_path(manifest["verigood_aste.train"], tmp_path / "aste.txt", **agree)
     frame = load_source(spec, tmp_path, schema, map_dir=MANIFEST.parent)
     labels = dict(zip(frame["text_original"], frame["sentiment"], strict=True))
     assert labels == {"Kargo hızlı geldi, ürün harika": "olumlu", "Paket geldi": "notr"}
+
+
+MIXED_LINES = (
+    "Kargo hızlı, fiyat normal [none] ####[([0], [1], 'POS'), ([2], [3], 'NEU')]\n"
+    "Paket geldi, kutu ezik [none] ####[([0], [1], 'NEU'), ([2], [3], 'NEG')]\n"
+    "Fiyat iyi ama kalite kötü [none] ####[([0], [1], 'POS'), ([3], [4], 'NEG')]\n"
+    "Renk güzel, beden dar, kargo normal [none] ####"
+    "[([0], [1], 'POS'), ([2], [3], 'NEG'), ([4], [5], 'NEU')]\n"
+    "Paket geldi [none] ####[([0], [1], 'NEU')]\n"
+)
+
+
+def test_polarity_aggregation_calls_a_praised_and_criticised_text_neutral(
+    manifest, schema, tmp_path
+) -> None:
+    (tmp_path / "aste.txt").write_text(MIXED_LINES, encoding="utf-8")
+    spec = with_path(manifest["verigood_aste.train"], tmp_path / "aste.txt")  # as the manifest says
+    assert (spec.aggregate, spec.neutral_labels) == ("polarity", {"sentiment": "notr"})
+    frame = load_source(spec, tmp_path, schema, map_dir=MANIFEST.parent)
+    labels = dict(zip(frame["text_original"], frame["sentiment"], strict=True))
+    assert labels == {
+        "Kargo hızlı, fiyat normal": "olumlu",  # a neutral aspect yields
+        "Paket geldi, kutu ezik": "olumsuz",
+        "Fiyat iyi ama kalite kötü": "notr",  # mixed, like a three-star review
+        "Renk güzel, beden dar, kargo normal": "notr",
+        "Paket geldi": "notr",
+    }
+
+
+def test_neutral_labels_must_name_a_label_of_the_task(tmp_path: Path) -> None:
+    entry = {
+        "name": "aste",
+        "path": "aste.txt",
+        "text": ["text"],
+        "aggregate": "polarity",
+        "neutral_labels": {"s": "neutral"},
+    }
+    with pytest.raises(ValueError, match="neutral_labels names s: 'neutral'"):
+        NabizConfig.model_validate(
+            {
+                "tasks": [{"name": "s", "labels": ["olumsuz", "notr", "olumlu"]}],
+                "data": {"files": [entry], "prepared_dir": "prepared"},
+                "config_dir": tmp_path,
+            }
+        )
 
 
 def test_entity_labels_agree_after_mapping_spelling_variants(manifest, schema, tmp_path) -> None:
