@@ -16,8 +16,11 @@ cycle); AVX-512 has 16 lanes, and Intel server cores retire 2 such FMAs a cycle 
 (family 25 with avx512f) runs a 512-bit op as two 256-bit halves on its 2 FMA pipes, so it stays at
 16 lanes a cycle; Zen 5 (family 26) has full 512-bit pipes, 32 lanes like Intel's. A bf16
 dot-product (``vdpbf16ps``, AVX512-BF16) does two products per fp32 lane, so the bf16 peak is twice
-the fp32 one; the nabiz run is shown against the peak of the precision it ran in (bf16 under
-``auto`` on such a CPU) and the fp32 one. With the AVX2 stand-in (``ONEDNN_MAX_CPU_ISA=AVX2`` etc.)
+the fp32 one. With AMX (``amx_bf16``), oneDNN runs bf16 matrix products on the tile unit instead:
+one 16×32 by 32×16 tile product (16,384 FLOPs) every 16 cycles, 1,024 bf16 FLOPs a cycle and
+core (Intel's figure for 4th-generation Xeons), 16 times the AVX-512 bf16 rate. The nabiz run is
+shown against the peak of the precision it ran in (bf16 under ``auto`` on such a CPU) and the fp32
+one. With the AVX2 stand-in (``ONEDNN_MAX_CPU_ISA=AVX2`` etc.)
 the peak is the AVX2 one. The clock is /proc/cpuinfo's "cpu MHz" (the base clock a VM reports; turbo
 would raise the peak).
 
@@ -69,6 +72,9 @@ np.save(output, np.concatenate(vectors))
 """
 
 
+AMX_BF16_FLOPS_PER_CYCLE = 1024  # per core: a 16x32 by 32x16 bf16 tile product in 16 cycles
+
+
 def peak_flops() -> tuple[float, float, str]:
     """Peak fp32 and bf16 FLOP/s of this machine's CPUs as the libraries may use them (ISA caps
     of the AVX2 stand-in included), and how they were derived."""
@@ -86,16 +92,19 @@ def peak_flops() -> tuple[float, float, str]:
         lanes, what = 8, "SSE, 4 lanes x 2 units"
     from nabiz.model.runtime import cpu_has_fast_bf16  # what `auto` decides with
 
-    bf16 = 2 if avx512 and cpu_has_fast_bf16() else 1
     mhz = float(info.get("cpu MHz", "0"))
     cores = os.cpu_count() or 1
     peak = cores * mhz * 1e6 * lanes * 2
     how = (
         f"{cores} cores x {mhz:.0f} MHz x {lanes} fp32 FMA lanes a cycle ({what}) x 2 "
         f"= {peak / 1e9:.1f} GFLOP/s fp32"
-        + (f", x2 for bf16 dot-products = {bf16 * peak / 1e9:.1f} GFLOP/s bf16" if bf16 > 1 else "")
     )
-    return peak, bf16 * peak, how
+    if not (avx512 and cpu_has_fast_bf16()):
+        return peak, peak, how
+    if "amx_bf16" in flags:
+        peak_bf16 = cores * mhz * 1e6 * AMX_BF16_FLOPS_PER_CYCLE
+        return peak, peak_bf16, how + f"; AMX tiles: {peak_bf16 / 1e9:.1f} GFLOP/s bf16"
+    return peak, 2 * peak, how + f", x2 for bf16 dot-products = {2 * peak / 1e9:.1f} GFLOP/s bf16"
 
 
 def encoder_flops(config: dict, tokens_per_text: list[int]) -> float:

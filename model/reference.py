@@ -8,14 +8,17 @@ serving uses it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from nabiz.model.mixture import MixturePredictor
+from nabiz.model.network import MultiTaskModel
 from nabiz.model.predictor import Predictor
 from nabiz.model.tokenize import pad_batch
-from nabiz.model.transformer import TransformerPredictor, task_probabilities
+from nabiz.model.transformer import TransformerPredictor, load_model, task_probabilities
 
 
 def transformer_of(predictor: Predictor) -> TransformerPredictor:
@@ -25,6 +28,21 @@ def transformer_of(predictor: Predictor) -> TransformerPredictor:
     if isinstance(predictor, TransformerPredictor):
         return predictor
     raise TypeError(f"{type(predictor).__name__} holds no transformer")
+
+
+@lru_cache(maxsize=2)
+def _network_from(directory: Path, device: str) -> MultiTaskModel:
+    return load_model(directory)[0].to(device).eval()
+
+
+def fp32_network(transformer: TransformerPredictor) -> MultiTaskModel:
+    """The transformer's network with its fp32 weights: its own, or, for a bf16 predictor (which
+    stores its Linear weights in bf16), the network loaded again from its directory."""
+    if not transformer.bf16:
+        return transformer.model
+    if transformer.path is None:
+        raise ValueError("a bf16 predictor built without a directory has no fp32 weights to run")
+    return _network_from(Path(transformer.path), str(transformer.device))
 
 
 @torch.no_grad()
@@ -41,11 +59,12 @@ def plain_scores(
     transformer = transformer_of(predictor)
     info, tokenizer, schema = transformer.info, transformer.tokenizer, transformer.schema
     ids = transformer.encode(texts).ids
+    network = fp32_network(transformer)
     parts: dict[str, list[np.ndarray]] = {t.name: [] for t in schema.tasks}
     for start in range(0, len(ids), batch_size):
         rows = ids[start : start + batch_size]
         input_ids, mask = pad_batch(rows, tokenizer.pad_token_id, pad_to=info.max_length)
-        logits = transformer.model(input_ids.to(transformer.device), mask.to(transformer.device))
+        logits = network(input_ids.to(transformer.device), mask.to(transformer.device))
         for name, probs in task_probabilities(logits, schema).items():
             parts[name].append(probs)
     scores = transformer.postprocess_scores(

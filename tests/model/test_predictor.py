@@ -6,6 +6,7 @@ import random
 
 import numpy as np
 import pytest
+import torch
 
 from nabiz.model.baseline import BaselinePredictor
 from nabiz.model.loading import BASELINE_DIR, from_pretrained
@@ -13,7 +14,12 @@ from nabiz.model.mixture import MixturePredictor
 from nabiz.model.predictor import ModelInfo
 from nabiz.model.reference import plain_scores
 from nabiz.model.tokenize import encode_texts, head_tail
-from nabiz.model.transformer import TransformerPredictor, load_model, save_pretrained
+from nabiz.model.transformer import (
+    TransformerPredictor,
+    load_model,
+    save_pretrained,
+    score_token_ids,
+)
 
 TEXTS = [
     "Faturam bu ay çok yüksek geldi!",
@@ -88,6 +94,32 @@ def test_fast_path_gives_the_plain_paths_scores(tiny_model_dir):
     for name in predictor.schema.names:
         np.testing.assert_allclose(fast[name], plain[name], atol=1e-5)
         assert (fast[name].argmax(1) == plain[name].argmax(1)).all()
+
+
+def test_a_bf16_predictor_stores_its_linear_weights_in_bf16_and_scores_as_autocast_did(
+    tiny_model_dir,
+):
+    """Autocast would cast the fp32 weights on every call; stored in bf16 they give the very
+    same scores without that cost."""
+    fast = TransformerPredictor.from_pretrained(tiny_model_dir, device="cpu", precision="bf16")
+    linear = [m for m in fast.model.modules() if isinstance(m, torch.nn.Linear)]
+    assert linear and all(m.weight.dtype == torch.bfloat16 for m in linear)
+    model = load_model(tiny_model_dir)[0].eval()  # fp32 weights, cast by autocast per call
+    ids = fast.encode(TEXTS).ids
+    pad_id = fast.tokenizer.pad_token_id
+    before = score_token_ids(model, ids, fast.schema, pad_id, 4, torch.device("cpu"), True)
+    after = fast.compute_scores(TEXTS).scores
+    for name in fast.schema.names:
+        np.testing.assert_array_equal(after[name], before[name])
+
+
+def test_the_plain_reference_runs_a_bf16_predictor_with_its_fp32_weights(tiny_model_dir):
+    fp32 = from_pretrained(tiny_model_dir, device="cpu", precision="fp32")
+    bf16 = from_pretrained(tiny_model_dir, device="cpu", precision="bf16")
+    expected = plain_scores(fp32, TEXTS, batch_size=4)
+    got = plain_scores(bf16, TEXTS, batch_size=4)
+    for name in fp32.schema.names:
+        np.testing.assert_array_equal(got[name], expected[name])
 
 
 def test_long_text_is_reported_truncated(tiny_model_dir):
