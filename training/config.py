@@ -14,7 +14,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from nabiz.model.schema import LabelSchema, TaskSpec
+from nabiz.model.schema import LabelSchema, TaskKind, TaskSpec
 from nabiz.yamlio import load_yaml
 
 DataFormat = Literal["csv", "tsv", "xlsx", "jsonl", "parquet", "aste"]
@@ -358,6 +358,11 @@ class NabizConfig(BaseModel):
                     raise ValueError(
                         f"file {spec.name!r}: neutral_labels names {task_name}: {label!r}, "
                         f"which is not a label of a task {sorted(names)}"
+                    )
+                if task.kind == TaskKind.MULTI_LABEL:
+                    raise ValueError(
+                        f"file {spec.name!r}: neutral_labels needs a task with one label per "
+                        f"text; {task_name!r} is multi_label"
                     )
             if spec.neutral_labels and spec.aggregate != "polarity":
                 raise ValueError(f"file {spec.name!r}: neutral_labels needs aggregate: polarity")

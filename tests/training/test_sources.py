@@ -157,6 +157,24 @@ def test_neutral_labels_must_name_a_label_of_the_task(tmp_path: Path) -> None:
         )
 
 
+def test_neutral_labels_refuse_a_multi_label_task(tmp_path: Path) -> None:
+    entry = {
+        "name": "aste",
+        "path": "aste.txt",
+        "text": ["text"],
+        "aggregate": "polarity",
+        "neutral_labels": {"tags": "genel"},
+    }
+    with pytest.raises(ValueError, match="'tags' is multi_label"):
+        NabizConfig.model_validate(
+            {
+                "tasks": [{"name": "tags", "kind": "multi_label", "labels": ["genel", "fatura"]}],
+                "data": {"files": [entry], "prepared_dir": "prepared"},
+                "config_dir": tmp_path,
+            }
+        )
+
+
 def test_entity_labels_agree_after_mapping_spelling_variants(manifest, schema, tmp_path) -> None:
     entities = pd.DataFrame(
         {
