@@ -139,40 +139,25 @@ def test_polarity_aggregation_calls_a_praised_and_criticised_text_neutral(
     }
 
 
+def polarity_config(task: dict, neutral: dict[str, str], folder: Path) -> NabizConfig:
+    """A config with one task and one ASTE file aggregated by polarity."""
+    entry = {"name": "aste", "path": "aste.txt", "text": ["text"]}
+    entry |= {"aggregate": "polarity", "neutral_labels": neutral}
+    return NabizConfig.model_validate(
+        {"tasks": [task], "data": {"files": [entry], "prepared_dir": "p"}, "config_dir": folder}
+    )
+
+
 def test_neutral_labels_must_name_a_label_of_the_task(tmp_path: Path) -> None:
-    entry = {
-        "name": "aste",
-        "path": "aste.txt",
-        "text": ["text"],
-        "aggregate": "polarity",
-        "neutral_labels": {"s": "neutral"},
-    }
+    task = {"name": "s", "labels": ["olumsuz", "notr", "olumlu"]}
     with pytest.raises(ValueError, match="neutral_labels names s: 'neutral'"):
-        NabizConfig.model_validate(
-            {
-                "tasks": [{"name": "s", "labels": ["olumsuz", "notr", "olumlu"]}],
-                "data": {"files": [entry], "prepared_dir": "prepared"},
-                "config_dir": tmp_path,
-            }
-        )
+        polarity_config(task, {"s": "neutral"}, tmp_path)
 
 
 def test_neutral_labels_refuse_a_multi_label_task(tmp_path: Path) -> None:
-    entry = {
-        "name": "aste",
-        "path": "aste.txt",
-        "text": ["text"],
-        "aggregate": "polarity",
-        "neutral_labels": {"tags": "genel"},
-    }
+    task = {"name": "tags", "kind": "multi_label", "labels": ["genel", "fatura"]}
     with pytest.raises(ValueError, match="'tags' is multi_label"):
-        NabizConfig.model_validate(
-            {
-                "tasks": [{"name": "tags", "kind": "multi_label", "labels": ["genel", "fatura"]}],
-                "data": {"files": [entry], "prepared_dir": "prepared"},
-                "config_dir": tmp_path,
-            }
-        )
+        polarity_config(task, {"tags": "genel"}, tmp_path)
 
 
 def test_entity_labels_agree_after_mapping_spelling_variants(manifest, schema, tmp_path) -> None:
