@@ -10,6 +10,7 @@ import pytest
 from nabiz.settings import REPO_ROOT
 from nabiz.training.config import LabelColumn, SourceSpec, load_config
 from nabiz.training.data import DataSourceError, load_source
+from nabiz.training.manifest import load_manifest
 
 
 @pytest.fixture(scope="module")
@@ -61,3 +62,22 @@ def test_a_source_without_ids_cannot_join_a_label_file(schema, tmp_path):
     (tmp_path / "labels.csv").write_text("id,urgency\n7,yuksek\n", encoding="utf-8")
     with pytest.raises(DataSourceError, match="id_column"):
         load_source(spec, tmp_path, schema)
+
+
+def test_every_label_file_the_manifest_names_gives_each_id_one_label_of_its_task(schema):
+    manifest = load_manifest(REPO_ROOT / "data" / "manifest.yaml")
+    files = [
+        (name, task, column)
+        for name, spec in manifest.items()
+        for task, column in spec.labels.items()
+        if column.file
+    ]
+    assert {(name, task) for name, task, _ in files} >= {
+        ("vakifbank_sikayetvar", "urgency"),
+        ("shoppingwords_reviews.stars", "topic"),
+    }
+    for name, task, column in files:
+        table = pd.read_csv(REPO_ROOT / "data" / column.file, dtype=str)
+        assert table["id"].is_unique, f"{column.file}: an id labelled twice"
+        outside = set(table[column.column]) - set(schema.task(task).labels)
+        assert not outside, f"{name}: {column.file} has labels outside {task}: {outside}"
