@@ -11,7 +11,25 @@ queue.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Annotated
 from zoneinfo import ZoneInfo
+
+from pydantic import AfterValidator
+
+EARLIEST = datetime(1970, 1, 1)  # a received_at outside these years is a typo, not feedback
+LATEST = datetime(2200, 1, 1)
+
+
+def plausible_arrival(moment: datetime) -> datetime:
+    """``moment`` if it lies between :data:`EARLIEST` and :data:`LATEST`. Answer deadlines are
+    computed from it, day by day in the policy's calendar; a year-1 date runs off the calendar's
+    start (an OverflowError, a 500) where it should be the client's 422."""
+    if not EARLIEST <= moment.replace(tzinfo=None) <= LATEST:
+        raise ValueError(f"received_at must lie between {EARLIEST:%Y} and {LATEST:%Y}")
+    return moment
+
+
+ArrivalTime = Annotated[datetime, AfterValidator(plausible_arrival)]
 
 
 class FutureArrivalError(ValueError):

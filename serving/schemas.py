@@ -16,13 +16,13 @@ convenience each task again as a top-level key of the item (``item["sentiment"]`
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 from nabiz.model.predictor import ModelInfo, Prediction, Predictor, TaskPrediction
 from nabiz.model.schema import TaskKind
+from nabiz.serving.arrival import ArrivalTime
 from nabiz.serving.priority import Priority
 from nabiz.text import normalize_text
 
@@ -30,8 +30,6 @@ DEFAULT_MAX_ITEMS = 256
 DEFAULT_MAX_TEXT_CHARS = 20_000
 MAX_ID_CHARS = 256
 MAX_CHANNEL_CHARS = 64
-EARLIEST = datetime(1970, 1, 1)  # received_at outside these years is a typo, not feedback
-LATEST = datetime(2200, 1, 1)
 
 EXAMPLE_TEXTS = [
     "Faturama tanımadığım bir ek paket ücreti yansımış, iki gündür müşteri hizmetlerine "
@@ -81,7 +79,7 @@ class FeedbackItem(BaseModel):
         ),
         examples=["twitter", "çağrı merkezi"],
     )
-    received_at: datetime | None = Field(
+    received_at: ArrivalTime | None = Field(
         default=None,
         description=(
             "When the feedback arrived (ISO 8601). Without an offset it is read in the policy's "
@@ -106,13 +104,6 @@ class FeedbackItem(BaseModel):
         if not any(char.isalnum() for char in text) and not normalize_text(text):
             raise ValueError("text is empty: it holds only whitespace or control characters")
         return text
-
-    @field_validator("received_at")
-    @classmethod
-    def _plausible_time(cls, moment: datetime | None) -> datetime | None:
-        if moment is not None and not EARLIEST <= moment.replace(tzinfo=None) <= LATEST:
-            raise ValueError(f"received_at must lie between {EARLIEST:%Y} and {LATEST:%Y}")
-        return moment
 
 
 class PredictRequest(BaseModel):

@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from nabiz.serving.arrival import ArrivalTime
 from nabiz.serving.queue.models import ID_MAX_LENGTH, SURVEY_RANGES, Feedback, Status
 from nabiz.settings import get_settings
 
@@ -61,7 +62,7 @@ class FeedbackCreate(BaseModel):
     channel: str | None = Field(
         default=None, max_length=64, description="Where it came from; normalized by the policy."
     )
-    received_at: datetime | None = Field(
+    received_at: ArrivalTime | None = Field(
         default=None,
         description="When the customer sent it (ISO 8601). Without an offset it is read in the "
         "policy's timezone, as on /v1/predict; default: now. Later than now (beyond a small clock "

@@ -279,6 +279,14 @@ def test_post_allows_a_small_clock_skew_and_rejects_the_rest(client):
     assert client.get("/v1/feedback/far").status_code == 404
 
 
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:01Z", "1969-12-31T23:59:59Z"])
+def test_post_refuses_a_received_at_before_1970_as_predict_does(client, moment):
+    response = post(client, "ancient", "metin", received_at=moment)
+    assert error_locs(response) == [["body", "received_at"]]
+    assert "between 1970 and 2200" in response.json()["detail"][0]["msg"]
+    assert client.get("/v1/feedback/ancient").status_code == 404
+
+
 def test_overdue_items_rise_to_the_top_of_the_queue(client, scripted):
     now = datetime.now(UTC)
     fresh_p1 = post(client, "fresh-p1", "[urgency=yuksek][sentiment=olumsuz] x", received_at=now)
