@@ -66,7 +66,7 @@ class FeedbackCreate(BaseModel):
         default=None,
         description="When the customer sent it (ISO 8601). Without an offset it is read in the "
         "policy's timezone, as on /v1/predict; default: now. Later than now (beyond a small clock "
-        "skew, NABIZ_MAX_CLOCK_SKEW_S) is a 422.",
+        "skew, NABIZ_MAX_CLOCK_SKEW_S) is a 422, and so is a time before 1970.",
     )
     survey: SurveyScore | None = Field(
         default=None, description="The survey answer that came with it (NPS, CSAT or CES)."
