@@ -56,6 +56,14 @@ class LabelColumn(BaseModel):
             "manifest. Rows whose id the file lacks are unlabelled for the task."
         ),
     )
+    read_file: str | None = Field(
+        default=None,
+        description=(
+            "Labels people gave after reading the text, which replace what `column` or `value` "
+            "gives for the ids the file names (star ratings read as a complaint, say): a CSV with "
+            "`id` and a column named as the task, relative to the manifest."
+        ),
+    )
 
     @model_validator(mode="after")
     def _column_or_value(self) -> LabelColumn:
@@ -65,6 +73,8 @@ class LabelColumn(BaseModel):
             self.map is not None or self.map_file is not None or self.file is not None
         ):
             raise ValueError("a fixed label value takes no map, map_file or file")
+        if self.file is not None and self.read_file is not None:
+            raise ValueError("labels from a file take no read_file: correct the file instead")
         return self
 
 

@@ -21,7 +21,7 @@ import pandas as pd
 from nabiz.model.schema import LabelSchema, TaskSpec
 from nabiz.tabular import ERROR_COLUMN, TableReadError, is_blank, join_text, read_table
 from nabiz.text import turkish_lower
-from nabiz.training.config import SourceSpec, TextFilter
+from nabiz.training.config import LabelColumn, SourceSpec, TextFilter
 from nabiz.training.labelmaps import label_values, labels_from_file
 from nabiz.training.manifest import DataSourceError, source_group
 
@@ -137,6 +137,41 @@ def _polarity(values: list[Any], neutral: str) -> tuple[Any, bool]:
     if not polar:
         return neutral, False
     return (polar.pop() if len(polar) == 1 else neutral), len(distinct) > 1
+
+
+def given_column(task: str) -> str:
+    """The column keeping a task's labels as the source gave them, where people's reading
+    (``read_file``) replaced some: budgets draw and splits stratify on it (``prepare``)."""
+    return f"_given_{task}"
+
+
+def _read_labels(
+    spec: SourceSpec,
+    task: TaskSpec,
+    column: LabelColumn,
+    upstream: list,
+    labels: pd.Series,
+    map_dir: Path,
+) -> pd.Series:
+    """``labels`` with a person's reading (``column.read_file``) in place of them where the file
+    names the row's id; its values must be labels of the task."""
+    read_column = LabelColumn(column=task.name, file=column.read_file)
+    raw = labels_from_file(spec, read_column, upstream, map_dir)
+    read = pd.Series(
+        label_values(spec, task, LabelColumn(column=task.name), raw, map_dir),
+        index=labels.index,
+        dtype=object,
+    )
+    changed = int((read.notna() & (read != labels)).sum())
+    logger.info(
+        "source %s: %d %s labels read by people, %d of them differ from the %s",
+        spec.name,
+        int(read.notna().sum()),
+        task.name,
+        changed,
+        column.column or "fixed value",
+    )
+    return read.where(read.notna(), labels)
 
 
 def _aggregate(
@@ -255,6 +290,9 @@ def load_source_with_stats(
         frame[task.name] = pd.Series(
             label_values(spec, task, column, raw, map_dir), index=table.index, dtype=object
         )
+        if column.read_file is not None:
+            frame[given_column(task.name)] = frame[task.name]
+            frame[task.name] = _read_labels(spec, task, column, upstream, frame[task.name], map_dir)
     records = int(frame.index.nunique())
     frame = frame.reset_index(drop=True)
     if spec.aggregate is not None:

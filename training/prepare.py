@@ -44,7 +44,7 @@ from nabiz.training.datacard import (
     fingerprint,
     group_report,
 )
-from nabiz.training.loading import load_source_with_stats
+from nabiz.training.loading import given_column, load_source_with_stats
 from nabiz.training.manifest import (
     DataSourceError,
     file_sha256,
@@ -76,6 +76,18 @@ class PreparedData:
     card: dict[str, Any]
     path: Path
     warnings: list[str] = field(default_factory=list)
+
+
+def given_labels(frame: pd.DataFrame, task: str) -> pd.Series:
+    """A task's labels as the sources gave them: where people's reading replaced some
+    (``read_file``), the label it replaced. Budgets draw and splits stratify on these, so that
+    reading the rows of a sample changes their labels, not which rows the sample and each split
+    hold (a row read as ``olumsuz`` would otherwise join another label's draw and drop out)."""
+    column = given_column(task)
+    if column not in frame:
+        return frame[task]
+    given = frame[column]
+    return given.where(given.notna(), frame[task])
 
 
 def _features(schema: LabelSchema) -> Features:
@@ -285,7 +297,7 @@ def prepare_data(config: NabizConfig, settings: Settings | None = None) -> Prepa
         _removed(rows, before, frame["source"], "near_duplicate")
 
     before = frame["source"]
-    labels = frame[stratify].map(bucket_label)
+    labels = given_labels(frame, stratify).map(bucket_label)
     frame, budget_report = apply_budgets(frame, budgets, labels, config.data.budget_seed)
     _removed(rows, before, frame["source"], "over_budget")
     frame = frame.reset_index(drop=True)
@@ -294,7 +306,7 @@ def prepare_data(config: NabizConfig, settings: Settings | None = None) -> Prepa
         rows[name]["kept"] = int(after.get(name, 0))
     rows["all"] = {key: sum(counts[key] for counts in rows.values()) for key in ROW_COUNTS}
 
-    buckets = frame["source"] + "\x1f" + frame[stratify].map(bucket_label)
+    buckets = frame["source"] + "\x1f" + given_labels(frame, stratify).map(bucket_label)
     split = config.data.split
     frame["split"] = assign_splits(
         frame["_key"], buckets, split.validation, split.test, split.seed, groups=frame["_group"]

@@ -67,17 +67,60 @@ def test_a_source_without_ids_cannot_join_a_label_file(schema, tmp_path):
 def test_every_label_file_the_manifest_names_gives_each_id_one_label_of_its_task(schema):
     manifest = load_manifest(REPO_ROOT / "data" / "manifest.yaml")
     files = [
-        (name, task, column)
+        (name, task, file, label_column)
         for name, spec in manifest.items()
         for task, column in spec.labels.items()
-        if column.file
+        for file, label_column in ((column.file, column.column), (column.read_file, task))
+        if file
     ]
-    assert {(name, task) for name, task, _ in files} >= {
-        ("vakifbank_sikayetvar", "urgency"),
-        ("shoppingwords_reviews.stars", "topic"),
+    assert {(name, task, file) for name, task, file, _ in files} >= {
+        ("vakifbank_sikayetvar", "urgency", "labels/vakifbank_urgency_train.csv"),
+        ("shoppingwords_reviews.stars", "topic", "labels/shoppingwords_topic.csv"),
+        ("shoppingwords_reviews.stars", "sentiment", "labels/shoppingwords_sentiment_read.csv"),
     }
-    for name, task, column in files:
-        table = pd.read_csv(REPO_ROOT / "data" / column.file, dtype=str)
-        assert table["id"].is_unique, f"{column.file}: an id labelled twice"
-        outside = set(table[column.column]) - set(schema.task(task).labels)
-        assert not outside, f"{name}: {column.file} has labels outside {task}: {outside}"
+    for name, task, file, label_column in files:
+        table = pd.read_csv(REPO_ROOT / "data" / file, dtype=str)
+        assert table["id"].is_unique, f"{file}: an id labelled twice"
+        outside = set(table[label_column]) - set(schema.task(task).labels)
+        assert not outside, f"{name}: {file} has labels outside {task}: {outside}"
+
+
+def rated(folder: Path) -> SourceSpec:
+    pd.DataFrame(
+        {"id": [1, 2, 3], "stars": [3, 3, 5], "text": ["iade ettim", "idare eder", "bayıldım"]}
+    ).to_csv(folder / "reviews.csv", index=False)
+    return SourceSpec(
+        name="shop",
+        path="reviews.csv",
+        format="csv",
+        text=["text"],
+        id_column="id",
+        labels={
+            "sentiment": LabelColumn(
+                column="stars", map={"3": "notr", "5": "olumlu"}, read_file="read.csv"
+            )
+        },
+    )
+
+
+def test_a_read_label_replaces_the_mapped_one_for_the_ids_it_names(schema, tmp_path):
+    spec = rated(tmp_path)
+    (tmp_path / "read.csv").write_text("id,sentiment\n1,olumsuz\n", encoding="utf-8")
+    frame = load_source(spec, tmp_path, schema)
+    assert frame.set_index("id")["sentiment"].to_dict() == {
+        "shop:1": "olumsuz",
+        "shop:2": "notr",
+        "shop:3": "olumlu",
+    }
+
+
+def test_a_read_label_outside_the_task_is_an_error(schema, tmp_path):
+    spec = rated(tmp_path)
+    (tmp_path / "read.csv").write_text("id,sentiment\n1,kötü\n", encoding="utf-8")
+    with pytest.raises(DataSourceError, match="kötü"):
+        load_source(spec, tmp_path, schema)
+
+
+def test_labels_from_a_file_take_no_read_file():
+    with pytest.raises(ValueError, match="correct the file"):
+        LabelColumn(column="urgency", file="labels.csv", read_file="read.csv")

@@ -169,3 +169,19 @@ def test_label_weights_multiply_the_source_weight(tmp_path: Path, big: Path) -> 
         "neg": [0.25],
         "pos": [0.5],
     }
+
+
+def test_reading_labels_changes_neither_the_budgets_draw_nor_the_splits(
+    tmp_path: Path, big: Path
+) -> None:
+    budgets = {"big": {"rows": 100, "stratify": "equal"}}
+    plain = spec("big", big, id_column="no")
+    before = prepared_rows(make_config(tmp_path, [plain], budgets=budgets), tmp_path)
+    read = before.index[before["mood"] == "neg"][:20]  # read as positive after all
+    upstream = [row_id.split(":", 1)[1] for row_id in read]
+    pd.DataFrame({"id": upstream, "mood": "pos"}).to_csv(tmp_path / "read.csv", index=False)
+    reading = plain | {"labels": {"mood": MOOD | {"read_file": "read.csv"}}}
+    config = make_config(tmp_path, [reading], budgets=budgets, prepared_dir="read")
+    after = prepared_rows(config, tmp_path)
+    assert after["split"].to_dict() == before["split"].to_dict()
+    assert set(after.loc[read, "mood"]) == {"pos"}

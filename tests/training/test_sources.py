@@ -31,7 +31,11 @@ def schema():
 def with_path(spec: SourceSpec, path: Path, **changes) -> SourceSpec:
     """``spec`` reading the fixture at ``path``, without the labels it joins from our label
     files: a fixture holds none of the ids they name."""
-    labels = {task: column for task, column in spec.labels.items() if not column.file}
+    labels = {
+        task: column.model_copy(update={"read_file": None})
+        for task, column in spec.labels.items()
+        if not column.file
+    }
     update = {"path": str(path), "sha256": None, "labels": labels}
     return spec.model_copy(update=update | changes)
 
