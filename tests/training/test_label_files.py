@@ -18,17 +18,23 @@ def schema():
     return load_config(REPO_ROOT / "configs" / "default.yaml").schema
 
 
-def complaints(folder: Path) -> SourceSpec:
-    pd.DataFrame(
-        {"id": [7, 8, 9], "text": ["kartım bloke", "şube kalabalık", "faiz yüksek"]}
-    ).to_csv(folder / "complaints.csv", index=False)
+def csv_source(folder: Path, name: str, rows: dict, labels: dict) -> SourceSpec:
+    """A source named ``name`` whose ``rows`` are written as a CSV in ``folder``; ids in `id`."""
+    pd.DataFrame(rows).to_csv(folder / f"{name}.csv", index=False)
     return SourceSpec(
-        name="bank",
-        path="complaints.csv",
+        name=name,
+        path=f"{name}.csv",
         format="csv",
         text=["text"],
         id_column="id",
-        labels={"urgency": LabelColumn(column="urgency", file="labels.csv")},
+        labels=labels,
+    )
+
+
+def complaints(folder: Path) -> SourceSpec:
+    rows = {"id": [7, 8, 9], "text": ["kartım bloke", "şube kalabalık", "faiz yüksek"]}
+    return csv_source(
+        folder, "bank", rows, {"urgency": LabelColumn(column="urgency", file="labels.csv")}
     )
 
 
@@ -86,21 +92,9 @@ def test_every_label_file_the_manifest_names_gives_each_id_one_label_of_its_task
 
 
 def rated(folder: Path) -> SourceSpec:
-    pd.DataFrame(
-        {"id": [1, 2, 3], "stars": [3, 3, 5], "text": ["iade ettim", "idare eder", "bayıldım"]}
-    ).to_csv(folder / "reviews.csv", index=False)
-    return SourceSpec(
-        name="shop",
-        path="reviews.csv",
-        format="csv",
-        text=["text"],
-        id_column="id",
-        labels={
-            "sentiment": LabelColumn(
-                column="stars", map={"3": "notr", "5": "olumlu"}, read_file="read.csv"
-            )
-        },
-    )
+    rows = {"id": [1, 2, 3], "stars": [3, 3, 5], "text": ["iade ettim", "idare eder", "bayıldım"]}
+    stars = LabelColumn(column="stars", map={"3": "notr", "5": "olumlu"}, read_file="read.csv")
+    return csv_source(folder, "shop", rows, {"sentiment": stars})
 
 
 def test_a_read_label_replaces_the_mapped_one_for_the_ids_it_names(schema, tmp_path):
