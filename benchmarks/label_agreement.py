@@ -79,6 +79,9 @@ def main() -> None:
         predictions = predictor.predict(texts)
         elapsed = time.perf_counter() - started
         print(f"{name}: {len(texts)} texts in {elapsed:.1f} s ({len(texts) / elapsed:.1f}/s)")
+        rechecked = getattr(predictor, "rechecked", None)  # int8's near ties, again in fp32
+        if rechecked is not None:
+            print(f"  {name} rescored {rechecked} of {predictor.scored} texts in fp32")
         labels[name] = {
             task.name: np.array([p.tasks[task.name].label for p in predictions])
             for task in predictor.schema.tasks

@@ -22,7 +22,9 @@ from nabiz.model.cues import UrgencyCues
 from nabiz.model.manifest import verify_manifest
 from nabiz.model.mixture import MixturePredictor, SchemaMismatch
 from nabiz.model.predictor import ModelInfo, Predictor
-from nabiz.model.runtime import resolve_runtime
+from nabiz.model.quantize_plan import QuantizationPlan
+from nabiz.model.recheck import RecheckingPredictor
+from nabiz.model.runtime import device_type, resolve_precision, resolve_runtime
 from nabiz.model.schema import SCHEMA_FILE
 
 BASELINE_DIR = "baseline"  # the TF-IDF baseline trained on the same split, itself a model dir
@@ -41,7 +43,7 @@ def from_pretrained(
 
     ``ensemble=False`` scores with the transformer alone, leaving out the baseline mixture.
     ``precision``: ``fp32``, ``bf16`` (autocast), ``int8`` (the directory's quantization plan,
-    CPU only) or ``auto`` (bf16 on a GPU and on CPUs where bf16 beats fp32, int8 on other CPUs
+    CPU only; texts whose answer int8 leaves near a tie are scored again in fp32) or ``auto`` (bf16 on a GPU and on CPUs where bf16 beats fp32, int8 on other CPUs
     when the directory's plan was accepted, fp32 elsewhere); the baseline ignores it.
     ``calibrated=False`` gives the raw scores: no temperatures (``calibration.json``) and no
     urgency cues (``urgency_cues.json``). ``runtime``: ``torch``, ``onnx`` (the directory's
@@ -61,22 +63,45 @@ def from_pretrained(
         if calibrated:
             baseline.calibration = load_calibration(directory, "baseline")
         return baseline
+    baseline = None
+    if ensemble and any(info.baseline_weights.values()):
+        baseline = BaselinePredictor.from_pretrained(directory / BASELINE_DIR)  # raw part
     if resolve_runtime(runtime, directory, device, precision) == "onnx":
         from nabiz.model.onnx_predictor import OnnxTransformerPredictor
 
         transformer = OnnxTransformerPredictor.from_pretrained(directory, threads=num_threads)
-    else:
-        from nabiz.model.transformer import TransformerPredictor
+        return _served(directory, transformer, baseline, calibrated, ensemble)
+    from nabiz.model.transformer import TransformerPredictor
 
+    plan = QuantizationPlan.load(directory)
+    if resolve_precision(precision, device_type(device), plan) != "int8":
         transformer = TransformerPredictor.from_pretrained(
             directory, device=device, precision=precision
         )
+        return _served(directory, transformer, baseline, calibrated, ensemble)
+    exact = TransformerPredictor.from_pretrained(directory, device="cpu", precision="fp32")
+    fast = exact.quantized(plan)
+    return RecheckingPredictor(
+        _served(directory, fast, baseline, calibrated, ensemble),
+        _served(directory, exact, baseline, calibrated, ensemble),
+        plan.recheck_margins,
+    )
+
+
+def _served(
+    directory: Path,
+    transformer: Predictor,
+    baseline: Predictor | None,
+    calibrated: bool,
+    ensemble: bool,
+) -> Predictor:
+    """The transformer as served: mixed with the baseline when given one, with the temperatures
+    of that way of scoring and, for the served model (``ensemble``), the urgency cues."""
     served: Predictor = transformer
     variant = "transformer"
-    if ensemble and any(info.baseline_weights.values()):
-        baseline = BaselinePredictor.from_pretrained(directory / BASELINE_DIR)  # raw part
+    if baseline is not None:
         try:
-            served = MixturePredictor(transformer, baseline, info.baseline_weights)
+            served = MixturePredictor(transformer, baseline, transformer.info.baseline_weights)
         except SchemaMismatch as error:
             raise SchemaMismatch(
                 f"{directory / BASELINE_DIR / SCHEMA_FILE} does not match "

@@ -1,28 +1,35 @@
-"""int8 inference for CPUs without native bf16: dynamic int8 with per-channel weights, the layers
-that quantize badly kept in fp32.
+"""int8 inference for CPUs without native bf16: every encoder Linear as an int8 product with one
+activation scale per token, and the margins below which a text is scored again in fp32.
 
-On an AVX2-only CPU the fp32 encoder is the slow part of every request, and bf16 brings nothing
-there (no native bf16 instructions). Dynamic int8 (weights int8 per output channel, activations
-quantized per tensor at run time) runs the Linear layers 2–4× faster, but quantizing *every* layer
-moved 14–23 % of labels: a few layers carry activation outliers that one scale per tensor cannot
-represent. Which layers those are depends on the fine-tuned weights, so it is measured per model
-(``plan_quantization``, run by ``nabiz quantize``) and written into the model directory as
-``quantization.json``; loading with ``precision="int8"`` (or ``auto`` on such a CPU) applies it.
-The plan is small JSON, not a second copy of the weights: quantizing at load takes a fraction of a
-second and keeps the directory one set of weights.
+Why this form (BENCHMARKS.md §9). Dynamic int8 with one activation scale per *tensor* (fbgemm's,
+the product's first int8) moved 14–23 % of labels: the encoder's LayerNorm outputs carry a few
+channels 10–40× larger than the rest, and one scale sized for them leaves the others a few
+levels; keeping the worst layers in fp32 until 99.5 % of labels held left almost nothing in int8.
+One scale per token (LLM.int8's and SmoothQuant's W8A8 per-token) fixes the cause: with all 72
+layers in int8, 98.6–99.8 % of the labels held. What still moved were near ties, mostly texts
+that have no topic, whose topic scores are nearly equal, so that any perturbation reorders
+them. Those are recognisable from int8's own scores, so ``nabiz quantize`` measures per task the
+margin below which int8's answer cannot be trusted, and the served predictor scores those texts
+again in fp32 (``recheck.py``, with ``loading.py``).
+
+Weights are int8 per output channel in 7 bits (±63), not 8: on AVX2 without VNNI, oneDNN adds
+pairs of u8×s8 products in 16 bits, which ±127 weights overflow (wrong sums) and ±63 cannot; one
+plan so gives the same labels on every CPU it runs on.
 """
 
 from __future__ import annotations
 
 import copy
-import warnings
-from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from nabiz.model.quantize_plan import ACCEPTED_AGREEMENT, QuantizationPlan
+from nabiz.model.margins import decision_margins, top_labels
+from nabiz.model.schema import LabelSchema
+
+WEIGHT_BITS = 7
+INT_MM_MIN_ROWS = 17  # torch._int_mm on the CPU wants more than 16 rows
 
 
 def encoder_linears(model: nn.Module) -> list[str]:
@@ -35,120 +42,52 @@ def encoder_linears(model: nn.Module) -> list[str]:
     ]
 
 
-class OutlierSplitLinear(nn.Module):
-    """``linear(x)`` as an int8-friendly part over the ordinary input channels plus an fp32 part
-    over the few outlier channels (LLM.int8's decomposition, Dettmers et al. 2022).
+class PerTokenInt8Linear(nn.Module):
+    """``linear(x)`` as int8 weights (one scale per output channel) × int8 activations (one
+    scale per token, computed at run time), summed in int32 by ``torch._int_mm`` (oneDNN)."""
 
-    The encoder's LayerNorm outputs carry a handful of channels 10–40× larger than the rest
-    (channels 15, 35, 146 and 321 of multilingual-e5-small, in every layer), and one int8 scale
-    per tensor sized for them leaves the other channels a few levels. Zeroing those channels in
-    the int8 part and adding them back through a tiny fp32 matrix keeps the scale small."""
-
-    def __init__(self, linear: nn.Linear, outliers: torch.Tensor) -> None:
+    def __init__(self, linear: nn.Linear, weight_bits: int = WEIGHT_BITS) -> None:
         super().__init__()
-        keep = torch.ones(linear.in_features, dtype=linear.weight.dtype)
-        keep[outliers] = 0.0
-        self.register_buffer("keep", keep)
-        self.register_buffer("outliers", outliers.to(torch.long))
-        self.main = nn.Linear(linear.in_features, linear.out_features, linear.bias is not None)
-        self.side = nn.Linear(len(outliers), linear.out_features, bias=False)
-        with torch.no_grad():
-            self.main.weight.copy_(linear.weight * keep)
-            if linear.bias is not None:
-                self.main.bias.copy_(linear.bias)
-            self.side.weight.copy_(linear.weight[:, self.outliers])
+        weight = linear.weight.detach().float()
+        levels = 2 ** (weight_bits - 1) - 1
+        scale = weight.abs().amax(dim=1).clamp(min=1e-8) / levels
+        quantized = torch.round(weight / scale[:, None]).to(torch.int8)
+        self.register_buffer("weight_t", quantized.t().contiguous())  # in × out, as _int_mm wants
+        self.register_buffer("weight_scale", scale)
+        self.bias = linear.bias
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.main(x * self.keep) + self.side(x.index_select(-1, self.outliers))
+        rows = x.reshape(-1, x.shape[-1]).float()
+        scale = rows.abs().amax(dim=1, keepdim=True).clamp(min=1e-8) / 127
+        quantized = torch.round(rows / scale).to(torch.int8)
+        count = quantized.shape[0]
+        if count < INT_MM_MIN_ROWS:
+            padding = quantized.new_zeros(INT_MM_MIN_ROWS - count, quantized.shape[1])
+            quantized = torch.cat([quantized, padding])
+        out = torch._int_mm(quantized, self.weight_t)[:count].float() * (scale * self.weight_scale)
+        if self.bias is not None:
+            out = out + self.bias
+        return out.reshape(*x.shape[:-1], -1)
 
 
-@torch.inference_mode()
-def _run_hooked(model: nn.Module, run: Callable[[nn.Module], object], hooks: dict) -> None:
-    """``run(model)`` with a forward hook on each named submodule, removed afterwards."""
-    handles = [model.get_submodule(name).register_forward_hook(h) for name, h in hooks.items()]
-    try:
-        run(model)
-    finally:
-        for handle in handles:
-            handle.remove()
+def quantize_model(model: nn.Module, weight_bits: int = WEIGHT_BITS) -> nn.Module:
+    """A copy of ``model`` with every encoder Linear in per-token int8.
+
+    Everything else (embeddings, LayerNorms, biases, heads) is the same tensors as ``model``'s,
+    not copies: the served predictor keeps the fp32 model for its rechecks, and the embeddings
+    alone are most of the model's memory."""
+    shared = {id(tensor): tensor for tensor in [*model.parameters(), *model.buffers()]}
+    quantized = copy.deepcopy(model, memo=shared)
+    for name in encoder_linears(quantized):
+        parent, _, child = name.rpartition(".")
+        linear = quantized.get_submodule(name)
+        setattr(quantized.get_submodule(parent), child, PerTokenInt8Linear(linear, weight_bits))
+    return quantized.eval()
 
 
-def activation_ranges(
-    model: nn.Module, run: Callable[[nn.Module], object], names: Sequence[str]
-) -> dict[str, torch.Tensor]:
-    """Per Linear in ``names``, the largest |input| per input channel while ``run(model)`` runs
-    (padding positions included: their hidden states are as large as real tokens')."""
-    ranges: dict[str, torch.Tensor] = {}
-
-    def hook(name: str):
-        def record(_module, args, _output):
-            x = args[0].detach().abs().reshape(-1, args[0].shape[-1]).amax(dim=0).float()
-            ranges[name] = torch.maximum(ranges[name], x) if name in ranges else x
-
-        return record
-
-    _run_hooked(model, run, {name: hook(name) for name in names})
-    return ranges
-
-
-def outlier_channels(ranges: dict[str, torch.Tensor], ratio: float = 6.0, most: int = 16):
-    """Per layer, the input channels whose largest |x| exceeds ``ratio`` × the median channel's
-    (at most ``most`` of them, largest first)."""
-    result = {}
-    for name, amax in ranges.items():
-        order = torch.argsort(amax, descending=True)[:most]
-        result[name] = order[amax[order] > ratio * amax.median()].sort().values
-    return result
-
-
-def quantize_model(
-    model: nn.Module,
-    keep_fp32: Sequence[str] = (),
-    per_channel: bool = True,
-    outliers: dict[str, torch.Tensor] | None = None,
-):
-    """A copy of ``model`` with every encoder Linear not in ``keep_fp32`` in dynamic int8,
-    split into an int8 and an fp32 part (``OutlierSplitLinear``) where ``outliers`` names
-    channels for it."""
-    from torch.ao.quantization import (
-        default_dynamic_qconfig,
-        per_channel_dynamic_qconfig,
-        quantize_dynamic,
-    )
-
-    # torch.ao eager quantization is deprecated in favour of torchao (not a dependency here); it
-    # still runs fbgemm's int8 kernels, and its warning is not news to every caller.
-    qconfig = per_channel_dynamic_qconfig if per_channel else default_dynamic_qconfig
-    keep = set(keep_fp32)
-    unknown = keep - set(encoder_linears(model))
-    if unknown:
-        raise ValueError(f"not encoder Linear layers of this model: {sorted(unknown)}")
-    model = copy.deepcopy(model)
-    spec = {}
-    for name in encoder_linears(model):
-        if name in keep:
-            continue
-        if outliers and name in outliers and len(outliers[name]):
-            parent, _, child = name.rpartition(".")
-            linear = model.get_submodule(name)
-            setattr(model.get_submodule(parent), child, OutlierSplitLinear(linear, outliers[name]))
-            name = f"{name}.main"
-        spec[name] = qconfig
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.filterwarnings(
-            "ignore", message=r"torch\.quantize_per_tensor", category=UserWarning
-        )
-        return quantize_dynamic(model, qconfig_spec=spec, dtype=torch.qint8, inplace=True)
-
-
-def apply_plan(plan: QuantizationPlan, model: nn.Module) -> nn.Module:
-    """A copy of ``model`` quantized as ``plan`` says."""
-    outliers = {name: torch.tensor(idx, dtype=torch.long) for name, idx in plan.outliers.items()}
-    return quantize_model(model, plan.keep_fp32, outliers=outliers)
-
-
-def label_agreement(reference: dict[str, np.ndarray], other: dict[str, np.ndarray]) -> dict:
+def label_agreement(
+    reference: dict[str, np.ndarray], other: dict[str, np.ndarray]
+) -> dict[str, float]:
     """Per task, the share of texts whose top label is the same in both score sets."""
     return {
         name: float((ref.argmax(axis=1) == other[name].argmax(axis=1)).mean())
@@ -156,65 +95,24 @@ def label_agreement(reference: dict[str, np.ndarray], other: dict[str, np.ndarra
     }
 
 
-ScoreFn = Callable[[nn.Module], dict[str, np.ndarray]]
-
-
-@torch.inference_mode()
-def layer_errors(
-    model: nn.Module, quantized: nn.Module, run: Callable[[nn.Module], object]
+def choose_margins(
+    schema: LabelSchema,
+    reference: dict[str, np.ndarray],
+    fast: dict[str, np.ndarray],
+    safety: float,
 ) -> dict[str, float]:
-    """Per encoder Linear, the relative error of its quantized counterpart on the inputs the
-    fp32 model gives it while ``run(model)`` runs: a one-pass measure of which layers quantize
-    badly (the whole-model check comes after, in ``plan_quantization``)."""
-    errors: dict[str, list[float]] = {}
+    """Per task, the margin below which int8's answer is scored again in fp32.
 
-    def hook(name: str):
-        twin = quantized.get_submodule(name)
-
-        def record(_module, args, output):
-            diff = (twin(args[0]) - output).norm() / output.norm().clamp(min=1e-12)
-            errors.setdefault(name, []).append(float(diff))
-
-        return record
-
-    _run_hooked(model, run, {name: hook(name) for name in encoder_linears(model)})
-    return {name: float(np.mean(values)) for name, values in errors.items()}
-
-
-def plan_quantization(
-    model: nn.Module,
-    score: ScoreFn,
-    target: float = ACCEPTED_AGREEMENT,
-    outlier_ratio: float = 6.0,
-    max_outliers: int = 16,
-) -> QuantizationPlan:
-    """Quantize as much as keeps every task's labels equal to fp32's on ``target`` of the texts.
-
-    ``score(model)`` runs a model over the calibration texts and returns the served scores per
-    task. Steps: the largest |input| per channel of each layer gives its outlier channels; each
-    layer's error when quantized alone orders the layers; then the most error-prone are returned
-    to fp32 (1, 2, 4, … of them) until the whole model keeps ``target`` of the labels. A model that
-    never reaches it gets the plan with the best agreement measured, recorded as not accepted."""
-    names = encoder_linears(model)
-    reference = score(model)
-    ranges = activation_ranges(model, score, names)
-    outliers = outlier_channels(ranges, outlier_ratio, max_outliers)
-    errors = layer_errors(model, quantize_model(model, outliers=outliers), score)
-    order = sorted(names, key=errors.__getitem__, reverse=True)
-    texts = len(next(iter(reference.values())))
-    best: QuantizationPlan | None = None
-    count = 0
-    while True:
-        keep = order[:count]
-        candidate = QuantizationPlan(
-            keep_fp32=keep,
-            outliers={n: idx.tolist() for n, idx in outliers.items() if n not in keep},
-            texts=texts,
-            layers=len(names),
-        )
-        candidate.agreement = label_agreement(reference, score(apply_plan(candidate, model)))
-        if best is None or min(candidate.agreement.values()) > min(best.agreement.values()):
-            best = candidate
-        if min(candidate.agreement.values()) >= target or count == len(names):
-            return candidate if min(candidate.agreement.values()) >= target else best
-        count = min(len(names), max(1, 2 * count))
+    ``reference`` and ``fast`` are the served scores of the same texts in fp32 and in int8.
+    Every text whose answer int8 changed had a margin (``decision_margins`` of int8's scores)
+    below the largest such margin; ``safety`` × that covers the changes of texts not measured
+    here, whose margins may reach a little further. A task int8 never changed gets no margin
+    (0: never rechecked for it)."""
+    margins = decision_margins(schema, fast)
+    chosen = {}
+    for task in schema.tasks:
+        before, after = top_labels(task, reference[task.name]), top_labels(task, fast[task.name])
+        changed = (before != after).any(axis=1)
+        worst = float(margins[task.name][changed].max()) if changed.any() else 0.0
+        chosen[task.name] = safety * worst
+    return chosen

@@ -145,7 +145,8 @@ def resolve_precision(precision: str, device: str, plan: QuantizationPlan | None
             raise ValueError("int8 runs on the CPU only; use bf16 or fp32 on a GPU")
         if plan is None:
             raise ValueError(
-                f"the model has no {QUANTIZATION_FILE}: run `nabiz quantize --model DIR` first"
+                f"the model has no {QUANTIZATION_FILE} of this version's int8 scheme: run "
+                "`nabiz quantize --model DIR` first"
             )
     return precision
 

@@ -29,7 +29,7 @@ from nabiz.model.predictor import (
     encode_for_model,
     probabilities,
 )
-from nabiz.model.quantize import apply_plan
+from nabiz.model.quantize import quantize_model
 from nabiz.model.quantize_plan import QuantizationPlan
 from nabiz.model.runtime import resolve_precision
 from nabiz.model.schema import LabelSchema
@@ -127,8 +127,8 @@ class TransformerPredictor(Predictor):
         self.precision = resolve_precision(precision, self.device.type, quantization)
         self.bf16 = self.precision == "bf16"
         self.model = model.to(self.device).eval()
-        if self.precision == "int8":
-            self.model = apply_plan(quantization, self.model).eval()
+        if self.precision == "int8":  # the fp32 model stays the caller's, for rechecks
+            self.model = quantize_model(self.model, quantization.weight_bits)
         if self.bf16:
             store_linear_weights_in_bf16(self.model)
         self.tokenizer = tokenizer
@@ -155,6 +155,21 @@ class TransformerPredictor(Predictor):
             path=Path(directory),
             precision=precision,
             quantization=QuantizationPlan.load(directory),
+        )
+
+    def quantized(self, plan: QuantizationPlan) -> TransformerPredictor:
+        """This predictor's network in int8 as ``plan`` says, sharing every tensor int8 does
+        not replace; this one stays fp32 (``loading`` keeps it for the rechecks)."""
+        return TransformerPredictor(
+            self.model,
+            self.tokenizer,
+            self.schema,
+            self.info,
+            device=self.device,
+            batch_size=self.batch_size,
+            path=self.path,
+            precision="int8",
+            quantization=plan,
         )
 
     @property

@@ -165,8 +165,8 @@ def test_an_import_only_for_type_checking_is_not_a_dependency(tmp_path):
 
 
 # The model's order: base types and the abstract Predictor → the two implementations → the
-# mixture → loading (and the plain-path reference, beside it). A module may import its own layer's
-# neighbours only where listed together below, and never a later layer.
+# mixture and the int8 recheck → loading (and the plain-path reference, beside it). A module may
+# import its own layer's neighbours only where listed together below, and never a later layer.
 MODEL_LAYERS = [
     {
         "nabiz.model.schema",
@@ -174,10 +174,11 @@ MODEL_LAYERS = [
         "nabiz.model.network",
         "nabiz.model.bert",
         "nabiz.model.quantize_plan",
+        "nabiz.model.margins",
     },
-    {"nabiz.model.predictor", "nabiz.model.runtime"},
+    {"nabiz.model.predictor", "nabiz.model.runtime", "nabiz.model.quantize"},
     {"nabiz.model.transformer", "nabiz.model.onnx_predictor", "nabiz.model.baseline"},
-    {"nabiz.model.mixture", "nabiz.model.onnx_export"},
+    {"nabiz.model.mixture", "nabiz.model.recheck", "nabiz.model.onnx_export"},
     {"nabiz.model.loading", "nabiz.model.reference"},
 ]
 

@@ -1,9 +1,10 @@
 """``nabiz quantize``: measure an int8 plan for a model directory on real texts and write it there.
 
 The plan (``quantization.json``, see ``nabiz.model.quantize``) is measured against the labels the
-product serves: the fp32 transformer mixed with its baseline when the model has one, on the
-validation split of the model's own prepared data (or on the texts of a file). The baseline's
-scores do not change with the encoder's precision, so they are computed once.
+product serves: the fp32 transformer mixed with its baseline when the model has one, calibrated,
+with its urgency cues, on the validation split of the model's own prepared data. It holds per task
+the margin under which int8's answer is scored again in fp32, and the share of labels int8 so
+keeps on texts that did not choose the margins.
 
 A plan that keeps the labels is then timed against fp32 where ``auto`` would otherwise run it
 (ONNX Runtime when the directory has ``network.onnx``), on this CPU: it is accepted only if int8
@@ -21,14 +22,15 @@ import numpy as np
 
 from nabiz.model.loading import from_pretrained
 from nabiz.model.manifest import write_manifest
-from nabiz.model.mixture import MixturePredictor
-from nabiz.model.quantize import plan_quantization
+from nabiz.model.predictor import ModelInfo
+from nabiz.model.quantize import choose_margins, label_agreement
 from nabiz.model.quantize_plan import QuantizationPlan
+from nabiz.model.recheck import needs_recheck
 from nabiz.model.runtime import describe_cpu, resolve_runtime
-from nabiz.model.transformer import TransformerPredictor, score_token_ids
 
 SPEED_TEXTS = 512  # texts timed per round: a few seconds each on a 2-core CPU
 SPEED_ROUNDS = 3
+MARGIN_SAFETY = 1.5  # margins reach this much past the widest change measured
 
 
 def calibration_texts(model_dir: Path, limit: int) -> list[str]:
@@ -41,41 +43,54 @@ def calibration_texts(model_dir: Path, limit: int) -> list[str]:
 
 
 def quantize_directory(
-    model_dir: str | Path, texts: Sequence[str], target: float | None = None
+    model_dir: str | Path, texts: Sequence[str], safety: float = MARGIN_SAFETY
 ) -> QuantizationPlan:
-    """Measure the plan on ``texts`` and save it into ``model_dir``; returns it."""
-    if not texts:
-        raise ValueError("quantizing needs texts to measure on; none were given")
+    """Measure the plan on ``texts`` and save it into ``model_dir``; returns it.
+
+    The margins are chosen on one half of the texts and checked on the other, both ways round,
+    so the agreement the plan records is measured on texts that did not choose it (on the texts
+    that chose them the margins catch every change by construction); the plan keeps the margins
+    chosen on all texts, which are at least as wide."""
+    if len(texts) < 2:
+        raise ValueError("quantizing needs texts to measure on; give at least two")
     model_dir = Path(model_dir)
-    product = from_pretrained(model_dir, device="cpu", precision="fp32")
-    transformer, baseline = product, None
-    if isinstance(product, MixturePredictor):
-        transformer, baseline = product.first, product.second.predict_scores(texts).scores
-    if not isinstance(transformer, TransformerPredictor):
+    if ModelInfo.load(model_dir).model_type != "transformer":
         raise ValueError(f"{model_dir} holds no transformer; only a transformer is quantized")
-    ids = transformer.encode(texts).ids
-    pad_id = transformer.tokenizer.pad_token_id
-
-    def score(model) -> dict[str, np.ndarray]:
-        scores = score_token_ids(
-            model,
-            ids,
-            transformer.schema,
-            pad_id,
-            transformer.batch_size,
-            transformer.device,
-            False,
+    texts = list(texts)
+    reference = from_pretrained(model_dir, device="cpu", precision="fp32").predict_scores(texts)
+    _save(QuantizationPlan(texts=len(texts)), model_dir)  # no margins yet: int8 alone
+    int8 = from_pretrained(model_dir, device="cpu", precision="int8")
+    alone = int8.predict_scores(texts).scores
+    schema = int8.schema
+    halves = [np.arange(len(texts)) % 2 == side for side in (0, 1)]
+    checked = {name: np.empty_like(values) for name, values in alone.items()}
+    for chooses, checks in (halves, halves[::-1]):
+        margins = choose_margins(
+            schema, _rows(reference.scores, chooses), _rows(alone, chooses), safety
         )
-        return product.combine(scores, baseline) if baseline is not None else scores
-
-    kwargs = {} if target is None else {"target": target}
-    plan = plan_quantization(transformer.model, score, **kwargs)
+        again = checks & needs_recheck(schema, alone, margins)
+        for name in alone:
+            checked[name][checks] = np.where(again[:, None], reference.scores[name], alone[name])[
+                checks
+            ]
+    margins = choose_margins(schema, reference.scores, alone, safety)
+    plan = QuantizationPlan(
+        recheck_margins=margins,
+        agreement=label_agreement(reference.scores, checked),
+        agreement_int8_alone=label_agreement(reference.scores, alone),
+        rechecked=float(needs_recheck(schema, alone, margins).mean()),
+        texts=len(texts),
+    )
     _save(plan, model_dir)
     if plan.keeps_labels:  # int8 by hand loads the saved plan, accepted or not
         plan.speedup, plan.compared_with = measure_speedup(model_dir, texts)
         plan.cpu = describe_cpu()
         _save(plan, model_dir)
     return plan
+
+
+def _rows(scores: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
+    return {name: values[rows] for name, values in scores.items()}
 
 
 def _save(plan: QuantizationPlan, model_dir: Path) -> None:
@@ -86,13 +101,13 @@ def _save(plan: QuantizationPlan, model_dir: Path) -> None:
 def measure_speedup(
     model_dir: Path, texts: Sequence[str], rounds: int = SPEED_ROUNDS
 ) -> tuple[float, str]:
-    """fp32's median time over int8's for the encoder alone (no baseline, no calibration: the
-    same work in both) on up to ``SPEED_TEXTS`` texts, alternating, and the fp32 runtime timed."""
+    """fp32's median time over int8's for the served predictor (baseline, calibration and, for
+    int8, its rechecks: what a caller waits for) on up to ``SPEED_TEXTS`` texts, alternating,
+    and the fp32 runtime timed."""
     texts = list(texts[:SPEED_TEXTS])
     runtime = resolve_runtime("auto", model_dir, "cpu", "fp32")
-    common = {"device": "cpu", "ensemble": False, "calibrated": False}
-    fp32 = from_pretrained(model_dir, precision="fp32", runtime=runtime, **common)
-    int8 = from_pretrained(model_dir, precision="int8", runtime="torch", **common)
+    fp32 = from_pretrained(model_dir, device="cpu", precision="fp32", runtime=runtime)
+    int8 = from_pretrained(model_dir, device="cpu", precision="int8", runtime="torch")
     fp32.predict_scores(texts[:32]), int8.predict_scores(texts[:32])  # warm-up
     times: dict[str, list[float]] = {"fp32": [], "int8": []}
     for _ in range(rounds):

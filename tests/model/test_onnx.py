@@ -87,13 +87,13 @@ def test_auto_takes_onnx_where_torch_would_run_fp32_on_the_cpu(exported_dir, mon
 
 def test_auto_keeps_an_accepted_int8_plan_on_torch(exported_dir, monkeypatch):
     monkeypatch.setattr(runtime_module, "cpu_has_fast_bf16", lambda: False)
-    QuantizationPlan(agreement={"sentiment": 0.999}, layers=12, speedup=1.5).save(exported_dir)
+    QuantizationPlan(agreement={"sentiment": 0.999}, speedup=1.5).save(exported_dir)
     assert resolve_runtime("auto", exported_dir, "cpu", "auto") == "torch"
 
 
 def test_auto_stays_on_onnx_when_the_int8_plan_was_not_measured_faster(exported_dir, monkeypatch):
     monkeypatch.setattr(runtime_module, "cpu_has_fast_bf16", lambda: False)
-    QuantizationPlan(agreement={"sentiment": 0.999}, layers=12, speedup=0.9).save(exported_dir)
+    QuantizationPlan(agreement={"sentiment": 0.999}, speedup=0.9).save(exported_dir)
     assert resolve_runtime("auto", exported_dir, "cpu", "auto") == "onnx"
 
 

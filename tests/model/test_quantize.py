@@ -1,6 +1,9 @@
-"""int8 inference: a measured plan in the model directory, labels kept, chosen only when safe."""
+"""int8 inference: per-token int8 layers, a measured plan in the model directory, near ties scored
+again in fp32, chosen automatically only when it keeps the labels and is faster."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
@@ -10,8 +13,14 @@ from hypothesis import strategies as st
 
 from nabiz.model import runtime as runtime_module
 from nabiz.model.loading import from_pretrained
-from nabiz.model.quantize import OutlierSplitLinear, encoder_linears, quantize_model
+from nabiz.model.quantize import (
+    PerTokenInt8Linear,
+    choose_margins,
+    encoder_linears,
+    quantize_model,
+)
 from nabiz.model.quantize_plan import QUANTIZATION_FILE, QuantizationPlan
+from nabiz.model.recheck import RecheckingPredictor
 from nabiz.model.runtime import resolve_precision
 from nabiz.model.tiny import DEFAULT_CORPUS
 from nabiz.model.transformer import load_model
@@ -30,33 +39,47 @@ TEXTS = [
 
 @settings(max_examples=25, deadline=None)
 @given(
-    outliers=st.sets(st.integers(0, 15), min_size=1, max_size=6),
-    scale=st.floats(1.0, 200.0),
+    rows=st.integers(1, 40),
+    outliers=st.sets(st.integers(0, 63), max_size=4),
+    scale=st.floats(1.0, 50.0),
 )
-def test_the_outlier_split_is_the_same_function_in_fp32(outliers, scale):
-    torch.manual_seed(0)
-    linear = torch.nn.Linear(16, 8)
-    x = torch.randn(3, 5, 16)
-    index = torch.tensor(sorted(outliers))
-    x[..., index] *= scale
-    split = OutlierSplitLinear(linear, index)
-    torch.testing.assert_close(split(x), linear(x), rtol=1e-5, atol=1e-4 * scale)
+def test_a_per_token_int8_layer_stays_close_to_its_fp32_linear(rows, outliers, scale):
+    torch.manual_seed(rows)
+    linear = torch.nn.Linear(64, 32)
+    x = torch.randn(rows, 64)
+    x[:, sorted(outliers)] *= scale  # outlier channels, as the encoder's LayerNorms give them
+    expected = linear(x)
+    got = PerTokenInt8Linear(linear)(x)
+    error = (got - expected).norm() / expected.norm()
+    assert error < 0.05 * (1 + scale / 10)
 
 
-def test_layers_kept_in_fp32_stay_plain_linears(tiny_model_dir):
+def test_every_encoder_linear_runs_in_int8_and_everything_else_is_shared(tiny_model_dir):
     model = load_model(tiny_model_dir)[0]
     names = encoder_linears(model)
-    assert names and all(name.startswith("encoder.") for name in names)
-    quantized = quantize_model(model, keep_fp32=names[:2])
-    assert type(quantized.get_submodule(names[0])) is torch.nn.Linear
-    assert type(quantized.get_submodule(names[2])) is not torch.nn.Linear
-    assert type(quantized.heads[next(iter(quantized.heads))]) is torch.nn.Linear
+    quantized = quantize_model(model)
+    assert names and all(type(quantized.get_submodule(n)) is PerTokenInt8Linear for n in names)
+    assert all(type(model.get_submodule(n)) is torch.nn.Linear for n in names)  # untouched
+    embeddings = dict(model.named_parameters())
+    for name, tensor in quantized.named_parameters():
+        assert tensor is embeddings[name]  # the same tensor, not a copy
 
 
-def test_an_unknown_layer_name_is_refused(tiny_model_dir):
-    model = load_model(tiny_model_dir)[0]
-    with pytest.raises(ValueError, match="not encoder Linear"):
-        quantize_model(model, keep_fp32=["encoder.nope"])
+def test_a_margin_covers_every_change_with_room_to_spare(tiny_model_dir):
+    schema = load_model(tiny_model_dir)[2]
+    task = schema.tasks[0]
+    reference = {t.name: np.eye(t.num_labels)[[0, 0, 0]].astype(np.float32) for t in schema.tasks}
+    fast = {name: values.copy() for name, values in reference.items()}
+    changed = np.full(task.num_labels, 0.0, np.float32)
+    changed[:2] = [0.45, 0.55]  # top label changed, margin 0.1
+    fast[task.name][1] = changed
+    margins = choose_margins(schema, reference, fast, safety=1.5)
+    assert margins[task.name] == pytest.approx(0.15)
+    assert all(margins[t.name] == 0.0 for t in schema.tasks[1:] if not t.is_multi_label)
+
+
+def _plan(agreement: dict[str, float], speedup: float | None = None) -> QuantizationPlan:
+    return QuantizationPlan(agreement=agreement, speedup=speedup)
 
 
 def test_int8_without_a_plan_says_how_to_make_one(tiny_model_dir):
@@ -64,54 +87,71 @@ def test_int8_without_a_plan_says_how_to_make_one(tiny_model_dir):
         from_pretrained(tiny_model_dir, device="cpu", precision="int8")
 
 
-def test_the_plan_keeps_the_labels_on_the_texts_it_was_measured_on(tiny_model_dir):
+def test_a_plan_of_the_old_per_tensor_scheme_counts_as_none(tiny_model_dir):
+    old = {"scheme": "dynamic-int8-per-channel-outlier-split", "keep_fp32": [], "layers": 12}
+    (tiny_model_dir / QUANTIZATION_FILE).write_text(json.dumps(old), encoding="utf-8")
+    assert QuantizationPlan.load(tiny_model_dir) is None
+    with pytest.raises(ValueError, match="nabiz quantize"):
+        resolve_precision("int8", "cpu", QuantizationPlan.load(tiny_model_dir))
+
+
+def test_the_plan_records_what_it_measured_and_is_saved(tiny_model_dir):
     plan = quantize_directory(tiny_model_dir, TEXTS)
-    assert (tiny_model_dir / QUANTIZATION_FILE).is_file()
     assert QuantizationPlan.load(tiny_model_dir) == plan
-    fp32 = from_pretrained(tiny_model_dir, device="cpu", precision="fp32").predict(TEXTS)
+    assert plan.texts == len(TEXTS)
+    assert set(plan.agreement) == set(plan.recheck_margins) == set(plan.agreement_int8_alone)
+    assert 0.0 <= plan.rechecked <= 1.0
+
+
+def test_served_int8_rescores_near_ties_in_fp32(tiny_model_dir):
+    quantize_directory(tiny_model_dir, TEXTS)
     int8 = from_pretrained(tiny_model_dir, device="cpu", precision="int8")
-    assert getattr(int8, "first", int8).precision == "int8"  # the transformer of a mixture
-    got = int8.predict(TEXTS)
-    for task, share in plan.agreement.items():
-        same = np.mean(
-            [a.tasks[task].label == b.tasks[task].label for a, b in zip(fp32, got, strict=True)]
-        )
-        assert same == pytest.approx(share)
-        assert same >= 0.995  # the plan returns layers to fp32 until this holds
+    assert isinstance(int8, RecheckingPredictor)
+    assert "again in torch fp32" in int8.engine
+    int8.margins = dict.fromkeys(int8.margins, 2.0)  # every text is a tie: all fp32
+    fp32 = from_pretrained(tiny_model_dir, device="cpu", precision="fp32")
+    expected, got = fp32.predict_scores(TEXTS), int8.predict_scores(TEXTS)
+    for name, values in expected.scores.items():
+        np.testing.assert_allclose(got.scores[name], values, rtol=1e-6, atol=1e-7)
+    assert int8.rechecked == int8.scored == len(TEXTS)
+
+
+def test_served_int8_without_ties_keeps_its_own_scores(tiny_model_dir):
+    quantize_directory(tiny_model_dir, TEXTS)
+    int8 = from_pretrained(tiny_model_dir, device="cpu", precision="int8")
+    int8.margins = dict.fromkeys(int8.margins, 0.0)
+    alone = int8.fast.predict_scores(TEXTS)
+    got = int8.predict_scores(TEXTS)
+    for name, values in alone.scores.items():
+        np.testing.assert_array_equal(got.scores[name], values)
+    assert int8.rechecked == 0
 
 
 def test_a_plan_that_keeps_the_labels_is_timed_against_fp32_on_this_cpu(tiny_model_dir):
     plan = quantize_directory(tiny_model_dir, TEXTS)
-    assert plan.keeps_labels
+    assert plan.keeps_labels  # the tiny model's half-and-half check, on 24 texts
     assert plan.speedup > 0
     assert plan.compared_with == "torch"  # the tiny directory has no network.onnx
     assert "flags" in plan.cpu
-    assert QuantizationPlan.load(tiny_model_dir).speedup == plan.speedup
 
 
 @pytest.mark.parametrize(
     ("speedup", "accepted"), [(None, False), (0.8, False), (1.05, False), (1.3, True)]
 )
 def test_a_plan_that_keeps_the_labels_is_accepted_only_when_measured_faster(speedup, accepted):
-    plan = QuantizationPlan(agreement={"sentiment": 0.999}, layers=12, speedup=speedup)
+    plan = _plan({"sentiment": 0.999}, speedup)
     assert plan.keeps_labels
     assert plan.accepted is accepted
 
 
 def test_auto_takes_int8_only_on_a_cpu_without_bf16_and_with_an_accepted_plan(monkeypatch):
     cpu, gpu = "cpu", "cuda"
-    accepted = QuantizationPlan(
-        agreement={"sentiment": 0.999, "topic": 0.996}, layers=12, speedup=1.5
-    )
-    rejected = QuantizationPlan(agreement={"sentiment": 0.999, "topic": 0.97}, layers=12)
-    all_fp32 = QuantizationPlan(
-        keep_fp32=[f"l{i}" for i in range(12)], agreement={"sentiment": 1.0}, layers=12
-    )
+    accepted = _plan({"sentiment": 0.999, "topic": 0.996}, speedup=1.5)
+    rejected = _plan({"sentiment": 0.999, "topic": 0.97}, speedup=1.5)
     monkeypatch.setattr(runtime_module, "cpu_has_fast_bf16", lambda: False)
     assert resolve_precision("auto", cpu, accepted) == "int8"
     assert resolve_precision("auto", cpu, rejected) == "fp32"
     assert resolve_precision("auto", cpu, None) == "fp32"
-    assert resolve_precision("auto", cpu, all_fp32) == "fp32"  # nothing int8: no point
     assert resolve_precision("auto", gpu, accepted) == "bf16"
     assert resolve_precision("int8", cpu, rejected) == "int8"  # by hand, the user's choice
     monkeypatch.setattr(runtime_module, "cpu_has_fast_bf16", lambda: True)
@@ -121,6 +161,6 @@ def test_auto_takes_int8_only_on_a_cpu_without_bf16_and_with_an_accepted_plan(mo
 def test_a_onednn_cap_below_bf16_counts_as_a_cpu_without_native_bf16(monkeypatch):
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
     assert not runtime_module.cpu_has_fast_bf16()
-    accepted = QuantizationPlan(agreement={"sentiment": 0.999}, layers=12, speedup=1.5)
+    accepted = _plan({"sentiment": 0.999}, speedup=1.5)
     assert resolve_precision("auto", "cpu", accepted) == "int8"
     assert resolve_precision("auto", "cpu", None) == "fp32"
