@@ -300,6 +300,7 @@ async def start_services(app: FastAPI, settings: Settings, predictor: Predictor 
     )
     await batcher.start()
     metrics.model_info.labels(predictor.info.name, predictor.info.version).set(1)
+    metrics.watch_rechecks(predictor)
     app.state.policy = policy
     app.state.batcher = batcher
     app.state.predictor = predictor

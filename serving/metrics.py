@@ -16,6 +16,9 @@ Series:
 - ``nabiz_predicted_labels_total{task,label}``: the top label of every task for every text, and
   ``nabiz_priority_total{level}``: the priorities given.
 - ``nabiz_model_info{name,version}``: always 1, names the loaded model.
+- ``nabiz_int8_texts_total`` and ``nabiz_int8_rechecked_total``: with int8, texts scored and how
+  many of them int8 left near a tie and fp32 scored again (their ratio is what the rechecks cost;
+  ``nabiz quantize`` measured it on validation texts).
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily
+
+from nabiz.model.recheck import RecheckingPredictor
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
@@ -100,5 +106,28 @@ class Metrics:
             "nabiz_model_info", "The loaded model (always 1).", ["name", "version"], registry=r
         )
 
+    def watch_rechecks(self, predictor) -> None:
+        """Expose an int8 predictor's own counts of texts and rechecks (``RecheckingPredictor``);
+        read at each scrape, so the inference thread never touches a collector."""
+        if isinstance(predictor, RecheckingPredictor):
+            self.registry.register(_RecheckCounts(predictor))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _RecheckCounts:
+    """A collector reading a ``RecheckingPredictor``'s counters."""
+
+    def __init__(self, predictor) -> None:
+        self.predictor = predictor
+
+    def collect(self):
+        yield CounterMetricFamily(
+            "nabiz_int8_texts", "Texts scored in int8.", value=self.predictor.scored
+        )
+        yield CounterMetricFamily(
+            "nabiz_int8_rechecked",
+            "Texts int8 left near a tie, scored again in fp32.",
+            value=self.predictor.rechecked,
+        )
