@@ -43,8 +43,9 @@ def from_pretrained(
 
     ``ensemble=False`` scores with the transformer alone, leaving out the baseline mixture.
     ``precision``: ``fp32``, ``bf16`` (autocast), ``int8`` (the directory's quantization plan,
-    CPU only; texts whose answer int8 leaves near a tie are scored again in fp32) or ``auto`` (bf16 on a GPU and on CPUs where bf16 beats fp32, int8 on other CPUs
-    when the directory's plan was accepted, fp32 elsewhere); the baseline ignores it.
+    CPU only; texts whose answer int8 leaves near a tie are scored again in fp32) or ``auto``
+    (bf16 on a GPU and on CPUs where bf16 beats fp32, int8 on other CPUs when the directory's
+    plan was accepted, fp32 elsewhere); the baseline ignores it.
     ``calibrated=False`` gives the raw scores: no temperatures (``calibration.json``) and no
     urgency cues (``urgency_cues.json``). ``runtime``: ``torch``, ``onnx`` (the directory's
     ``network.onnx`` in ONNX Runtime, fp32 on the CPU) or ``auto`` (ONNX Runtime where torch
