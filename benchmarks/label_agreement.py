@@ -3,10 +3,12 @@ whole test split.
 
 Loads the model twice through the product's entry point (``from_pretrained``, with the baseline
 mixture when the model has one): torch ``precision="fp32"``, and the variant: ``int8`` (the
-directory's ``quantization.json``, written by ``nabiz quantize``) or ``onnx`` (ONNX Runtime fp32
-on the directory's ``network.onnx``, written by ``nabiz export-onnx``). Prints per task and source
-the share of labels equal to fp32's and the macro-F1 of both against the gold labels, and each
-run's time. Acceptance: ≥ 99.5 % equal and macro-F1 within 0.3 points, per task and source.
+directory's ``quantization.json``, written by ``nabiz quantize``), ``bf16`` (with the rechecks of
+its ``bf16_rechecks.json`` when ``nabiz quantize --precision bf16`` wrote one) or ``onnx`` (ONNX
+Runtime fp32 on the directory's ``network.onnx``, written by ``nabiz export-onnx``). Prints per
+task and source the share of labels equal to fp32's and the macro-F1 of both against the gold
+labels, and each run's time. Acceptance: ≥ 99.5 % equal and macro-F1 within 0.3 points, per task
+and source.
 
     python benchmarks/label_agreement.py --model models/nabiz-cpu --variant onnx [--prepared DIR]
 """
@@ -29,7 +31,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, required=True)
     parser.add_argument("--prepared", type=Path, default=None, help="default: the model's own")
     parser.add_argument("--limit", type=int, default=0, help="first N test texts (0: all)")
-    parser.add_argument("--variant", choices=["int8", "onnx"], default="int8")
+    parser.add_argument("--variant", choices=["int8", "bf16", "onnx"], default="int8")
     parser.add_argument(
         "--speed-rounds", type=int, default=3, help="A/B rounds of fp32 vs the variant, 256 texts"
     )

@@ -21,8 +21,8 @@ from nabiz.model.calibration import load_calibration
 from nabiz.model.cues import UrgencyCues
 from nabiz.model.manifest import verify_manifest
 from nabiz.model.mixture import MixturePredictor, SchemaMismatch
+from nabiz.model.precision_plan import PrecisionPlan
 from nabiz.model.predictor import ModelInfo, Predictor
-from nabiz.model.quantize_plan import QuantizationPlan
 from nabiz.model.recheck import RecheckingPredictor
 from nabiz.model.runtime import device_type, resolve_precision, resolve_runtime
 from nabiz.model.schema import SCHEMA_FILE
@@ -43,9 +43,10 @@ def from_pretrained(
 
     ``ensemble=False`` scores with the transformer alone, leaving out the baseline mixture.
     ``precision``: ``fp32``, ``bf16`` (autocast), ``int8`` (the directory's quantization plan,
-    CPU only; texts whose answer int8 leaves near a tie are scored again in fp32) or ``auto``
-    (bf16 on a GPU and on CPUs where bf16 beats fp32, int8 on other CPUs when the directory's
-    plan was accepted, fp32 elsewhere); the baseline ignores it.
+    CPU only) or ``auto`` (bf16 on a GPU and on CPUs where bf16 beats fp32, int8 on other CPUs
+    when the directory's plan was accepted, fp32 elsewhere); the baseline ignores it. On the
+    CPU, where the directory holds a plan for the precision chosen (``nabiz quantize``), texts
+    whose answer it leaves near a tie are scored again in fp32 (``RecheckingPredictor``).
     ``calibrated=False`` gives the raw scores: no temperatures (``calibration.json``) and no
     urgency cues (``urgency_cues.json``). ``runtime``: ``torch``, ``onnx`` (the directory's
     ``network.onnx`` in ONNX Runtime, fp32 on the CPU) or ``auto`` (ONNX Runtime where torch
@@ -74,14 +75,15 @@ def from_pretrained(
         return _served(directory, transformer, baseline, calibrated, ensemble)
     from nabiz.model.transformer import TransformerPredictor
 
-    plan = QuantizationPlan.load(directory)
-    if resolve_precision(precision, device_type(device), plan) != "int8":
+    chosen = resolve_precision(precision, device_type(device), PrecisionPlan.load(directory))
+    plan = PrecisionPlan.load(directory, chosen) if chosen in ("int8", "bf16") else None
+    if plan is None or device_type(device) != "cpu":
         transformer = TransformerPredictor.from_pretrained(
             directory, device=device, precision=precision
         )
         return _served(directory, transformer, baseline, calibrated, ensemble)
     exact = TransformerPredictor.from_pretrained(directory, device="cpu", precision="fp32")
-    fast = exact.quantized(plan)
+    fast = exact.in_precision(chosen, plan)
     return RecheckingPredictor(
         _served(directory, fast, baseline, calibrated, ensemble),
         _served(directory, exact, baseline, calibrated, ensemble),

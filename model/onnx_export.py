@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from nabiz.model.manifest import write_manifest
+from nabiz.model.margins import label_agreement
 from nabiz.model.network import MultiTaskModel, mean_pool
 from nabiz.model.onnx_predictor import (
     INPUT_NAMES,
@@ -33,7 +34,6 @@ from nabiz.model.onnx_predictor import (
     open_session,
     output_name,
 )
-from nabiz.model.quantize import label_agreement
 from nabiz.model.runtime import ONNX_FILE
 from nabiz.model.transformer import TransformerPredictor
 

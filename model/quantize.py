@@ -9,8 +9,8 @@ One scale per token (LLM.int8's and SmoothQuant's W8A8 per-token) fixes the caus
 layers in int8, 98.6–99.8 % of the labels held. What still moved were near ties, mostly texts
 that have no topic, whose topic scores are nearly equal, so that any perturbation reorders
 them. Those are recognisable from int8's own scores, so ``nabiz quantize`` measures per task the
-margin below which int8's answer cannot be trusted, and the served predictor scores those texts
-again in fp32 (``recheck.py``, with ``loading.py``).
+margin below which int8's answer cannot be trusted (``margins.choose_margins``), and the served
+predictor scores those texts again in fp32 (``recheck.py``, with ``loading.py``).
 
 Weights are int8 per output channel in 7 bits (±63), not 8: on AVX2 without VNNI, oneDNN adds
 pairs of u8×s8 products in 16 bits, which ±127 weights overflow (wrong sums) and ±63 cannot; one
@@ -21,12 +21,8 @@ from __future__ import annotations
 
 import copy
 
-import numpy as np
 import torch
 from torch import nn
-
-from nabiz.model.margins import decision_margins, top_labels
-from nabiz.model.schema import LabelSchema
 
 WEIGHT_BITS = 7
 INT_MM_MIN_ROWS = 17  # torch._int_mm on the CPU wants more than 16 rows
@@ -86,36 +82,3 @@ def quantize_model(model: nn.Module, weight_bits: int = WEIGHT_BITS) -> nn.Modul
         linear = quantized.get_submodule(name)
         setattr(quantized.get_submodule(parent), child, PerTokenInt8Linear(linear, weight_bits))
     return quantized.eval()
-
-
-def label_agreement(
-    reference: dict[str, np.ndarray], other: dict[str, np.ndarray]
-) -> dict[str, float]:
-    """Per task, the share of texts whose top label is the same in both score sets."""
-    return {
-        name: float((ref.argmax(axis=1) == other[name].argmax(axis=1)).mean())
-        for name, ref in reference.items()
-    }
-
-
-def choose_margins(
-    schema: LabelSchema,
-    reference: dict[str, np.ndarray],
-    fast: dict[str, np.ndarray],
-    safety: float,
-) -> dict[str, float]:
-    """Per task, the margin below which int8's answer is scored again in fp32.
-
-    ``reference`` and ``fast`` are the served scores of the same texts in fp32 and in int8.
-    Every text whose answer int8 changed had a margin (``decision_margins`` of int8's scores)
-    below the largest such margin; ``safety`` × that covers the changes of texts not measured
-    here, whose margins may reach a little further. A task int8 never changed gets no margin
-    (0: never rechecked for it)."""
-    margins = decision_margins(schema, fast)
-    chosen = {}
-    for task in schema.tasks:
-        before, after = top_labels(task, reference[task.name]), top_labels(task, fast[task.name])
-        changed = (before != after).any(axis=1)
-        worst = float(margins[task.name][changed].max()) if changed.any() else 0.0
-        chosen[task.name] = safety * worst
-    return chosen

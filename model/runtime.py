@@ -24,7 +24,7 @@ import platform
 from collections.abc import Mapping
 from pathlib import Path
 
-from nabiz.model.quantize_plan import QUANTIZATION_FILE, QuantizationPlan
+from nabiz.model.precision_plan import QUANTIZATION_FILE, PrecisionPlan
 
 PRECISIONS = ("auto", "fp32", "bf16", "int8")
 RUNTIMES = ("auto", "torch", "onnx")
@@ -129,7 +129,7 @@ def device_type(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def resolve_precision(precision: str, device: str, plan: QuantizationPlan | None = None) -> str:
+def resolve_precision(precision: str, device: str, plan: PrecisionPlan | None = None) -> str:
     """What ``precision`` means on a ``device`` type (``cpu``/``cuda``) for a model with (or
     without) an int8 plan; ``int8`` by hand needs a plan (accepted or not) and a CPU."""
     if precision not in PRECISIONS:
@@ -176,7 +176,7 @@ def resolve_runtime(runtime: str, directory: str | Path, device: str, precision:
     elif runtime == "onnx":  # by hand: precision auto means what this runtime runs
         if precision not in ("auto", "fp32"):
             problem = f"the ONNX runtime runs fp32, not {precision}: set the precision to fp32"
-    elif resolve_precision(precision, "cpu", QuantizationPlan.load(directory)) != "fp32":
+    elif resolve_precision(precision, "cpu", PrecisionPlan.load(directory)) != "fp32":
         problem = "torch runs this precision faster here"  # bf16 or an accepted int8 plan
     if problem is None:
         return "onnx"

@@ -11,6 +11,7 @@ training, ``training_config.yaml``, ``metrics.json`` and the model card ``README
 
 from __future__ import annotations
 
+import copy
 import importlib.metadata
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +22,7 @@ from safetensors.torch import load_file, save_file
 
 from nabiz.model.bert import BertEncoder, EncoderConfig
 from nabiz.model.network import MultiTaskModel
+from nabiz.model.precision_plan import PrecisionPlan
 from nabiz.model.predictor import (
     ModelInfo,
     Predictor,
@@ -30,7 +32,6 @@ from nabiz.model.predictor import (
     probabilities,
 )
 from nabiz.model.quantize import quantize_model
-from nabiz.model.quantize_plan import QuantizationPlan
 from nabiz.model.runtime import resolve_precision
 from nabiz.model.schema import LabelSchema
 from nabiz.model.tokenize import PieceTokenizer
@@ -121,7 +122,7 @@ class TransformerPredictor(Predictor):
         batch_size: int = 64,
         path: Path | None = None,
         precision: str = "fp32",
-        quantization: QuantizationPlan | None = None,
+        quantization: PrecisionPlan | None = None,
     ) -> None:
         self.device = resolve_device(device) if isinstance(device, str) else device
         self.precision = resolve_precision(precision, self.device.type, quantization)
@@ -154,22 +155,28 @@ class TransformerPredictor(Predictor):
             device=device,
             path=Path(directory),
             precision=precision,
-            quantization=QuantizationPlan.load(directory),
+            quantization=PrecisionPlan.load(directory),
         )
 
-    def quantized(self, plan: QuantizationPlan) -> TransformerPredictor:
-        """This predictor's network in int8 as ``plan`` says, sharing every tensor int8 does
-        not replace; this one stays fp32 (``loading`` keeps it for the rechecks)."""
+    def in_precision(
+        self, precision: str, plan: PrecisionPlan | None = None
+    ) -> TransformerPredictor:
+        """This fp32 predictor's network in ``int8`` (as ``plan`` says) or ``bf16``, sharing
+        every tensor the precision does not replace; this one stays fp32 (``loading`` keeps it
+        for the rechecks of near ties)."""
+        if self.precision != "fp32":
+            raise ValueError(f"only an fp32 predictor is converted, not a {self.precision} one")
+        model = self.model if precision == "int8" else copy_with_own_linears(self.model)
         return TransformerPredictor(
-            self.model,
+            model,
             self.tokenizer,
             self.schema,
             self.info,
             device=self.device,
             batch_size=self.batch_size,
             path=self.path,
-            precision="int8",
-            quantization=plan,
+            precision=precision,
+            quantization=plan if precision == "int8" else None,
         )
 
     @property
@@ -191,6 +198,15 @@ class TransformerPredictor(Predictor):
             self.bf16,
         )
         return ScoredBatch(scores=scores, truncated=np.asarray(encoded.truncated, dtype=bool))
+
+
+def copy_with_own_linears(model: torch.nn.Module) -> torch.nn.Module:
+    """A copy of ``model`` whose Linear layers have parameters of their own (for
+    :func:`store_linear_weights_in_bf16`, which casts them in place) and that shares every
+    other tensor (embeddings, LayerNorms) with ``model``."""
+    own = {id(p) for m in model.modules() if isinstance(m, torch.nn.Linear) for p in m.parameters()}
+    tensors = [*model.parameters(), *model.buffers()]
+    return copy.deepcopy(model, memo={id(t): t for t in tensors if id(t) not in own})
 
 
 def store_linear_weights_in_bf16(model: torch.nn.Module) -> None:

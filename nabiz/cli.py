@@ -6,6 +6,7 @@ Each command parses its options and calls a plain function; the functions are wh
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -203,34 +204,49 @@ def convert_encoder(
     typer.echo(f"base encoder ready at {path}")
 
 
+class ReducedPrecision(StrEnum):
+    """What ``nabiz quantize`` measures a plan for."""
+
+    int8 = "int8"
+    bf16 = "bf16"
+
+
 @app.command("quantize")
 def quantize(
     model: ModelOption = None,
     texts: Annotated[
         int, typer.Option("--texts", min=2, help="Validation texts to measure the plan on.")
     ] = 2000,
+    precision: Annotated[
+        ReducedPrecision,
+        typer.Option("--precision", help="The reduced precision to measure."),
+    ] = ReducedPrecision.int8,
 ) -> None:
-    """Measure int8 on this model and CPU: where it needs fp32's second look, how many labels it
-    keeps, how fast it is; write quantization.json.
+    """Measure int8 (or bf16) on this model and CPU: which near ties need fp32's second look,
+    how many labels it keeps, how fast it is; write the plan into the model directory.
 
     Measured on the validation split of the model's prepared data, against the fp32 labels."""
     from nabiz.training.quantize import calibration_texts, quantize_directory
 
     model_dir = model_dir_or_default(model)
     try:
-        plan = quantize_directory(model_dir, calibration_texts(model_dir, texts))
+        plan = quantize_directory(model_dir, calibration_texts(model_dir, texts), precision.value)
     except (ValueError, FileNotFoundError, KeyError) as exc:
         raise fail(str(exc)) from None
     kept = ", ".join(f"{task} {share:.2%}" for task, share in plan.agreement.items())
+    speed = (
+        f"{precision} {plan.speedup:.2f}x the speed of {plan.compared_with} fp32 on this CPU"
+        if plan.speedup is not None
+        else ""
+    )
     if not plan.keeps_labels:
-        verdict = "NOT accepted (< 99.5 % on some task): auto stays fp32; int8 only by hand"
+        verdict = f"NOT kept (< 99.5 % on some task): auto does not take {precision} for it"
+    elif precision is ReducedPrecision.bf16:
+        verdict = f"{speed}; served in bf16 (auto on CPUs with native bf16), near ties in fp32"
+    elif plan.accepted:
+        verdict = f"{speed}; accepted: auto uses it on CPUs where bf16 is not faster"
     else:
-        speed = f"int8 {plan.speedup:.2f}x the speed of {plan.compared_with} fp32 on this CPU"
-        verdict = (
-            f"{speed}; accepted: NABIZ_PRECISION=auto uses it on CPUs where bf16 is not faster"
-            if plan.accepted
-            else f"{speed}, not fast enough: NOT accepted, auto stays fp32; int8 only by hand"
-        )
+        verdict = f"{speed}, not fast enough: NOT accepted, auto stays fp32; int8 only by hand"
     typer.echo(
         f"{plan.rechecked:.1%} of {plan.texts} texts rescored in fp32 as near ties; labels "
         f"equal to fp32 on the half that did not choose the margins: {kept}; {verdict}"

@@ -6,6 +6,8 @@ import random
 
 import pandas as pd
 
+from nabiz.model.tiny import DEFAULT_CORPUS
+
 # a made-up taxonomy: nothing in the code may assume the default one
 CUSTOM_TASKS = [
     {"name": "mood", "kind": "single_label", "labels": ["sad", "calm", "glad"]},
@@ -82,3 +84,15 @@ def custom_config_dict(data_path: str, base_model: str, prepared_dir: str, outpu
         },
         "baseline": {"max_features": 2000},
     }
+
+
+# texts a precision plan of the tiny model is measured on (tests/model/test_quantize.py, …)
+PLAN_TEXTS = [
+    *DEFAULT_CORPUS[:-1],
+    "Paketimi değiştirdim ama fatura eski fiyattan geldi, iade istiyorum.",
+    "Mağazadaki çalışan çok kabaydı, bir daha gitmem.",
+    "Sms kampanyaları yüzünden telefonum susmuyor, listeden çıkarın!",
+    "Teşekkürler, arıza bir saatte giderildi.",
+    "Uygulamaya giriş yapamıyorum, şifre sıfırlama mesajı gelmiyor.",
+    "Şebeke çekmiyor evde, taşınacağım başka operatöre.",
+]

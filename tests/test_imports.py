@@ -173,7 +173,7 @@ MODEL_LAYERS = [
         "nabiz.model.tokenize",
         "nabiz.model.network",
         "nabiz.model.bert",
-        "nabiz.model.quantize_plan",
+        "nabiz.model.precision_plan",
         "nabiz.model.margins",
     },
     {"nabiz.model.predictor", "nabiz.model.runtime", "nabiz.model.quantize"},

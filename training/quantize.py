@@ -1,14 +1,16 @@
-"""``nabiz quantize``: measure an int8 plan for a model directory on real texts and write it there.
+"""``nabiz quantize``: measure a reduced precision's plan for a model directory on real texts and
+write it there (int8: ``quantization.json``; bf16: ``bf16_rechecks.json``).
 
 The plan (``quantization.json``, see ``nabiz.model.quantize``) is measured against the labels the
 product serves: the fp32 transformer mixed with its baseline when the model has one, calibrated,
 with its urgency cues, on the validation split of the model's own prepared data. It holds per task
-the margin under which int8's answer is scored again in fp32, and the share of labels int8 so
-keeps on texts that did not choose the margins.
+the margin under which the precision's answer is scored again in fp32, and the share of labels it
+so keeps on texts that did not choose the margins.
 
 A plan that keeps the labels is then timed against fp32 where ``auto`` would otherwise run it
-(ONNX Runtime when the directory has ``network.onnx``), on this CPU: it is accepted only if int8
-is measured faster (``ACCEPTED_SPEEDUP``).
+(ONNX Runtime when the directory has ``network.onnx``), on this CPU: an int8 plan is accepted only
+if int8 is measured faster (``ACCEPTED_SPEEDUP``); bf16 is chosen by the CPU's flags, and its
+plan adds only the rechecks.
 """
 
 from __future__ import annotations
@@ -22,15 +24,14 @@ import numpy as np
 
 from nabiz.model.loading import from_pretrained
 from nabiz.model.manifest import write_manifest
+from nabiz.model.margins import choose_margins, label_agreement
+from nabiz.model.precision_plan import PLAN_FILES, PrecisionPlan
 from nabiz.model.predictor import ModelInfo
-from nabiz.model.quantize import choose_margins, label_agreement
-from nabiz.model.quantize_plan import QuantizationPlan
 from nabiz.model.recheck import needs_recheck
 from nabiz.model.runtime import describe_cpu, resolve_runtime
 
 SPEED_TEXTS = 512  # texts timed per round: a few seconds each on a 2-core CPU
 SPEED_ROUNDS = 3
-MARGIN_SAFETY = 1.5  # margins reach this much past the widest change measured
 
 
 def calibration_texts(model_dir: Path, limit: int) -> list[str]:
@@ -43,48 +44,47 @@ def calibration_texts(model_dir: Path, limit: int) -> list[str]:
 
 
 def quantize_directory(
-    model_dir: str | Path, texts: Sequence[str], safety: float = MARGIN_SAFETY
-) -> QuantizationPlan:
-    """Measure the plan on ``texts`` and save it into ``model_dir``; returns it.
+    model_dir: str | Path, texts: Sequence[str], precision: str = "int8"
+) -> PrecisionPlan:
+    """Measure the ``precision`` plan on ``texts`` and save it into ``model_dir``; returns it.
 
     The margins are chosen on one half of the texts and checked on the other, both ways round,
-    so the agreement the plan records is measured on texts that did not choose it (on the texts
-    that chose them the margins catch every change by construction); the plan keeps the margins
-    chosen on all texts, which are at least as wide."""
+    so the agreement the plan records is measured on texts that did not choose them; the plan
+    keeps the margins chosen on all texts."""
+    if precision not in PLAN_FILES:
+        raise ValueError(f"a plan is measured for {' or '.join(PLAN_FILES)}, not {precision!r}")
     if len(texts) < 2:
-        raise ValueError("quantizing needs texts to measure on; give at least two")
+        raise ValueError("measuring a plan needs texts; give at least two")
     model_dir = Path(model_dir)
     if ModelInfo.load(model_dir).model_type != "transformer":
-        raise ValueError(f"{model_dir} holds no transformer; only a transformer is quantized")
+        raise ValueError(f"{model_dir} holds no transformer; only a transformer has a precision")
     texts = list(texts)
     reference = from_pretrained(model_dir, device="cpu", precision="fp32").predict_scores(texts)
-    _save(QuantizationPlan(texts=len(texts)), model_dir)  # no margins yet: int8 alone
-    int8 = from_pretrained(model_dir, device="cpu", precision="int8")
-    alone = int8.predict_scores(texts).scores
-    schema = int8.schema
+    exact = reference.scores
+    _save(PrecisionPlan(precision=precision, texts=len(texts)), model_dir)  # no margins yet
+    fast = from_pretrained(model_dir, device="cpu", precision=precision)
+    alone = fast.predict_scores(texts).scores
+    schema = fast.schema
     halves = [np.arange(len(texts)) % 2 == side for side in (0, 1)]
-    checked = {name: np.empty_like(values) for name, values in alone.items()}
+    checked = {name: values.copy() for name, values in alone.items()}
     for chooses, checks in (halves, halves[::-1]):
-        margins = choose_margins(
-            schema, _rows(reference.scores, chooses), _rows(alone, chooses), safety
-        )
+        margins = choose_margins(schema, _rows(exact, chooses), _rows(alone, chooses))
         again = checks & needs_recheck(schema, alone, margins)
         for name in alone:
-            checked[name][checks] = np.where(again[:, None], reference.scores[name], alone[name])[
-                checks
-            ]
-    margins = choose_margins(schema, reference.scores, alone, safety)
-    plan = QuantizationPlan(
+            checked[name][again] = exact[name][again]
+    margins = choose_margins(schema, exact, alone)
+    plan = PrecisionPlan(
+        precision=precision,
         recheck_margins=margins,
-        agreement=label_agreement(reference.scores, checked),
-        agreement_int8_alone=label_agreement(reference.scores, alone),
+        agreement=label_agreement(exact, checked),
+        agreement_alone=label_agreement(exact, alone),
         rechecked=float(needs_recheck(schema, alone, margins).mean()),
         texts=len(texts),
+        cpu=describe_cpu(),
     )
     _save(plan, model_dir)
-    if plan.keeps_labels:  # int8 by hand loads the saved plan, accepted or not
-        plan.speedup, plan.compared_with = measure_speedup(model_dir, texts)
-        plan.cpu = describe_cpu()
+    if plan.keeps_labels:  # the precision by hand loads the saved plan, accepted or not
+        plan.speedup, plan.compared_with = measure_speedup(model_dir, texts, precision)
         _save(plan, model_dir)
     return plan
 
@@ -93,26 +93,26 @@ def _rows(scores: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarr
     return {name: values[rows] for name, values in scores.items()}
 
 
-def _save(plan: QuantizationPlan, model_dir: Path) -> None:
+def _save(plan: PrecisionPlan, model_dir: Path) -> None:
     plan.save(model_dir)
-    write_manifest(model_dir)  # quantization.json is part of the model now
+    write_manifest(model_dir)  # the plan is part of the model now
 
 
 def measure_speedup(
-    model_dir: Path, texts: Sequence[str], rounds: int = SPEED_ROUNDS
+    model_dir: Path, texts: Sequence[str], precision: str, rounds: int = SPEED_ROUNDS
 ) -> tuple[float, str]:
-    """fp32's median time over int8's for the served predictor (baseline, calibration and, for
-    int8, its rechecks: what a caller waits for) on up to ``SPEED_TEXTS`` texts, alternating,
-    and the fp32 runtime timed."""
+    """fp32's median time over ``precision``'s for the served predictor (baseline, calibration
+    and the rechecks: what a caller waits for) on up to ``SPEED_TEXTS`` texts, alternating, and
+    the fp32 runtime timed."""
     texts = list(texts[:SPEED_TEXTS])
     runtime = resolve_runtime("auto", model_dir, "cpu", "fp32")
     fp32 = from_pretrained(model_dir, device="cpu", precision="fp32", runtime=runtime)
-    int8 = from_pretrained(model_dir, device="cpu", precision="int8", runtime="torch")
-    fp32.predict_scores(texts[:32]), int8.predict_scores(texts[:32])  # warm-up
-    times: dict[str, list[float]] = {"fp32": [], "int8": []}
+    fast = from_pretrained(model_dir, device="cpu", precision=precision, runtime="torch")
+    fp32.predict_scores(texts[:32]), fast.predict_scores(texts[:32])  # warm-up
+    times: dict[str, list[float]] = {"fp32": [], precision: []}
     for _ in range(rounds):
-        for name, predictor in (("fp32", fp32), ("int8", int8)):
+        for name, predictor in (("fp32", fp32), (precision, fast)):
             start = time.perf_counter()
             predictor.predict_scores(texts)
             times[name].append(time.perf_counter() - start)
-    return statistics.median(times["fp32"]) / statistics.median(times["int8"]), runtime
+    return statistics.median(times["fp32"]) / statistics.median(times[precision]), runtime

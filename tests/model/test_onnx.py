@@ -19,7 +19,7 @@ from nabiz.model.loading import from_pretrained
 from nabiz.model.manifest import ModelIntegrityError, verify_manifest
 from nabiz.model.onnx_export import ExportError, export_directory
 from nabiz.model.onnx_predictor import OnnxTransformerPredictor
-from nabiz.model.quantize_plan import QuantizationPlan
+from nabiz.model.precision_plan import PrecisionPlan
 from nabiz.model.runtime import ONNX_FILE, resolve_runtime
 
 pytest.importorskip("onnxruntime")
@@ -87,13 +87,13 @@ def test_auto_takes_onnx_where_torch_would_run_fp32_on_the_cpu(exported_dir, mon
 
 def test_auto_keeps_an_accepted_int8_plan_on_torch(exported_dir, monkeypatch):
     monkeypatch.setattr(runtime_module, "cpu_has_fast_bf16", lambda: False)
-    QuantizationPlan(agreement={"sentiment": 0.999}, speedup=1.5).save(exported_dir)
+    PrecisionPlan(agreement={"sentiment": 0.999}, speedup=1.5).save(exported_dir)
     assert resolve_runtime("auto", exported_dir, "cpu", "auto") == "torch"
 
 
 def test_auto_stays_on_onnx_when_the_int8_plan_was_not_measured_faster(exported_dir, monkeypatch):
     monkeypatch.setattr(runtime_module, "cpu_has_fast_bf16", lambda: False)
-    QuantizationPlan(agreement={"sentiment": 0.999}, speedup=0.9).save(exported_dir)
+    PrecisionPlan(agreement={"sentiment": 0.999}, speedup=0.9).save(exported_dir)
     assert resolve_runtime("auto", exported_dir, "cpu", "auto") == "onnx"
 
 

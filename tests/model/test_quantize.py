@@ -1,11 +1,10 @@
-"""int8 inference: per-token int8 layers, a measured plan in the model directory, near ties scored
-again in fp32, chosen automatically only when it keeps the labels and is faster."""
+"""int8 inference: per-token int8 layers, a measured plan in the model directory, chosen
+automatically only when it keeps the labels and is faster (the rechecks: test_recheck.py)."""
 
 from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -13,28 +12,14 @@ from hypothesis import strategies as st
 
 from nabiz.model import runtime as runtime_module
 from nabiz.model.loading import from_pretrained
-from nabiz.model.quantize import (
-    PerTokenInt8Linear,
-    choose_margins,
-    encoder_linears,
-    quantize_model,
-)
-from nabiz.model.quantize_plan import QUANTIZATION_FILE, QuantizationPlan
-from nabiz.model.recheck import RecheckingPredictor
+from nabiz.model.precision_plan import QUANTIZATION_FILE, PrecisionPlan
+from nabiz.model.quantize import PerTokenInt8Linear, encoder_linears, quantize_model
 from nabiz.model.runtime import resolve_precision
-from nabiz.model.tiny import DEFAULT_CORPUS
 from nabiz.model.transformer import load_model
 from nabiz.training.quantize import quantize_directory
+from tests.helpers import PLAN_TEXTS
 
-TEXTS = [
-    *DEFAULT_CORPUS[:-1],
-    "Paketimi değiştirdim ama fatura eski fiyattan geldi, iade istiyorum.",
-    "Mağazadaki çalışan çok kabaydı, bir daha gitmem.",
-    "Sms kampanyaları yüzünden telefonum susmuyor, listeden çıkarın!",
-    "Teşekkürler, arıza bir saatte giderildi.",
-    "Uygulamaya giriş yapamıyorum, şifre sıfırlama mesajı gelmiyor.",
-    "Şebeke çekmiyor evde, taşınacağım başka operatöre.",
-]
+TEXTS = PLAN_TEXTS
 
 
 @settings(max_examples=25, deadline=None)
@@ -65,21 +50,8 @@ def test_every_encoder_linear_runs_in_int8_and_everything_else_is_shared(tiny_mo
         assert tensor is embeddings[name]  # the same tensor, not a copy
 
 
-def test_a_margin_covers_every_change_with_room_to_spare(tiny_model_dir):
-    schema = load_model(tiny_model_dir)[2]
-    task = schema.tasks[0]
-    reference = {t.name: np.eye(t.num_labels)[[0, 0, 0]].astype(np.float32) for t in schema.tasks}
-    fast = {name: values.copy() for name, values in reference.items()}
-    changed = np.full(task.num_labels, 0.0, np.float32)
-    changed[:2] = [0.45, 0.55]  # top label changed, margin 0.1
-    fast[task.name][1] = changed
-    margins = choose_margins(schema, reference, fast, safety=1.5)
-    assert margins[task.name] == pytest.approx(0.15)
-    assert all(margins[t.name] == 0.0 for t in schema.tasks[1:] if not t.is_multi_label)
-
-
-def _plan(agreement: dict[str, float], speedup: float | None = None) -> QuantizationPlan:
-    return QuantizationPlan(agreement=agreement, speedup=speedup)
+def _plan(agreement: dict[str, float], speedup: float | None = None) -> PrecisionPlan:
+    return PrecisionPlan(agreement=agreement, speedup=speedup)
 
 
 def test_int8_without_a_plan_says_how_to_make_one(tiny_model_dir):
@@ -90,41 +62,17 @@ def test_int8_without_a_plan_says_how_to_make_one(tiny_model_dir):
 def test_a_plan_of_the_old_per_tensor_scheme_counts_as_none(tiny_model_dir):
     old = {"scheme": "dynamic-int8-per-channel-outlier-split", "keep_fp32": [], "layers": 12}
     (tiny_model_dir / QUANTIZATION_FILE).write_text(json.dumps(old), encoding="utf-8")
-    assert QuantizationPlan.load(tiny_model_dir) is None
+    assert PrecisionPlan.load(tiny_model_dir) is None
     with pytest.raises(ValueError, match="nabiz quantize"):
-        resolve_precision("int8", "cpu", QuantizationPlan.load(tiny_model_dir))
+        resolve_precision("int8", "cpu", PrecisionPlan.load(tiny_model_dir))
 
 
 def test_the_plan_records_what_it_measured_and_is_saved(tiny_model_dir):
     plan = quantize_directory(tiny_model_dir, TEXTS)
-    assert QuantizationPlan.load(tiny_model_dir) == plan
+    assert PrecisionPlan.load(tiny_model_dir) == plan
     assert plan.texts == len(TEXTS)
-    assert set(plan.agreement) == set(plan.recheck_margins) == set(plan.agreement_int8_alone)
+    assert set(plan.agreement) == set(plan.recheck_margins) == set(plan.agreement_alone)
     assert 0.0 <= plan.rechecked <= 1.0
-
-
-def test_served_int8_rescores_near_ties_in_fp32(tiny_model_dir):
-    quantize_directory(tiny_model_dir, TEXTS)
-    int8 = from_pretrained(tiny_model_dir, device="cpu", precision="int8")
-    assert isinstance(int8, RecheckingPredictor)
-    assert "again in torch fp32" in int8.engine
-    int8.margins = dict.fromkeys(int8.margins, 2.0)  # every text is a tie: all fp32
-    fp32 = from_pretrained(tiny_model_dir, device="cpu", precision="fp32")
-    expected, got = fp32.predict_scores(TEXTS), int8.predict_scores(TEXTS)
-    for name, values in expected.scores.items():
-        np.testing.assert_allclose(got.scores[name], values, rtol=1e-6, atol=1e-7)
-    assert int8.rechecked == int8.scored == len(TEXTS)
-
-
-def test_served_int8_without_ties_keeps_its_own_scores(tiny_model_dir):
-    quantize_directory(tiny_model_dir, TEXTS)
-    int8 = from_pretrained(tiny_model_dir, device="cpu", precision="int8")
-    int8.margins = dict.fromkeys(int8.margins, 0.0)
-    alone = int8.fast.predict_scores(TEXTS)
-    got = int8.predict_scores(TEXTS)
-    for name, values in alone.scores.items():
-        np.testing.assert_array_equal(got.scores[name], values)
-    assert int8.rechecked == 0
 
 
 def test_a_plan_that_keeps_the_labels_is_timed_against_fp32_on_this_cpu(tiny_model_dir):
