@@ -88,6 +88,7 @@ def from_pretrained(
         _served(directory, fast, baseline, calibrated, ensemble),
         _served(directory, exact, baseline, calibrated, ensemble),
         plan.recheck_margins,
+        precision=chosen,
     )
 
 

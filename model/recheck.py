@@ -39,13 +39,20 @@ class RecheckingPredictor(Predictor):
     margins apply to the scores people see; this wrapper adds no step of its own. It speaks for
     ``fast``: schema, model info and directory are the fast one's."""
 
-    def __init__(self, fast: Predictor, exact: Predictor, margins: Mapping[str, float]) -> None:
+    def __init__(
+        self,
+        fast: Predictor,
+        exact: Predictor,
+        margins: Mapping[str, float],
+        precision: str = "",
+    ) -> None:
         unknown = sorted(set(margins) - set(fast.schema.names))
         if unknown:
             raise ValueError(f"recheck margins for tasks the schema does not have: {unknown}")
         self.fast = fast
         self.exact = exact
         self.margins = dict(margins)
+        self.precision = precision  # the fast one's (int8, bf16), for people and /metrics
         self.schema = fast.schema
         self.info = fast.info
         self.path = fast.path

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # From a fresh clone to a running service: install, convert the base encoder, prepare the data,
 # train the `cpu` profile (9-19 minutes on 2 cores, measured on five kinds of CPU) unless
-# a model exists, export it for ONNX Runtime (what CPUs without native bf16 score with), score the
-# sample export, then serve the API on http://127.0.0.1:8000 (Ctrl-C stops it).
+# a model exists, export it for ONNX Runtime (what CPUs without native bf16 score with), on a CPU
+# with native bf16 measure bf16's near ties (about 1.5 min), score the sample export, then serve
+# the API on http://127.0.0.1:8000 (Ctrl-C stops it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh dev,encoder,onnx
@@ -24,6 +25,12 @@ fi
 if [ ! -f "$NABIZ_MODEL_DIR/network.onnx" ]; then
   echo "== exporting the network for ONNX Runtime (used on CPUs without native bf16)"
   nabiz export-onnx --model "$NABIZ_MODEL_DIR"
+fi
+if [ ! -f "$NABIZ_MODEL_DIR/bf16_rechecks.json" ] && python -c \
+  "from nabiz.model.runtime import cpu_has_fast_bf16; raise SystemExit(not cpu_has_fast_bf16())"
+then
+  echo "== measuring which texts bf16 leaves near a tie (served from fp32 instead)"
+  nabiz quantize --model "$NABIZ_MODEL_DIR" --precision bf16
 fi
 echo "== scoring the sample export"
 mkdir -p outputs

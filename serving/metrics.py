@@ -16,9 +16,10 @@ Series:
 - ``nabiz_predicted_labels_total{task,label}``: the top label of every task for every text, and
   ``nabiz_priority_total{level}``: the priorities given.
 - ``nabiz_model_info{name,version}``: always 1, names the loaded model.
-- ``nabiz_int8_texts_total`` and ``nabiz_int8_rechecked_total``: with int8, texts scored and how
-  many of them int8 left near a tie and fp32 scored again (their ratio is what the rechecks cost;
-  ``nabiz quantize`` measured it on validation texts).
+- ``nabiz_reduced_precision_texts_total{precision}`` and
+  ``nabiz_fp32_rescored_texts_total{precision}``: with int8 or bf16 and its plan, texts scored and
+  how many of them it left near a tie and fp32 scored again (their ratio is what the rechecks
+  cost; ``nabiz quantize`` measured it on validation texts).
 """
 
 from __future__ import annotations
@@ -107,8 +108,8 @@ class Metrics:
         )
 
     def watch_rechecks(self, predictor) -> None:
-        """Expose an int8 predictor's own counts of texts and rechecks (``RecheckingPredictor``);
-        read at each scrape, so the inference thread never touches a collector."""
+        """Expose a ``RecheckingPredictor``'s own counts of texts and rechecks; read at each
+        scrape, so the inference thread never touches a collector."""
         if isinstance(predictor, RecheckingPredictor):
             self.registry.register(_RecheckCounts(predictor))
 
@@ -119,15 +120,22 @@ class Metrics:
 class _RecheckCounts:
     """A collector reading a ``RecheckingPredictor``'s counters."""
 
-    def __init__(self, predictor) -> None:
+    def __init__(self, predictor: RecheckingPredictor) -> None:
         self.predictor = predictor
 
     def collect(self):
-        yield CounterMetricFamily(
-            "nabiz_int8_texts", "Texts scored in int8.", value=self.predictor.scored
+        labels = [self.predictor.precision]
+        texts = CounterMetricFamily(
+            "nabiz_reduced_precision_texts",
+            "Texts scored in a reduced precision (int8, bf16).",
+            labels=["precision"],
         )
-        yield CounterMetricFamily(
-            "nabiz_int8_rechecked",
-            "Texts int8 left near a tie, scored again in fp32.",
-            value=self.predictor.rechecked,
+        texts.add_metric(labels, self.predictor.scored)
+        rescored = CounterMetricFamily(
+            "nabiz_fp32_rescored_texts",
+            "Texts the reduced precision left near a tie, scored again in fp32.",
+            labels=["precision"],
         )
+        rescored.add_metric(labels, self.predictor.rechecked)
+        yield texts
+        yield rescored

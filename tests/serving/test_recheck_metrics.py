@@ -1,4 +1,4 @@
-"""/metrics shows what int8's rechecks cost: texts scored in int8 and how many fp32 scored again."""
+"""/metrics shows what the rechecks cost: texts scored in int8 and how many fp32 scored again."""
 
 from __future__ import annotations
 
@@ -21,10 +21,10 @@ def test_metrics_count_int8_texts_and_their_rechecks(make_settings, tiny_model_d
         response = client.post("/v1/predict", json={"items": [{"text": t} for t in TEXTS[:3]]})
         assert response.status_code == 200
         text = client.get("/metrics").text
-    assert "nabiz_int8_texts_total 3.0" in text
-    assert "nabiz_int8_rechecked_total 3.0" in text
+    assert 'nabiz_reduced_precision_texts_total{precision="int8"} 3.0' in text
+    assert 'nabiz_fp32_rescored_texts_total{precision="int8"} 3.0' in text
 
 
-def test_metrics_have_no_int8_series_when_int8_is_not_served(make_settings, serving_predictor):
+def test_metrics_have_no_such_series_in_fp32(make_settings, serving_predictor):
     with TestClient(create_app(make_settings(), serving_predictor)) as client:
-        assert "nabiz_int8" not in client.get("/metrics").text
+        assert "rescored" not in client.get("/metrics").text
