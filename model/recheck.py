@@ -1,11 +1,11 @@
 """A fast predictor whose near ties are scored again by an exact one.
 
-int8 (``quantize.py``) moves a text's scores by a little; that changes its answer only where two
-labels were nearly tied, or a multi-label score sat on its threshold. Such texts are few and
-visible in the fast scores themselves, so they are scored again by the exact predictor (fp32)
-and take its answer: the served labels are then fp32's wherever int8 could have changed them,
-at the cost of scoring the few ties twice. How close counts as a tie is measured per task and
-model by ``nabiz quantize`` (``quantize.choose_margins``).
+int8 (``quantize.py``) and bf16 move a text's scores by a little; that changes its answer only
+where two labels were nearly tied, or a multi-label score sat on its threshold. Such texts are few
+and visible in the fast scores themselves, so they are scored again by the exact predictor (fp32)
+and take its answer: the served labels are then fp32's wherever the fast precision could have
+changed them, at the cost of scoring the ties twice. How close counts as a tie is measured per
+task, model and precision by ``nabiz quantize`` (``margins.choose_margins``).
 """
 
 from __future__ import annotations

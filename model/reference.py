@@ -17,12 +17,16 @@ import torch
 from nabiz.model.mixture import MixturePredictor
 from nabiz.model.network import MultiTaskModel
 from nabiz.model.predictor import Predictor
+from nabiz.model.recheck import RecheckingPredictor
 from nabiz.model.tokenize import pad_batch
 from nabiz.model.transformer import TransformerPredictor, load_model, task_probabilities
 
 
 def transformer_of(predictor: Predictor) -> TransformerPredictor:
-    """The fine-tuned transformer inside a loaded predictor (itself, or a mixture's first part)."""
+    """The fine-tuned transformer inside a loaded predictor (itself, a mixture's first part, or
+    the fp32 one that rescores a reduced precision's near ties)."""
+    if isinstance(predictor, RecheckingPredictor):
+        return transformer_of(predictor.exact)
     if isinstance(predictor, MixturePredictor):
         return transformer_of(predictor.first)
     if isinstance(predictor, TransformerPredictor):

@@ -10,6 +10,7 @@ from nabiz.model.loading import from_pretrained
 from nabiz.model.margins import choose_margins, decision_margins
 from nabiz.model.precision_plan import PLAN_FILES, PrecisionPlan
 from nabiz.model.recheck import RecheckingPredictor, needs_recheck
+from nabiz.model.reference import transformer_of
 from nabiz.model.schema import LabelSchema
 from nabiz.model.transformer import TransformerPredictor
 from nabiz.training.quantize import quantize_directory
@@ -102,3 +103,9 @@ def test_the_bf16_copy_leaves_the_fp32_model_in_fp32(tiny_model_dir):
 def test_without_a_bf16_plan_bf16_is_served_alone(tiny_model_dir):
     served = from_pretrained(tiny_model_dir, device="cpu", precision="bf16")
     assert not isinstance(served, RecheckingPredictor)
+
+
+def test_the_plain_reference_of_a_rechecked_model_is_its_fp32_transformer(tiny_model_dir):
+    quantize_directory(tiny_model_dir, PLAN_TEXTS, "int8")
+    served = from_pretrained(tiny_model_dir, device="cpu", precision="int8")
+    assert transformer_of(served).precision == "fp32"
