@@ -59,8 +59,7 @@ def quantize_directory(
     if ModelInfo.load(model_dir).model_type != "transformer":
         raise ValueError(f"{model_dir} holds no transformer; only a transformer has a precision")
     texts = list(texts)
-    reference = from_pretrained(model_dir, device="cpu", precision="fp32").predict_scores(texts)
-    exact = reference.scores
+    exact = from_pretrained(model_dir, device="cpu", precision="fp32").predict_scores(texts).scores
     _save(PrecisionPlan(precision=precision, texts=len(texts)), model_dir)  # no margins yet
     fast = from_pretrained(model_dir, device="cpu", precision=precision)
     alone = fast.predict_scores(texts).scores
