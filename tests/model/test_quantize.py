@@ -19,8 +19,6 @@ from nabiz.model.transformer import load_model
 from nabiz.training.quantize import quantize_directory
 from tests.helpers import PLAN_TEXTS
 
-TEXTS = PLAN_TEXTS
-
 
 @settings(max_examples=25, deadline=None)
 @given(
@@ -45,9 +43,9 @@ def test_every_encoder_linear_runs_in_int8_and_everything_else_is_shared(tiny_mo
     quantized = quantize_model(model)
     assert names and all(type(quantized.get_submodule(n)) is PerTokenInt8Linear for n in names)
     assert all(type(model.get_submodule(n)) is torch.nn.Linear for n in names)  # untouched
-    embeddings = dict(model.named_parameters())
+    originals = dict(model.named_parameters())
     for name, tensor in quantized.named_parameters():
-        assert tensor is embeddings[name]  # the same tensor, not a copy
+        assert tensor is originals[name]  # the same tensor, not a copy
 
 
 def _plan(agreement: dict[str, float], speedup: float | None = None) -> PrecisionPlan:
@@ -68,15 +66,15 @@ def test_a_plan_of_the_old_per_tensor_scheme_counts_as_none(tiny_model_dir):
 
 
 def test_the_plan_records_what_it_measured_and_is_saved(tiny_model_dir):
-    plan = quantize_directory(tiny_model_dir, TEXTS)
+    plan = quantize_directory(tiny_model_dir, PLAN_TEXTS)
     assert PrecisionPlan.load(tiny_model_dir) == plan
-    assert plan.texts == len(TEXTS)
+    assert plan.texts == len(PLAN_TEXTS)
     assert set(plan.agreement) == set(plan.recheck_margins) == set(plan.agreement_alone)
     assert 0.0 <= plan.rechecked <= 1.0
 
 
 def test_a_plan_that_keeps_the_labels_is_timed_against_fp32_on_this_cpu(tiny_model_dir):
-    plan = quantize_directory(tiny_model_dir, TEXTS)
+    plan = quantize_directory(tiny_model_dir, PLAN_TEXTS)
     assert plan.keeps_labels  # the tiny model's half-and-half check, on 24 texts
     assert plan.speedup > 0
     assert plan.compared_with == "torch"  # the tiny directory has no network.onnx

@@ -95,8 +95,8 @@ def test_the_bf16_copy_leaves_the_fp32_model_in_fp32(tiny_model_dir):
     assert linear.weight.dtype.is_floating_point and str(linear.weight.dtype) == "torch.float32"
     copied = next(m for m in bf16.model.modules() if m.__class__.__name__ == "Linear")
     assert str(copied.weight.dtype) == "torch.bfloat16"
-    embeddings = dict(fp32.model.named_parameters())
-    shared = [n for n, p in bf16.model.named_parameters() if p is embeddings[n]]
+    originals = dict(fp32.model.named_parameters())
+    shared = [n for n, p in bf16.model.named_parameters() if p is originals[n]]
     assert shared and all("embeddings" in n or "LayerNorm" in n for n in shared)
 
 
