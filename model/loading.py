@@ -14,6 +14,7 @@ a process that scores through ONNX Runtime never imports torch.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from nabiz.model.baseline import BaselinePredictor
@@ -24,8 +25,10 @@ from nabiz.model.mixture import MixturePredictor, SchemaMismatch
 from nabiz.model.precision_plan import PrecisionPlan
 from nabiz.model.predictor import ModelInfo, Predictor
 from nabiz.model.recheck import RecheckingPredictor
-from nabiz.model.runtime import device_type, resolve_precision, resolve_runtime
+from nabiz.model.runtime import describe_cpu, device_type, resolve_precision, resolve_runtime
 from nabiz.model.schema import SCHEMA_FILE
+
+log = logging.getLogger(__name__)
 
 BASELINE_DIR = "baseline"  # the TF-IDF baseline trained on the same split, itself a model dir
 
@@ -82,6 +85,17 @@ def from_pretrained(
             directory, device=device, precision=precision
         )
         return _served(directory, transformer, baseline, calibrated, ensemble)
+    if plan.cpu and plan.cpu != describe_cpu():  # another CPU may round differently
+        log.warning(
+            "the %s plan of %s was measured on %s, and this CPU is %s: its margins may not fit "
+            "here; run `nabiz quantize --model %s --precision %s` on this kind of CPU",
+            chosen,
+            directory,
+            plan.cpu,
+            describe_cpu(),
+            directory,
+            chosen,
+        )
     exact = TransformerPredictor.from_pretrained(directory, device="cpu", precision="fp32")
     fast = exact.in_precision(chosen, plan)
     return RecheckingPredictor(

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from nabiz.model.loading import from_pretrained
+from nabiz.model.manifest import write_manifest
 from nabiz.model.margins import choose_margins, decision_margins
 from nabiz.model.precision_plan import PLAN_FILES, PrecisionPlan
 from nabiz.model.recheck import RecheckingPredictor, needs_recheck
@@ -109,3 +110,21 @@ def test_the_plain_reference_of_a_rechecked_model_is_its_fp32_transformer(tiny_m
     quantize_directory(tiny_model_dir, PLAN_TEXTS, "int8")
     served = from_pretrained(tiny_model_dir, device="cpu", precision="int8")
     assert transformer_of(served).precision == "fp32"
+
+
+def test_a_plan_measured_on_another_cpu_is_used_with_a_warning(tiny_model_dir, caplog):
+    plan = quantize_directory(tiny_model_dir, PLAN_TEXTS, "bf16")
+    plan.cpu = "Some Other CPU (family 6 model 143); flags avx2 fma amx_bf16"
+    plan.save(tiny_model_dir)
+    write_manifest(tiny_model_dir)
+    with caplog.at_level("WARNING", logger="nabiz.model.loading"):
+        served = from_pretrained(tiny_model_dir, device="cpu", precision="bf16")
+    assert isinstance(served, RecheckingPredictor)
+    assert "Some Other CPU" in caplog.text and "nabiz quantize" in caplog.text
+
+
+def test_a_plan_measured_on_this_cpu_loads_quietly(tiny_model_dir, caplog):
+    quantize_directory(tiny_model_dir, PLAN_TEXTS, "bf16")
+    with caplog.at_level("WARNING", logger="nabiz.model.loading"):
+        from_pretrained(tiny_model_dir, device="cpu", precision="bf16")
+    assert "measured on" not in caplog.text
