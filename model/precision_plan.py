@@ -25,6 +25,9 @@ ACCEPTED_AGREEMENT = 0.995  # the share of labels equal to fp32's a plan must ke
 ACCEPTED_SPEEDUP = 1.1
 
 SCHEMES = {"int8": "int8-per-token-recheck", "bf16": "bf16-autocast-recheck"}
+# int8 weights in 7 bits (±63): on AVX2 without VNNI oneDNN adds pairs of u8×s8 products in 16
+# bits, which ±127 weights overflow and ±63 cannot, so one plan gives the same labels everywhere.
+INT8_WEIGHT_BITS = 7
 
 
 class PrecisionPlan(BaseModel):
@@ -36,7 +39,9 @@ class PrecisionPlan(BaseModel):
 
     precision: Literal["int8", "bf16"] = "int8"
     scheme: str = ""
-    weight_bits: int = Field(default=7, ge=2, le=8, description="Bits of int8's weights.")
+    weight_bits: int | None = Field(
+        default=None, ge=2, le=8, description="Bits of int8's weights; None for bf16."
+    )
     recheck_margins: dict[str, float] = Field(
         default_factory=dict,
         description="Per task, the margin (top score minus the second; for a multi-label task "
@@ -67,6 +72,8 @@ class PrecisionPlan(BaseModel):
 
     def model_post_init(self, _context) -> None:
         self.scheme = self.scheme or SCHEMES[self.precision]
+        if self.precision == "int8" and self.weight_bits is None:
+            self.weight_bits = INT8_WEIGHT_BITS
 
     @property
     def keeps_labels(self) -> bool:

@@ -12,9 +12,7 @@ them. Those are recognisable from int8's own scores, so ``nabiz quantize`` measu
 margin below which int8's answer cannot be trusted (``margins.choose_margins``), and the served
 predictor scores those texts again in fp32 (``recheck.py``, with ``loading.py``).
 
-Weights are int8 per output channel in 7 bits (±63), not 8: on AVX2 without VNNI, oneDNN adds
-pairs of u8×s8 products in 16 bits, which ±127 weights overflow (wrong sums) and ±63 cannot; one
-plan so gives the same labels on every CPU it runs on.
+Weights are int8 per output channel in 7 bits (``precision_plan.INT8_WEIGHT_BITS``), not 8.
 """
 
 from __future__ import annotations
@@ -24,7 +22,8 @@ import copy
 import torch
 from torch import nn
 
-WEIGHT_BITS = 7
+from nabiz.model.precision_plan import INT8_WEIGHT_BITS
+
 INT_MM_MIN_ROWS = 17  # torch._int_mm on the CPU wants more than 16 rows
 
 
@@ -42,7 +41,7 @@ class PerTokenInt8Linear(nn.Module):
     """``linear(x)`` as int8 weights (one scale per output channel) × int8 activations (one
     scale per token, computed at run time), summed in int32 by ``torch._int_mm`` (oneDNN)."""
 
-    def __init__(self, linear: nn.Linear, weight_bits: int = WEIGHT_BITS) -> None:
+    def __init__(self, linear: nn.Linear, weight_bits: int = INT8_WEIGHT_BITS) -> None:
         super().__init__()
         weight = linear.weight.detach().float()
         levels = 2 ** (weight_bits - 1) - 1
@@ -69,7 +68,7 @@ class PerTokenInt8Linear(nn.Module):
         return out.reshape(*x.shape[:-1], -1)
 
 
-def quantize_model(model: nn.Module, weight_bits: int = WEIGHT_BITS) -> nn.Module:
+def quantize_model(model: nn.Module, weight_bits: int = INT8_WEIGHT_BITS) -> nn.Module:
     """A copy of ``model`` with every encoder Linear in per-token int8.
 
     Everything else (embeddings, LayerNorms, biases, heads) is the same tensors as ``model``'s,
