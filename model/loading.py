@@ -78,21 +78,23 @@ def from_pretrained(
         return _served(directory, transformer, baseline, calibrated, ensemble)
     from nabiz.model.transformer import TransformerPredictor
 
-    chosen = resolve_precision(precision, device_type(device), PrecisionPlan.load(directory))
+    kind = device_type(device)
+    chosen = resolve_precision(precision, kind, PrecisionPlan.load(directory))
     plan = PrecisionPlan.load(directory, chosen) if chosen in ("int8", "bf16") else None
-    if plan is None or device_type(device) != "cpu":
+    if plan is None or kind != "cpu":
         transformer = TransformerPredictor.from_pretrained(
             directory, device=device, precision=precision
         )
         return _served(directory, transformer, baseline, calibrated, ensemble)
-    if plan.cpu and plan.cpu != describe_cpu():  # another CPU may round differently
+    here = describe_cpu()
+    if plan.cpu and plan.cpu != here:  # another CPU may round differently
         log.warning(
             "the %s plan of %s was measured on %s, and this CPU is %s: its margins may not fit "
             "here; run `nabiz quantize --model %s --precision %s` on this kind of CPU",
             chosen,
             directory,
             plan.cpu,
-            describe_cpu(),
+            here,
             directory,
             chosen,
         )

@@ -234,19 +234,17 @@ def quantize(
     except (ValueError, FileNotFoundError, KeyError) as exc:
         raise fail(str(exc)) from None
     kept = ", ".join(f"{task} {share:.2%}" for task, share in plan.agreement.items())
-    speed = (
-        f"{precision} {plan.speedup:.2f}x the speed of {plan.compared_with} fp32 on this CPU"
-        if plan.speedup is not None
-        else ""
-    )
-    if not plan.keeps_labels:
+    if not plan.keeps_labels:  # then its speed was not measured
         verdict = f"NOT kept (< 99.5 % on some task): auto does not take {precision} for it"
-    elif precision is ReducedPrecision.bf16:
-        verdict = f"{speed}; served in bf16 (auto on CPUs with native bf16), near ties in fp32"
-    elif plan.accepted:
-        verdict = f"{speed}; accepted: auto uses it on CPUs where bf16 is not faster"
     else:
-        verdict = f"{speed}, not fast enough: NOT accepted, auto stays fp32; int8 only by hand"
+        speed = f"{precision} {plan.speedup:.2f}x the speed of {plan.compared_with} fp32"
+        if precision is ReducedPrecision.bf16:
+            outcome = "; served in bf16 (auto on CPUs with native bf16), near ties in fp32"
+        elif plan.accepted:
+            outcome = "; accepted: auto uses it on CPUs where bf16 is not faster"
+        else:
+            outcome = ", not fast enough: NOT accepted, auto stays fp32; int8 only by hand"
+        verdict = f"{speed} on this CPU{outcome}"
     typer.echo(
         f"{plan.rechecked:.1%} of {plan.texts} texts rescored in fp32 as near ties; labels "
         f"equal to fp32 on the half that did not choose the margins: {kept}; {verdict}"
