@@ -25,7 +25,13 @@ from nabiz.model.mixture import MixturePredictor, SchemaMismatch
 from nabiz.model.precision_plan import PrecisionPlan
 from nabiz.model.predictor import ModelInfo, Predictor
 from nabiz.model.recheck import RecheckingPredictor
-from nabiz.model.runtime import describe_cpu, device_type, resolve_precision, resolve_runtime
+from nabiz.model.runtime import (
+    cpu_has_fast_int8,
+    describe_cpu,
+    device_type,
+    resolve_precision,
+    resolve_runtime,
+)
 from nabiz.model.schema import SCHEMA_FILE
 
 log = logging.getLogger(__name__)
@@ -87,7 +93,13 @@ def from_pretrained(
         )
         return _served(directory, transformer, baseline, calibrated, ensemble)
     here = describe_cpu()
-    if plan.cpu and plan.cpu != here:  # another CPU may round differently
+    if chosen == "int8" and not cpu_has_fast_int8():
+        log.warning(
+            "int8 asked for on a CPU without AVX512-VNNI (%s): torch's int8 products run a plain "
+            "loop here, tens of times slower than fp32; NABIZ_PRECISION=auto would run fp32",
+            here,
+        )
+    elif plan.cpu and plan.cpu != here:  # another CPU may round differently
         log.warning(
             "the %s plan of %s was measured on %s, and this CPU is %s: its margins may not fit "
             "here; run `nabiz quantize --model %s --precision %s` on this kind of CPU",

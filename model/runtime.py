@@ -3,8 +3,8 @@
 Two choices, made from the CPU, the device and what the model directory holds:
 
 - **precision** (``NABIZ_PRECISION``): ``auto`` is bf16 on a GPU and on CPUs where bf16 beats
-  fp32 (AMX, or AVX512-BF16 on AMD), int8 on other CPUs when the directory holds an accepted
-  int8 plan (``nabiz quantize``), fp32 elsewhere;
+  fp32 (AMX, or AVX512-BF16 on AMD), int8 on other CPUs with AVX512-VNNI when the directory
+  holds an accepted int8 plan (``nabiz quantize``), fp32 elsewhere;
 - **runtime** (``NABIZ_RUNTIME``): ``torch``, or ONNX Runtime for fp32 on the CPU when the
   directory holds the exported network (``network.onnx``, written by ``nabiz export-onnx``).
   ``auto`` takes ONNX Runtime exactly where the encoder would otherwise run in torch fp32 on the
@@ -66,6 +66,15 @@ def bf16_beats_fp32(cpuinfo: Mapping[str, str]) -> bool:
     if "amx_bf16" in flags:
         return True
     return "avx512_bf16" in flags and cpuinfo.get("vendor_id") == "AuthenticAMD"
+
+
+def cpu_has_fast_int8() -> bool:
+    """Whether torch's int8 matrix product (``torch._int_mm``) runs oneDNN's kernels here.
+
+    torch calls oneDNN for it only on a CPU with AVX512-VNNI; elsewhere it runs a plain loop,
+    which on an AVX2-only AMD EPYC (Zen 2) took 45x fp32's time for the FFN's 1280x384x1536
+    (BENCHMARKS.md §9): int8 there would score a batch tens of times slower than fp32."""
+    return "avx512_vnni" in read_cpuinfo().get("flags", "").split()
 
 
 def parse_cpuinfo(text: str) -> dict[str, str]:
@@ -137,7 +146,7 @@ def resolve_precision(precision: str, device: str, plan: PrecisionPlan | None = 
     if precision == "auto":
         if bf16_is_fast(device):
             return "bf16"
-        if device == "cpu" and plan is not None and plan.accepted:
+        if device == "cpu" and plan is not None and plan.accepted and cpu_has_fast_int8():
             return "int8"
         return "fp32"
     if precision == "int8":

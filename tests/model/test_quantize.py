@@ -10,13 +10,14 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from nabiz.model import loading as loading_module
 from nabiz.model import runtime as runtime_module
 from nabiz.model.loading import from_pretrained
 from nabiz.model.precision_plan import QUANTIZATION_FILE, PrecisionPlan
 from nabiz.model.quantize import PerTokenInt8Linear, encoder_linears, quantize_model
 from nabiz.model.runtime import resolve_precision
 from nabiz.model.transformer import load_model
-from nabiz.training.quantize import quantize_directory
+from nabiz.training.quantize import SPEED_TEXTS, quantize_directory, timed_texts
 from tests.helpers import PLAN_TEXTS
 
 
@@ -65,7 +66,7 @@ def test_a_plan_of_the_old_per_tensor_scheme_counts_as_none(tiny_model_dir):
         resolve_precision("int8", "cpu", PrecisionPlan.load(tiny_model_dir))
 
 
-def test_the_plan_records_what_it_measured_and_is_saved(tiny_model_dir):
+def test_the_plan_records_what_it_measured_and_is_saved(tiny_model_dir, fast_int8):
     plan = quantize_directory(tiny_model_dir, PLAN_TEXTS)
     assert PrecisionPlan.load(tiny_model_dir) == plan
     assert plan.texts == len(PLAN_TEXTS)
@@ -73,12 +74,19 @@ def test_the_plan_records_what_it_measured_and_is_saved(tiny_model_dir):
     assert 0.0 <= plan.rechecked <= 1.0
 
 
-def test_a_plan_that_keeps_the_labels_is_timed_against_fp32_on_this_cpu(tiny_model_dir):
+def test_a_plan_that_keeps_the_labels_is_timed_against_fp32_on_this_cpu(tiny_model_dir, fast_int8):
     plan = quantize_directory(tiny_model_dir, PLAN_TEXTS)
     assert plan.keeps_labels  # the tiny model's half-and-half check, on 24 texts
     assert plan.speedup > 0
     assert plan.compared_with == "torch"  # the tiny directory has no network.onnx
     assert "flags" in plan.cpu
+
+
+def test_a_plan_on_few_texts_is_timed_on_as_many_as_one_on_many():
+    assert timed_texts(["a", "b"]) == ["a", "b"] * (SPEED_TEXTS // 2)
+    assert timed_texts([str(i) for i in range(2 * SPEED_TEXTS)]) == [
+        str(i) for i in range(SPEED_TEXTS)
+    ]
 
 
 @pytest.mark.parametrize(
@@ -90,7 +98,9 @@ def test_a_plan_that_keeps_the_labels_is_accepted_only_when_measured_faster(spee
     assert plan.accepted is accepted
 
 
-def test_auto_takes_int8_only_on_a_cpu_without_bf16_and_with_an_accepted_plan(monkeypatch):
+def test_auto_takes_int8_only_on_a_cpu_without_bf16_and_with_an_accepted_plan(
+    monkeypatch, fast_int8
+):
     cpu, gpu = "cpu", "cuda"
     accepted = _plan({"sentiment": 0.999, "topic": 0.996}, speedup=1.5)
     rejected = _plan({"sentiment": 0.999, "topic": 0.97}, speedup=1.5)
@@ -104,9 +114,40 @@ def test_auto_takes_int8_only_on_a_cpu_without_bf16_and_with_an_accepted_plan(mo
     assert resolve_precision("auto", cpu, accepted) == "bf16"
 
 
-def test_a_onednn_cap_below_bf16_counts_as_a_cpu_without_native_bf16(monkeypatch):
+def test_a_onednn_cap_below_bf16_counts_as_a_cpu_without_native_bf16(monkeypatch, fast_int8):
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
     assert not runtime_module.cpu_has_fast_bf16()
     accepted = _plan({"sentiment": 0.999}, speedup=1.5)
     assert resolve_precision("auto", "cpu", accepted) == "int8"
     assert resolve_precision("auto", "cpu", None) == "fp32"
+
+
+def test_auto_takes_no_int8_plan_on_a_cpu_without_avx512_vnni(monkeypatch):
+    accepted = _plan({"sentiment": 0.999}, speedup=1.5)
+    monkeypatch.setattr(runtime_module, "cpu_has_fast_bf16", lambda: False)
+    monkeypatch.setattr(runtime_module, "cpu_has_fast_int8", lambda: False)
+    assert resolve_precision("auto", "cpu", accepted) == "fp32"
+
+
+@pytest.mark.parametrize(
+    ("flags", "fast"), [("avx2 fma", False), ("avx2 avx512f avx512_vnni", True)]
+)
+def test_int8_counts_as_fast_only_with_avx512_vnni(monkeypatch, flags, fast):
+    monkeypatch.setattr(runtime_module, "read_cpuinfo", lambda: {"flags": flags})
+    assert runtime_module.cpu_has_fast_int8() is fast
+
+
+def test_measuring_int8_on_a_cpu_without_avx512_vnni_is_refused(monkeypatch, tiny_model_dir):
+    monkeypatch.setattr(runtime_module, "cpu_has_fast_int8", lambda: False)
+    with pytest.raises(ValueError, match="AVX512-VNNI"):
+        quantize_directory(tiny_model_dir, PLAN_TEXTS)
+    assert PrecisionPlan.load(tiny_model_dir) is None  # nothing written
+
+
+def test_int8_by_hand_on_a_cpu_without_avx512_vnni_warns_that_it_is_slow(
+    monkeypatch, caplog, tiny_model_dir, fast_int8
+):
+    quantize_directory(tiny_model_dir, PLAN_TEXTS)
+    monkeypatch.setattr(loading_module, "cpu_has_fast_int8", lambda: False)
+    from_pretrained(tiny_model_dir, device="cpu", precision="int8")
+    assert "without AVX512-VNNI" in caplog.text

@@ -17,6 +17,8 @@ from nabiz.model.transformer import TransformerPredictor
 from nabiz.training.quantize import quantize_directory
 from tests.helpers import CUSTOM_TASKS, PLAN_TEXTS
 
+pytestmark = pytest.mark.usefixtures("fast_int8")
+
 SCHEMA = LabelSchema.model_validate({"tasks": CUSTOM_TASKS})
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from nabiz.model.loading import from_pretrained
 from nabiz.model.tiny import DEFAULT_CORPUS
 from nabiz.serving.app import create_app
 from nabiz.training.quantize import quantize_directory
+
+pytestmark = pytest.mark.usefixtures("fast_int8")
 
 TEXTS = DEFAULT_CORPUS[:6]
 
