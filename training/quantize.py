@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -69,9 +70,11 @@ def quantize_directory(
         raise ValueError(f"{model_dir} holds no transformer; only a transformer has a precision")
     texts = list(texts)
     exact = from_pretrained(model_dir, device="cpu", precision="fp32").predict_scores(texts).scores
-    _save(PrecisionPlan(precision=precision, texts=len(texts)), model_dir)  # no margins yet
-    fast = from_pretrained(model_dir, device="cpu", precision=precision)
-    alone = fast.predict_scores(texts).scores
+    with _previous_plan_kept_on_failure(model_dir, precision):
+        # loading the precision by hand needs a plan: one without margins, until they are known
+        _save(PrecisionPlan(precision=precision, texts=len(texts)), model_dir)
+        fast = from_pretrained(model_dir, device="cpu", precision=precision)
+        alone = fast.predict_scores(texts).scores
     schema = fast.schema
     halves = [np.arange(len(texts)) % 2 == side for side in (0, 1)]
     checked = {name: values.copy() for name, values in alone.items()}
@@ -95,6 +98,23 @@ def quantize_directory(
         plan.speedup, plan.compared_with = measure_speedup(model_dir, texts, precision)
         _save(plan, model_dir)
     return plan
+
+
+@contextmanager
+def _previous_plan_kept_on_failure(model_dir: Path, precision: str) -> Iterator[None]:
+    """Put back the plan file as it was (or none) if the block fails or is interrupted (Ctrl-C),
+    so that a measurement cut short never leaves the margin-less plan it loads with."""
+    path = model_dir / PLAN_FILES[precision]
+    previous = path.read_bytes() if path.is_file() else None
+    try:
+        yield
+    except BaseException:
+        if previous is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_bytes(previous)
+        write_manifest(model_dir)
+        raise
 
 
 def _rows(scores: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:

@@ -85,10 +85,19 @@ def test_auto_takes_onnx_where_torch_would_run_fp32_on_the_cpu(exported_dir, mon
     assert resolve_runtime("auto", exported_dir, "cpu", "auto") == "torch"  # bf16 is faster
 
 
-def test_auto_keeps_an_accepted_int8_plan_on_torch(exported_dir, monkeypatch):
+def test_auto_keeps_an_accepted_int8_plan_on_torch(exported_dir, monkeypatch, fast_int8):
     monkeypatch.setattr(runtime_module, "cpu_has_fast_bf16", lambda: False)
     PrecisionPlan(agreement={"sentiment": 0.999}, speedup=1.5).save(exported_dir)
     assert resolve_runtime("auto", exported_dir, "cpu", "auto") == "torch"
+
+
+def test_auto_runs_onnx_beside_an_accepted_int8_plan_on_a_cpu_without_avx512_vnni(
+    exported_dir, monkeypatch
+):
+    monkeypatch.setattr(runtime_module, "cpu_has_fast_bf16", lambda: False)
+    monkeypatch.setattr(runtime_module, "cpu_has_fast_int8", lambda: False)
+    PrecisionPlan(agreement={"sentiment": 0.999}, speedup=1.5).save(exported_dir)
+    assert resolve_runtime("auto", exported_dir, "cpu", "auto") == "onnx"
 
 
 def test_auto_stays_on_onnx_when_the_int8_plan_was_not_measured_faster(exported_dir, monkeypatch):

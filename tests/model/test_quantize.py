@@ -13,10 +13,12 @@ from hypothesis import strategies as st
 from nabiz.model import loading as loading_module
 from nabiz.model import runtime as runtime_module
 from nabiz.model.loading import from_pretrained
+from nabiz.model.manifest import verify_manifest
 from nabiz.model.precision_plan import QUANTIZATION_FILE, PrecisionPlan
 from nabiz.model.quantize import PerTokenInt8Linear, encoder_linears, quantize_model
 from nabiz.model.runtime import resolve_precision
 from nabiz.model.transformer import load_model
+from nabiz.training import quantize as quantize_module
 from nabiz.training.quantize import SPEED_TEXTS, quantize_directory, timed_texts
 from tests.helpers import PLAN_TEXTS
 
@@ -151,3 +153,25 @@ def test_int8_by_hand_on_a_cpu_without_avx512_vnni_warns_that_it_is_slow(
     monkeypatch.setattr(loading_module, "cpu_has_fast_int8", lambda: False)
     from_pretrained(tiny_model_dir, device="cpu", precision="int8")
     assert "without AVX512-VNNI" in caplog.text
+
+
+@pytest.mark.parametrize("measured_before", [False, True])
+def test_a_measurement_cut_short_leaves_the_plan_as_it_was(
+    monkeypatch, tiny_model_dir, fast_int8, measured_before
+):
+    if measured_before:
+        quantize_directory(tiny_model_dir, PLAN_TEXTS)
+    path = tiny_model_dir / QUANTIZATION_FILE
+    before = path.read_bytes() if measured_before else None
+    real = quantize_module.from_pretrained
+
+    def interrupted(directory, **kwargs):
+        if kwargs.get("precision") == "int8":
+            raise KeyboardInterrupt  # Ctrl-C while int8 scores the texts
+        return real(directory, **kwargs)
+
+    monkeypatch.setattr(quantize_module, "from_pretrained", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        quantize_directory(tiny_model_dir, PLAN_TEXTS)
+    assert (path.read_bytes() if path.exists() else None) == before
+    verify_manifest(tiny_model_dir)  # the manifest lists what is there
