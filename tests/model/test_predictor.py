@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from nabiz.model import loading as loading_module
 from nabiz.model.baseline import BaselinePredictor
 from nabiz.model.loading import BASELINE_DIR, from_pretrained
 from nabiz.model.mixture import MixturePredictor
@@ -165,3 +166,12 @@ def test_batches_are_padded_to_a_multiple_of_eight_and_masked():
     assert mask.sum(1).tolist() == [3, 9]
     assert ids[0, 3:].eq(0).all()
     assert pad_batch([[1] * 16], pad_id=0, multiple_of=8)[0].shape == (1, 16)
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_bf16_by_hand_warns_only_on_a_cpu_where_it_is_slower_than_fp32(
+    monkeypatch, caplog, tiny_model_dir, fast
+):
+    monkeypatch.setattr(loading_module, "cpu_has_fast_bf16", lambda: fast)
+    from_pretrained(tiny_model_dir, device="cpu", precision="bf16")
+    assert ("without native bf16" in caplog.text) is not fast
