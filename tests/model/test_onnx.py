@@ -57,6 +57,21 @@ def test_the_served_scores_through_onnx_equal_torch_fp32(exported_dir):
     assert list(onnx_scores.truncated) == list(torch_scores.truncated)
 
 
+def test_onnx_batches_are_padded_to_their_longest_text_only(exported_dir):
+    predictor = OnnxTransformerPredictor.from_pretrained(exported_dir)
+    widths = []
+    network = predictor.logits
+
+    def recorded(input_ids, mask):
+        widths.append(input_ids.shape[1])
+        return network(input_ids, mask)
+
+    predictor.logits = recorded
+    texts = TEXTS[:3]
+    predictor.predict_scores(texts)
+    assert widths == [max(len(row) for row in predictor.encode(texts).ids)]
+
+
 def test_the_exported_file_is_listed_in_the_manifest(exported_dir):
     assert verify_manifest(exported_dir)
     with (exported_dir / ONNX_FILE).open("ab") as fh:
