@@ -26,12 +26,11 @@ from nabiz.model.precision_plan import PrecisionPlan
 from nabiz.model.predictor import ModelInfo, Predictor
 from nabiz.model.recheck import RecheckingPredictor
 from nabiz.model.runtime import (
-    cpu_has_fast_bf16,
-    cpu_has_fast_int8,
     describe_cpu,
     device_type,
     resolve_precision,
     resolve_runtime,
+    slower_than_fp32,
 )
 from nabiz.model.schema import SCHEMA_FILE
 
@@ -87,8 +86,13 @@ def from_pretrained(
 
     kind = device_type(device)
     chosen = resolve_precision(precision, kind, PrecisionPlan.load(directory))
-    if kind == "cpu":
-        _warn_when_slower_than_fp32(chosen)
+    if kind == "cpu" and (slower := slower_than_fp32(chosen)):
+        log.warning(
+            "%s asked for on this CPU (%s): %s than fp32; NABIZ_PRECISION=auto runs fp32 here",
+            chosen,
+            describe_cpu(),
+            slower,
+        )
     plan = PrecisionPlan.load(directory, chosen) if chosen in ("int8", "bf16") else None
     if plan is None or kind != "cpu":
         transformer = TransformerPredictor.from_pretrained(
@@ -114,24 +118,6 @@ def from_pretrained(
         _served(directory, exact, baseline, calibrated, ensemble),
         plan.recheck_margins,
         precision=chosen,
-    )
-
-
-def _warn_when_slower_than_fp32(precision: str) -> None:
-    """Say so when a precision asked for by hand runs slower than fp32 on this CPU (``auto`` never
-    chooses it there): int8 without AVX512-VNNI (torch's plain loop, 34x fp32's time on an
-    AVX2-only Zen 2), bf16 without native bf16 (emulated: 9x there; BENCHMARKS.md §9)."""
-    if precision == "int8" and not cpu_has_fast_int8():
-        reason = "without AVX512-VNNI torch's int8 products run a plain loop, tens of times"
-    elif precision == "bf16" and not cpu_has_fast_bf16():
-        reason = "without native bf16 its products are emulated, several times"
-    else:
-        return
-    log.warning(
-        "%s asked for on this CPU (%s): %s slower than fp32; NABIZ_PRECISION=auto runs fp32 here",
-        precision,
-        describe_cpu(),
-        reason,
     )
 
 

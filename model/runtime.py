@@ -77,6 +77,18 @@ def cpu_has_fast_int8() -> bool:
     return "avx512_vnni" in read_cpuinfo().get("flags", "").split()
 
 
+def slower_than_fp32(precision: str) -> str | None:
+    """Why ``precision`` would run slower than fp32 on this CPU, or None where it would not:
+    int8 without AVX512-VNNI (:func:`cpu_has_fast_int8`), bf16 without native bf16 (emulated: 9x
+    fp32's time on an AVX2-only Zen 2, BENCHMARKS.md §9). ``auto`` never chooses it there; loading
+    it by hand warns, and ``nabiz quantize`` does not measure int8 there."""
+    if precision == "int8" and not cpu_has_fast_int8():
+        return "without AVX512-VNNI torch's int8 products run a plain loop, tens of times slower"
+    if precision == "bf16" and not cpu_has_fast_bf16():
+        return "without native bf16 its products are emulated, several times slower"
+    return None
+
+
 def parse_cpuinfo(text: str) -> dict[str, str]:
     """The first processor's block of ``/proc/cpuinfo`` as ``{field: value}``."""
     first = text.split("\n\n", 1)[0]

@@ -33,7 +33,6 @@ def tiny_model_dir(tiny_model_source, tmp_path) -> Path:
 def fast_int8(monkeypatch):
     """This CPU counted as one where torch's int8 products are fast (AVX512-VNNI), whatever it
     is: the tiny model's int8 is quick even in the plain loop of a CPU without it."""
-    from nabiz.model import loading, runtime
+    from nabiz.model import runtime
 
     monkeypatch.setattr(runtime, "cpu_has_fast_int8", lambda: True)
-    monkeypatch.setattr(loading, "cpu_has_fast_int8", lambda: True)

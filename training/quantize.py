@@ -23,14 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
-from nabiz.model import runtime
 from nabiz.model.loading import from_pretrained
 from nabiz.model.manifest import write_manifest
 from nabiz.model.margins import choose_margins, label_agreement
 from nabiz.model.precision_plan import PLAN_FILES, PrecisionPlan
 from nabiz.model.predictor import ModelInfo
 from nabiz.model.recheck import needs_recheck
-from nabiz.model.runtime import describe_cpu, resolve_runtime
+from nabiz.model.runtime import describe_cpu, resolve_runtime, slower_than_fp32
 
 # Texts timed per round, a few seconds on a 2-core CPU. Fewer are repeated up to it: a plan
 # measured on 200 texts timed int8 at 1.19x fp32 where 512 of the same model's texts gave 1.03x.
@@ -57,11 +56,10 @@ def quantize_directory(
     keeps the margins chosen on all texts."""
     if precision not in PLAN_FILES:
         raise ValueError(f"a plan is measured for {' or '.join(PLAN_FILES)}, not {precision!r}")
-    if precision == "int8" and not runtime.cpu_has_fast_int8():
+    if precision == "int8" and (slower := slower_than_fp32("int8")):
         raise ValueError(
-            f"int8 cannot pay on this CPU ({describe_cpu()}): without AVX512-VNNI torch's int8 "
-            "products run a plain loop, tens of times slower than fp32; fp32 in ONNX Runtime "
-            "(`nabiz export-onnx`) is the fast way here"
+            f"int8 cannot pay on this CPU ({describe_cpu()}): {slower} than fp32; fp32 in ONNX "
+            "Runtime (`nabiz export-onnx`) is the fast way here"
         )
     if len(texts) < 2:
         raise ValueError("measuring a plan needs texts; give at least two")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from nabiz.model import loading as loading_module
+from nabiz.model import runtime as runtime_module
 from nabiz.model.baseline import BaselinePredictor
 from nabiz.model.loading import BASELINE_DIR, from_pretrained
 from nabiz.model.mixture import MixturePredictor
@@ -172,6 +172,6 @@ def test_batches_are_padded_to_a_multiple_of_eight_and_masked():
 def test_bf16_by_hand_warns_only_on_a_cpu_where_it_is_slower_than_fp32(
     monkeypatch, caplog, tiny_model_dir, fast
 ):
-    monkeypatch.setattr(loading_module, "cpu_has_fast_bf16", lambda: fast)
+    monkeypatch.setattr(runtime_module, "cpu_has_fast_bf16", lambda: fast)
     from_pretrained(tiny_model_dir, device="cpu", precision="bf16")
     assert ("without native bf16" in caplog.text) is not fast

@@ -10,7 +10,6 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nabiz.model import loading as loading_module
 from nabiz.model import runtime as runtime_module
 from nabiz.model.loading import from_pretrained
 from nabiz.model.manifest import verify_manifest
@@ -150,7 +149,7 @@ def test_int8_by_hand_on_a_cpu_without_avx512_vnni_warns_that_it_is_slow(
     monkeypatch, caplog, tiny_model_dir, fast_int8
 ):
     quantize_directory(tiny_model_dir, PLAN_TEXTS)
-    monkeypatch.setattr(loading_module, "cpu_has_fast_int8", lambda: False)
+    monkeypatch.setattr(runtime_module, "cpu_has_fast_int8", lambda: False)
     from_pretrained(tiny_model_dir, device="cpu", precision="int8")
     assert "without AVX512-VNNI" in caplog.text
 
