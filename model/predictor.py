@@ -201,12 +201,19 @@ class Predictor(ABC):
         return ScoredBatch(scores=scores, truncated=batch.truncated, cues=hits)
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        """Labels and scores per text, in input order."""
+        """Labels and scores per text, in input order.
+
+        A text that occurs more than once is scored once: every part of a prediction (network,
+        baseline, cues) is a function of the text alone, and real exports repeat texts ("Çok
+        güzel", "Teşekkürler", a templated complaint), so the repeats cost nothing.
+        """
         if isinstance(texts, str):
             raise TypeError("predict takes a sequence of texts, not one string")
         if not texts:
             return []
-        batch = self.predict_scores(texts)
+        position: dict[str, int] = {}
+        rows = [position.setdefault(text, len(position)) for text in texts]
+        batch = self.predict_scores(list(position))
         return [
             Prediction(
                 tasks={
@@ -216,7 +223,7 @@ class Predictor(ABC):
                 truncated=bool(batch.truncated[i]) if len(batch.truncated) else False,
                 cues=[hit.reason() for hit in batch.cues[i]] if batch.cues else [],
             )
-            for i in range(len(texts))
+            for i in rows
         ]
 
     @property

@@ -85,6 +85,28 @@ def test_shuffled_inputs_get_the_outputs_of_their_own_text(tiny_model_dir):
             assert result.scores == pytest.approx(expected, abs=1e-5)
 
 
+def test_a_repeated_text_is_scored_once_and_every_copy_gets_its_prediction(
+    tiny_model_dir, monkeypatch
+):
+    predictor = from_pretrained(tiny_model_dir)
+    scored: list[list[str]] = []
+    predict_scores = predictor.predict_scores
+
+    def spy(texts):
+        scored.append(list(texts))
+        return predict_scores(texts)
+
+    monkeypatch.setattr(predictor, "predict_scores", spy)
+    texts = [TEXTS[0], TEXTS[1], TEXTS[0], TEXTS[2], TEXTS[1], TEXTS[0]]
+    together = predictor.predict(texts)
+    assert scored[0] == TEXTS[:3]
+    distinct = predictor.predict(TEXTS[:3])
+    for prediction, i in zip(together, [0, 1, 0, 2, 1, 0], strict=True):
+        assert prediction.tasks == distinct[i].tasks
+        assert prediction.cues == distinct[i].cues
+    assert together[0] is not together[2]  # copies are separate objects: a caller may change one
+
+
 def test_fast_path_gives_the_plain_paths_scores(tiny_model_dir):
     """Length-sorted batches with dynamic padding change nothing but the speed: the plain way
     (fp32, every text padded to max_length, arrival order) gives the same scores."""
