@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # From a fresh clone to a running service: install, convert the base encoder, prepare the data,
-# train the `cpu` profile (9-20 minutes on 2 cores, measured on six kinds of CPU) unless
+# train the `cpu` profile (9-21 minutes on 2 cores, measured on seven kinds of CPU) unless
 # a model exists, export it for ONNX Runtime (what CPUs without native bf16 score with), on a CPU
 # with native bf16 measure bf16's near ties (about 1.5 min), score the sample export, then serve
 # the API on http://127.0.0.1:8000 (Ctrl-C stops it).
