@@ -109,24 +109,26 @@ def fold_case_and_accents(text: str) -> str:
     return stripped.casefold().replace("ı", "i")
 
 
-def dedupe_key(text: str) -> str:
-    """Key under which two texts count as the same: normalized, Turkish-lowercased, one space."""
-    return " ".join(turkish_lower(normalize_text(text)).split())
+def dedupe_key(text: str, normalized: bool = False) -> str:
+    """Key under which two texts count as the same: normalized, Turkish-lowercased, one space.
+    ``normalized``: ``text`` is already :func:`normalize_text`'s output, not normalized again
+    (data preparation keys hundreds of thousands of texts it has just normalized)."""
+    return " ".join(turkish_lower(text if normalized else normalize_text(text)).split())
 
 
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _MENTION = re.compile(r"@\w+")
 
 
-def near_duplicate_key(text: str) -> str:
+def near_duplicate_key(text: str, normalized: bool = False) -> str:
     """Key under which two texts count as near duplicates.
 
     Stricter than :func:`dedupe_key`: URLs, @mentions, digits, punctuation and symbols (emoji
     included) are dropped as well, so "Fatura 120 TL geldi!!! @Turkcell" and "fatura 95 tl
     geldi" share a key. A text made only of such characters keeps its :func:`dedupe_key`, so
-    "5" and "10/10" are not one group.
+    "5" and "10/10" are not one group. ``normalized`` as for :func:`dedupe_key`.
     """
-    lowered = turkish_lower(normalize_text(text))
+    lowered = turkish_lower(text if normalized else normalize_text(text))
     stripped = _MENTION.sub(" ", _URL.sub(" ", lowered))
     kept = "".join(" " if unicodedata.category(char)[0] in "PSNC" else char for char in stripped)
-    return " ".join(kept.split()) or dedupe_key(text)
+    return " ".join(kept.split()) or dedupe_key(text, normalized)

@@ -114,6 +114,13 @@ def test_dedupe_key_is_idempotent(text: str) -> None:
     assert dedupe_key(key) == key
 
 
+@given(st.text())
+def test_keys_of_a_normalized_text_skip_normalizing_and_stay_the_same(text: str) -> None:
+    normalized = normalize_text(text)
+    assert dedupe_key(normalized, normalized=True) == dedupe_key(text)
+    assert near_duplicate_key(normalized, normalized=True) == near_duplicate_key(text)
+
+
 def test_near_duplicate_key_ignores_punctuation_digits_mentions_urls_and_case() -> None:
     first = "@Turkcell FATURAM 120 TL geldi!!! https://t.co/abc123 😡"
     second = "faturam 95 tl geldi... www.turkcell.com.tr"

@@ -277,9 +277,12 @@ def prepare_data(config: NabizConfig, settings: Settings | None = None) -> Prepa
     _removed(rows, frame["source"], frame.loc[~empty, "source"], "empty_text")
     frame = frame.loc[~empty].reset_index(drop=True)
 
-    frame["_key"] = frame["text"].map(dedupe_key)
-    near = config.data.dedupe.near_duplicates
-    frame["_near"] = frame["text"].map(near_duplicate_key) if near else frame["_key"]
+    # frame["text"] is normalized (then masked): its keys need not normalize it again
+    frame["_key"] = [dedupe_key(text, normalized=True) for text in frame["text"]]
+    if config.data.dedupe.near_duplicates:
+        frame["_near"] = [near_duplicate_key(text, normalized=True) for text in frame["text"]]
+    else:
+        frame["_near"] = frame["_key"]
     frame["_title_key"] = pd.Series(
         [optional_key(title) for title in frame["_title"].tolist()], index=frame.index, dtype=object
     )
@@ -291,7 +294,7 @@ def prepare_data(config: NabizConfig, settings: Settings | None = None) -> Prepa
     before = frame["source"]
     frame, duplicates["exact"] = merge_duplicates(frame, tasks, "_key")
     _removed(rows, before, frame["source"], "duplicate")
-    if near:
+    if config.data.dedupe.near_duplicates:
         before = frame["source"]
         frame, duplicates["near"] = merge_duplicates(frame, tasks, "_near")
         _removed(rows, before, frame["source"], "near_duplicate")
