@@ -115,7 +115,7 @@ def test_dedupe_key_is_idempotent(text: str) -> None:
 
 
 @given(st.text())
-def test_keys_of_a_normalized_text_skip_normalizing_and_stay_the_same(text: str) -> None:
+def test_keys_of_an_already_normalized_text_are_the_keys_of_the_text(text: str) -> None:
     normalized = normalize_text(text)
     assert dedupe_key(normalized, normalized=True) == dedupe_key(text)
     assert near_duplicate_key(normalized, normalized=True) == near_duplicate_key(text)
