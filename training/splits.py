@@ -72,10 +72,10 @@ def optional_key(value: Any) -> str | None:
 
 
 def split_groups(frame: pd.DataFrame, template_min_rows: int) -> pd.Series:
-    """The split group of every row (see the module docstring); needs ``_near``, ``_title``,
-    ``_body``."""
-    bodies = [optional_key(body) for body in frame["_body"].tolist()]  # Series.map turns None
-    titles = [optional_key(title) for title in frame["_title"].tolist()]  # into NaN
+    """The split group of every row (see the module docstring); needs ``_near``, ``_title_key``
+    (:func:`optional_key` of each title, which the data card reads too) and ``_body``."""
+    bodies = [optional_key(body) for body in frame["_body"].tolist()]  # not Series.map: it turns
+    titles = frame["_title_key"].tolist()  # None into NaN
     body_rows = Counter(body for body in bodies if body)
     own: list[str] = []
     for near, title, body in zip(frame["_near"], titles, bodies, strict=True):
