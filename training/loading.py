@@ -231,7 +231,7 @@ def load_source_with_stats(
     spec: SourceSpec, base_dir: Path, schema: LabelSchema, map_dir: Path
 ) -> tuple[pd.DataFrame, SourceStats]:
     """:func:`load_source` and what happened to the rows (for the data card)."""
-    path = Path(base_dir) / spec.path
+    path = Path(base_dir) / Path(spec.path).expanduser()
     table = _read(spec, path)
     _check_columns(spec, table, path, schema)
     # a record is a file row, or an ASTE line (read as one row per triplet)

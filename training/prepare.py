@@ -121,7 +121,7 @@ def _collect_specs(
                 f"config ({spec.sha256}); update or remove `sha256:` if the file changed on "
                 "purpose."
             )
-        specs.append((spec, path.parent, config.config_dir, path))
+        specs.append((spec, config.config_dir, config.config_dir, path))
     names = [spec.name for spec, *_ in specs]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:

@@ -179,6 +179,15 @@ def test_prepare_reads_manifest_sources_from_the_mirror(tmp_path: Path) -> None:
     assert result.card["sources"][0]["files"][0]["sha256"] == file_sha256(FEEDBACK)
 
 
+def test_a_file_in_a_folder_beside_the_config_is_read_from_there(tmp_path: Path) -> None:
+    (tmp_path / "exports").mkdir()
+    shutil.copy(FEEDBACK, tmp_path / "exports" / "feedback.csv")
+    config = make_config(tmp_path, [fixture_spec(path="exports/feedback.csv")])
+    result = prepare_data(config, offline_settings(tmp_path))
+    assert result.card["rows"]["fixture"]["read"] == 12
+    assert result.card["sources"][0]["files"][0]["path"] == "exports/feedback.csv"
+
+
 def test_unknown_source_name_lists_the_manifest(tmp_path: Path) -> None:
     manifest, _ = tiny_mirror(tmp_path)
     with pytest.raises(DataSourceError, match=r"does not have; it has \['tiny'\]"):
