@@ -45,6 +45,7 @@ from nabiz.training.modeleval import (
     load_model_config,
     split_columns,
 )
+from nabiz.training.thresholds import tune_thresholds
 
 log = logging.getLogger(__name__)
 DATA_CARD = "data_card.json"
@@ -185,6 +186,9 @@ def run_training(
         log.info("training the TF-IDF baseline on the same split")
         baseline = train_baseline(config, datasets, partial / BASELINE_DIR)
         raw_valid["baseline"] = baseline.predict_scores(valid_texts).scores
+        if any(task.is_multi_label for task in schema.tasks):  # its own thresholds, as the encoder
+            baseline.schema = tune_thresholds(baseline.schema, raw_valid["baseline"], valid_gold)
+            baseline.schema.save(partial / BASELINE_DIR)
         raw_test["baseline"] = baseline.predict_scores(test_texts).scores
         weights = tune_baseline_weights(
             schema, raw_valid["transformer"], raw_valid["baseline"], valid_gold
@@ -219,14 +223,16 @@ def run_training(
         if name not in raw_test or (name == "nabiz" and not config.baseline.enabled):
             continue
         raw = raw_test[name]
-        uncalibrated[name] = score_metrics(schema, raw, test_gold, test_sources)
+        # each predictor is judged at its own multi-label thresholds (the mixture at the encoder's)
+        own = baseline.schema if name == "baseline" else schema
+        uncalibrated[name] = score_metrics(own, raw, test_gold, test_sources)
         calibrated = calibrations[name].apply(raw)
         if name == "nabiz" and cues is not None:
             without_cues = score_metrics(schema, calibrated, test_gold, test_sources)
             index = schema.task(cues.task).index(cues.label)
             hits = [cues.cues.hits(text) for text in test_texts]
             calibrated = {**calibrated, cues.task: cues.apply(calibrated[cues.task], index, hits)}
-        test[name] = score_metrics(schema, calibrated, test_gold, test_sources)
+        test[name] = score_metrics(own, calibrated, test_gold, test_sources)
         test[name]["n_texts"] = len(test_texts)
     print(format_report(test, schema))
     check = encoder_beats_baseline(test)

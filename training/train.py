@@ -46,10 +46,10 @@ from nabiz.training.cached import (
 from nabiz.training.config import NabizConfig, TrainingConfig
 from nabiz.training.distributed import data_parallel
 from nabiz.training.statestore import store_folder, stored_states
+from nabiz.training.thresholds import tune_thresholds
 
 log = logging.getLogger(__name__)
 IGNORE = -100
-THRESHOLD_GRID = np.round(np.arange(0.05, 0.96, 0.05), 2)
 
 
 def set_seed(seed: int) -> None:
@@ -176,25 +176,21 @@ def split_macro_f1(schema: LabelSchema, scores: dict[str, np.ndarray], split: En
     return result
 
 
-def tune_thresholds(
+def tune_split_thresholds(
     schema: LabelSchema, scores: dict[str, np.ndarray], split: EncodedSplit
 ) -> LabelSchema:
-    """Per-label thresholds of multi-label tasks that maximize F1 on validation."""
-    tasks = []
+    """Multi-label thresholds tuned on the encoded validation split (its 0/1 targets and masks
+    read back as each text's labels)."""
+    gold = {}
     for t in schema.tasks:
-        if t.is_multi_label and split.label_mask[t.name].any():
+        if t.is_multi_label:
             mask = split.label_mask[t.name].numpy()
-            gold = split.targets[t.name][mask].numpy().astype(bool)
-            thresholds = {}
-            for j, label in enumerate(t.labels):
-                f1s = [
-                    f1_score(gold[:, j], scores[t.name][mask][:, j] >= th, zero_division=0)
-                    for th in THRESHOLD_GRID
-                ]
-                thresholds[label] = float(THRESHOLD_GRID[int(np.argmax(f1s))])
-            t = t.model_copy(update={"thresholds": thresholds})
-        tasks.append(t)
-    return LabelSchema(tasks=tasks)
+            targets = split.targets[t.name].numpy()
+            gold[t.name] = [
+                [label for label, on in zip(t.labels, row, strict=True) if on] if kept else None
+                for kept, row in zip(mask, targets, strict=True)
+            ]
+    return tune_thresholds(schema, scores, gold)
 
 
 @dataclass
@@ -416,7 +412,7 @@ def fine_tune(
         model.load_state_dict(best_state, strict=False)
     model.eval()
     scores = score_validation()
-    schema = tune_thresholds(schema, scores, valid)
+    schema = tune_split_thresholds(schema, scores, valid)
     trim = None
     if cfg.trim_vocabulary:
         corpus = [*train_split["text"], *datasets["validation"]["text"]]

@@ -139,6 +139,22 @@ def test_evaluate_reads_the_models_own_test_split(custom_run):
     )
 
 
+def test_the_baseline_is_judged_at_multi_label_thresholds_tuned_on_its_own_scores(custom_run):
+    root, _, _ = custom_run
+    baseline = from_pretrained(root / "model" / BASELINE_DIR).schema.task("area")
+    assert set(baseline.thresholds) == {"bill", "net", "staff"}
+
+
+@pytest.mark.parametrize("predictor", ["nabiz", "transformer", "baseline"])
+def test_evaluate_repeats_the_training_runs_figures_on_every_task(custom_run, predictor):
+    root, _, metrics = custom_run
+    reports = evaluate_model(root / "model", split="test")
+    for task in ("mood", "area"):
+        assert reports[predictor]["tasks"][task]["macro_f1"] == pytest.approx(
+            metrics["test"][predictor]["tasks"][task]["macro_f1"]
+        ), task
+
+
 def test_evaluate_on_a_labelled_file(custom_run, tmp_path):
     root, _, _ = custom_run
     frame = labelled_frame(30, seed=5).rename(columns={"metin": "text", "duygu": "mood"})
