@@ -279,6 +279,9 @@ class PriorityPolicy(BaseModel):
             raise PolicyError(
                 "the priority policy does not fit the model's label schema:\n  - "
                 + "\n  - ".join(errors)
+                + "\nA model with its own tasks needs a policy whose factors read them: copy the "
+                "policy, edit its factors and set NABIZ_PRIORITY_POLICY to the copy "
+                "(docs/prioritization.md)."
             )
         return notes
 

@@ -305,8 +305,9 @@ def test_check_against_reports_a_label_the_schema_lacks(raw_policy: dict) -> Non
 def test_check_against_rejects_a_missing_required_task(raw_policy: dict) -> None:
     raw = copy.deepcopy(raw_policy)
     raw["factors"]["tone"] = {"task": "tone", "weight": 1, "values": {"bad": 1}, "optional": False}
-    with pytest.raises(PolicyError, match=r"'tone'.*optional: true"):
+    with pytest.raises(PolicyError, match=r"'tone'.*optional: true") as error:
         PriorityPolicy.model_validate(raw).check_against(default_schema())
+    assert "set NABIZ_PRIORITY_POLICY to the copy" in str(error.value)
 
 
 def test_check_against_notes_a_missing_optional_task(policy: PriorityPolicy) -> None:
