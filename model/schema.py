@@ -25,6 +25,15 @@ class TaskKind(StrEnum):
     MULTI_LABEL = "multi_label"  # any number of labels, one sigmoid each
 
 
+class TaskRole(StrEnum):
+    """What a task means to the console and the report: the negative share, the topic mix and
+    trends, the mean urgency. A model may have none, some or all of them."""
+
+    SENTIMENT = "sentiment"
+    TOPIC = "topic"
+    URGENCY = "urgency"
+
+
 class TaskSpec(BaseModel):
     """One prediction task: its name, its kind and its labels in class-index order."""
 
@@ -38,6 +47,16 @@ class TaskSpec(BaseModel):
     thresholds: dict[str, float] | None = Field(
         default=None,
         description="Per-label decision thresholds of a multi-label task, tuned on validation.",
+    )
+    role: TaskRole | None = Field(
+        default=None,
+        description="The role the task plays in the console and the report (sentiment, topic, "
+        "urgency). Without it a task named like a role plays it.",
+    )
+    negative: list[str] | None = Field(
+        default=None,
+        description="A sentiment task's labels that count as negative in the console's negative "
+        "share (default: `olumsuz`, when the task has it).",
     )
 
     @field_validator("labels")
@@ -58,6 +77,17 @@ class TaskSpec(BaseModel):
             unknown = set(self.thresholds) - set(self.labels)
             if unknown:
                 raise ValueError(f"task {self.name!r}: thresholds for unknown labels {unknown}")
+        unknown = sorted(set(self.negative or []) - set(self.labels))
+        if unknown:
+            raise ValueError(
+                f"task {self.name!r}: negative names {unknown}, which are not among its labels "
+                f"{self.labels}"
+            )
+        if self.role is not None and self.is_multi_label:
+            raise ValueError(
+                f"task {self.name!r}: a multi_label task cannot play the role {self.role.value!r} "
+                "(the console reads one label per text)"
+            )
         return self
 
     @property
@@ -96,9 +126,30 @@ class LabelSchema(BaseModel):
             raise ValueError(f"task names must be unique: {names}")
         return tasks
 
+    @model_validator(mode="after")
+    def _roles_unique(self) -> LabelSchema:
+        for role in TaskRole:
+            claimed = [task.name for task in self.tasks if task.role is role]
+            if len(claimed) > 1:
+                raise ValueError(
+                    f"tasks {claimed} all claim the role {role.value!r}; give it to one"
+                )
+        return self
+
     @property
     def names(self) -> list[str]:
         return [task.name for task in self.tasks]
+
+    def role(self, role: TaskRole) -> TaskSpec | None:
+        """The task that plays ``role``: the one that claims it, else a single-label task of
+        that name that claims no other role, else None."""
+        for task in self.tasks:
+            if task.role is role:
+                return task
+        for task in self.tasks:
+            if task.name == role.value and task.role is None and not task.is_multi_label:
+                return task
+        return None
 
     def task(self, name: str) -> TaskSpec:
         for task in self.tasks:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from nabiz.model.schema import LabelSchema, TaskKind, TaskSpec
+from nabiz.model.schema import LabelSchema, TaskKind, TaskRole, TaskSpec
 
 
 def test_schema_round_trips_through_its_file(tmp_path, default_schema):
@@ -47,3 +47,29 @@ def test_multi_label_threshold_defaults_to_one_half():
 def test_loading_from_a_directory_without_schema_says_what_is_missing(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"schema\.json"):
         LabelSchema.load(tmp_path)
+
+
+def test_a_task_named_like_a_role_plays_it_unless_another_task_claims_it():
+    named = TaskSpec(name="sentiment", labels=["olumsuz", "olumlu"])
+    assert LabelSchema(tasks=[named]).role(TaskRole.SENTIMENT) is named
+    claimed = TaskSpec(name="duygu", labels=["kotu", "iyi"], role="sentiment")
+    schema = LabelSchema(tasks=[named, claimed])
+    assert schema.role(TaskRole.SENTIMENT) is claimed
+    assert schema.role(TaskRole.TOPIC) is None
+
+
+def test_two_tasks_cannot_claim_one_role():
+    first = TaskSpec(name="a", labels=["x", "y"], role="topic")
+    second = TaskSpec(name="b", labels=["x", "y"], role="topic")
+    with pytest.raises(ValidationError, match="claim the role 'topic'"):
+        LabelSchema(tasks=[first, second])
+
+
+def test_a_multi_label_task_cannot_play_a_role():
+    with pytest.raises(ValidationError, match="cannot play the role"):
+        TaskSpec(name="birim", kind=TaskKind.MULTI_LABEL, labels=["a", "b"], role="topic")
+
+
+def test_negative_labels_must_be_labels_of_the_task():
+    with pytest.raises(ValidationError, match=r"negative names \['kötü'\]"):
+        TaskSpec(name="duygu", labels=["kotu", "iyi"], role="sentiment", negative=["kötü"])
