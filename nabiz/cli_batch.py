@@ -197,6 +197,8 @@ def score(
         raise typer.Exit(code=130) from None
     typer.echo(summary.render())
     if report is not None:
+        from nabiz.serving.console.frame import Roles
+
         _write_report(
             output,
             report,
@@ -204,6 +206,7 @@ def score(
             channel_column=channel_column,
             time_column=time_column,
             timezone=rules.timezone,
+            roles=Roles.of(predictor.schema),
         )
 
 
@@ -254,13 +257,24 @@ def report(
         Path | None,
         typer.Option("--policy", help="Priority policy (its time zone dates the trends)."),
     ] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            help="The model that scored the file: its schema says which tasks are sentiment, "
+            "topic and urgency. Default: the tasks named so.",
+        ),
+    ] = None,
 ) -> None:
     """Write one self-contained HTML report (no script, no internet) of a scored file."""
+    from nabiz.model.schema import LabelSchema
+    from nabiz.serving.console.frame import DEFAULT_ROLES, Roles
     from nabiz.serving.priority import PolicyError, load_policy
     from nabiz.settings import get_settings
 
     try:
         rules = load_policy(policy if policy is not None else get_settings().priority_policy)
+        roles = Roles.of(LabelSchema.load(model)) if model is not None else DEFAULT_ROLES
     except (PolicyError, FileNotFoundError) as exc:
         raise fail(str(exc)) from None
     _write_report(
@@ -272,6 +286,7 @@ def report(
         survey_column=survey_column,
         survey_kind=survey_kind,
         timezone=rules.timezone,
+        roles=roles,
     )
 
 

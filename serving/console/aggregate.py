@@ -8,8 +8,8 @@ sample of them (:func:`sample_texts`).
 
 Labels are the effective ones of ``feedback_label`` (a person's correction where one was made),
 joined once per task on its primary key (``feedback_id, task, label``). The tasks that play the
-roles of sentiment, topic and urgency are single-label (:mod:`.frame`), so each join adds at most
-one row per item.
+roles of sentiment, topic and urgency (:class:`.frame.Roles`, from the model's schema) are
+single-label, so each join adds at most one row per item; a role the model lacks reads as NULL.
 """
 
 from __future__ import annotations
@@ -20,16 +20,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, or_, select
+from sqlalchemy import (
+    Connection,
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+)
 
 from nabiz.serving.console.analytics import DETRACTOR_MAX, PROMOTER_MIN, SATISFIED_MIN
-from nabiz.serving.console.frame import (
-    NEGATIVE,
-    SENTIMENT_TASK,
-    TOPIC_TASK,
-    URGENCY_ORDER,
-    URGENCY_TASK,
-)
+from nabiz.serving.console.frame import DEFAULT_ROLES, Roles
 from nabiz.serving.console.localtime import Period, period_key, period_label
 from nabiz.serving.queue.models import Feedback, FeedbackLabel
 
@@ -54,11 +60,14 @@ class Window:
         return out
 
 
-def _joined(tasks: Sequence[str]) -> tuple[Any, dict[str, Any]]:
-    """``feedback`` left-joined to each task's label row; the label columns by task."""
+def _joined(tasks: Sequence[str | None]) -> tuple[Any, dict[str | None, Any]]:
+    """``feedback`` left-joined to each task's label row; the label columns by task (None, a
+    role the model lacks: a NULL column)."""
     source: Any = FEEDBACK
-    columns = {}
+    columns: dict[str | None, Any] = {None: cast(null(), String)}  # typed, as PostgreSQL needs
     for task in tasks:
+        if task is None:
+            continue
         alias = LABELS.alias(f"label_{task}")
         source = source.outerjoin(
             alias, and_(alias.c.feedback_id == FEEDBACK.c.id, alias.c.task == task)
@@ -67,8 +76,17 @@ def _joined(tasks: Sequence[str]) -> tuple[Any, dict[str, Any]]:
     return source, columns
 
 
-def _negative(sentiment: Any) -> Any:
-    return case((sentiment == NEGATIVE, 1), else_=0)
+def _negative(sentiment: Any, roles: Roles) -> Any:
+    """1 for an item whose sentiment is negative, else 0; NULL for every item when the model
+    has no sentiment (so that its sums read as unknown, not as none)."""
+    if not roles.knows_negative:
+        return cast(null(), Integer)
+    return case((sentiment.in_(roles.negative), 1), else_=literal(0))
+
+
+def _count(value: Any, roles: Roles) -> int | None:
+    """A summed negative count: None when the model has no sentiment (the sum was NULL)."""
+    return int(value or 0) if roles.knows_negative else None
 
 
 def time_span(connection: Connection, window: Window) -> tuple[datetime, datetime] | None:
@@ -88,7 +106,7 @@ class TrendCount:
     period: str
     key: str | None
     volume: int
-    negative: int
+    negative: int | None  # None: the model has no sentiment
     urgency_sum: int
     urgency_count: int
 
@@ -99,25 +117,30 @@ def trend_counts(
     period: Period,
     by: str,
     tz: str,
-    urgency_order: Sequence[str] | None = None,
+    roles: Roles = DEFAULT_ROLES,
 ) -> list[TrendCount]:
     """Per local period and ``by`` value (``"topic"`` or ``"channel"``, None when the item has
     none): what :func:`.analytics.trends_from_counts` needs."""
     span = time_span(connection, window)
     if span is None:
         return []
-    tasks = [SENTIMENT_TASK, URGENCY_TASK] + ([TOPIC_TASK] if by == TOPIC_TASK else [])
-    source, label = _joined(tasks)
+    by_topic = by == "topic"
+    source, label = _joined([roles.sentiment, roles.urgency] + ([roles.topic] if by_topic else []))
     key = period_key(FEEDBACK.c.received_at, period, tz, *span).label("period")
-    group = (label[TOPIC_TASK] if by == TOPIC_TASK else FEEDBACK.c.channel).label("key")
-    order = urgency_order or URGENCY_ORDER
-    urgency = case({name: i for i, name in enumerate(order)}, value=label[URGENCY_TASK])
+    group = (label[roles.topic] if by_topic else FEEDBACK.c.channel).label("key")
+    urgency = (
+        cast(null(), Integer)
+        if roles.urgency is None
+        else case(
+            {name: i for i, name in enumerate(roles.urgency_order)}, value=label[roles.urgency]
+        )
+    )
     statement = (
         select(
             key,
             group,
             func.count(),
-            func.sum(_negative(label[SENTIMENT_TASK])),
+            func.sum(_negative(label[roles.sentiment], roles)),
             func.sum(urgency),
             func.count(urgency),
         )
@@ -126,7 +149,7 @@ def trend_counts(
         .group_by(key, group)
     )
     return [
-        TrendCount(period_label(p), k, int(n), int(neg or 0), int(u or 0), int(un))
+        TrendCount(period_label(p), k, int(n), _count(neg, roles), int(u or 0), int(un))
         for p, k, n, neg, u, un in connection.execute(statement)
     ]
 
@@ -180,17 +203,17 @@ class ScoreCount:
 
 
 def score_counts(
-    connection: Connection, window: Window, period: Period, tz: str
+    connection: Connection, window: Window, period: Period, tz: str, roles: Roles = DEFAULT_ROLES
 ) -> list[ScoreCount]:
     """Survey answers per kind, local period, channel and topic (``-`` when missing)."""
     span = time_span(connection, window)
     if span is None:
         return []
-    source, label = _joined([TOPIC_TASK])
+    source, label = _joined([roles.topic])
     score = FEEDBACK.c.survey_score
     key = period_key(FEEDBACK.c.received_at, period, tz, *span).label("period")
     channel = func.coalesce(FEEDBACK.c.channel, NO_KEY).label("channel")
-    topic = func.coalesce(label[TOPIC_TASK], NO_KEY).label("topic")
+    topic = func.coalesce(label[roles.topic], NO_KEY).label("topic")
     statement = (
         select(
             FEEDBACK.c.survey_kind,
@@ -218,27 +241,32 @@ def score_counts(
 class TopicCount:
     topic: str | None
     count: int
-    negative: int
+    negative: int | None  # None: the model has no sentiment
 
 
 def topic_counts(
-    connection: Connection, begin: datetime, end: datetime, previous_begin: datetime
+    connection: Connection,
+    begin: datetime,
+    end: datetime,
+    previous_begin: datetime,
+    roles: Roles = DEFAULT_ROLES,
 ) -> tuple[list[TopicCount], list[TopicCount]]:
     """Items and negative items per topic in ``[begin, end)`` and in ``[previous_begin, begin)``
     (topic None: items without one, counted in the totals of what changed)."""
-    source, label = _joined([SENTIMENT_TASK, TOPIC_TASK])
+    source, label = _joined([roles.sentiment, roles.topic])
     current = case((FEEDBACK.c.received_at >= begin, 1), else_=0).label("current")
-    topic = label[TOPIC_TASK].label("topic")
+    topic = label[roles.topic].label("topic")
+    negative = func.sum(_negative(label[roles.sentiment], roles))
     statement = (
-        select(current, topic, func.count(), func.sum(_negative(label[SENTIMENT_TASK])))
+        select(current, topic, func.count(), negative)
         .select_from(source)
         .where(FEEDBACK.c.received_at >= previous_begin, FEEDBACK.c.received_at < end)
         .group_by(current, topic)
     )
     now: list[TopicCount] = []
     before: list[TopicCount] = []
-    for is_current, name, n, negative in connection.execute(statement):
-        (now if is_current else before).append(TopicCount(name, int(n), int(negative or 0)))
+    for is_current, name, n, neg in connection.execute(statement):
+        (now if is_current else before).append(TopicCount(name, int(n), _count(neg, roles)))
     return now, before
 
 
@@ -251,6 +279,7 @@ def sample_texts(
     of_topic: bool,
     matching: int,
     cap: int,
+    roles: Roles = DEFAULT_ROLES,
 ) -> list[tuple[str, bool]]:
     """(text, negative?) of the items received in ``[begin, end)`` whose topic is ``topic``
     (``of_topic``) or is not (``of_topic=False``): all of them when ``matching`` (how many
@@ -260,10 +289,10 @@ def sample_texts(
     if matching <= 0 or cap <= 0:
         return []
     step = max(1, math.ceil(matching / cap))
-    source, label = _joined([TOPIC_TASK])
+    source, label = _joined([roles.topic])
     # a join on the label's key, not [NOT] EXISTS: without statistics (a fresh bulk load,
     # autovacuum off) PostgreSQL ran the anti-join as a nested loop over every label (52 s)
-    chosen = label[TOPIC_TASK] == topic
+    chosen = label[roles.topic] == topic
     ranked = (
         select(
             FEEDBACK.c.id,
@@ -273,17 +302,17 @@ def sample_texts(
         .where(
             FEEDBACK.c.received_at >= begin,
             FEEDBACK.c.received_at < end,
-            chosen if of_topic else or_(label[TOPIC_TASK].is_(None), ~chosen),
+            chosen if of_topic else or_(label[roles.topic].is_(None), ~chosen),
         )
         .subquery("ranked")
     )
     sentiment = LABELS.alias("label_sentiment")
     statement = (
-        select(FEEDBACK.c.text, _negative(sentiment.c.label))
+        select(FEEDBACK.c.text, _negative(sentiment.c.label, roles))
         .select_from(
             ranked.join(FEEDBACK, FEEDBACK.c.id == ranked.c.id).outerjoin(
                 sentiment,
-                and_(sentiment.c.feedback_id == ranked.c.id, sentiment.c.task == SENTIMENT_TASK),
+                and_(sentiment.c.feedback_id == ranked.c.id, sentiment.c.task == roles.sentiment),
             )
         )
         .where((ranked.c.rank - 1) % step == 0)

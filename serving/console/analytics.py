@@ -13,8 +13,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from nabiz.serving.console.frame import NEGATIVE
-
 Period = Literal["day", "week"]
 ALL = "hepsi"  # the series of every item together
 
@@ -47,7 +45,6 @@ def trends(
     dated = frame[frame["received_at"].notna()].copy()
     dated["period"] = period_start(dated["received_at"], period, tz)
     periods = sorted(dated["period"].dropna().unique().tolist())
-    dated["negative"] = (dated["sentiment"] == NEGATIVE).astype(float)
 
     def series(group: pd.DataFrame, key: str) -> dict[str, Any]:
         stats = group.groupby("period").agg(

@@ -33,6 +33,7 @@ from sqlalchemy import func, select
 
 from nabiz.serving.console import aggregate, analytics, rootcause, schemas, summaries
 from nabiz.serving.console.aggregate import Window
+from nabiz.serving.console.frame import Roles
 from nabiz.serving.queue.deps import PolicyDep, PredictorDep, SessionDep
 from nabiz.serving.queue.models import Feedback
 
@@ -49,9 +50,9 @@ FromQuery = Annotated[AwareDatetime | None, Query(description="Received at or af
 ToQuery = Annotated[AwareDatetime | None, Query(description="Received before.")]
 
 
-def _urgency_order(predictor) -> tuple[str, ...] | None:
-    schema = predictor.schema
-    return tuple(schema.task("urgency").labels) if "urgency" in schema else None
+def _roles(predictor) -> Roles:
+    """The served model's sentiment, topic and urgency tasks (its schema says which)."""
+    return Roles.of(predictor.schema)
 
 
 @router.get("/trends", response_model=schemas.TrendsPublic)
@@ -68,7 +69,7 @@ def trends(
     connection = session.connection()
     window = Window(received_from, received_to)
     counts = aggregate.trend_counts(
-        connection, window, period, by, policy.timezone, _urgency_order(predictor)
+        connection, window, period, by, policy.timezone, _roles(predictor)
     )
     result = summaries.trends_from_counts(counts, period, by)
     answers = aggregate.answer_counts(connection, window, datetime.now(UTC))
@@ -84,6 +85,7 @@ def trends(
 def root_causes(
     session: SessionDep,
     policy: PolicyDep,
+    predictor: PredictorDep,
     topic: Annotated[str | None, Query(max_length=128)] = None,
     period: PeriodQuery = "week",
     start: Annotated[
@@ -117,7 +119,8 @@ def root_causes(
     previous_begin = begin - (end - begin)
     previous_start = analytics.period_start(pd.Series([pd.Timestamp(previous_begin)]), period, tz)
     connection = session.connection()
-    now, before = aggregate.topic_counts(connection, begin, end, previous_begin)
+    roles = _roles(predictor)
+    now, before = aggregate.topic_counts(connection, begin, end, previous_begin, roles)
     changes = summaries.changes_from_topic_counts(now, before)
     vs_previous: list[dict] = []
     vs_topics: list[dict] = []
@@ -129,7 +132,13 @@ def root_causes(
         others = sum(c.count for c in now) - count
         groups = [
             aggregate.sample_texts(
-                connection, *span, topic, of_topic=of_topic, matching=n, cap=ROOT_CAUSE_TEXTS
+                connection,
+                *span,
+                topic,
+                of_topic=of_topic,
+                matching=n,
+                cap=ROOT_CAUSE_TEXTS,
+                roles=roles,
             )
             for span, of_topic, n in [
                 ((begin, end), True, matching[0]),
@@ -164,13 +173,15 @@ def root_causes(
 def survey(
     session: SessionDep,
     policy: PolicyDep,
+    predictor: PredictorDep,
     period: PeriodQuery = "week",
     received_from: FromQuery = None,
     received_to: ToQuery = None,
 ) -> schemas.SurveyPublic:
     """NPS (% promoters − % detractors), CSAT (% 4-5) and CES (mean), with topic impacts."""
+    window = Window(received_from, received_to)
     counts = aggregate.score_counts(
-        session.connection(), Window(received_from, received_to), period, policy.timezone
+        session.connection(), window, period, policy.timezone, _roles(predictor)
     )
     metrics = summaries.survey_from_counts(counts)
     return schemas.SurveyPublic(period=period, metrics=metrics)  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ inline and charts are SVG (:mod:`.svg`).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,14 +27,7 @@ from nabiz.serving.batch import (
     resolve_text_columns,
 )
 from nabiz.serving.console import analytics, rootcause, svg
-from nabiz.serving.console.frame import (
-    NEGATIVE,
-    SENTIMENT_TASK,
-    TOPIC_TASK,
-    URGENCY_TASK,
-    normalize_frame,
-    urgency_index,
-)
+from nabiz.serving.console.frame import DEFAULT_ROLES, Roles, normalize_frame, urgency_index
 from nabiz.tabular import ERROR_COLUMN, is_blank, iter_table_chunks, join_text
 
 CHANNEL_NAMES = ("kanal", "channel", "source", "kaynak")
@@ -53,6 +46,7 @@ class ReportOptions:
     survey_kind: str | None = None
     timezone: str = "Europe/Istanbul"
     title: str = "Nabız raporu"
+    roles: Roles = DEFAULT_ROLES  # which scored tasks are sentiment, topic and urgency
 
 
 def _pick(columns: list[str], given: str | None, names: tuple[str, ...], what: str) -> str | None:
@@ -76,15 +70,14 @@ def load_scored(path: Path, options: ReportOptions) -> tuple[pd.DataFrame, dict[
     but left out of the frame."""
     raw = pd.concat(list(iter_table_chunks(path, chunk_rows=50_000)), ignore_index=True)
     columns = [c for c in raw.columns if c != ERROR_COLUMN]
-    if (
-        _prediction(columns, TOPIC_TASK) is None
-        or _prediction(columns, "priority_level") is None
-        or not any(f"{c}_scores" in columns for c in columns)
+    if _prediction(columns, "priority_level") is None or not any(
+        f"{c}_scores" in columns for c in columns
     ):
         raise ColumnError(
-            f"{path} does not look like the output of `nabiz score` (no topic or priority_level "
-            f"column); its columns: {columns}"
+            f"{path} does not look like the output of `nabiz score` (no priority_level or "
+            f"<task>_scores column); its columns: {columns}"
         )
+    roles = _roles_in(columns, options.roles)
     # `nabiz score` writes the input's columns, then per task <task>, <task>_score, <task>_scores
     first_task = next(i for i, c in enumerate(columns) if f"{c}_scores" in columns)
     original = columns[:first_task]
@@ -103,15 +96,17 @@ def load_scored(path: Path, options: ReportOptions) -> tuple[pd.DataFrame, dict[
             "text": [join_text(v) for v in ok[text_columns].itertuples(index=False)],
             "channel": ok[channel] if channel else None,
             "received_at": _times(ok[when], options.timezone) if when else None,
-            "sentiment": ok.get(_prediction(columns, SENTIMENT_TASK) or "-"),
-            "topic": ok[_prediction(columns, TOPIC_TASK)],
+            "sentiment": ok[roles.sentiment] if roles.sentiment else None,
+            "topic": ok[roles.topic] if roles.topic else None,
             "level": ok[_prediction(columns, "priority_level") or "priority_level"],
             "respond_by": ok.get(_prediction(columns, "respond_by") or "-"),
             "status": "open",
         }
     )
-    urgency = _prediction(columns, URGENCY_TASK)
-    frame["urgency"] = urgency_index(ok[urgency]) if urgency else np.nan
+    if roles.urgency:
+        frame["urgency"] = urgency_index(ok[roles.urgency], roles.urgency_order)
+    else:
+        frame["urgency"] = np.nan
     survey_kind, survey_column = _survey(original, options)
     if survey_column is not None:
         frame["survey_kind"] = survey_kind
@@ -126,7 +121,18 @@ def load_scored(path: Path, options: ReportOptions) -> tuple[pd.DataFrame, dict[
         "time_column": when,
         "survey_column": survey_column,
     }
-    return normalize_frame(frame), read
+    return normalize_frame(frame, roles), read
+
+
+def _roles_in(columns: list[str], roles: Roles) -> Roles:
+    """``roles`` with each task replaced by its column in the scored file, None where the file
+    has none (a model with other tasks: its report shows what it has, never a made-up 0 %)."""
+    return replace(
+        roles,
+        sentiment=roles.sentiment and _prediction(columns, roles.sentiment),
+        topic=roles.topic and _prediction(columns, roles.topic),
+        urgency=roles.urgency and _prediction(columns, roles.urgency),
+    )
 
 
 SURVEY_RANGES = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
@@ -172,7 +178,7 @@ def build_report(frame: pd.DataFrame, read: dict[str, Any], options: ReportOptio
         "sentiment": svg.bar_rows([(str(k), int(v)) for k, v in sentiment.items()]),
         "topics": svg.bar_rows([(str(k), int(v)) for k, v in topics.items()]),
         "levels": svg.bar_rows([(str(k), int(v)) for k, v in levels.items()]),
-        "negative_share": float((frame["sentiment"] == NEGATIVE).mean()) if n else None,
+        "negative_share": _mean(frame["negative"]),
     }
     dated = frame[frame["received_at"].notna()]
     period: analytics.Period = "day"
@@ -196,7 +202,7 @@ def build_report(frame: pd.DataFrame, read: dict[str, Any], options: ReportOptio
         sections["changes"] = rootcause.what_changed(frame[now_mask], frame[before_mask])
         sections["changes_periods"] = labels
     counted = rootcause.PhraseCounts.of(frame["text"].tolist())
-    negative = (frame["sentiment"] == NEGATIVE).to_numpy()
+    negative = (frame["negative"] == 1.0).to_numpy()
     causes = []
     for topic in topics.index[:12]:
         target = (frame["topic"] == topic).to_numpy()
@@ -265,6 +271,11 @@ def turkish_number(value: float, digits: int = 1, sign: bool = False) -> str:
     """``12.5`` → ``12,5`` (a decimal comma, as Turkish readers expect)."""
     text = f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
     return text.replace(".", ",")
+
+
+def _mean(values: pd.Series) -> float | None:
+    """The mean of the known values; None when none is known."""
+    return float(values.mean()) if values.notna().any() else None
 
 
 def _pct(values: list[float | None]) -> list[float | None]:

@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from nabiz.serving.console.frame import NEGATIVE
 from nabiz.text import turkish_lower
 
 if TYPE_CHECKING:
@@ -294,25 +293,30 @@ def what_changed(current: pd.DataFrame, previous: pd.DataFrame) -> list[dict[str
     """Per topic: share of feedback and negative share now and before, the changes, their
     p-values and BH q-values; sorted by the largest significant move first."""
 
-    def counts(frame: pd.DataFrame) -> dict[str, tuple[int, int]]:
-        negative = (frame["sentiment"] == NEGATIVE).groupby(frame["topic"]).agg(["size", "sum"])
-        return {str(t): (int(n), int(k)) for t, (n, k) in negative.iterrows()}
+    def counts(frame: pd.DataFrame) -> dict[str, tuple[int, int | None]]:
+        stats = frame["negative"].groupby(frame["topic"]).agg(["size", "sum", "count"])
+        return {
+            str(topic): (int(n), int(k) if known else None)
+            for topic, (n, k, known) in stats.iterrows()
+        }
 
     return changes_from_counts(counts(current), counts(previous), len(current), len(previous))
 
 
 def changes_from_counts(
-    now: dict[str, tuple[int, int]],
-    before: dict[str, tuple[int, int]],
+    now: dict[str, tuple[int, int | None]],
+    before: dict[str, tuple[int, int | None]],
     n_now: int,
     n_before: int,
 ) -> list[dict[str, Any]]:
     """:func:`what_changed` from (items, negative items) per topic in each period and the
-    periods' item counts (which include items without a topic)."""
+    periods' item counts (which include items without a topic). A negative count of None (a
+    model without a sentiment task) leaves the negative share and its test empty."""
     rows = []
     for topic in sorted(set(now) | set(before)):
         count, neg_now = now.get(topic, (0, 0))
         count_before, neg_before = before.get(topic, (0, 0))
+        known = neg_now is not None and neg_before is not None
         rows.append(
             {
                 "topic": topic,
@@ -321,9 +325,13 @@ def changes_from_counts(
                 "share": count / n_now if n_now else None,
                 "share_before": count_before / n_before if n_before else None,
                 "share_p": two_proportion_p(count, n_now, count_before, n_before),
-                "negative_share": neg_now / count if count else None,
-                "negative_share_before": neg_before / count_before if count_before else None,
-                "negative_p": two_proportion_p(neg_now, count, neg_before, count_before),
+                "negative_share": neg_now / count if count and known else None,
+                "negative_share_before": neg_before / count_before
+                if count_before and known
+                else None,
+                "negative_p": two_proportion_p(neg_now, count, neg_before, count_before)
+                if known
+                else None,
             }
         )
     for key in ("share", "negative"):

@@ -11,7 +11,10 @@ from pydantic import BaseModel, Field
 class TrendSeries(BaseModel):
     key: str = Field(description="'hepsi' (every item) or a topic/channel.")
     volume: list[int]
-    negative_share: list[float | None] = Field(description="Share of 'olumsuz', 0..1.")
+    negative_share: list[float | None] = Field(
+        description="Share of negative sentiment (the sentiment task's negative labels, "
+        "'olumsuz' in the default taxonomy), 0..1; null without items or without a sentiment task."
+    )
     mean_urgency: list[float | None] = Field(description="Mean urgency index, 0 = dusuk.")
 
 

@@ -22,6 +22,7 @@ def trends_from_counts(counts: Sequence[TrendCount], period: Period, by: str) ->
     """:func:`.analytics.trends` from per (period, key) counts."""
     periods = sorted({c.period for c in counts})
     position = {p: i for i, p in enumerate(periods)}
+    known = all(c.negative is not None for c in counts)  # not: a model without sentiment
 
     def series(key: str, rows: Iterable[TrendCount]) -> dict[str, Any]:
         volume, negative = [0] * len(periods), [0] * len(periods)
@@ -29,13 +30,15 @@ def trends_from_counts(counts: Sequence[TrendCount], period: Period, by: str) ->
         for c in rows:
             i = position[c.period]
             volume[i] += c.volume
-            negative[i] += c.negative
+            negative[i] += c.negative or 0
             urgency[i] += c.urgency_sum
             urgent[i] += c.urgency_count
         return {
             "key": key,
             "volume": volume,
-            "negative_share": [_ratio(n, v) for n, v in zip(negative, volume, strict=True)],
+            "negative_share": [
+                _ratio(n, v) if known else None for n, v in zip(negative, volume, strict=True)
+            ],
             "mean_urgency": [_ratio(u, k) for u, k in zip(urgency, urgent, strict=True)],
         }
 

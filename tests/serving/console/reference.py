@@ -16,9 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nabiz.serving.console.frame import (
+    DEFAULT_ROLES,
     SENTIMENT_TASK,
     TOPIC_TASK,
     URGENCY_TASK,
+    Roles,
     normalize_frame,
     urgency_index,
 )
@@ -33,6 +35,7 @@ def load_frame(
     received_to: datetime | None = None,
     with_text: bool = False,
     urgency_order: tuple[str, ...] | None = None,
+    roles: Roles = DEFAULT_ROLES,
 ) -> pd.DataFrame:
     """Every item received in ``[received_from, received_to)`` as a feedback frame."""
     conditions = []
@@ -81,4 +84,4 @@ def load_frame(
         frame[URGENCY_TASK] = urgency_index(frame[URGENCY_TASK], urgency_order)
     else:
         frame[URGENCY_TASK] = urgency_index(frame[URGENCY_TASK])
-    return normalize_frame(frame)
+    return normalize_frame(frame, roles)

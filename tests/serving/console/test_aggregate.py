@@ -14,6 +14,7 @@ from sqlalchemy import select, text, update
 
 from nabiz.serving.console import aggregate, analytics, rootcause, summaries
 from nabiz.serving.console.aggregate import Window
+from nabiz.serving.console.frame import Roles
 from nabiz.serving.console.localtime import period_key, period_label, utc_offsets
 from nabiz.serving.queue.db import make_engine, make_session_factory
 from nabiz.serving.queue.models import Feedback, FeedbackLabel
@@ -25,6 +26,7 @@ from tests.serving.console.synthetic import scored_rows, seed_queue
 END = datetime(2026, 11, 5, 9, 30, tzinfo=UTC)
 NOW = datetime(2026, 10, 28, tzinfo=UTC)
 ZONES = ["Europe/Istanbul", "Europe/Berlin", "America/New_York"]
+TZ = ZONES[0]
 # local midnights: Berlin's before and after its switch, New York's and Istanbul's
 MIDNIGHTS = [
     datetime(2026, 10, 24, 22, tzinfo=UTC),
@@ -155,6 +157,36 @@ def test_what_changed_in_sql_equals_the_frame_path(sessions):
     expected = rootcause.what_changed(frame[current], frame[~current])
     assert summaries.changes_from_topic_counts(now, before) == expected
     assert "diger" in {row["topic"] for row in expected}  # the corrected item's topic
+
+
+NO_SENTIMENT = Roles(sentiment=None, negative=())  # a model without a sentiment task
+TWO_NEGATIVE_LABELS = Roles(negative=("olumsuz", "notr"))
+
+
+@pytest.mark.parametrize("roles", [NO_SENTIMENT, TWO_NEGATIVE_LABELS], ids=["none", "two"])
+def test_the_negative_share_follows_the_models_sentiment_task_in_sql_as_in_the_frame(
+    sessions, roles
+):
+    with sessions() as session:
+        frame = load_frame(session, roles=roles)
+        counts = aggregate.trend_counts(session.connection(), Window(), "day", "topic", TZ, roles)
+    expected = analytics.trends(frame, "day", "topic", TZ)
+    assert summaries.trends_from_counts(counts, "day", "topic") == expected
+    shares = [v for series in expected["series"] for v in series["negative_share"]]
+    assert all(v is None for v in shares) if roles is NO_SENTIMENT else None not in shares[:3]
+
+
+def test_without_a_sentiment_task_what_changed_has_no_negative_share(sessions):
+    begin, end = datetime(2026, 10, 29, 21, tzinfo=UTC), datetime(2026, 11, 5, 21, tzinfo=UTC)
+    previous_begin = begin - (end - begin)
+    with sessions() as session:
+        frame = load_frame(session, previous_begin, end, roles=NO_SENTIMENT)
+        connection = session.connection()
+        now, before = aggregate.topic_counts(connection, begin, end, previous_begin, NO_SENTIMENT)
+    current = (frame["received_at"] >= begin).to_numpy()
+    expected = rootcause.what_changed(frame[current], frame[~current])
+    assert summaries.changes_from_topic_counts(now, before) == expected
+    assert all(row["negative_share"] is None and row["negative_q"] is None for row in expected)
 
 
 def test_a_text_sample_is_capped_spread_over_the_period_and_stable(sessions):

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from nabiz.model.schema import LabelSchema, TaskSpec
 from nabiz.serving.console import analytics
-from nabiz.serving.console.frame import normalize_frame
+from nabiz.serving.console.frame import DEFAULT_ROLES, Roles, normalize_frame
 
 TZ = "Europe/Istanbul"
 
@@ -100,3 +101,29 @@ def test_a_topics_impact_is_the_metric_without_it_minus_the_metric():
     fatura = next(c for c in nps["by_topic"] if c["key"] == "fatura")
     assert fatura["impact"] == pytest.approx(100 - 20)
     assert nps["by_topic"][0]["key"] == "fatura"  # the topic that pulls the metric down first
+
+
+def test_the_default_schema_gives_the_default_roles(default_schema):
+    assert Roles.of(default_schema) == DEFAULT_ROLES
+
+
+def test_roles_follow_a_schema_with_its_own_task_names():
+    schema = LabelSchema(
+        tasks=[
+            TaskSpec(
+                name="duygu", labels=["kotu", "orta", "iyi"], role="sentiment", negative=["kotu"]
+            ),
+            TaskSpec(name="departman", kind="multi_label", labels=["muhasebe", "teknik"]),
+        ]
+    )
+    roles = Roles.of(schema)
+    assert (roles.sentiment, roles.negative, roles.topic, roles.urgency) == (
+        "duygu", ("kotu",), None, None
+    )  # fmt: skip
+
+
+def test_without_a_sentiment_task_the_negative_share_is_unknown_not_zero():
+    rows = [{"id": "1", "received_at": "2026-11-02T10:00:00Z", "sentiment": None, "topic": "a"}]
+    unknown = Roles(sentiment=None, negative=())
+    result = analytics.trends(normalize_frame(pd.DataFrame(rows), unknown), "day", "topic", TZ)
+    assert result["series"][0]["negative_share"] == [None]

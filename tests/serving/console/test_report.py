@@ -9,6 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from nabiz.cli import app
+from nabiz.model.schema import LabelSchema, TaskSpec
+from nabiz.serving.console.frame import Roles
 from nabiz.serving.console.report import ReportOptions, load_scored, write_report
 from tests.serving.console.synthetic import NEW_PHRASE, scored_rows
 
@@ -93,3 +95,49 @@ def test_score_with_report_writes_both_files(tmp_path, tiny_model_source):
     assert "En acil kayıtlar" in html and external_references(html) == []
     frame, read = load_scored(output, ReportOptions())
     assert read["time_column"] == "tarih" and frame["received_at"].notna().all()
+
+
+def own_task_names(rows):
+    """``rows`` as a model whose tasks are called duygu, konu and aciliyet scored them."""
+    names = {"sentiment": "duygu", "topic": "konu", "urgency": "aciliyet"}
+    return rows.rename(
+        columns={f"{old}{end}": f"{new}{end}" for old, new in names.items() for end in SUFFIXES}
+    )
+
+
+SUFFIXES = ("", "_score", "_scores")
+OWN_SCHEMA = LabelSchema(
+    tasks=[
+        TaskSpec(name="duygu", labels=["olumsuz", "notr", "olumlu"], role="sentiment"),
+        TaskSpec(name="konu", labels=["fatura_odeme", "diger"], role="topic"),
+        TaskSpec(name="aciliyet", labels=["dusuk", "orta", "yuksek"], role="urgency"),
+    ]
+)
+
+
+def test_a_model_with_its_own_task_names_is_reported_through_its_roles(tmp_path):
+    rows = own_task_names(scored_rows(200, seed=6))
+    rows.to_csv(tmp_path / "scored.csv", index=False)
+    frame, _ = load_scored(tmp_path / "scored.csv", ReportOptions(roles=Roles.of(OWN_SCHEMA)))
+    assert frame["negative"].mean() == pytest.approx((rows["duygu"] == "olumsuz").mean())
+    assert frame["topic"].tolist() == rows["konu"].tolist()
+    assert frame["urgency"].notna().all()
+
+
+def test_report_takes_the_roles_from_the_model_it_is_given(tmp_path):
+    own_task_names(scored_rows(200, seed=6)).to_csv(tmp_path / "scored.csv", index=False)
+    OWN_SCHEMA.save(tmp_path)
+    for extra, name in (([], "plain.html"), (["--model", str(tmp_path)], "roles.html")):
+        command = ["report", str(tmp_path / "scored.csv"), "-o", str(tmp_path / name), *extra]
+        assert runner.invoke(app, command).exit_code == 0
+    assert "Olumsuz payı<b>" not in (tmp_path / "plain.html").read_text(encoding="utf-8")
+    assert "Olumsuz payı<b>" in (tmp_path / "roles.html").read_text(encoding="utf-8")
+
+
+def test_a_scored_file_without_a_sentiment_task_gets_no_negative_share(tmp_path):
+    rows = scored_rows(100, seed=7).drop(columns=[f"sentiment{end}" for end in SUFFIXES])
+    rows.to_csv(tmp_path / "scored.csv", index=False)
+    write_report(tmp_path / "scored.csv", tmp_path / "r.html")
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Konu dağılımı" in html and "Olumsuz payı<b>" not in html
+    assert "Olumsuz payı (tümü)" not in html  # no empty chart of it either

@@ -7,6 +7,7 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
+from nabiz.serving.console.frame import normalize_frame
 from nabiz.serving.console.rootcause import (
     PhraseCounts,
     benjamini_hochberg,
@@ -87,7 +88,7 @@ def test_bh_q_values_are_at_least_p_and_at_most_one(ps):
 
 def test_what_changed_flags_a_topic_whose_negative_share_jumped():
     def frame(rows):
-        return pd.DataFrame(rows, columns=["topic", "sentiment"])
+        return normalize_frame(pd.DataFrame(rows, columns=["topic", "sentiment"]))
 
     before = frame([("fatura_odeme", "olumsuz")] * 20 + [("fatura_odeme", "olumlu")] * 80)
     before = pd.concat(
