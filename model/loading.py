@@ -134,7 +134,10 @@ def _served(
     variant = "transformer"
     if baseline is not None:
         try:
-            served = MixturePredictor(transformer, baseline, transformer.info.baseline_weights)
+            info = transformer.info
+            served = MixturePredictor(
+                transformer, baseline, info.baseline_weights, info.mixture_thresholds
+            )
         except SchemaMismatch as error:
             raise SchemaMismatch(
                 f"{directory / BASELINE_DIR / SCHEMA_FILE} does not match "

@@ -53,18 +53,26 @@ def mix_scores(
 class MixturePredictor(Predictor):
     """``(1 - w)·first + w·second`` per task; ``w`` (the second's share) tuned on validation.
 
-    The mixture speaks for the first predictor: its schema (with the first's thresholds), model
-    info and directory are the first's."""
+    The mixture speaks for the first predictor: its schema, model info and directory are the
+    first's, with the multi-label thresholds given in ``thresholds`` (tuned on the mixture's
+    own scores) in place of the first's."""
 
-    def __init__(self, first: Predictor, second: Predictor, weights: Mapping[str, float]) -> None:
+    def __init__(
+        self,
+        first: Predictor,
+        second: Predictor,
+        weights: Mapping[str, float],
+        thresholds: Mapping[str, Mapping[str, float]] | None = None,
+    ) -> None:
         problems = schema_disagreements(first.schema, second.schema)
         if problems:
             raise SchemaMismatch(
                 "cannot mix two predictors that score different things: " + "; ".join(problems)
             )
-        unknown = sorted(set(weights) - set(first.schema.names))
+        thresholds = thresholds or {}
+        unknown = sorted((set(weights) | set(thresholds)) - set(first.schema.names))
         if unknown:
-            raise ValueError(f"weights for tasks the schema does not have: {unknown}")
+            raise ValueError(f"weights or thresholds for tasks the schema does not have: {unknown}")
         outside = {name: w for name, w in weights.items() if not 0.0 <= w <= 1.0}
         if outside:
             raise ValueError(f"a mixture weight is a share from 0 to 1, not {outside}")
@@ -72,6 +80,15 @@ class MixturePredictor(Predictor):
         self.second = second
         self.weights = dict(weights)
         self.schema = first.schema
+        if thresholds:
+            self.schema = LabelSchema(
+                tasks=[
+                    task.model_copy(update={"thresholds": dict(thresholds[task.name])})
+                    if task.name in thresholds
+                    else task
+                    for task in first.schema.tasks
+                ]
+            )
         self.info = first.info
         self.path = first.path
 

@@ -55,6 +55,12 @@ class ModelInfo(BaseModel):
         description="Per task, the share of the baseline's probabilities mixed into the scores "
         "(tuned on validation); empty: the transformer alone.",
     )
+    mixture_thresholds: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description="Per multi-label task mixed with the baseline, its labels' decision "
+        "thresholds tuned on the mixture's validation scores (schema.json keeps the "
+        "transformer's own, for the transformer alone).",
+    )
 
     def save(self, directory: str | Path) -> None:
         path = Path(directory) / MODEL_INFO_FILE

@@ -45,7 +45,7 @@ from nabiz.training.modeleval import (
     load_model_config,
     split_columns,
 )
-from nabiz.training.thresholds import tune_thresholds
+from nabiz.training.thresholds import label_matrix, tune_thresholds
 
 log = logging.getLogger(__name__)
 DATA_CARD = "data_card.json"
@@ -91,22 +91,30 @@ def tune_baseline_weights(
     theirs: dict[str, np.ndarray],
     gold: dict[str, list],
 ) -> dict[str, float]:
-    """Per single-label task, the baseline share (0..0.9) whose mixture, calibrated as the
-    product calibrates it (a temperature fitted on the same texts), makes validation's labels
-    most likely.
+    """Per task, the baseline share (0..0.9) whose mixture, calibrated as the product calibrates
+    it (a temperature fitted on the same texts; none for multi-label tasks, whose labels are
+    each a yes or no), makes validation's labels most likely.
 
     Likelihood rather than macro-F1: validation macro-F1 turns on a few texts of the rare classes
     (brain_tr's ``magaza_bayi`` has 4), and one grid step of the share chosen by it moved test
     topic by up to 5 points; the likelihood weighs every text's whole probability vector, and
     the served probabilities are what the priority multiplies (BENCHMARKS.md §8). The grid
     starts at 0 and the first minimum wins, so the baseline enters a task's scores only where
-    validation says it helps. Multi-label tasks keep the transformer alone: their thresholds
-    were tuned on its scores.
+    validation says it helps.
     """
     weights = {}
     for task in schema.tasks:
-        rows, labels = (None, []) if task.is_multi_label else gold_indices(task, gold[task.name])
-        if not len(labels):  # multi-label, or no validation text labelled for the task
+        if task.is_multi_label:
+            rows, truth = label_matrix(task.labels, gold.get(task.name, []))
+            mine, other = ours[task.name][rows], theirs[task.name][rows]
+
+            def binary(w: float, mine=mine, other=other, truth=truth) -> float:
+                return binary_nll((1 - w) * mine + w * other, truth)
+
+            weights[task.name] = min(WEIGHT_GRID, key=binary) if rows else 0.0
+            continue
+        rows, labels = gold_indices(task, gold.get(task.name, []))
+        if not len(labels):  # no validation text labelled for the task
             weights[task.name] = 0.0
             continue
         mine, other = {task.name: ours[task.name][rows]}, {task.name: theirs[task.name][rows]}
@@ -116,6 +124,12 @@ def tune_baseline_weights(
 
         weights[task.name] = min(WEIGHT_GRID, key=loss)
     return weights
+
+
+def binary_nll(probs: np.ndarray, truth: np.ndarray) -> float:
+    """Mean negative log-likelihood of yes/no labels under their probabilities."""
+    p = np.clip(probs, 1e-7, 1 - 1e-7)
+    return float(-np.mean(np.where(truth, np.log(p), np.log1p(-p))))
 
 
 def in_source(source: str, names: list[str]) -> bool:
@@ -182,6 +196,7 @@ def run_training(
     raw_valid = {"transformer": transformer.predict_scores(valid_texts).scores}
     raw_test = {"transformer": transformer.predict_scores(test_texts).scores}
     weights: dict[str, float] = {}
+    served_schema = schema  # the mixture's own multi-label thresholds, once tuned
     if config.baseline.enabled:
         log.info("training the TF-IDF baseline on the same split")
         baseline = train_baseline(config, datasets, partial / BASELINE_DIR)
@@ -196,10 +211,14 @@ def run_training(
         log.info("baseline share of the scores, tuned on validation: %s", weights)
         info = ModelInfo.load(partial)
         info.baseline_weights = weights
-        info.save(partial)
         if any(weights.values()):
             for raw in (raw_valid, raw_test):
                 raw["nabiz"] = mix_scores(raw["transformer"], raw["baseline"], weights)
+            mixed = [t.name for t in schema.tasks if t.is_multi_label and weights[t.name]]
+            tuned = tune_thresholds(schema, raw_valid["nabiz"], {n: valid_gold[n] for n in mixed})
+            info.mixture_thresholds = {name: tuned.task(name).thresholds for name in mixed}
+            served_schema = tuned
+        info.save(partial)
     raw_valid.setdefault("nabiz", raw_valid["transformer"])
     raw_test.setdefault("nabiz", raw_test["transformer"])
 
@@ -218,17 +237,19 @@ def run_training(
         if cues is not None:
             cues.save(partial)
 
+    schemas = {"transformer": schema, "nabiz": served_schema}
+    if config.baseline.enabled:
+        schemas["baseline"] = baseline.schema
     test, uncalibrated, without_cues = {}, {}, {}
     for name in ("nabiz", "transformer", "baseline"):
         if name not in raw_test or (name == "nabiz" and not config.baseline.enabled):
             continue
         raw = raw_test[name]
-        # each predictor is judged at its own multi-label thresholds (the mixture at the encoder's)
-        own = baseline.schema if name == "baseline" else schema
+        own = schemas[name]  # each predictor is judged at its own multi-label thresholds
         uncalibrated[name] = score_metrics(own, raw, test_gold, test_sources)
         calibrated = calibrations[name].apply(raw)
         if name == "nabiz" and cues is not None:
-            without_cues = score_metrics(schema, calibrated, test_gold, test_sources)
+            without_cues = score_metrics(own, calibrated, test_gold, test_sources)
             index = schema.task(cues.task).index(cues.label)
             hits = [cues.cues.hits(text) for text in test_texts]
             calibrated = {**calibrated, cues.task: cues.apply(calibrated[cues.task], index, hits)}

@@ -33,6 +33,14 @@ def best_thresholds(
     return thresholds
 
 
+def label_matrix(
+    labels: Sequence[str], gold: Sequence[list[str] | None]
+) -> tuple[list[int], np.ndarray]:
+    """The rows labelled for a multi-label task, and their labels as a boolean matrix."""
+    rows = [i for i, value in enumerate(gold) if value is not None]
+    return rows, np.array([[label in gold[i] for label in labels] for i in rows], dtype=bool)
+
+
 def tune_thresholds(
     schema: LabelSchema,
     scores: Mapping[str, np.ndarray],
@@ -42,9 +50,8 @@ def tune_thresholds(
     (per text, its labels, or None where the text is unlabelled for the task)."""
     tasks = []
     for task in schema.tasks:
-        rows = [i for i, value in enumerate(gold.get(task.name, [])) if value is not None]
+        rows, truth = label_matrix(task.labels, gold.get(task.name, []))
         if task.is_multi_label and rows:
-            truth = np.array([[label in gold[task.name][i] for label in task.labels] for i in rows])
             tuned = best_thresholds(task.labels, scores[task.name][rows], truth)
             task = task.model_copy(update={"thresholds": tuned})
         tasks.append(task)

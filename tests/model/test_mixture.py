@@ -79,6 +79,19 @@ def test_thresholds_of_the_first_predictor_are_the_mixtures():
     assert mixture.schema.task("alan").threshold("sebeke") == 0.8
 
 
+def test_thresholds_tuned_on_the_mixture_replace_the_first_predictors():
+    tuned = {"alan": {"fatura": 0.6, "sebeke": 0.2}}
+    mixture = MixturePredictor(FIRST, SECOND, {"alan": 0.5}, tuned)
+    (prediction,) = mixture.predict(["metin"])
+    assert prediction.tasks["alan"].labels == ["sebeke"]  # mixed: fatura 0.5, sebeke 0.45
+    assert FIRST.schema.task("alan").thresholds is None
+
+
+def test_thresholds_for_a_task_the_schema_lacks_are_refused():
+    with pytest.raises(ValueError, match="konu"):
+        MixturePredictor(FIRST, SECOND, {"duygu": 0.5}, {"konu": {"a": 0.5}})
+
+
 @pytest.mark.parametrize("weights", [{"duygu": 1.5}, {"duygu": -0.1}, {"konu": 0.2}])
 def test_a_share_outside_zero_to_one_or_for_an_unknown_task_is_refused(weights):
     with pytest.raises(ValueError, match=r"share from 0 to 1|tasks the schema does not have"):

@@ -36,6 +36,20 @@ def tune(ours: np.ndarray, theirs: np.ndarray, gold: list) -> dict[str, float]:
     )
 
 
+def tune_multi(ours: np.ndarray, theirs: np.ndarray, gold: list) -> float:
+    single = np.full((len(gold), 3), 1 / 3)
+    return tune_baseline_weights(
+        SCHEMA, {"duygu": single, "alan": ours}, {"duygu": single, "alan": theirs}, {"alan": gold}
+    )["alan"]
+
+
+def yes_no_scores(truth: np.ndarray, sure: float, wrong: float, seed: int) -> np.ndarray:
+    """Probabilities ``sure`` for each true label and ``1 - sure`` for each false one, with a
+    ``wrong`` share of the cells (seeded) the other way round."""
+    flip = np.random.default_rng(seed).random(truth.shape) < wrong
+    return np.where(truth ^ flip, sure, 1 - sure)
+
+
 GOLD = [LABELS[i % 3] for i in range(300)]
 
 
@@ -62,5 +76,15 @@ def test_texts_without_a_gold_label_do_not_count():
     assert with_unlabelled == tune(ours, theirs, GOLD)
 
 
-def test_multi_label_tasks_keep_the_transformer_alone():
-    assert tune(scores_for(GOLD, 0.5, 0.5, 1), scores_for(GOLD, 0.8, 0.05, 2), GOLD)["alan"] == 0
+MULTI_GOLD = [["fatura"], ["sebeke"], ["fatura", "sebeke"], []] * 75
+TRUTH = np.array([[label in labels for label in ("fatura", "sebeke")] for labels in MULTI_GOLD])
+
+
+def test_a_multi_label_task_takes_the_baseline_where_its_yes_and_no_are_likelier():
+    weak, strong = yes_no_scores(TRUTH, 0.6, 0.4, 1), yes_no_scores(TRUTH, 0.8, 0.05, 2)
+    assert tune_multi(weak, strong, MULTI_GOLD) >= 0.7
+
+
+def test_a_multi_label_task_keeps_the_transformer_alone_when_the_baseline_adds_only_errors():
+    good, noisy = yes_no_scores(TRUTH, 0.9, 0.0, 1), yes_no_scores(TRUTH, 0.9, 0.6, 2)
+    assert tune_multi(good, noisy, MULTI_GOLD) == 0.0

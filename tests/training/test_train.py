@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 
 from nabiz.model.loading import BASELINE_DIR, from_pretrained
 from nabiz.model.predictor import ModelInfo
-from nabiz.model.schema import TaskKind, TaskSpec
+from nabiz.model.schema import LabelSchema, TaskKind, TaskSpec
 from nabiz.model.tiny import make_tiny_encoder
 from nabiz.settings import Settings
 from nabiz.training.config import load_config
@@ -181,12 +181,23 @@ def test_same_seed_same_model(custom_run, tmp_path):
     assert again["test"]["nabiz"]["tasks"] == metrics["test"]["nabiz"]["tasks"]
 
 
-def test_baseline_share_is_tuned_per_task_and_multi_label_tasks_keep_none(custom_run):
+def test_baseline_share_is_tuned_per_task(custom_run):
     root, _, _ = custom_run
     info = from_pretrained(root / "model").info
     assert set(info.baseline_weights) == {"mood", "area", "level"}
-    assert info.baseline_weights["area"] == 0.0
     assert all(0.0 <= w < 1.0 for w in info.baseline_weights.values())
+
+
+def test_a_multi_label_task_mixed_with_the_baseline_is_served_at_thresholds_of_the_mixture(
+    custom_run,
+):
+    root, _, _ = custom_run
+    info = ModelInfo.load(root / "model")
+    assert info.baseline_weights["area"] > 0  # this fixture's baseline helps the area task
+    served = from_pretrained(root / "model").schema.task("area").thresholds
+    alone = from_pretrained(root / "model", ensemble=False).schema.task("area").thresholds
+    assert served == info.mixture_thresholds["area"]
+    assert alone == LabelSchema.load(root / "model").task("area").thresholds
 
 
 def test_the_served_scores_mix_the_two_models_by_the_tuned_shares(custom_run):
