@@ -50,9 +50,10 @@ def tune_thresholds(
     (per text, its labels, or None where the text is unlabelled for the task)."""
     tasks = []
     for task in schema.tasks:
-        rows, truth = label_matrix(task.labels, gold.get(task.name, []))
-        if task.is_multi_label and rows:
-            tuned = best_thresholds(task.labels, scores[task.name][rows], truth)
-            task = task.model_copy(update={"thresholds": tuned})
+        if task.is_multi_label:
+            rows, truth = label_matrix(task.labels, gold.get(task.name, []))
+            if rows:
+                tuned = best_thresholds(task.labels, scores[task.name][rows], truth)
+                task = task.model_copy(update={"thresholds": tuned})
         tasks.append(task)
     return LabelSchema(tasks=tasks)
