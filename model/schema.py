@@ -129,7 +129,7 @@ class LabelSchema(BaseModel):
     @model_validator(mode="after")
     def _roles_unique(self) -> LabelSchema:
         for role in TaskRole:
-            claimed = [task.name for task in self.tasks if task.role is role]
+            claimed = [task.name for task in self.tasks if task.role == role]
             if len(claimed) > 1:
                 raise ValueError(
                     f"tasks {claimed} all claim the role {role.value!r}; give it to one"
@@ -144,7 +144,7 @@ class LabelSchema(BaseModel):
         """The task that plays ``role``: the one that claims it, else a single-label task of
         that name that claims no other role, else None."""
         for task in self.tasks:
-            if task.role is role:
+            if task.role == role:
                 return task
         for task in self.tasks:
             if task.name == role.value and task.role is None and not task.is_multi_label:

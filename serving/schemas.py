@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 from nabiz.model.predictor import ModelInfo, Prediction, Predictor, TaskPrediction
-from nabiz.model.schema import TaskKind
+from nabiz.model.schema import TaskKind, TaskRole
 from nabiz.serving.arrival import ArrivalTime
 from nabiz.serving.priority import Priority
 from nabiz.text import normalize_text
@@ -337,6 +337,11 @@ class TaskPublic(BaseModel):
     labels: list[str] = Field(examples=[["olumsuz", "notr", "olumlu"]])
     description: str = ""
     thresholds: dict[str, float] | None = None
+    role: TaskRole | None = Field(
+        default=None,
+        description="The role the task plays for the console (its config's `role`, or its name): "
+        "the sentiment, topic or urgency that the console charts and filters by.",
+    )
 
 
 class Limits(BaseModel):
@@ -374,6 +379,8 @@ class ModelPublic(BaseModel):
     @classmethod
     def of(cls, predictor: Predictor, channels: Mapping[str, list[str]], limits: Limits):
         info = predictor.info
+        schema = predictor.schema
+        roles = {task.name: role for role in TaskRole if (task := schema.role(role)) is not None}
         return cls(
             name=info.name,
             version=info.version,
@@ -389,6 +396,7 @@ class ModelPublic(BaseModel):
                     labels=t.labels,
                     description=t.description,
                     thresholds=t.thresholds,
+                    role=roles.get(t.name),
                 )
                 for t in predictor.schema.tasks
             ],

@@ -45,6 +45,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
+from nabiz.model.schema import TaskRole
 from nabiz.pii import mask_many
 from nabiz.serving.arrival import FutureArrivalError, resolve_arrival
 from nabiz.serving.auth import AdminScope, QueueReadScope, QueueWriteScope
@@ -280,7 +281,8 @@ def read_queue(
     ] = None,
     channel: Annotated[str | None, Query(max_length=64)] = None,
     topic: Annotated[
-        str | None, Query(max_length=128, description="Effective label of the topic task.")
+        str | None,
+        Query(max_length=128, description="Effective label of the task playing the topic role."),
     ] = None,
     label: Annotated[
         list[str] | None,
@@ -304,8 +306,10 @@ def read_queue(
     schema = predictor.schema
     labels: dict[str, str] = {}
     wanted: list[tuple[tuple[str | int, ...], str, str, str]] = []
-    if topic is not None:
-        wanted.append((("query", "topic"), "topic", topic, topic))
+    if topic is not None:  # the task that plays the topic role (the model's schema says which)
+        topic_task = schema.role(TaskRole.TOPIC)
+        name = topic_task.name if topic_task else "topic"
+        wanted.append((("query", "topic"), name, topic, topic))
     for index, item in enumerate(label or []):
         task, sep, value = item.partition(":")
         if not sep or not task or not value:

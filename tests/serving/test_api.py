@@ -270,9 +270,9 @@ def test_model_endpoint_describes_the_loaded_model(api_client, serving_predictor
     assert (body["name"], body["version"]) == (info.name, info.version)
     assert [t["name"] for t in body["tasks"]] == serving_predictor.schema.names
     assert body["tasks"][0]["labels"] == serving_predictor.schema.tasks[0].labels
-    assert "sosyal_medya" in body["channels"]
-    assert body["limits"]["max_items"] == 256
+    assert "sosyal_medya" in body["channels"] and body["limits"]["max_items"] == 256
     assert isinstance(body["metrics"], dict) and body["engine"] == serving_predictor.engine
+    assert [t["role"] for t in body["tasks"]] == ["sentiment", "topic", "urgency", None]  # aksiyon
 
 
 def test_probes(api_client):

@@ -29,7 +29,7 @@ from typer.testing import CliRunner
 
 from nabiz.model.loading import from_pretrained
 from nabiz.model.predictor import ModelInfo, Predictor, ScoredBatch
-from nabiz.model.schema import LabelSchema
+from nabiz.model.schema import LabelSchema, TaskRole
 from nabiz.serving.priority import load_policy, queue_key
 from nabiz.serving.queue import repository
 from nabiz.serving.queue.db import (
@@ -373,6 +373,20 @@ def test_queue_filters_by_status_channel_topic_and_label(client, scripted):
     # unmarked tasks score uniformly, so their top label is the first: sentiment olumsuz
     assert ids(label=["topic:fatura_odeme", "sentiment:olumsuz"], status="open") == ["a"]
     assert ids(label=["topic:fatura_odeme", "sentiment:olumlu"]) == []
+
+
+def test_the_topic_filter_reads_the_task_that_plays_the_topic_role(app, client, default_schema):
+    tasks = [
+        task.model_copy(update={"name": "konu", "role": TaskRole.TOPIC})
+        if task.name == "topic"
+        else task
+        for task in default_schema.tasks
+    ]
+    app.state.predictor = ScriptedPredictor(LabelSchema(tasks=tasks))
+    post(client, "a", "[konu=fatura_odeme] fatura")
+    post(client, "b", "[konu=uygulama_web] uygulama")
+    response = client.get("/v1/queue", params={"topic": "fatura_odeme"})
+    assert [item["id"] for item in response.json()["items"]] == ["a"]
 
 
 @pytest.mark.parametrize(

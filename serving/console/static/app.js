@@ -70,8 +70,13 @@
     if (model) return Promise.resolve(model);
     return api("/v1/model").then(function (m) { model = m; return m; });
   }
-  function task(name) {
-    return model ? model.tasks.filter(function (t) { return t.name === name; })[0] : null;
+  // the task playing a role (sentiment, topic, urgency): GET /v1/model says which
+  function roleTask(role) {
+    return model ? model.tasks.filter(function (t) { return t.role === role; })[0] : null;
+  }
+  function roleLabel(labels, role) {
+    var t = roleTask(role);
+    return t ? labels[t.name] : undefined;
   }
   function options(values, selected, blank) {
     var html = blank !== undefined ? '<option value="">' + esc(blank) + "</option>" : "";
@@ -107,16 +112,16 @@
       '<td><span class="lvl ' + esc(item.priority.level) + '">' + esc(item.priority.level) + "</span></td>" +
       '<td class="due' + (due.late ? " late" : "") + '" data-due="' + esc(item.priority.respond_by) + '">' + esc(due.text) + "</td>" +
       "<td>" + esc(item.channel || "") + "</td>" +
-      "<td>" + esc(labelOf(labels.topic)) + "</td>" +
-      '<td><span class="sent ' + esc(labels.sentiment) + '">' + esc(labelOf(labels.sentiment)) + "</span></td>" +
-      "<td>" + esc(labelOf(labels.urgency)) + "</td>" +
+      "<td>" + esc(labelOf(roleLabel(labels, "topic"))) + "</td>" +
+      '<td><span class="sent ' + esc(roleLabel(labels, "sentiment")) + '">' + esc(labelOf(roleLabel(labels, "sentiment"))) + "</span></td>" +
+      "<td>" + esc(labelOf(roleLabel(labels, "urgency"))) + "</td>" +
       '<td class="text"><div>' + esc(item.text.slice(0, 200)) + '</div><div class="reasons">' + esc(reasons) + "</div></td>" +
       "<td>" + esc(STATUS[item.status] || item.status) + "</td></tr>";
   }
 
   function renderQueue() {
     var f = queueState.filters;
-    var topics = task("topic") ? task("topic").labels : [];
+    var topics = roleTask("topic") ? roleTask("topic").labels : [];
     var channels = model ? Object.keys(model.channels) : [];
     view.innerHTML =
       '<h1>Kuyruk</h1><form id="filters" class="filters">' +
@@ -313,7 +318,7 @@
   }
 
   function renderCauses() {
-    var topics = task("topic") ? task("topic").labels : [];
+    var topics = roleTask("topic") ? roleTask("topic").labels : [];
     view.innerHTML = '<h1>Kök nedenler</h1><form id="cause-form" class="filters">' +
       '<label>Konu<select name="topic">' + options(topics, topics[0]) + "</select></label>" +
       '<label>Dönem<select name="period">' + options([["week", "Hafta"], ["day", "Gün"]], "week") + "</select></label>" +

@@ -26,6 +26,9 @@
     var top = Math.max(0, Math.max.apply(null, values));
     var bottom = Math.min(0, Math.min.apply(null, values));
     if (top === bottom) top = bottom + 1;
+    // counts (the default whole-number format): an even top, so the middle grid line is a whole
+    // number too (a top of 1 labelled its middle "1")
+    if (!options.format) { top = Math.ceil(top); if ((top - bottom) % 2) top += 1; }
     var innerW = width - padL - padR, innerH = height - padT - padB;
     var step = labels.length > 1 ? innerW / (labels.length - 1) : 0;
     function x(i) { return labels.length > 1 ? padL + i * step : padL + innerW / 2; }
