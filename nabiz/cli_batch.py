@@ -127,6 +127,7 @@ def score(
         _score_on_ray(
             input_path,
             output,
+            report=report,
             model=model,
             policy=policy,
             resume=resume,
@@ -227,9 +228,9 @@ def report(
         Path,
         typer.Argument(
             metavar="SCORED_FILE",
-            help="Output of `nabiz score` (.csv, .tsv, .jsonl, .parquet or .xlsx).",
+            help="Output of `nabiz score` (.csv, .tsv, .jsonl, .parquet or .xlsx), or the output "
+            "folder of `nabiz score --engine ray`.",
             exists=True,
-            dir_okay=False,
         ),
     ],
     output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path(
@@ -304,13 +305,25 @@ def _score_on_ray(input_path: Path, output: Path, **options) -> None:
     setup_logging()
     settings = get_settings()
     policy = options.pop("policy")
-    model = options.pop("model")
+    model_dir = model_dir_or_default(options.pop("model"))
+    report = options.pop("report")
     try:
         rules = load_policy(policy if policy is not None else settings.priority_policy)
-        summary = score_with_ray(
-            input_path, output, model_dir_or_default(model), rules, settings, **options
-        )
+        summary = score_with_ray(input_path, output, model_dir, rules, settings, **options)
     except (TableReadError, ColumnError, OutputError, PolicyError, OSError, RuntimeError) as exc:
         # ValueErrors raised in a Ray task arrive as instances of their own class too
         raise fail(str(exc)) from None
     typer.echo(summary.render())
+    if report is not None:
+        from nabiz.model.schema import LabelSchema
+        from nabiz.serving.console.frame import Roles
+
+        _write_report(
+            output,
+            report,
+            text_columns=options["text_columns"],
+            channel_column=options["channel_column"],
+            time_column=options["time_column"],
+            timezone=rules.timezone,
+            roles=Roles.of(LabelSchema.load(model_dir)),
+        )

@@ -68,7 +68,7 @@ def _prediction(columns: list[str], task: str) -> str | None:
 def load_scored(path: Path, options: ReportOptions) -> tuple[pd.DataFrame, dict[str, Any]]:
     """(feedback frame, what was read) from a scored file; rows with an ``error`` are counted
     but left out of the frame."""
-    raw = pd.concat(list(iter_table_chunks(path, chunk_rows=50_000)), ignore_index=True)
+    raw = _read_scored(path)
     columns = [c for c in raw.columns if c != ERROR_COLUMN]
     if _prediction(columns, "priority_level") is None or not any(
         f"{c}_scores" in columns for c in columns
@@ -122,6 +122,27 @@ def load_scored(path: Path, options: ReportOptions) -> tuple[pd.DataFrame, dict[
         "survey_column": survey_column,
     }
     return normalize_frame(frame, roles), read
+
+
+def _read_scored(path: Path) -> pd.DataFrame:
+    """A scored file, or the output folder of ``nabiz score --engine ray`` (its Parquet parts,
+    back in input order by their ``source_file`` and ``source_row``)."""
+    if not path.is_dir():
+        return pd.concat(list(iter_table_chunks(path, chunk_rows=50_000)), ignore_index=True)
+    parts = sorted(p for p in path.glob("*.parquet") if not p.name.startswith(("_", ".")))
+    if not parts:
+        raise ColumnError(f"{path} is a folder without Parquet parts of `nabiz score --engine ray`")
+    frames = [chunk for part in parts for chunk in iter_table_chunks(part, chunk_rows=50_000)]
+    raw = pd.concat(frames, ignore_index=True)
+    if "source_row" not in raw:
+        return raw
+    keys = pd.DataFrame(
+        {
+            "file": raw.get("source_file", ""),
+            "row": pd.to_numeric(raw["source_row"], errors="coerce"),  # the reader gives text
+        }
+    )
+    return raw.loc[keys.sort_values(["file", "row"], kind="stable").index].reset_index(drop=True)
 
 
 def _roles_in(columns: list[str], roles: Roles) -> Roles:

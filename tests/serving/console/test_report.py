@@ -141,3 +141,15 @@ def test_a_scored_file_without_a_sentiment_task_gets_no_negative_share(tmp_path)
     html = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "Konu dağılımı" in html and "Olumsuz payı<b>" not in html
     assert "Olumsuz payı (tümü)" not in html  # no empty chart of it either
+
+
+def test_the_output_folder_of_the_ray_engine_is_reported_in_input_order(tmp_path):
+    rows = scored_rows(120, seed=8).assign(source_file="x.csv", source_row=range(120))
+    (tmp_path / "out").mkdir()
+    rows.iloc[60:].to_parquet(tmp_path / "out" / "a-block.parquet")  # blocks in any order
+    rows.iloc[:60].to_parquet(tmp_path / "out" / "b-block.parquet")
+    (tmp_path / "out" / "_summary.json").write_text("{}", encoding="utf-8")
+    command = ["report", str(tmp_path / "out"), "-o", str(tmp_path / "r.html")]
+    assert runner.invoke(app, command).exit_code == 0
+    frame, read = load_scored(tmp_path / "out", ReportOptions())
+    assert read["rows"] == 120 and frame["text"].tolist() == rows["metin"].tolist()
