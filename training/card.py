@@ -181,6 +181,23 @@ def _eval_set_rows(eval_sets: dict[str, dict]) -> list[str]:
     return [*lines, ""]
 
 
+def _domain_limits(sources: list[SourceSpec]) -> list[str]:
+    """What the training data leaves out: the default data's telecom slant, or the user's own."""
+    names = sorted({spec.name.split(".")[0] for spec in sources})
+    if "brain_tr" in names:
+        return [
+            "- Trained mostly on telecom tweets and complaint-site posts: other sectors, long "
+            "e-mails and spoken transcripts are out of domain and score lower.",
+            "- Rare topics and the highest urgency class have few examples; their recall is the "
+            "weakest (see per-class tables).",
+        ]
+    return [
+        f"- Trained on {', '.join(names)} alone: feedback from other sectors, channels or "
+        "periods is out of domain and may score lower.",
+        "- Classes with few examples have the weakest recall (see per-class tables).",
+    ]
+
+
 def write_model_card(
     directory: Path,
     config: NabizConfig,
@@ -210,7 +227,7 @@ def write_model_card(
         *_source_rows(sources),
         "",
         f"Split: validation {split.validation}, test {split.test}, the rest train; seed "
-        f"{split.seed}, stratified; exact duplicates kept inside one split. "
+        f"{split.seed}, stratified; exact and near duplicates kept inside one split. "
         "Counts per label and split are in `data_card.json`.",
         "",
         "## Evaluation (held-out test split)",
@@ -224,13 +241,19 @@ def write_model_card(
         *_metric_rows(schema, test),
         "",
     ]
-    if primary:
+    by_source = (primary or {}).get("by_source") or {}
+    if len(by_source) > 1:  # one source: the table above is its figure
+        reference = (
+            "brain_tr is the in-domain reference: it labels every task by hand. "
+            if "brain_tr" in by_source
+            else ""
+        )
         lines += [
             "### Per source (the headline)",
             "",
-            "brain_tr is the in-domain reference: it labels every task by hand. Sources whose "
-            "sentiment comes from the file they are in (a complaints file is `olumsuz`) say little "
-            "about quality; read each source on its own, never an average over them.",
+            f"{reference}Sources whose labels come from the file they are in (a complaints file "
+            "is `olumsuz`) say little about quality; read each source on its own, never an "
+            "average over them.",
             "",
             *_by_source_rows(schema, primary),
         ]
@@ -302,10 +325,7 @@ def write_model_card(
         "",
         "## Known limits",
         "",
-        "- Trained mostly on telecom tweets and complaint-site posts: other sectors, long "
-        "e-mails and spoken transcripts are out of domain and score lower.",
-        "- Rare topics and the highest urgency class have few examples; their recall is the "
-        "weakest (see per-class tables).",
+        *_domain_limits(sources),
         "- Sarcasm, mixed sentiment and code-switching are frequent errors.",
         "- Texts longer than the max length are cut (head and tail kept); `truncated` says when.",
         "- The source data contains user names and URLs; the model may have memorised fragments.",

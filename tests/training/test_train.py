@@ -131,6 +131,13 @@ def test_model_card_has_per_class_figures_without_any_leave_out_run(custom_run):
     assert "### Per class (nabiz)" in card and "### Cross-domain" not in card
 
 
+def test_a_model_card_of_ones_own_data_speaks_of_no_source_it_was_not_trained_on(custom_run):
+    root, _, _ = custom_run
+    card = (root / "model" / "README.md").read_text()
+    assert "brain_tr" not in card and "Per source" not in card  # one source: no empty tables
+    assert "telecom" not in card and "Trained on mine alone" in card
+
+
 def test_evaluate_reads_the_models_own_test_split(custom_run):
     root, _, metrics = custom_run
     reports = evaluate_model(root / "model", split="test")
