@@ -181,6 +181,10 @@ def _eval_set_rows(eval_sets: dict[str, dict]) -> list[str]:
     return [*lines, ""]
 
 
+def _rounded(figures: dict[str, float] | None) -> dict[str, float] | None:
+    return None if figures is None else {name: round(v, 3) for name, v in figures.items()}
+
+
 def _domain_limits(sources: list[SourceSpec]) -> list[str]:
     """What the training data leaves out: the default data's telecom slant, or the user's own."""
     names = sorted({spec.name.split(".")[0] for spec in sources})
@@ -312,7 +316,8 @@ def write_model_card(
             f"{training.get('seconds', 0):.0f} s; max length {config.training.max_length} "
             f"tokens (head+tail truncation; {100 * training.get('train_truncated_share', 0):.1f}% "
             "of training texts cut)",
-            f"- best validation macro-F1: {training.get('best_validation')}",
+            "- best validation macro-F1 during training (multi-label at 0.5, before their "
+            f"thresholds are tuned): {_rounded(training.get('best_validation'))}",
             "- full config: `training_config.yaml`",
             "",
         ]
