@@ -42,7 +42,7 @@ import pandas as pd
 from nabiz.model.loading import load_predictor
 from nabiz.model.predictor import ModelInfo
 from nabiz.model.schema import LabelSchema
-from nabiz.serving.batch.columns import ColumnError
+from nabiz.serving.batch.columns import ColumnError, unused_column_hints
 from nabiz.serving.batch.scoring import (
     DEFAULT_CHUNK_ROWS,
     _chunks_from,
@@ -452,6 +452,7 @@ def score_with_ray(
         failed=tally["failed"],
         truncated=tally["truncated"],
         text_columns=plan.text_columns,
+        hints=unused_column_hints(plan.originals, plan.channel_column, plan.time_column),
         columns=[*(column.name for column in plan.columns), *names.values()],
         label_counts=tally["labels"],
         priority_counts={

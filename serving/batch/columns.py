@@ -33,6 +33,12 @@ _METADATA_WORDS = frozenset((
     "sentiment", "duygu", "topic", "konu", "kanal", "channel", "user", "kullanici", "author",
     "yazar", "tarihi", "saati", "numara", "numarasi", "dili", "uzunlugu", "created", "updated",
 ))
+# Column names (normalized) that say when a row arrived and on which channel: not read unless
+# named (a wrong guess would turn rows into errors), but pointed out when left unused.
+CHANNEL_COLUMN_NAMES = ("kanal", "channel", "source", "kaynak")
+TIME_COLUMN_NAMES = (
+    "received at", "tarih", "date", "zaman", "time", "created at", "olusturma tarihi",
+)
 # fmt: on
 
 
@@ -80,6 +86,32 @@ def find_column(columns: Sequence[str], wanted: str, what: str = "column") -> st
     raise ColumnError(
         f"the input has no {what} {wanted!r}; its columns are: {_column_list(columns)}."
     )
+
+
+def named_like(columns: Sequence[str], names: Sequence[str]) -> str | None:
+    """The first column (in ``names``' order) whose normalized name is one of ``names``."""
+    by_name = {normalize_column_name(column): column for column in columns}
+    return next((by_name[name] for name in names if name in by_name), None)
+
+
+def unused_column_hints(
+    columns: Sequence[str], channel_column: str | None, time_column: str | None
+) -> list[str]:
+    """What to pass when a column looks like the channel or the arrival time but was not named:
+    without them every row gets the default channel and the scoring time as its arrival, and
+    its respond-by is counted from then."""
+    hints = []
+    for given, names, option, fallback in (
+        (channel_column, CHANNEL_COLUMN_NAMES, "--channel-column", "the default channel"),
+        (time_column, TIME_COLUMN_NAMES, "--time-column", "the scoring time as arrival"),
+    ):
+        found = None if given else named_like(columns, names)
+        if found is not None:
+            hints.append(
+                f"column {found!r} was not used: every row got {fallback}; pass {option} "
+                f"{found!r} to read it"
+            )
+    return hints
 
 
 def detect_text_columns(columns: Sequence[str]) -> list[str]:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from nabiz.model.predictor import Prediction, Predictor
 from nabiz.pii import mask_text
-from nabiz.serving.batch.columns import find_column, resolve_text_columns
+from nabiz.serving.batch.columns import find_column, resolve_text_columns, unused_column_hints
 from nabiz.serving.batch.resume import (
     STATE_VERSION,
     check_resumable,
@@ -477,6 +477,7 @@ def score_file(
         truncated=tally.truncated,
         resumed_rows=resumed_rows,
         text_columns=plan.text_columns,
+        hints=unused_column_hints(plan.originals, plan.channel_column, plan.time_column),
         columns=[column.name for column in plan.columns],
         label_counts=tally.labels,
         priority_counts={level: tally.levels[level] for level in LEVELS if level in tally.levels},

@@ -39,6 +39,7 @@ class ScoreSummary:
     truncated: int = 0
     resumed_rows: int = 0  # rows an interrupted run had already written
     text_columns: list[str] = field(default_factory=list)
+    hints: list[str] = field(default_factory=list)  # columns that look useful but were not read
     columns: list[str] = field(default_factory=list)  # the output's columns
     label_counts: dict[str, dict[str, int]] = field(default_factory=dict)
     priority_counts: dict[str, int] = field(default_factory=dict)
@@ -65,6 +66,7 @@ class ScoreSummary:
             )
             + f" in {self.seconds:.1f} s ({self.rows_per_second:,.0f} rows/s).",
             f"Text column(s): {' + '.join(self.text_columns)}",
+            *(f"note: {hint}" for hint in self.hints),
         ]
         for task, counts in self.label_counts.items():
             total = sum(counts.values()) or 1

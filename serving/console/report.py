@@ -20,18 +20,12 @@ import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from nabiz.serving.batch import (
-    ColumnError,
-    normalize_column_name,
-    parse_time,
-    resolve_text_columns,
-)
+from nabiz.serving.batch import ColumnError, normalize_column_name, parse_time, resolve_text_columns
+from nabiz.serving.batch.columns import CHANNEL_COLUMN_NAMES, TIME_COLUMN_NAMES, named_like
 from nabiz.serving.console import analytics, rootcause, svg
 from nabiz.serving.console.frame import DEFAULT_ROLES, Roles, normalize_frame, urgency_index
 from nabiz.tabular import ERROR_COLUMN, is_blank, iter_table_chunks, join_text
 
-CHANNEL_NAMES = ("kanal", "channel", "source", "kaynak")
-TIME_NAMES = ("received at", "tarih", "date", "zaman", "time", "created at", "olusturma tarihi")
 SURVEY_KINDS = ("nps", "csat", "ces")
 TOP_ITEMS = 25
 PHRASES_PER_TOPIC = 8
@@ -54,8 +48,7 @@ def _pick(columns: list[str], given: str | None, names: tuple[str, ...], what: s
         if given not in columns:
             raise ColumnError(f"the scored file has no {what} {given!r}; its columns: {columns}")
         return given
-    by_name = {normalize_column_name(c): c for c in columns}
-    return next((by_name[n] for n in names if n in by_name), None)
+    return named_like(columns, names)
 
 
 def _prediction(columns: list[str], task: str) -> str | None:
@@ -83,8 +76,8 @@ def load_scored(path: Path, options: ReportOptions) -> tuple[pd.DataFrame, dict[
     original = columns[:first_task]
     error_column = "nabiz_error" if "nabiz_error" in columns else "error"
     text_columns = resolve_text_columns(original, options.text_columns)
-    channel = _pick(original, options.channel_column, CHANNEL_NAMES, "channel column")
-    when = _pick(original, options.time_column, TIME_NAMES, "time column")
+    channel = _pick(original, options.channel_column, CHANNEL_COLUMN_NAMES, "channel column")
+    when = _pick(original, options.time_column, TIME_COLUMN_NAMES, "time column")
     errors = pd.Series(False, index=raw.index)
     if error_column in raw:
         messages = raw[error_column]

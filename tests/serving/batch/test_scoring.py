@@ -113,6 +113,19 @@ def test_bad_rows_get_an_error_and_no_prediction(tmp_path, predictor, policy):
     assert "Highest priority" in summary.render()
 
 
+def test_a_channel_or_time_column_left_unnamed_is_pointed_out_not_guessed(
+    tmp_path, predictor, policy
+):
+    source = write_input(tmp_path / "in.csv")
+    summary = score_file(source, tmp_path / "out.jsonl", predictor, policy, progress=False)
+    rows = jsonl_rows(tmp_path / "out.jsonl")
+    assert not any("faks" in (row["error"] or "") for row in rows)  # the channels were not read
+    assert "pass --channel-column 'kanal'" in summary.render()
+    assert "pass --time-column 'tarih'" in summary.render()
+    named = score_file(source, tmp_path / "named.jsonl", predictor, policy, **KEYS, progress=False)
+    assert named.hints == []
+
+
 def test_colliding_prediction_columns_are_renamed(tmp_path, predictor, policy):
     source = write_input(
         tmp_path / "in.csv", ["yorum", "sentiment", "error"], [["Harika hizmet", "olumlu", "x"]]
