@@ -232,6 +232,7 @@ def test_score_command_runs_the_ray_engine(local_ray, tmp_path, tiny_model_sourc
     assert f"Wrote {2 * len(ROWS)} rows to {tmp_path / 'out'}" in result.output
     assert len(pd.read_parquet(tmp_path / "out")) == 2 * len(ROWS)
     assert "En acil kayıtlar" in (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "pass --time-column 'tarih'" in result.output  # the same note as the local engine
 
 
 def test_resume_is_refused_with_the_ray_engine(tmp_path, tiny_model_source):
