@@ -32,7 +32,6 @@ from nabiz.serving.alerts.rules import (
 )
 from nabiz.serving.queue.models import Feedback, FeedbackLabel
 
-TOPIC_TASK = "topic"  # shown in overdue messages when the model has it
 # The baseline windows end at now rounded down to the hour; their counts are read once and then
 # slid hour by hour (BaselineCache), so that a check reads little more than the recent window,
 # which always ends at now. Scheduled checks rebuild the counts every BASELINE_REBUILD.
@@ -267,7 +266,9 @@ def _spike(
     return drafts
 
 
-def _overdue(session: Session, name: str, rule: OverdueRule, now: datetime) -> list[AlertDraft]:
+def _overdue(
+    session: Session, name: str, rule: OverdueRule, now: datetime, topic_task: str | None
+) -> list[AlertDraft]:
     rows = session.scalars(
         select(Feedback)
         .where(
@@ -283,10 +284,10 @@ def _overdue(session: Session, name: str, rule: OverdueRule, now: datetime) -> l
     for row in rows:
         late = now - row.respond_by
         minutes = int(late.total_seconds() // 60)
-        topic = row.effective_labels().get(TOPIC_TASK)
+        topic = row.effective_labels().get(topic_task) if topic_task else None
         group = {"channel": row.channel, "level": row.priority_level}
         if isinstance(topic, str):
-            group[TOPIC_TASK] = topic
+            group[topic_task] = topic
         message = (
             f"{rule.title}: {row.id} ({row.priority_level}, {row.channel or 'kanal yok'}"
             + (f", {topic}" if isinstance(topic, str) else "")
@@ -324,7 +325,7 @@ def evaluate(
     drafts: list[AlertDraft] = []
     for name, rule in rules.rules.items():
         if isinstance(rule, OverdueRule):
-            drafts.extend(_overdue(session, name, rule, now))
+            drafts.extend(_overdue(session, name, rule, now, rules.topic_task))
         else:
             drafts.extend(_spike(session, name, rule, now, cache))
     session.rollback()  # a read: hold no transaction

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from nabiz.model.schema import TaskRole
+
 if TYPE_CHECKING:
     from nabiz.model.schema import LabelSchema
 
@@ -90,6 +92,12 @@ class AlertRules(BaseModel):
 
     version: Literal[1] = 1
     rules: dict[Annotated[str, Field(pattern=RULE_ID)], Rule] = Field(default_factory=dict)
+    topic_task: str | None = Field(
+        default="topic",
+        exclude=True,
+        description="The task whose label an overdue alert names and groups by: the model's "
+        "topic role, set by fitted() from its schema (None: the model has no topic).",
+    )
 
     def fitted(self, schema: LabelSchema) -> tuple[AlertRules, list[str]]:
         """The rules this model can run, and a note for each one left out.
@@ -105,7 +113,9 @@ class AlertRules(BaseModel):
                 notes.append(f"alert rule {name!r} skipped: " + "; ".join(problems))
             else:
                 kept[name] = rule
-        return self.model_copy(update={"rules": kept}), notes
+        topic = schema.role(TaskRole.TOPIC)
+        fitted = {"rules": kept, "topic_task": None if topic is None else topic.name}
+        return self.model_copy(update=fitted), notes
 
 
 def _problems(rule: VolumeSpikeRule | ShareSpikeRule | OverdueRule, schema: LabelSchema) -> list:

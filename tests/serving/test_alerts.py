@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from nabiz.model.schema import LabelSchema, TaskRole
 from nabiz.serving.alerts.engine import AlertEngine
 from nabiz.serving.alerts.evaluate import BaselineCache, _baseline, evaluate, store_alerts
 from nabiz.serving.alerts.models import Alert, AlertDelivery
@@ -72,9 +73,10 @@ def item(
     level: str = "P4",
     respond_by: datetime | None = None,
     status: Status = Status.OPEN,
+    topic_task: str = "topic",
 ) -> Feedback:
     """One item as if the model had tagged it (no model run: the alert checks read labels)."""
-    labels = {"sentiment": sentiment, "topic": topic, "urgency": "dusuk", "aksiyon": "hayir"}
+    labels = {"sentiment": sentiment, topic_task: topic, "urgency": "dusuk", "aksiyon": "hayir"}
     return Feedback(
         id=id_,
         text=f"metin {id_}",
@@ -280,6 +282,22 @@ def test_an_unanswered_p1_past_its_respond_by_raises_one_alert(sessions):
     assert alert.numbers["late_minutes"] == 90
     assert "1 saat 30 dk gecikti" in alert.message
     assert check(sessions, rules, NOW + timedelta(hours=1)) == []
+
+
+def test_an_overdue_alert_names_the_label_of_the_task_playing_the_topic_role(
+    sessions, default_schema
+):
+    tasks = [
+        task.model_copy(update={"name": "konu", "role": TaskRole.TOPIC})
+        if task.name == "topic"
+        else task
+        for task in default_schema.tasks
+    ]
+    rules, _ = rules_of(p1=OVERDUE).fitted(LabelSchema(tasks=tasks))
+    due = NOW - timedelta(hours=1)
+    seed(sessions, "late", NOW - timedelta(hours=3), level="P1", respond_by=due, topic_task="konu")
+    [alert] = check(sessions, rules)
+    assert ", fatura_odeme)" in alert.message and alert.group["konu"] == "fatura_odeme"
 
 
 # --- the API ------------------------------------------------------------------------------------
