@@ -398,7 +398,7 @@ class ModelPublic(BaseModel):
                     thresholds=t.thresholds,
                     role=roles.get(t.name),
                 )
-                for t in predictor.schema.tasks
+                for t in schema.tasks
             ],
             channels=dict(channels),
             metrics=summarize_metrics(predictor.metrics),
