@@ -315,7 +315,8 @@ def write_model_card(
             f"{training.get('steps')} steps in "
             f"{training.get('seconds', 0):.0f} s; max length {config.training.max_length} "
             f"tokens (head+tail truncation; {100 * training.get('train_truncated_share', 0):.1f}% "
-            "of training texts cut)",
+            f"of training texts cut); the model reads {config.training.scoring_max_length} tokens "
+            "when it scores",
             "- best validation macro-F1 during training (multi-label at 0.5, before their "
             f"thresholds are tuned): {_rounded(training.get('best_validation'))}",
             "- full config: `training_config.yaml`",

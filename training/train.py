@@ -430,7 +430,7 @@ def fine_tune(
         version=config.version,
         model_type="transformer",
         base_model=cfg.base_model,
-        max_length=cfg.max_length,
+        max_length=cfg.scoring_max_length,
         text_prefix=cfg.text_prefix,
         head_fraction=cfg.head_fraction,
     )

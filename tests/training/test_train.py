@@ -69,6 +69,7 @@ def custom_run(tmp_path_factory):
     encoder = make_tiny_encoder(root / "encoder", frame["metin"])
     tree = custom_config_dict("mine.csv", str(encoder), "prepared", "model")
     tree["training"]["epochs"] = 20
+    tree["training"]["inference_max_length"] = 48  # fine-tuned at 32 tokens
     (root / "my.yaml").write_text(yaml.safe_dump(tree, allow_unicode=True), encoding="utf-8")
     config = load_config(root / "my.yaml")
     settings = Settings(cache_dir=root / "cache", data_dir=root / "no-mirror")
@@ -91,6 +92,11 @@ def test_custom_taxonomy_trains_into_a_model_directory(custom_run):
         "baseline/nabiz.json",
     ]:
         assert (model / name).is_file(), name
+
+
+def test_the_model_reads_its_inference_length_not_its_training_length(custom_run):
+    root, _, _ = custom_run
+    assert ModelInfo.load(root / "model").max_length == 48
 
 
 def test_trained_model_predicts_the_custom_labels(custom_run):
