@@ -333,7 +333,8 @@ def write_model_card(
         "",
         *_domain_limits(sources),
         "- Sarcasm, mixed sentiment and code-switching are frequent errors.",
-        "- Texts longer than the max length are cut (head and tail kept); `truncated` says when.",
+        f"- Texts longer than {config.training.scoring_max_length} tokens are cut (head and "
+        "tail kept); `truncated` says when.",
         "- The source data contains user names and URLs; the model may have memorised fragments.",
         "",
     ]

@@ -99,6 +99,14 @@ def test_the_model_reads_its_inference_length_not_its_training_length(custom_run
     assert ModelInfo.load(root / "model").max_length == 48
 
 
+def test_the_model_card_says_how_many_tokens_the_model_trained_on_and_reads(custom_run):
+    root, _, _ = custom_run
+    card = (root / "model" / "README.md").read_text(encoding="utf-8")
+    assert "max length 32 tokens" in card
+    assert "the model reads 48 tokens when it scores" in card
+    assert "Texts longer than 48 tokens are cut" in card
+
+
 def test_trained_model_predicts_the_custom_labels(custom_run):
     root, _, _ = custom_run
     prediction = from_pretrained(root / "model").predict(["internet üç gündür yok"])[0]
