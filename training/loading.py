@@ -228,10 +228,10 @@ def _text_of(table: pd.DataFrame, column: str | None) -> list[str | None]:
 
 
 def load_source_with_stats(
-    spec: SourceSpec, base_dir: Path, schema: LabelSchema, map_dir: Path
+    spec: SourceSpec, path: Path, schema: LabelSchema, map_dir: Path
 ) -> tuple[pd.DataFrame, SourceStats]:
-    """:func:`load_source` and what happened to the rows (for the data card)."""
-    path = Path(base_dir) / Path(spec.path).expanduser()
+    """:func:`load_source` of the file at ``path`` (resolved and verified by the caller) and what
+    happened to the rows (for the data card)."""
     table = _read(spec, path)
     _check_columns(spec, table, path, schema)
     # a record is a file row, or an ASTE line (read as one row per triplet)
@@ -330,6 +330,9 @@ def load_source(
     """
     base_dir = Path(base_dir)
     frame, _ = load_source_with_stats(
-        spec, base_dir, schema, Path(map_dir) if map_dir else base_dir
+        spec,
+        base_dir / Path(spec.path).expanduser(),
+        schema,
+        Path(map_dir) if map_dir else base_dir,
     )
     return frame

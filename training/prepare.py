@@ -98,16 +98,15 @@ def _features(schema: LabelSchema) -> Features:
     return Features(columns)
 
 
-def _collect_specs(
-    config: NabizConfig, settings: Settings
-) -> list[tuple[SourceSpec, Path, Path, Path]]:
-    """(spec, base dir, map dir, file) for every manifest source and config file, verified."""
-    specs: list[tuple[SourceSpec, Path, Path, Path]] = []
+def _collect_specs(config: NabizConfig, settings: Settings) -> list[tuple[SourceSpec, Path, Path]]:
+    """(spec, map dir, file) for every manifest source and config file, verified: the file
+    checked here is the file read."""
+    specs: list[tuple[SourceSpec, Path, Path]] = []
     if config.data.sources:
         manifest = load_manifest(settings.manifest)
         for spec in resolve_sources(manifest, config.data.sources):
             path = verify_source(spec, settings.data_dir)
-            specs.append((spec, Path(settings.data_dir), Path(settings.manifest).parent, path))
+            specs.append((spec, Path(settings.manifest).parent, path))
     for number, spec in enumerate(config.data.files):
         path = config.resolve(spec.path)
         if not path.is_file():
@@ -121,7 +120,7 @@ def _collect_specs(
                 f"config ({spec.sha256}); update or remove `sha256:` if the file changed on "
                 "purpose."
             )
-        specs.append((spec, config.config_dir, config.config_dir, path))
+        specs.append((spec, config.config_dir, path))
     names = [spec.name for spec, *_ in specs]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
@@ -239,8 +238,8 @@ def prepare_data(config: NabizConfig, settings: Settings | None = None) -> Prepa
     frames: list[pd.DataFrame] = []
     source_cards: dict[str, dict[str, Any]] = {}
     rows: dict[str, dict[str, int]] = {}
-    for spec, base_dir, map_dir, path in _collect_specs(config, settings):
-        frame, stats = load_source_with_stats(spec, base_dir, schema, map_dir)
+    for spec, map_dir, path in _collect_specs(config, settings):
+        frame, stats = load_source_with_stats(spec, path, schema, map_dir)
         group = source_group(spec.name)
         logger.info("source %s: %d rows read from %s", spec.name, stats.rows_read, path)
         frames.append(frame)
