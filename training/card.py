@@ -11,6 +11,7 @@ from typing import Any
 
 from nabiz.model.schema import LabelSchema
 from nabiz.training.config import NabizConfig, SourceSpec
+from nabiz.training.manifest import source_group
 from nabiz.training.tables import markdown_table
 
 FEW = 10  # test texts below which a class's F1 says little (brain_tr's magaza_bayi has 3)
@@ -187,7 +188,7 @@ def _rounded(figures: dict[str, float] | None) -> dict[str, float] | None:
 
 def _domain_limits(sources: list[SourceSpec]) -> list[str]:
     """What the training data leaves out: the default data's telecom slant, or the user's own."""
-    names = sorted({spec.name.split(".")[0] for spec in sources})
+    names = sorted({source_group(spec.name) for spec in sources})
     if "brain_tr" in names:
         return [
             "- Trained mostly on telecom tweets and complaint-site posts: other sectors, long "
