@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 
 from nabiz.model.schema import LabelSchema, TaskKind, TaskSpec
 from nabiz.yamlio import load_yaml
@@ -169,6 +176,13 @@ class SourceSpec(BaseModel):
             "sharing it share a split."
         ),
     )
+    # Where the entry is written, for messages: `sources.<name>` in the manifest, or
+    # `data.files[<n>]` in a training config (set by data preparation).
+    _config_key: str | None = PrivateAttr(default=None)
+
+    @property
+    def config_key(self) -> str:
+        return self._config_key or f"sources.{self.name}"
 
 
 class SplitConfig(BaseModel):

@@ -92,7 +92,7 @@ def labels_from_file(
 
 
 def _map_description(spec: SourceSpec, task: str, column: LabelColumn) -> str:
-    where = f"sources.{spec.name}.labels.{task}"
+    where = f"{spec.config_key}.labels.{task}"
     if column.map_file and column.map is not None:
         return f"`{where}.map` or the map file {column.map_file}"
     if column.map_file:
@@ -141,11 +141,13 @@ def label_values(
     mapping = _build_map(spec, task, column, map_dir)
     unknown: Counter[str] = Counter()
 
-    def convert(cell: Any) -> Any:
+    def convert(cell: Any) -> tuple[Any, list[str]]:
+        """The cell's label(s), and the raw values the map does not cover."""
+        uncovered: list[str] = []
         if isinstance(cell, list):
             parts = [str(part) for part in cell]
         elif is_blank(cell):
-            return None
+            return None, uncovered
         elif column.separator:
             parts = str(cell).split(column.separator)
         else:
@@ -158,33 +160,34 @@ def label_values(
             if mapping is None:
                 label: str | None = key if key in task.labels else None
                 if label is None:
-                    unknown[key] += 1
+                    uncovered.append(key)
             elif key in mapping:
                 label = mapping[key]
             else:
-                unknown[key] += 1
+                uncovered.append(key)
                 label = None
             if label is not None and label not in labels:
                 labels.append(label)
         if not labels:
-            return None
+            return None, uncovered
         if task.is_multi_label:
-            return sorted(labels, key=task.labels.index)
+            return sorted(labels, key=task.labels.index), uncovered
         if len(labels) > 1:
             raise DataSourceError(
                 f"source {spec.name!r}, column {column.column!r}: cell {cell!r} holds several "
                 f"labels {labels}, but task {task.name!r} is {task.kind.value}. Make the task "
                 "multi_label, or map the cell to one label."
             )
-        return labels[0]
+        return labels[0], uncovered
 
-    cache: dict[Any, Any] = {}
+    cache: dict[Any, tuple[Any, list[str]]] = {}
     values: list[Any] = []
     for cell in raw.tolist():
         key = tuple(cell) if isinstance(cell, list) else cell
         if key not in cache:
             cache[key] = convert(cell)
-        result = cache[key]
+        result, uncovered = cache[key]
+        unknown.update(uncovered)  # per row, so that the counts below are rows
         values.append(list(result) if isinstance(result, list) else result)
     if unknown:
         shown = ", ".join(f"{value!r} ({count} rows)" for value, count in unknown.most_common(10))
@@ -192,9 +195,14 @@ def label_values(
         if mapping is None:
             fix = (
                 f"They are not labels of task {task.name!r} ({task.labels}); add a `map:` under "
-                f"sources.{spec.name}.labels.{task.name} that maps each raw value to a label "
+                f"`{spec.config_key}.labels.{task.name}` that maps each raw value to a label "
                 "(or to null for unlabelled)."
             )
+            if not column.separator and any(sep in value for value in unknown for sep in ";,|"):
+                fix += (
+                    f" If a cell holds several labels, set `separator:` on the column "
+                    f"(task {task.name!r} is {task.kind.value})."
+                )
         else:
             fix = (
                 f"Add each to {_map_description(spec, task.name, column)} with a label of task "

@@ -120,6 +120,7 @@ def _collect_specs(config: NabizConfig, settings: Settings) -> list[tuple[Source
                 f"config ({spec.sha256}); update or remove `sha256:` if the file changed on "
                 "purpose."
             )
+        spec._config_key = f"data.files[{number}]"
         specs.append((spec, config.config_dir, path))
     names = [spec.name for spec, *_ in specs]
     repeated = sorted({name for name in names if names.count(name) > 1})

@@ -210,6 +210,24 @@ def test_unknown_label_value_names_value_column_and_map(config: NabizConfig) -> 
     assert "sources.fixture.labels.mood.map" in message
 
 
+def test_unknown_label_value_counts_the_rows_that_hold_it(config: NabizConfig) -> None:
+    rows = list(csv.DictReader(FEEDBACK.open(encoding="utf-8")))
+    holding = sum(row["duygu"] == "iyi" for row in rows)
+    assert holding > 1
+    spec = SourceSpec.model_validate(
+        fixture_spec(labels={"mood": {"column": "duygu", "map": {"kotu": "neg"}}})
+    )
+    with pytest.raises(DataSourceError, match=rf"'iyi' \({holding} rows\)"):
+        load_source(spec, FIXTURES, config.schema)
+
+
+def test_a_config_files_unknown_label_value_names_its_place_in_the_config(tmp_path: Path) -> None:
+    labels = {"mood": {"column": "duygu", "map": {"kotu": "neg"}}}
+    config = make_config(tmp_path, [fixture_spec(labels=labels)])
+    with pytest.raises(DataSourceError, match=r"`data\.files\[0\]\.labels\.mood\.map`"):
+        prepare_data(config, offline_settings(tmp_path))
+
+
 def test_unknown_value_in_map_file_names_the_file(config: NabizConfig, tmp_path: Path) -> None:
     (tmp_path / "subject.csv").write_text("source_label,label\npara,money\n", encoding="utf-8")
     spec = SourceSpec.model_validate(fixture_spec())
