@@ -10,7 +10,8 @@ from pathlib import Path
 from nabiz.model.runtime import SPEED_FLAGS, cpu_flags, cpu_name
 
 # Environment variables that make the libraries use narrower instructions than the CPU has: how a
-# bf16 machine stands in for an AVX2-only one (BENCHMARKS.md §9).
+# bf16 machine stood in for an AVX2-only one before benchmarks/avx2_standin.sh, which also hides
+# AVX-512 from the CPUID that ONNX Runtime and numpy read (BENCHMARKS.md §9).
 ISA_CAPS = (
     "ONEDNN_MAX_CPU_ISA",
     "ATEN_CPU_CAPABILITY",
@@ -32,6 +33,8 @@ def machine_description() -> str:
     ]
     caps = [f"{name}={os.environ[name]}" for name in ISA_CAPS if os.environ.get(name)]
     parts.append(f"ISA caps: {' '.join(caps)}" if caps else "ISA caps: none")
+    if os.environ.get("CPU_STANDIN"):  # set by benchmarks/avx2_standin.sh
+        parts.append(f"stand-in: {os.environ['CPU_STANDIN']}")
     if torch.cuda.is_available():
         parts.append(f"GPU {torch.cuda.get_device_name(0)}")
     try:
