@@ -61,14 +61,16 @@ def used_sources(config: NabizConfig, settings: Settings) -> list[SourceSpec]:
 
 
 def load_or_prepare(config: NabizConfig, settings: Settings):
-    from nabiz.training.data import DataSourceError, load_prepared, prepare_data
+    from nabiz.training.data import DataSourceError, load_prepared, prepare_data, require_splits
 
     try:
-        return load_prepared(config)
+        datasets = load_prepared(config, check_files=True)
     except DataSourceError as missing_or_stale:
         log.info("%s — preparing the data now", missing_or_stale)
         prepare_data(config, settings)
-        return load_prepared(config)
+        datasets = load_prepared(config)
+    require_splits(datasets)
+    return datasets
 
 
 def train_baseline(config: NabizConfig, datasets, directory: Path) -> BaselinePredictor:

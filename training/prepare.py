@@ -98,6 +98,27 @@ def _features(schema: LabelSchema) -> Features:
     return Features(columns)
 
 
+def _require_texts(counts: dict[str, int]) -> None:
+    """No text left is a data problem to report here, not an IndexError in `nabiz train`."""
+    if counts["kept"] == 0:
+        dropped = {key: n for key, n in counts.items() if key not in ("read", "kept") and n}
+        raise DataSourceError(
+            f"no texts kept of {counts['read']} read (dropped: {dropped or 'none'}); check the "
+            "text columns and the filters."
+        )
+
+
+def require_splits(datasets: DatasetDict, names: tuple[str, ...] = ("train", "validation")) -> None:
+    """Fine-tuning needs texts to learn from and validation texts to tune on."""
+    empty = [name for name in names if len(datasets[name]) == 0]
+    if empty:
+        sizes = ", ".join(f"{name} {len(datasets[name])}" for name in SPLITS)
+        raise DataSourceError(
+            f"the prepared {' and '.join(empty)} split{'s are' if len(empty) > 1 else ' is'} "
+            f"empty ({sizes} texts); add rows, or raise data.split.validation."
+        )
+
+
 def _collect_specs(config: NabizConfig, settings: Settings) -> list[tuple[SourceSpec, Path, Path]]:
     """(spec, map dir, file) for every manifest source and config file, verified: the file
     checked here is the file read."""
@@ -243,6 +264,11 @@ def prepare_data(config: NabizConfig, settings: Settings | None = None) -> Prepa
         frame, stats = load_source_with_stats(spec, path, schema, map_dir)
         group = source_group(spec.name)
         logger.info("source %s: %d rows read from %s", spec.name, stats.rows_read, path)
+        if stats.rows_read == 0:
+            raise DataSourceError(
+                f"{spec.config_key} ({spec.name!r}): {path} has no rows under its header; "
+                "export the data again, or remove the entry."
+            )
         frames.append(frame)
         weight = budget_for(spec.name, budgets)[1].weight
         card = source_cards.setdefault(
@@ -308,6 +334,7 @@ def prepare_data(config: NabizConfig, settings: Settings | None = None) -> Prepa
     for name in rows:
         rows[name]["kept"] = int(after.get(name, 0))
     rows["all"] = {key: sum(counts[key] for counts in rows.values()) for key in ROW_COUNTS}
+    _require_texts(rows["all"])
 
     buckets = frame["source"] + "\x1f" + given_labels(frame, stratify).map(bucket_label)
     split = config.data.split
@@ -359,8 +386,14 @@ def prepare_data(config: NabizConfig, settings: Settings | None = None) -> Prepa
     return PreparedData(datasets=datasets, card=card, path=target, warnings=card["warnings"])
 
 
-def load_prepared(config: NabizConfig) -> DatasetDict:
-    """The prepared splits of a config; a clear error if they are missing or stale."""
+def load_prepared(config: NabizConfig, check_files: bool = False) -> DatasetDict:
+    """The prepared splits of a config; a clear error if they are missing or stale.
+
+    ``check_files`` (training) also calls them stale when a file of ``data.files`` is now another
+    path or another content than the data card recorded: the fingerprint leaves locations out so
+    that a model directory's config still finds its data, but a re-exported file must be read
+    again before training on it. Manifest sources are checked against their sha256 when prepared.
+    """
     path = config.resolve(config.data.prepared_dir)
     command = f"nabiz data prepare --config <the config file in {config.config_dir}>"
     if not (path / CARD_JSON).is_file() or not (path / "dataset_dict.json").is_file():
@@ -374,7 +407,32 @@ def load_prepared(config: NabizConfig) -> DatasetDict:
             f"the prepared data in {path} was made for other tasks, labels or data settings than "
             f"config {config.name!r} now has; run `{command}` again."
         )
+    if check_files:
+        changed = _changed_files(config, card)
+        if changed:
+            raise DataSourceError(
+                f"the prepared data in {path} was read from other files than config "
+                f"{config.name!r} names now ({'; '.join(changed)}); run `{command}` again."
+            )
     datasets = load_from_disk(str(path))
     if not isinstance(datasets, DatasetDict):
         raise DataSourceError(f"{path} holds a single Dataset, not train/validation/test splits")
     return datasets
+
+
+def _changed_files(config: NabizConfig, card: dict[str, Any]) -> list[str]:
+    """The config's own files whose path or sha256 differ from what the data card recorded."""
+    recorded = {
+        item["name"]: item for source in card.get("sources", []) for item in source["files"]
+    }
+    changed = []
+    for spec in config.data.files:
+        before = recorded.get(spec.name)
+        path = config.resolve(spec.path)
+        if before is None:
+            changed.append(f"{spec.name}: not in the data card")
+        elif before.get("path") != spec.path:
+            changed.append(f"{spec.name}: {before.get('path')} → {spec.path}")
+        elif not path.is_file() or file_sha256(path) != before.get("sha256"):
+            changed.append(f"{spec.name}: {spec.path} changed since it was prepared")
+    return changed
