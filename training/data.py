@@ -21,7 +21,13 @@ from nabiz.training.manifest import (
     source_group,
     verify_source,
 )
-from nabiz.training.prepare import PreparedData, load_prepared, prepare_data, require_splits
+from nabiz.training.prepare import (
+    PreparedData,
+    load_prepared,
+    prepare_data,
+    require_labels,
+    require_splits,
+)
 from nabiz.training.splits import SPLITS, UNLABELLED, assign_splits, merge_duplicates
 
 __all__ = [
@@ -43,6 +49,7 @@ __all__ = [
     "merge_duplicates",
     "prepare_data",
     "read_aste",
+    "require_labels",
     "require_splits",
     "resolve_sources",
     "source_group",

@@ -132,8 +132,8 @@ def build_card(
     ]
     warnings = [
         f"task {item['task']!r}: label {item['label']!r} has {item['train_examples']} training "
-        f"examples, fewer than data.min_class_examples={minimum}; merge it into another label "
-        "in the mapping table (data/mappings/) or add data"
+        f"examples, fewer than data.min_class_examples={minimum}; map its raw values onto "
+        "another label (the source's `map:` or map file) or add data"
         for item in small
     ]
     return {

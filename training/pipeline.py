@@ -61,7 +61,13 @@ def used_sources(config: NabizConfig, settings: Settings) -> list[SourceSpec]:
 
 
 def load_or_prepare(config: NabizConfig, settings: Settings):
-    from nabiz.training.data import DataSourceError, load_prepared, prepare_data, require_splits
+    from nabiz.training.data import (
+        DataSourceError,
+        load_prepared,
+        prepare_data,
+        require_labels,
+        require_splits,
+    )
 
     try:
         datasets = load_prepared(config, check_files=True)
@@ -70,6 +76,7 @@ def load_or_prepare(config: NabizConfig, settings: Settings):
         prepare_data(config, settings)
         datasets = load_prepared(config)
     require_splits(datasets)
+    require_labels(datasets, config)
     return datasets
 
 

@@ -108,6 +108,18 @@ def _require_texts(counts: dict[str, int]) -> None:
         )
 
 
+def require_labels(datasets: DatasetDict, config: NabizConfig) -> None:
+    """A task no training text is labelled for would be served from an untrained head, its
+    random scores entering the priority: name it instead (a column left out of `labels:`)."""
+    train = datasets["train"]
+    missing = [task.name for task in config.tasks if not any(train[task.name])]
+    if missing:
+        raise DataSourceError(
+            f"no training text is labelled for task(s) {missing}; give each a column under "
+            "`labels:` of a source (data.files[n].labels.<task>), or remove the task."
+        )
+
+
 def require_splits(datasets: DatasetDict, names: tuple[str, ...] = ("train", "validation")) -> None:
     """Fine-tuning needs texts to learn from and validation texts to tune on."""
     empty = [name for name in names if len(datasets[name]) == 0]

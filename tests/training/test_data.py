@@ -29,6 +29,7 @@ from nabiz.training.data import (
     load_prepared,
     load_source,
     prepare_data,
+    require_labels,
     require_splits,
     resolve_sources,
     verify_source,
@@ -210,6 +211,14 @@ def test_too_few_texts_to_validate_on_is_an_error_naming_the_empty_split(tmp_pat
     prepared = prepare_data(config, offline_settings(tmp_path))
     with pytest.raises(DataSourceError, match=r"validation split is empty \(train 2, "):
         require_splits(prepared.datasets)
+
+
+def test_training_refuses_a_task_no_text_is_labelled_for(tmp_path: Path) -> None:
+    labels = {"mood": {"column": "duygu", "map": {"kotu": "neg", "iyi": "pos"}}}
+    config = make_config(tmp_path, [fixture_spec(labels=labels)])
+    prepared = prepare_data(config, offline_settings(tmp_path))
+    with pytest.raises(DataSourceError, match=r"labelled for task\(s\) \['subject'\]"):
+        require_labels(prepared.datasets, config)
 
 
 def test_training_calls_prepared_data_stale_when_its_file_changed(tmp_path: Path) -> None:
