@@ -7,18 +7,30 @@ model still sees *that* an id was given (``[TCKN]``) but nobody downstream sees 
 What counts, and why each rule is strict:
 
 * ``[TCKN]``  eleven digits, the first not 0, whose two check digits are right (the official
-  algorithm), so order numbers and other 11-digit strings stay as written.
-* ``[IBAN]``  ``TR`` + 24 digits (spaces allowed in groups of four) that pass ISO 13616 mod-97.
-* ``[KART]``  13–19 digits, optionally grouped by spaces or hyphens, that pass the Luhn check.
-* ``[TELEFON]``  Turkish numbers with a ``+90``/``0090``/``0`` prefix and an area or mobile code
-  starting 2–5 (``0 532 123 45 67``, ``+90 (212) 555 12 34``), or a mobile number written
-  ``532 123 45 67`` (grouped, so bare 10-digit counters are not taken for phones).
+  algorithm), so order numbers and other 11-digit strings stay as written. Written in groups of
+  2–4 digits split by single spaces (``100 000 001 46``) counts too, if the group run is exactly
+  the eleven digits and they pass the same check.
+* ``[IBAN]``  ``TR`` + 24 digits that pass ISO 13616 mod-97, in one piece or in groups of four split
+  by spaces, hyphens or dots (``TR33 0006 …``, ``TR33-0006-…``, ``TR33.0006.…``).
+* ``[KART]``  13–19 digits, optionally grouped by spaces or hyphens, that pass the Luhn check
+  (not glued to letters, so a ``TR…`` string failing mod-97 loses no slice as a card).
+* ``[TELEFON]``  ten digits in the 3-3-2-2 shape, each gap at most one space, dot, slash or hyphen:
+  after a ``+90``/``0090``/``0`` prefix with an area or mobile code starting 2–5
+  (``0532 123 45 67``, ``05321234567``, ``0532.123.45.67``, ``0532/123 45 67``,
+  ``+90 (212) 555 12 34``); with the area code in parentheses, with or without its 0
+  (``(0532) 123 45 67``, parentheses masked too); or a mobile without prefix (``532 123 45 67``,
+  ``5321234567``). A bare 10-digit number starting with 5 is taken for a mobile: under KVKK a
+  customer's number matters more than an order or tracking number of that shape, which is masked
+  too (only ``#5321234567`` stays, read as an order number). Ten digits not starting with 5 stay,
+  and so do dates, times and amounts (wrong shape), and any slice of a longer number: no digit,
+  and no ``.``/``/``/``-`` then a digit, on either side.
 * ``[EPOSTA]``  ``local@domain.tld``.
 
 Phones are looked for before cards: a +90 number can pass the Luhn check by chance, and no card
-number starts with 0. A number is only taken whole: digits right before or after a candidate rule
-it out, so a long digit string never loses a slice from its middle. Names are not masked: no rule
-we could write tells a customer's name from a product or place name reliably enough.
+number starts with 0. A number is only taken whole: digits right before or after a candidate (for
+phones and cards also a digit behind a separator) rule it out, so a long digit string never loses
+a slice from its middle. Names are not masked: no rule we could write tells a customer's name from
+a product or place name reliably enough.
 
 Masks hold no digits and no ``@``, so masking is idempotent: ``mask(mask(t)) == mask(t)``.
 """
@@ -45,7 +57,7 @@ def tckn_valid(digits: str) -> bool:
 
 def iban_valid(iban: str) -> bool:
     """ISO 13616: move the first four characters to the end, letters to numbers, mod 97 == 1."""
-    compact = re.sub(r"\s", "", iban).upper()
+    compact = re.sub(r"[\s.-]", "", iban).upper()
     if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}", compact):
         return False
     rearranged = compact[4:] + compact[:4]
@@ -75,22 +87,44 @@ def _digits(text: str) -> str:
 _NOT_AFTER_DIGIT = r"(?<![\d])"
 _NOT_BEFORE_DIGIT = r"(?![\d])"
 
+# A phone number: 10 digits after a +90/0090/0 prefix (or a mobile's bare 10), 3-3-2-2, the groups
+# split by at most one space, dot, slash or hyphen. Not taken out of a longer number: no word
+# character, ``+`` or ``#`` right before it, nor a digit and a separator (``1.0532…``, ``…67.89``).
+_PHONE_SEP = r"[ ./-]?"
+_PHONE_PREFIX = r"(?:\+90|0090|0)"
+_PHONE_AREA = r"[2-5]\d{2}"
+_PHONE = (
+    r"(?<![\w+#])(?<!\d[./-])(?:"
+    rf"\((?:{_PHONE_PREFIX}[ -]?)?{_PHONE_AREA}\)"  # (0532) 123 45 67, (0 212) …, (532) …
+    rf"|{_PHONE_PREFIX}[ -]?\(?{_PHONE_AREA}\)?"  # 0532 …, +90 (212) …, 0090 532 …
+    r"|5\d{2}"  # a mobile without prefix: 532 123 45 67, 5321234567
+    rf"){_PHONE_SEP}\d{{3}}{_PHONE_SEP}\d{{2}}{_PHONE_SEP}\d{{2}}"
+    r"(?!\d)(?![./-]\d)"
+)
+
 _PATTERNS: dict[str, re.Pattern[str]] = {
-    "iban": re.compile(r"(?<![A-Za-z0-9])TR\d{2}(?: ?\d{4}){5} ?\d{2}(?!\d)", re.IGNORECASE),
-    "eposta": re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b"),
-    "kart": re.compile(_NOT_AFTER_DIGIT + r"\d(?:[ -]?\d){12,18}" + _NOT_BEFORE_DIGIT),
-    "tckn": re.compile(_NOT_AFTER_DIGIT + r"[1-9]\d{10}" + _NOT_BEFORE_DIGIT),
-    "telefon": re.compile(
-        r"(?:(?<![\w+])(?:\+90|0090|0)[ -]?\(?[2-5]\d{2}\)?[ -]?\d{3}[ -]?\d{2}[ -]?\d{2}"
-        r"|(?<![\w+])5\d{2}[ -]\d{3}[ -]\d{2}[ -]\d{2})" + _NOT_BEFORE_DIGIT
+    "iban": re.compile(
+        r"(?<![A-Za-z0-9])TR\d{2}(?:[ .-]?\d{4}){5}[ .-]?\d{2}(?!\d)", re.IGNORECASE
     ),
+    "eposta": re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b"),
+    # Not glued to a word (``TR00-0000-…`` failing mod-97 is no card) nor a slice of a longer
+    # grouped number (a digit and a space or hyphen on either side).
+    "kart": re.compile(r"(?<!\w)(?<!\d[ -])\d(?:[ -]?\d){12,18}(?!\d)(?![ -]\d)"),
+    # Eleven digits in one piece, or a whole run of space-split groups of 2–4 digits.
+    "tckn": re.compile(
+        _NOT_AFTER_DIGIT
+        + r"[1-9]\d{10}"
+        + _NOT_BEFORE_DIGIT
+        + r"|(?<!\d)(?<!\d )[1-9]\d{1,3}(?: \d{2,4}){2,4}(?! ?\d)"
+    ),
+    "telefon": re.compile(_PHONE),
 }
 
 _CHECKS: dict[str, Callable[[str], bool]] = {
     "iban": iban_valid,
     "eposta": lambda _: True,
     "kart": lambda span: luhn_valid(_digits(span)),
-    "tckn": tckn_valid,
+    "tckn": lambda span: tckn_valid(_digits(span)),
     "telefon": lambda _: True,
 }
 

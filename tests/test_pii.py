@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import string
 
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -28,9 +29,22 @@ def ibans(draw) -> str:
     bban = draw(st.text(string.digits, min_size=22, max_size=22))
     check = 98 - int(bban + "2927" + "00") % 97  # T=29, R=27
     iban = f"TR{check:02d}{bban}"
-    if draw(st.booleans()):  # the printed form: groups of four
-        iban = " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
-    return iban
+    separator = draw(st.sampled_from(["", " ", "-", "."]))  # the printed form: groups of four
+    return separator.join(iban[i : i + 4] for i in range(0, len(iban), 4))
+
+
+@st.composite
+def grouped_tckns(draw) -> str:
+    """A valid TC kimlik no written in space-split groups (``100 000 001 46``)."""
+    digits = draw(tckns())
+    sizes = draw(
+        st.sampled_from([(3, 3, 3, 2), (4, 4, 3), (3, 4, 4), (2, 3, 3, 3), (3, 2, 2, 2, 2)])
+    )
+    groups, start = [], 0
+    for size in sizes:
+        groups.append(digits[start : start + size])
+        start += size
+    return " ".join(groups)
 
 
 def _luhn_digit(body: str) -> str:
@@ -61,6 +75,40 @@ def phones(draw) -> str:
     return f"{prefix}({area}) {rest}" if prefix.endswith(" ") else f"{prefix}{area}{rest}"
 
 
+# Every way a mobile number is written that must be masked; {o} the operator code (5xx), {r} the
+# seven digits after it as {a} {b} {c} (3-2-2).
+MOBILE_FORMATS = [
+    "0{o} {a} {b} {c}",
+    "0{o}{a}{b}{c}",
+    "0{o}.{a}.{b}.{c}",
+    "0{o}/{a} {b} {c}",
+    "0{o}-{a}-{b}-{c}",
+    "0{o} {a}{b}{c}",
+    "0 {o} {a} {b} {c}",
+    "({o}) {a} {b} {c}",
+    "(0{o}) {a} {b} {c}",
+    "(0{o}){a}{b}{c}",
+    "0 ({o}) {a} {b} {c}",
+    "+90 {o} {a} {b} {c}",
+    "+90{o}{a}{b}{c}",
+    "+90 ({o}) {a} {b} {c}",
+    "+90-{o}-{a}-{b}-{c}",
+    "0090 {o} {a} {b} {c}",
+    "{o} {a} {b} {c}",
+    "{o}.{a}.{b}.{c}",
+    "{o}-{a}-{b}-{c}",
+    "{o}{a}{b}{c}",
+]
+
+
+@st.composite
+def mobiles(draw, formats: list[str] = MOBILE_FORMATS) -> str:
+    operator = draw(st.integers(500, 599))
+    rest = draw(st.text(string.digits, min_size=7, max_size=7))
+    form = draw(st.sampled_from(formats))
+    return form.format(o=operator, a=rest[:3], b=rest[3:5], c=rest[5:])
+
+
 emails = st.builds(
     "{}@{}.{}".format,
     st.text(string.ascii_lowercase + string.digits + "._", min_size=1, max_size=12).filter(
@@ -77,7 +125,9 @@ entities = st.one_of(
     tckns().map(lambda v: ("tckn", v)),
     ibans().map(lambda v: ("iban", v)),
     cards().map(lambda v: ("kart", v)),
+    grouped_tckns().map(lambda v: ("tckn", v)),
     phones().map(lambda v: ("telefon", v)),
+    mobiles().map(lambda v: ("telefon", v)),
     emails.map(lambda v: ("eposta", v)),
 )
 
@@ -146,3 +196,172 @@ def test_known_examples():
 
 def test_a_digit_inside_a_longer_number_is_not_sliced_out():
     assert mask_text("ref 1100000001461") == "ref 1100000001461"
+
+
+# --- phones in every format, and what looks like a number but is not personal -------------------
+
+turkish_words = st.text(string.ascii_letters + "çğıöşüÇĞİÖŞÜ", min_size=1, max_size=12)
+# What a phone number sits between in a sentence: spaces, punctuation, brackets, a Turkish suffix.
+SURROUNDINGS = [(" ", " "), (": ", ", "), (" (", ")"), (" '", "'."), (" ", "'den"), ("\n", "!")]
+
+
+@settings(max_examples=300)
+@given(turkish_words, mobiles(), st.sampled_from(SURROUNDINGS), turkish_words)
+def test_a_mobile_in_every_format_is_masked_and_the_sentence_kept(before, phone, around, after):
+    opening, closing = around
+    text = f"Beni {before}{opening}{phone}{closing} {after} arayın."
+    masked = mask_personal_data(text)
+    assert masked.text == f"Beni {before}{opening}[TELEFON]{closing} {after} arayın."
+    assert masked.found == {"telefon": 1}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("(0532) 123 45 67 arayın", "[TELEFON] arayın"),  # the parenthesis goes with the number
+        ("tel (0212) 555 12 34", "tel [TELEFON]"),
+        ("(0532 123 45 67)", "([TELEFON])"),  # brackets around the whole number stay
+        ("05321234567", "[TELEFON]"),
+        ("0532.123.45.67 / 0532/123 45 67", "[TELEFON] / [TELEFON]"),
+        ("0312-123-45-67", "[TELEFON]"),
+        # The trade-off: a 10-digit order number starting with 5 reads as a mobile and is masked.
+        ("sipariş no 5123456789 gelmedi", "sipariş no [TELEFON] gelmedi"),
+        ("sipariş #5123456789 gelmedi", "sipariş #5123456789 gelmedi"),  # '#': an order number
+        ("IBAN TR33-0006-1005-1978-6457-8413-26.", "IBAN [IBAN]."),
+        ("IBAN TR33.0006.1005.1978.6457.8413.26", "IBAN [IBAN]"),
+        ("TC 100 000 001 46, ad soyad", "TC [TCKN], ad soyad"),
+        ("TC 1000 0000 146", "TC [TCKN]"),
+    ],
+)
+def test_formats_found_by_qa_are_masked(text, expected):
+    assert mask_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1.250,00 TL iade edilmedi",
+        "₺12.500 ödedim, 1,250.00 USD",
+        "07.12.2026 saat 14:30'da",
+        "2026-12-07T14:30:00",
+        "5 GB paket, 2026 yılı",
+        "kargo takip 1234567890 ve 2121234567",  # 10 digits not starting with 5
+        "takip no 123456789012",
+        "kart 4111 1111 1111 1112",  # fails Luhn
+        "kart 4111-1111-1111-1112",
+        "IBAN TR33-0006-1005-1978-6457-8413-27",  # fails mod-97
+        "TC 100 000 001 47",  # fails the TCKN check
+        "TC 100 000 001 46 7",  # the groups run on: not an 11-digit id
+        "oran 0.5321234567",  # a decimal, not a phone
+        "seri 0532.123.45.67.89",  # a longer dotted number
+        "ref SP5321234567",  # letters glued to it: a code
+    ],
+)
+def test_look_alikes_stay(text):
+    assert mask_text(text) == text
+
+
+@st.composite
+def dates(draw) -> str:
+    day, month, year = (
+        draw(st.integers(1, 28)),
+        draw(st.integers(1, 12)),
+        draw(st.integers(1950, 2099)),
+    )
+    return draw(
+        st.sampled_from(
+            [
+                f"{day:02d}.{month:02d}.{year}",
+                f"{day}.{month}.{year}",
+                f"{day:02d}/{month:02d}/{year}",
+                f"{day:02d}-{month:02d}-{year}",
+                f"{year}-{month:02d}-{day:02d}",
+                f"{day:02d}.{month:02d}.{year % 100:02d}",
+            ]
+        )
+    )
+
+
+@st.composite
+def times(draw) -> str:
+    hour, minute, second = (
+        draw(st.integers(0, 23)),
+        draw(st.integers(0, 59)),
+        draw(st.integers(0, 59)),
+    )
+    return draw(
+        st.sampled_from(
+            [
+                f"{hour:02d}:{minute:02d}",
+                f"{hour:02d}.{minute:02d}",
+                f"{hour:02d}:{minute:02d}:{second:02d}",
+            ]
+        )
+    )
+
+
+@st.composite
+def amounts(draw) -> str:
+    """Turkish and English amounts up to 999 million, with and without thousands separators."""
+    whole, cents = draw(st.integers(0, 999_999_999)), draw(st.integers(0, 99))
+    grouped = f"{whole:,}"
+    form = draw(
+        st.sampled_from(
+            [
+                grouped.replace(",", ".") + f",{cents:02d} TL",
+                grouped.replace(",", ".") + " TL",
+                "₺" + grouped.replace(",", "."),
+                grouped.replace(",", " ") + f",{cents:02d} TL",
+                grouped + f".{cents:02d} USD",
+                f"{whole % 1_000_000},{cents:02d} TL",
+            ]
+        )
+    )
+    return form
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.tuples(
+            turkish_words,
+            st.one_of(dates(), times(), amounts(), st.builds("{} {}".format, dates(), times())),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_dates_times_and_amounts_are_never_masked(parts):
+    text = " ".join(f"{word} {value}" for word, value in parts) + "."
+    assert mask_personal_data(text).text == text
+
+
+@given(st.text(string.digits, min_size=10, max_size=10).filter(lambda d: d[0] != "5"))
+def test_ten_digits_not_starting_with_5_stay(digits):
+    assert mask_text(f"sipariş {digits} gelmedi") == f"sipariş {digits} gelmedi"
+
+
+@given(st.text(string.digits, min_size=9, max_size=9))
+def test_ten_digits_starting_with_5_are_masked_as_a_mobile(digits):
+    assert mask_text(f"sipariş 5{digits} gelmedi") == "sipariş [TELEFON] gelmedi"
+
+
+@given(grouped_tckns(), st.integers(0, 9))
+def test_grouped_elevens_failing_the_tckn_check_stay(tckn, change):
+    digits = tckn.replace(" ", "")
+    wrong = digits[:-1] + str((int(digits[-1]) + 1 + change % 9) % 10)
+    assume(not tckn_valid(wrong))
+    groups, start = [], 0
+    for group in tckn.split(" "):
+        groups.append(wrong[start : start + len(group)])
+        start += len(group)
+    text = f"TC {' '.join(groups)} tamam"
+    assert mask_text(text) == text
+
+
+@given(st.text(string.digits, min_size=24, max_size=24), st.sampled_from(["-", "."]))
+def test_grouped_tr_strings_failing_mod97_stay(digits, separator):
+    iban = f"TR{digits}"
+    assume(not iban_valid(iban))
+    grouped = separator.join(iban[i : i + 4] for i in range(0, len(iban), 4))
+    assert mask_text(f"IBAN: {grouped}") == f"IBAN: {grouped}"
