@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from nabiz.model.cues import CueList, UrgencyCues
-from nabiz.model.schema import LabelSchema
+from nabiz.model.schema import LabelSchema, TaskRole
 
 log = logging.getLogger(__name__)
 
@@ -20,16 +20,23 @@ def fit_urgency_cues(
     scores: dict[str, np.ndarray],
     texts: Sequence[str],
     gold: dict[str, Sequence],
-    task: str = "urgency",
-    label: str = "yuksek",
+    task: str | None = None,
+    label: str | None = None,
 ) -> UrgencyCues | None:
     """The cue weight chosen on validation scores (calibrated) and labels; None when the schema
-    has no such task and label, or validation has no text of that label."""
-    if task not in schema.names or label not in schema.task(task).labels:
-        log.info("no urgency cues: the schema has no task %r with label %r", task, label)
+    has no such task and label, or validation has no text of that label.
+
+    By default the task is the one playing the urgency role (named `urgency`, or `role: urgency`)
+    and the label its most urgent one, the last of its labels (`yuksek` in the default taxonomy).
+    """
+    spec = schema.role(TaskRole.URGENCY) if task is None else None
+    if task in schema.names:
+        spec = schema.task(task)
+    if spec is None or spec.is_multi_label or (label is not None and label not in spec.labels):
+        log.info("no urgency cues: the schema has no urgency task (%s) with label %r", task, label)
         return None
+    task, label = spec.name, label or spec.labels[-1]
     rows = [i for i, value in enumerate(gold[task]) if value is not None]
-    spec = schema.task(task)
     y = np.array([spec.index(gold[task][i]) for i in rows])
     index = spec.index(label)
     if not (y == index).any() or (y == index).all():
