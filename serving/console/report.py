@@ -193,6 +193,9 @@ def build_report(frame: pd.DataFrame, read: dict[str, Any], options: ReportOptio
         "topics": svg.bar_rows([(str(k), int(v)) for k, v in topics.items()]),
         "levels": svg.bar_rows([(str(k), int(v)) for k, v in levels.items()]),
         "negative_share": _mean(frame["negative"]),
+        # a model without a topic (or sentiment) role: no such section, column or "None" cells
+        "has_topic": bool(frame["topic"].notna().any()),
+        "has_sentiment": bool(frame["sentiment"].notna().any()),
     }
     dated = frame[frame["received_at"].notna()]
     period: analytics.Period = "day"

@@ -143,6 +143,16 @@ def test_a_scored_file_without_a_sentiment_task_gets_no_negative_share(tmp_path)
     assert "Olumsuz payı (tümü)" not in html  # no empty chart of it either
 
 
+def test_a_scored_file_without_a_topic_task_shows_no_topic_and_no_none(tmp_path):
+    rows = scored_rows(100, seed=7).drop(columns=[f"topic{end}" for end in SUFFIXES])
+    rows.to_csv(tmp_path / "scored.csv", index=False)
+    write_report(tmp_path / "scored.csv", tmp_path / "r.html")
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "En acil kayıtlar" in html and "Duygu dağılımı" in html
+    assert "Konu dağılımı" not in html and "<th>Konu</th>" not in html
+    assert "Kök nedenler" not in html and "None" not in html
+
+
 def test_the_output_folder_of_the_ray_engine_is_reported_in_input_order(tmp_path):
     rows = scored_rows(120, seed=8).assign(source_file="x.csv", source_row=range(120))
     (tmp_path / "out").mkdir()
