@@ -17,11 +17,13 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    ValidationError,
     field_validator,
     model_validator,
 )
 
 from nabiz.model.schema import LabelSchema, TaskKind, TaskSpec
+from nabiz.training.config_errors import describe
 from nabiz.yamlio import load_yaml
 
 DataFormat = Literal["csv", "tsv", "xlsx", "jsonl", "parquet", "aste"]
@@ -477,4 +479,7 @@ def load_config(
         key, value = parse_override(item)
         _set_dotted(tree, key, value)
     tree["config_dir"] = path.resolve().parent
-    return NabizConfig.model_validate(tree)
+    try:
+        return NabizConfig.model_validate(tree)
+    except ValidationError as error:
+        raise describe(error, path, NabizConfig) from None
