@@ -57,6 +57,13 @@ class LabelColumn(BaseModel):
     separator: str | None = Field(
         default=None, description="Splits a multi-label cell such as 'fatura;network'."
     )
+    empty_means: Literal["unlabelled", "none"] = Field(
+        default="unlabelled",
+        description=(
+            "What an empty cell says: 'unlabelled' (left out of the task's loss), or, for a "
+            "multi_label task, 'none': no label of the task applies (a negative example for each)."
+        ),
+    )
     file: str | None = Field(
         default=None,
         description=(

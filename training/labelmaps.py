@@ -140,6 +140,12 @@ def label_values(
 
     mapping = _build_map(spec, task, column, map_dir)
     unknown: Counter[str] = Counter()
+    if column.empty_means == "none" and not task.is_multi_label:
+        raise DataSourceError(
+            f"source {spec.name!r}, task {task.name!r}: `empty_means: none` (no label applies) "
+            f"needs a multi_label task; {task.name!r} is {task.kind.value}."
+        )
+    empty: Any = [] if column.empty_means == "none" else None
 
     def convert(cell: Any) -> tuple[Any, list[str]]:
         """The cell's label(s), and the raw values the map does not cover."""
@@ -147,7 +153,7 @@ def label_values(
         if isinstance(cell, list):
             parts = [str(part) for part in cell]
         elif is_blank(cell):
-            return None, uncovered
+            return empty, uncovered
         elif column.separator:
             parts = str(cell).split(column.separator)
         else:

@@ -221,6 +221,39 @@ def test_training_refuses_a_task_no_text_is_labelled_for(tmp_path: Path) -> None
         require_labels(prepared.datasets, config)
 
 
+SUBJECTS = (
+    "id,text,duygu,konu\n1,Fatura yüksek geldi,kotu,para\n2,Uygulama açılmıyor,kotu,uygulama\n"
+    "3,Çok memnunum,iyi,\n4,Harika bir gün,iyi,\n"
+)
+
+
+@pytest.mark.parametrize(("empty_means", "blank"), [("unlabelled", None), ("none", [])])
+def test_an_empty_multi_label_cell_is_unlabelled_or_says_no_label_applies(
+    tmp_path: Path, empty_means: str, blank
+) -> None:
+    (tmp_path / "subjects.csv").write_text(SUBJECTS, encoding="utf-8")
+    subject = {"column": "konu", "map_file": "subject.csv", "empty_means": empty_means}
+    labels = {"mood": {"column": "duygu", "map": {"kotu": "neg", "iyi": "pos"}}, "subject": subject}
+    config = make_config(tmp_path, [fixture_spec(path="subjects.csv", labels=labels)])
+    rows = rows_of(prepare_data(config, offline_settings(tmp_path)))
+    as_lists = {i: (None if v is None else list(v)) for i, v in rows["subject"].items()}
+    assert as_lists == {
+        "fixture:0": ["money"],
+        "fixture:1": ["app"],
+        "fixture:2": blank,
+        "fixture:3": blank,
+    }
+
+
+def test_no_label_applies_is_refused_for_a_single_label_task(tmp_path: Path) -> None:
+    labels = {
+        "mood": {"column": "duygu", "map": {"kotu": "neg", "iyi": "pos"}, "empty_means": "none"}
+    }
+    config = make_config(tmp_path, [fixture_spec(labels=labels)])
+    with pytest.raises(DataSourceError, match="needs a multi_label task"):
+        prepare_data(config, offline_settings(tmp_path))
+
+
 def test_training_calls_prepared_data_stale_when_its_file_changed(tmp_path: Path) -> None:
     shutil.copy(FEEDBACK, tmp_path / "export.csv")
     config = make_config(tmp_path, [fixture_spec(path="export.csv")])
