@@ -7,6 +7,7 @@ each other.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,8 @@ from nabiz.model.predictor import Predictor
 from nabiz.settings import Settings
 from nabiz.training.config import NabizConfig, load_config
 from nabiz.training.evaluate import evaluate_predictor
+
+log = logging.getLogger(__name__)
 
 CONFIG_FILE = "training_config.yaml"
 
@@ -98,14 +101,22 @@ def read_labelled_file(path: Path, schema, text_column: str = "text"):
 
 def labelled_columns(frame, schema, text_column: str = "text", where: str = "the data"):
     """Texts, gold labels per task and sources (when there is a ``source`` column) of a table."""
-    if text_column not in frame.columns:
+    from nabiz.tabular import ERROR_COLUMN
+
+    columns = [column for column in frame.columns if column != ERROR_COLUMN]
+    if text_column not in columns:
         raise ValueError(
-            f"{where} has no text column {text_column!r}; its columns are {list(frame.columns)} "
+            f"{where} has no text column {text_column!r}; its columns are {columns} "
             "(choose one with --text-column)"
         )
-    missing = [t.name for t in schema.tasks if t.name not in frame.columns]
+    missing = [t.name for t in schema.tasks if t.name not in columns]
     if len(missing) == len(schema.tasks):
-        raise ValueError(f"{where} has no label column for any task {schema.names}")
+        raise ValueError(
+            f"{where} has no label column for any task {schema.names}; its columns are "
+            f"{columns}. Name each label column as its task, holding the model's labels."
+        )
+    if missing:
+        log.warning("%s has no column for task(s) %s: they are not evaluated", where, missing)
     gold = {}
     for task in schema.tasks:
         values = frame[task.name].tolist() if task.name in frame.columns else [None] * len(frame)

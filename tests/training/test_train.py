@@ -185,6 +185,21 @@ def test_evaluate_on_a_labelled_file(custom_run, tmp_path):
     assert reports["nabiz"]["tasks"]["area"] == {"n": 0}
 
 
+def test_evaluate_names_the_tasks_a_labelled_file_has_no_column_for(custom_run, tmp_path, caplog):
+    root, _, _ = custom_run
+    frame = labelled_frame(30, seed=5).rename(columns={"metin": "text", "duygu": "mood"})
+    frame[["text", "mood"]].to_csv(tmp_path / "gold.csv", index=False)
+    evaluate_model(root / "model", data_file=tmp_path / "gold.csv")
+    assert "has no column for task(s) ['area', 'level']: they are not" in caplog.text
+
+
+def test_a_labelled_file_without_its_text_column_lists_only_its_own_columns(custom_run, tmp_path):
+    root, _, _ = custom_run
+    (tmp_path / "gold.csv").write_text("metin,mood\nFatura yüksek,neg\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"its columns are \['metin', 'mood'\] \(choose"):
+        evaluate_model(root / "model", data_file=tmp_path / "gold.csv")
+
+
 def test_same_seed_same_model(custom_run, tmp_path):
     root, config, metrics = custom_run
     settings = Settings(cache_dir=root / "cache", data_dir=root / "no-mirror")
