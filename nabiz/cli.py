@@ -175,9 +175,12 @@ def fit_cues(
     except (DataSourceError, FileNotFoundError, ValueError) as exc:
         raise fail(str(exc)) from None
     if fitted is None:
-        raise fail("the model has no urgency task with a yuksek label to fit cues for")
+        raise fail(
+            "the model has no urgency task (one named `urgency`, or with `role: urgency`) whose "
+            "validation texts hold its most urgent label and others, to fit cues on"
+        )
     typer.echo(
-        f"urgency cues: +{fitted.coef[1]:.2f} log-odds of P(yuksek) per cue group hit "
+        f"urgency cues: +{fitted.coef[1]:.2f} log-odds of P({fitted.label}) per cue group hit "
         f"({'fixed in the cue file' if fitted.cues.weight is not None else 'chosen on'} "
         f"{fitted.fitted_on['rows']} validation texts, {fitted.fitted_on['rows_with_hits']} "
         f"with hits); saved in {model_dir}"
@@ -323,14 +326,22 @@ def serve(
     from nabiz.model.schema import LabelSchema
     from nabiz.serving.app import OpenBindRefused, check_bind, run_server
     from nabiz.serving.priority import PolicyError, load_policy
+    from nabiz.serving.queue.db import DatabaseDriverMissing, check_driver
     from nabiz.settings import get_settings
 
     model_dir = model_dir_or_default(model)
     try:  # fail here, with one line, rather than in a traceback from the server's start-up
+        check_driver(get_settings().database_url)
         ModelInfo.load(model_dir)
         load_policy(get_settings().priority_policy).check_against(LabelSchema.load(model_dir))
         check_bind(host, get_settings())
-    except (PolicyError, FileNotFoundError, ValueError, OpenBindRefused) as exc:
+    except (
+        PolicyError,
+        FileNotFoundError,
+        ValueError,
+        OpenBindRefused,
+        DatabaseDriverMissing,
+    ) as exc:
         raise fail(str(exc)) from None
     run_server(model_dir, host=host, port=port, log_level=log_level)
 

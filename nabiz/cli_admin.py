@@ -23,9 +23,17 @@ DatabaseOption = Annotated[
 
 def _queue_session(database_url: str | None):
     """A session on the migrated queue database (the keys live there)."""
-    from nabiz.serving.queue.db import make_engine, make_session_factory, upgrade_database
+    from nabiz.serving.queue.db import (
+        DatabaseDriverMissing,
+        make_engine,
+        make_session_factory,
+        upgrade_database,
+    )
 
-    engine = make_engine(database_url)
+    try:
+        engine = make_engine(database_url)
+    except DatabaseDriverMissing as exc:
+        raise fail(str(exc)) from None
     upgrade_database(engine)
     return engine, make_session_factory(engine)()
 

@@ -23,8 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 from nabiz.model.predictor import ModelInfo, Prediction, Predictor, TaskPrediction
 from nabiz.model.schema import TaskKind, TaskRole
 from nabiz.serving.arrival import ArrivalTime
+from nabiz.serving.inputs import has_content, storable
 from nabiz.serving.priority import Priority
-from nabiz.text import normalize_text
 
 DEFAULT_MAX_ITEMS = 256
 DEFAULT_MAX_TEXT_CHARS = 20_000
@@ -60,7 +60,8 @@ class FeedbackItem(BaseModel):
     text: str = Field(
         min_length=1,
         max_length=DEFAULT_MAX_TEXT_CHARS,
-        description="The feedback text (Turkish). Must hold more than whitespace.",
+        description="The feedback text (Turkish). Must hold a visible character (not only "
+        "whitespace, control or zero-width characters) and no NUL.",
         examples=[EXAMPLE_TEXTS[0]],
     )
     id: str | None = Field(
@@ -90,20 +91,15 @@ class FeedbackItem(BaseModel):
 
     @field_validator("text", "id", "channel")
     @classmethod
-    def _valid_unicode(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                raise ValueError("not valid Unicode: holds a lone surrogate") from None
-        return value
+    def _storable(cls, value: str | None) -> str | None:
+        """The rule of ``/v1/feedback``: NUL and lone surrogates are a 422, not stripped
+        (:mod:`nabiz.serving.inputs` says why)."""
+        return storable(value)
 
     @field_validator("text")
     @classmethod
     def _text_has_content(cls, text: str) -> str:
-        if not any(char.isalnum() for char in text) and not normalize_text(text):
-            raise ValueError("text is empty: it holds only whitespace or control characters")
-        return text
+        return has_content(text)
 
 
 class PredictRequest(BaseModel):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from nabiz.serving.alerts.models import Alert
+from nabiz.serving.inputs import storable
 
 
 class DeliveryPublic(BaseModel):
@@ -85,4 +86,14 @@ class AlertAck(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    by: str | None = Field(default=None, max_length=128, description="The person's name or id.")
+    by: str | None = Field(
+        default=None,
+        max_length=128,
+        description="The person's name or id; ignored when the server asks for API keys (the "
+        "key's name is recorded instead).",
+    )
+
+    @field_validator("by")
+    @classmethod
+    def _storable(cls, value: str | None) -> str | None:
+        return storable(value)

@@ -9,7 +9,9 @@
 ``GET /v1/insights/survey``
     NPS, CSAT and CES per period, channel and topic, with each topic's impact.
 
-Periods are local to the priority policy's time zone. The texts behind a point of a trend come
+Every route needs a ``queue:read`` key when keys are asked for (:mod:`nabiz.serving.auth`): the
+answers hold customer texts and counts from the queue. Periods are local to the priority policy's
+time zone. The texts behind a point of a trend come
 from ``GET /v1/queue`` with ``received_from``/``received_to`` and the topic or channel filter.
 
 The database does the counting (:mod:`.aggregate`: ``GROUP BY`` local period, topic, channel);
@@ -26,16 +28,19 @@ from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import AwareDatetime
 from sqlalchemy import func, select
 
+from nabiz.serving.auth import require
 from nabiz.serving.console import aggregate, analytics, rootcause, schemas, summaries
 from nabiz.serving.console.aggregate import Window
 from nabiz.serving.console.frame import Roles
+from nabiz.serving.inputs import Storable
 from nabiz.serving.queue.deps import PolicyDep, PredictorDep, SessionDep
 from nabiz.serving.queue.models import Feedback
+from nabiz.serving.routes.queue import AUTH
 
 # Texts read per group for root causes. Phrase counting (unigrams and bigrams, Python tokenizer)
 # took 1.2 s for 100,000 short texts in the report's profile, so three full groups cost well under
@@ -43,7 +48,13 @@ from nabiz.serving.queue.models import Feedback
 # (aggregate.sample_texts).
 ROOT_CAUSE_TEXTS = 2_000
 
-router = APIRouter(prefix="/v1/insights", tags=["insights"])
+# The scope is the router's: every insight reads the queue, so none can be added without it.
+router = APIRouter(
+    prefix="/v1/insights",
+    tags=["insights"],
+    dependencies=[Depends(require("queue:read"))],
+    responses=AUTH,
+)
 
 PeriodQuery = Annotated[Literal["day", "week"], Query(description="Calendar day or ISO week.")]
 FromQuery = Annotated[AwareDatetime | None, Query(description="Received at or after.")]
@@ -86,7 +97,7 @@ def root_causes(
     session: SessionDep,
     policy: PolicyDep,
     predictor: PredictorDep,
-    topic: Annotated[str | None, Query(max_length=128)] = None,
+    topic: Annotated[str | None, Query(max_length=128), Storable] = None,
     period: PeriodQuery = "week",
     start: Annotated[
         date | None,

@@ -4,6 +4,11 @@ The database is a URL: a SQLite file by default (``NABIZ_DATABASE_URL``, see
 :mod:`nabiz.settings`), PostgreSQL with ``postgresql+psycopg://user@host/db``. The schema is owned
 by the Alembic migrations packaged in ``migrations/``; :func:`upgrade_database` brings a database to
 the latest revision and is what the app runs at startup (no ``alembic.ini`` needed).
+
+PostgreSQL needs the ``postgres`` extra (``pip install -e ".[postgres]"``: psycopg 3); without it
+:func:`make_engine` raises :class:`DatabaseDriverMissing`, whose message says so in one line.
+Engines hide bound parameters from their errors (``hide_parameters``): a failed statement's
+message would otherwise carry the stored customer text into the server's log.
 """
 
 from __future__ import annotations
@@ -30,6 +35,31 @@ def database_url(url: str | URL | None = None) -> URL:
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed
+
+
+class DatabaseDriverMissing(RuntimeError):
+    """The database URL names a driver whose package is not installed."""
+
+    def __init__(self, url: URL, missing: str | None) -> None:
+        package = missing or url.get_driver_name() or url.get_backend_name()
+        how = (
+            'pip install -e ".[postgres]" (or pip install "psycopg[binary]")'
+            if url.get_backend_name() == "postgresql" and url.get_driver_name() == "psycopg"
+            else f"install {package}"
+        )
+        super().__init__(
+            f"the queue database URL names {url.drivername}, but its driver package {package!r} "
+            f"is not installed: {how}"
+        )
+
+
+def check_driver(url: str | URL | None = None) -> None:
+    """Raise :class:`DatabaseDriverMissing` when ``url``'s driver cannot be imported."""
+    parsed = database_url(url)
+    try:
+        parsed.get_dialect().import_dbapi()
+    except ImportError as error:
+        raise DatabaseDriverMissing(parsed, getattr(error, "name", None)) from None
 
 
 def _sqlite_pragmas(busy_ms: int, wal: bool):
@@ -73,6 +103,8 @@ def make_engine(
 
         timeout_s = get_settings().database_timeout_s
     parsed = database_url(url)
+    check_driver(parsed)
+    kwargs.setdefault("hide_parameters", True)  # no customer text in logged database errors
     if parsed.get_backend_name() == "sqlite":
         if _is_file(parsed.database) and not str(parsed.database).startswith("file:"):
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)

@@ -5,9 +5,10 @@ SHA-256 is stored: a key is random, not a password, so a fast hash is as safe as
 lets the server check a request with one dictionary look-up. The plain key is returned once, by
 :func:`create_key`, and never again.
 
-Scopes: ``predict`` (``/v1/predict``, ``/v1/model``), ``queue:read`` (``GET`` on the queue),
-``queue:write`` (posting and correcting feedback), ``admin`` (erasure, ``/metrics`` and docs when
-they are not public; ``admin`` also holds every other scope).
+Scopes: ``predict`` (``/v1/predict``, ``/v1/model``), ``queue:read`` (``GET`` on the queue, the
+alerts and the insights), ``queue:write`` (posting and correcting feedback, acknowledging
+alerts), ``admin`` (erasure, and ``/metrics`` when it is not public; ``admin`` also holds every
+other scope). The probes, the console's files and the docs (while public) need no key.
 """
 
 from __future__ import annotations
@@ -58,10 +59,26 @@ def check_scopes(scopes: Iterable[str]) -> list[str]:
     return sorted(chosen, key=SCOPES.index)
 
 
+def check_name(name: str) -> str:
+    """``name`` if it is a key name (:data:`NAME_PATTERN`); else an error that lists the
+    characters allowed and the ones that are not.
+
+    ASCII only, on purpose: a name is who corrected an item or acknowledged an alert, and Turkish
+    letters would let two different names look the same ("ş" composed or as "s" plus a combining
+    cedilla; "I"/"ı" and "İ"/"i" under case folding)."""
+    if re.fullmatch(NAME_PATTERN, name):
+        return name
+    bad = [char for char in dict.fromkeys(name) if not re.fullmatch(r"[A-Za-z0-9._-]", char)]
+    why = f"not allowed: {', '.join(map(repr, bad))}" if bad else f"{len(name)} characters"
+    raise ApiKeyError(
+        "a key name is 1-64 characters from A-Z, a-z, 0-9, '.', '_' and '-' (ASCII only: no "
+        f"Turkish letters such as ç ğ ı İ ö ş ü, no spaces); got {name!r} ({why})"
+    )
+
+
 def create_key(session: Session, name: str, scopes: Iterable[str]) -> tuple[ApiKey, str]:
     """A new key named ``name``: ``(row, plain key)``; the plain key is not stored anywhere."""
-    if not re.fullmatch(NAME_PATTERN, name):
-        raise ApiKeyError(f"a key name is 1-64 letters, digits, '.', '_' or '-'; got {name!r}")
+    check_name(name)
     chosen = check_scopes(scopes)
     plain = KEY_PREFIX + secrets.token_urlsafe(32)
     row = ApiKey(

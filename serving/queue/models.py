@@ -30,6 +30,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
 )
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from nabiz.serving.priority import LEVELS
@@ -158,6 +159,15 @@ class Feedback(Base):
         ),
     )
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's own mapping
+
+    @hybrid_method
+    def overdue_at(self, now: datetime) -> Any:
+        """The one overdue rule: past its respond-by at ``now`` and not resolved.
+
+        On a row it is a ``bool`` (the API's ``overdue`` flag); on the class a SQL condition
+        (``GET /v1/queue?overdue=true`` and the queue's overdue-first order): one expression, so
+        the filter, the order and the flag cannot disagree."""
+        return (self.status != Status.RESOLVED.value) & (self.respond_by < now)
 
     def effective_labels(self) -> dict[str, Any]:
         """The model's labels with a person's corrections laid over them."""

@@ -97,7 +97,7 @@ class QueueFilters:
     channel: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
     levels: Sequence[str] = ()  # P1..P4; empty: every level
-    overdue_at: datetime | None = None  # only items whose respond_by is before this moment
+    overdue_at: datetime | None = None  # only items overdue at this moment (Feedback.overdue_at)
     received_from: datetime | None = None  # received_at >= this
     received_to: datetime | None = None  # received_at < this
 
@@ -125,7 +125,7 @@ def _queue_conditions(filters: QueueFilters) -> list[Any]:
     if filters.levels:
         conditions.append(Feedback.priority_level.in_(list(filters.levels)))
     if filters.overdue_at is not None:
-        conditions.append(Feedback.respond_by < filters.overdue_at)
+        conditions.append(Feedback.overdue_at(filters.overdue_at))
     if filters.received_from is not None:
         conditions.append(Feedback.received_at >= filters.received_from)
     if filters.received_to is not None:
@@ -154,8 +154,10 @@ QUEUE_ORDER = (
 
 def queue_order(now: datetime) -> tuple[Any, ...]:
     """Overdue items first (an item past its respond-by must rise, not wait behind newer P1s),
-    then :data:`QUEUE_ORDER`: ``queue_key(…, now)`` in SQL."""
-    return (case((Feedback.respond_by < now, 0), else_=1), *QUEUE_ORDER)
+    then :data:`QUEUE_ORDER`: ``queue_key(…, now)`` in SQL. Overdue is
+    :meth:`Feedback.overdue_at`, the rule of each item's ``overdue`` flag: a resolved item is
+    never overdue (``queue_key`` knows no status; for unresolved items the two agree)."""
+    return (case((Feedback.overdue_at(now), 0), else_=1), *QUEUE_ORDER)
 
 
 def list_queue(

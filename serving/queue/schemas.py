@@ -7,7 +7,7 @@ the model's schema and answers with the same 422 shape.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from nabiz.serving.arrival import ArrivalTime
+from nabiz.serving.inputs import Storable, has_content, storable
 from nabiz.serving.queue.models import ID_MAX_LENGTH, SURVEY_RANGES, Feedback, Status
 from nabiz.settings import get_settings
 
@@ -30,6 +31,7 @@ DEFAULT_PAGE_SIZE = 50
 FeedbackId = Annotated[
     str,
     StringConstraints(min_length=1, max_length=ID_MAX_LENGTH, pattern=r"^[^\s/]+$"),
+    Storable,
 ]
 LabelValue = str | list[str]
 SurveyKind = Literal["nps", "csat", "ces"]
@@ -72,12 +74,15 @@ class FeedbackCreate(BaseModel):
         default=None, description="The survey answer that came with it (NPS, CSAT or CES)."
     )
 
+    @field_validator("text", "channel")
+    @classmethod
+    def _storable(cls, value: str | None) -> str | None:
+        return storable(value)
+
     @field_validator("text")
     @classmethod
-    def _text_not_blank(cls, text: str) -> str:
-        if not text.strip():
-            raise ValueError("text is blank")
-        return text
+    def _text_has_content(cls, text: str) -> str:
+        return has_content(text)  # the rule of /v1/predict
 
 
 class FeedbackUpdate(BaseModel):
@@ -92,6 +97,11 @@ class FeedbackUpdate(BaseModel):
     status: Status | None = None
     corrections: dict[str, LabelValue | None] | None = None
     corrected_by: str | None = Field(default=None, max_length=128)
+
+    @field_validator("corrected_by")
+    @classmethod
+    def _storable(cls, value: str | None) -> str | None:
+        return storable(value)
 
     @model_validator(mode="after")
     def _changes_something(self) -> FeedbackUpdate:
@@ -116,7 +126,9 @@ class PredictionPublic(BaseModel):
 class PriorityPublic(BaseModel):
     level: str = Field(description="P1 (most urgent) … P4.")
     score: float
-    respond_by: datetime
+    respond_by: datetime = Field(
+        description="In the priority policy's timezone, as on /v1/predict."
+    )
     reasons: list[Any] = Field(default_factory=list)
     factors: dict[str, Any] = Field(default_factory=dict)
 
@@ -125,7 +137,7 @@ class FeedbackPublic(BaseModel):
     id: str
     text: str
     channel: str | None
-    received_at: datetime
+    received_at: datetime = Field(description="In the priority policy's timezone.")
     created_at: datetime
     updated_at: datetime
     status: Status
@@ -144,11 +156,22 @@ class FeedbackPublic(BaseModel):
         description="Effective labels: the corrections where made, else the model's labels."
     )
     overdue: bool = Field(
-        default=False, description="Past its respond-by, not resolved: the queue shows it first."
+        default=False,
+        description="Past its respond-by and not resolved: the queue shows it first, and "
+        "`GET /v1/queue?overdue=true` lists exactly these.",
     )
 
     @classmethod
-    def from_row(cls, row: Feedback, now: datetime | None = None) -> FeedbackPublic:
+    def from_row(
+        cls, row: Feedback, *, zone: tzinfo, now: datetime | None = None
+    ) -> FeedbackPublic:
+        """The item as the API answers it; its times in ``zone`` (the priority policy's: the
+        zone ``respond_by`` is promised in, as on ``/v1/predict``), the same instants as stored
+        (in UTC). ``overdue`` at ``now`` (default: the clock) by :meth:`Feedback.overdue_at`."""
+
+        def local(moment: datetime) -> datetime:
+            return moment.astimezone(zone)
+
         tasks = {}
         for task, scores in row.scores.items():
             chosen = row.labels.get(task)
@@ -159,9 +182,9 @@ class FeedbackPublic(BaseModel):
             id=row.id,
             text=row.text,
             channel=row.channel,
-            received_at=_utc(row.received_at),
-            created_at=_utc(row.created_at),
-            updated_at=_utc(row.updated_at),
+            received_at=local(row.received_at),
+            created_at=local(row.created_at),
+            updated_at=local(row.updated_at),
             status=Status(row.status),
             prediction=PredictionPublic(
                 model_name=row.model_name,
@@ -172,28 +195,22 @@ class FeedbackPublic(BaseModel):
             priority=PriorityPublic(
                 level=row.priority_level,
                 score=row.priority_score,
-                respond_by=_utc(row.respond_by),
+                respond_by=local(row.respond_by),
                 reasons=row.priority_reasons or [],
                 factors=row.priority_factors or {},
             ),
             corrections=row.corrections or {},
             corrected_by=row.corrected_by,
-            corrected_at=_utc(row.corrected_at) if row.corrected_at else None,
-            answered_at=_utc(row.answered_at) if row.answered_at else None,
+            corrected_at=local(row.corrected_at) if row.corrected_at else None,
+            answered_at=local(row.answered_at) if row.answered_at else None,
             survey=(
                 SurveyScore(kind=row.survey_kind, score=row.survey_score)  # type: ignore[arg-type]
                 if row.survey_kind is not None and row.survey_score is not None
                 else None
             ),
             labels=row.effective_labels(),
-            overdue=row.status != Status.RESOLVED.value
-            and _utc(row.respond_by) < (now or datetime.now(UTC)),
+            overdue=bool(row.overdue_at(now or datetime.now(UTC))),
         )
-
-
-def _utc(moment: datetime) -> datetime:
-    """Answers carry UTC times, whatever zone a value was computed in or read back with."""
-    return moment.astimezone(UTC)
 
 
 class QueuePage(BaseModel):

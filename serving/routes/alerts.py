@@ -6,9 +6,13 @@
 ``GET /v1/alerts/{id}``
     One alert (404 when unknown).
 ``POST /v1/alerts/{id}/ack``
-    A person acknowledges it (``{"by": "ayse"}``, optional). Acknowledging again changes nothing
-    and answers the alert as it was first acknowledged. Acknowledging does not stop deliveries:
-    the webhook still gets the alert.
+    A person acknowledges it (``{"by": "ayse"}``, optional; when keys are asked for, who
+    acknowledged is the API key's name and the body's ``by`` is ignored, as ``corrected_by`` on
+    ``PATCH /v1/feedback``). Acknowledging again changes nothing and answers the alert as it was
+    first acknowledged. Acknowledging does not stop deliveries: the webhook still gets the alert.
+
+Scopes: ``queue:read`` for the ``GET`` routes, ``queue:write`` to acknowledge
+(:mod:`nabiz.serving.auth`).
 """
 
 from __future__ import annotations
@@ -21,12 +25,14 @@ from sqlalchemy.orm import selectinload
 
 from nabiz.serving.alerts.models import Alert
 from nabiz.serving.alerts.schemas import AlertAck, AlertPage, AlertPublic
+from nabiz.serving.auth import QueueReadScope, QueueWriteScope
+from nabiz.serving.inputs import Storable
 from nabiz.serving.queue.deps import SessionDep
 from nabiz.serving.queue.models import utcnow
-from nabiz.serving.routes.queue import MAX_OFFSET
+from nabiz.serving.routes.queue import AUTH, MAX_OFFSET
 
 router = APIRouter(prefix="/v1", tags=["alerts"])
-NOT_FOUND = {404: {"description": "No alert with this id."}}
+NOT_FOUND = {404: {"description": "No alert with this id."}, **AUTH}
 AlertId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # inside every database's integer
 
 
@@ -37,11 +43,12 @@ def _get(session: SessionDep, alert_id: int) -> Alert:
     return row
 
 
-@router.get("/alerts", response_model=AlertPage)
+@router.get("/alerts", response_model=AlertPage, responses=AUTH)
 def list_alerts(
     session: SessionDep,
+    _caller: QueueReadScope,
     acknowledged: Annotated[bool | None, Query(description="Only (un)acknowledged.")] = None,
-    rule: Annotated[str | None, Query(max_length=64)] = None,
+    rule: Annotated[str | None, Query(max_length=64), Storable] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> AlertPage:
@@ -67,19 +74,22 @@ def list_alerts(
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertPublic, responses=NOT_FOUND)
-def read_alert(alert_id: AlertId, session: SessionDep) -> AlertPublic:
+def read_alert(alert_id: AlertId, session: SessionDep, _caller: QueueReadScope) -> AlertPublic:
     """One alert with its deliveries."""
     return AlertPublic.from_row(_get(session, alert_id))
 
 
 @router.post("/alerts/{alert_id}/ack", response_model=AlertPublic, responses=NOT_FOUND)
 def acknowledge_alert(
-    alert_id: AlertId, session: SessionDep, body: AlertAck | None = None
+    alert_id: AlertId, session: SessionDep, caller: QueueWriteScope, body: AlertAck | None = None
 ) -> AlertPublic:
-    """A person has seen the alert and takes it on."""
+    """A person has seen the alert and takes it on.
+
+    Who acknowledged comes from the API key's name; `by` in the body counts only when the server
+    asks for no keys."""
     row = _get(session, alert_id)
     if row.acknowledged_at is None:
         row.acknowledged_at = utcnow()
-        row.acknowledged_by = body.by if body else None
+        row.acknowledged_by = caller.name if caller is not None else (body.by if body else None)
         session.commit()
     return AlertPublic.from_row(row)

@@ -175,7 +175,9 @@ def make_router(
         to 1 for single-label and ordinal tasks, sigmoid scores for multi-label tasks), `labels`
         the chosen label(s). Tasks appear under `tasks` and again as top-level keys of the item.
         Personal data (ids, IBANs, cards, phones, e-mails) is masked before the model sees a
-        text; `personal_data` lists the kinds found.
+        text; `personal_data` lists the kinds found. A NUL character (`\\u0000`) or a lone
+        surrogate in a `text`, `id` or `channel` is a 422 naming the field, as on
+        `/v1/feedback`: refused rather than stripped, so the text tagged is the text sent.
         """
         channels = resolve_channels(body.items, policy)
         skew = timedelta(seconds=settings.max_clock_skew_s)

@@ -10,7 +10,8 @@
     Items by priority level (P1 first), then ``respond_by``, then arrival; ``count`` is the total.
     Filters: ``status`` (repeatable; default open and in_progress), ``channel``, ``topic`` (the
     effective label of the model's ``topic`` task) and ``label=task:label`` (repeatable, any task);
-    ``level`` (repeatable P1..P4), ``overdue=true`` (past respond_by), ``received_from`` and
+    ``level`` (repeatable P1..P4), ``overdue=true`` (past respond_by and not resolved, the rule
+    of each item's ``overdue`` flag), ``received_from`` and
     ``received_to`` (a half-open range of arrival times, with UTC offsets);
     ``limit`` (1..200, default 50) and ``offset`` page through it.
 ``PATCH /v1/feedback/{id}``
@@ -24,6 +25,11 @@
     name when keys are asked for.
 ``DELETE /v1/feedback/{id}``
     Erases an item and its label rows (KVKK erasure; an ``admin`` key).
+
+Times in the answers (``received_at``, ``priority.respond_by``, ``created_at``, …) are in the
+priority policy's timezone, as on ``/v1/predict``; the database keeps them in UTC. A NUL
+character or lone surrogate in any string (body, path, query) is a 422 naming the field
+(:mod:`nabiz.serving.inputs`), on SQLite and PostgreSQL alike.
 
 Scopes: ``queue:read`` for the ``GET`` routes, ``queue:write`` for ``POST`` and ``PATCH``,
 ``admin`` for ``DELETE`` (:mod:`nabiz.serving.auth`). Texts are masked (:mod:`nabiz.pii`)
@@ -50,6 +56,7 @@ from nabiz.pii import mask_many
 from nabiz.serving.arrival import FutureArrivalError, resolve_arrival
 from nabiz.serving.auth import AdminScope, QueueReadScope, QueueWriteScope
 from nabiz.serving.deps import SettingsDep
+from nabiz.serving.inputs import Storable
 from nabiz.serving.priority import UnknownChannelError, normalize_channel
 from nabiz.serving.queue import repository
 from nabiz.serving.queue.deps import (
@@ -73,7 +80,7 @@ from nabiz.serving.queue.schemas import (
 
 router = APIRouter(prefix="/v1", tags=["queue"])
 
-FeedbackIdPath = Annotated[str, Path(min_length=1, max_length=ID_MAX_LENGTH)]
+FeedbackIdPath = Annotated[str, Path(min_length=1, max_length=ID_MAX_LENGTH), Storable]
 MAX_OFFSET = 1_000_000_000  # beyond any queue; keeps the number inside every database's integer
 NOT_FOUND = {404: {"description": "No feedback with this id."}}
 AUTH = {
@@ -101,11 +108,12 @@ def parse_if_match(value: str | None) -> int | None:
     return int(tag)
 
 
-def _invalid(loc: tuple[str | int, ...], message: str, value: object) -> RequestValidationError:
-    """A 422 in FastAPI's own shape, for checks that need the loaded model or policy."""
-    return RequestValidationError(
-        [{"type": "value_error", "loc": loc, "msg": message, "input": value}]
-    )
+def _invalid(
+    loc: tuple[str | int, ...], message: str, value: object, kind: str = "value_error"
+) -> RequestValidationError:
+    """A 422 in FastAPI's own shape, for checks that need the loaded model or policy (``kind``:
+    the error's ``type``, the one ``/v1/predict`` gives for the same fault)."""
+    return RequestValidationError([{"type": kind, "loc": loc, "msg": message, "input": value}])
 
 
 def _seen(session: Session, feedback_id: str) -> bool:
@@ -147,12 +155,14 @@ async def create_feedback(
     try:
         channel = normalize_channel(body.channel, policy)
     except UnknownChannelError as error:
-        raise _invalid(("body", "channel"), str(error), body.channel) from None
+        raise _invalid(("body", "channel"), str(error), body.channel, "unknown_channel") from None
     now = utcnow()
     try:
         arrival = resolve_arrival(body.received_at, zone=policy.zone, now=now, max_skew=max_skew)
     except FutureArrivalError as error:
-        raise _invalid(("body", "received_at"), str(error), body.received_at) from None
+        raise _invalid(
+            ("body", "received_at"), str(error), body.received_at, "future_received_at"
+        ) from None
     received_at = arrival or now
     text = mask_many([body.text], settings.mask_personal_data)[0].text
 
@@ -180,7 +190,7 @@ async def create_feedback(
     else:
         alerts(row.id)  # the alert rules look at the new item (in the background)
     response.headers["ETag"] = etag(row.version)
-    return FeedbackPublic.from_row(row)
+    return FeedbackPublic.from_row(row, zone=policy.zone)
 
 
 @router.get(
@@ -189,7 +199,11 @@ async def create_feedback(
     responses={**NOT_FOUND, **AUTH},
 )
 def read_feedback(
-    feedback_id: FeedbackIdPath, session: SessionDep, response: Response, _caller: QueueReadScope
+    feedback_id: FeedbackIdPath,
+    session: SessionDep,
+    policy: PolicyDep,
+    response: Response,
+    _caller: QueueReadScope,
 ) -> FeedbackPublic:
     """One stored feedback item; its `ETag` is the version to send back in `If-Match`."""
     try:
@@ -197,7 +211,7 @@ def read_feedback(
     except repository.FeedbackNotFoundError as error:
         raise _not_found(error) from None
     response.headers["ETag"] = etag(row.version)
-    return FeedbackPublic.from_row(row)
+    return FeedbackPublic.from_row(row, zone=policy.zone)
 
 
 @router.patch(
@@ -214,6 +228,7 @@ def update_feedback(
     body: FeedbackUpdate,
     session: SessionDep,
     predictor: PredictorDep,
+    policy: PolicyDep,
     reprioritize: ReprioritizerDep,
     response: Response,
     caller: QueueWriteScope,
@@ -250,7 +265,7 @@ def update_feedback(
     except repository.InvalidCorrectionError as error:
         raise _invalid(("body", "corrections", error.task), error.message, error.value) from None
     response.headers["ETag"] = etag(row.version)
-    return FeedbackPublic.from_row(row)
+    return FeedbackPublic.from_row(row, zone=policy.zone)
 
 
 @router.delete(
@@ -279,20 +294,27 @@ def read_queue(
         list[Status] | None,
         Query(alias="status", description="Repeatable; default: open and in_progress."),
     ] = None,
-    channel: Annotated[str | None, Query(max_length=64)] = None,
+    channel: Annotated[
+        str | None,
+        Query(min_length=1, max_length=64, description="A channel or an alias; not empty."),
+        Storable,
+    ] = None,
     topic: Annotated[
         str | None,
         Query(max_length=128, description="Effective label of the task playing the topic role."),
+        Storable,
     ] = None,
     label: Annotated[
-        list[str] | None,
+        list[Annotated[str, Storable]] | None,
         Query(description="Repeatable 'task:label' filter on effective labels, any task."),
     ] = None,
     level: Annotated[
         list[Literal["P1", "P2", "P3", "P4"]] | None,
         Query(description="Repeatable priority level; default: every level."),
     ] = None,
-    overdue: Annotated[bool, Query(description="Only items past their respond_by.")] = False,
+    overdue: Annotated[
+        bool, Query(description="Only items past their respond_by and not resolved.")
+    ] = False,
     received_from: Annotated[
         AwareDatetime | None, Query(description="Received at or after (with a UTC offset).")
     ] = None,
@@ -336,19 +358,20 @@ def read_queue(
         except UnknownChannelError as error:
             raise _invalid(("query", "channel"), str(error), channel) from None
 
+    now = utcnow()  # one moment for the filter, the order and each item's overdue flag
     filters = repository.QueueFilters(
         statuses=tuple(status_) if status_ else repository.DEFAULT_QUEUE_STATUSES,
         channel=channel_id,
         labels=labels,
         levels=tuple(level or ()),
-        overdue_at=utcnow() if overdue else None,
+        overdue_at=now if overdue else None,
         received_from=received_from,
         received_to=received_to,
     )
-    count, rows = repository.list_queue(session, filters, limit=limit, offset=offset)
+    count, rows = repository.list_queue(session, filters, limit=limit, offset=offset, now=now)
     return QueuePage(
         count=count,
-        items=[FeedbackPublic.from_row(row) for row in rows],
+        items=[FeedbackPublic.from_row(row, zone=policy.zone, now=now) for row in rows],
         limit=limit,
         offset=offset,
     )

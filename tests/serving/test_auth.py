@@ -174,3 +174,14 @@ def test_serve_cli_refuses_an_open_bind(tmp_path, serving_model_dir, monkeypatch
     result = runner.invoke(cli, ["serve", "--model", str(serving_model_dir), "--host", "0.0.0.0"])
     assert result.exit_code == 2
     assert "not a loopback address" in result.output
+
+
+def test_a_key_name_with_turkish_letters_is_refused_naming_the_allowed_characters(sqlite_queue):
+    result = runner.invoke(
+        cli, ["keys", "create", "ayşe-ışık", "--scope", "predict", "--database-url", sqlite_queue]
+    )
+    assert result.exit_code == 2
+    message = " ".join(result.output.split())  # rich may wrap the line
+    assert "A-Z, a-z, 0-9, '.', '_' and '-'" in message
+    assert "not allowed: 'ş', 'ı'" in message
+    assert "Traceback" not in result.output
