@@ -394,8 +394,8 @@ def _apply_update(
             assessment = reprioritize(row)
             if assessment is not None:
                 _apply_priority(row, assessment)
-    elif corrected_by is not None and row.corrections:
-        row.corrected_by = corrected_by
+    # a PATCH without corrections (a status change) leaves who corrected as it was: the audit
+    # names the person who made the corrections, not the one who closed the item
     row.updated_at = utcnow()
 
 

@@ -142,6 +142,21 @@ def test_who_corrected_comes_from_the_key_not_the_body(
         assert patched.json()["corrected_by"] == "ayse"
 
 
+def test_closing_an_item_keeps_who_corrected_it(make_settings, serving_predictor, sqlite_queue):
+    ayse = make_key(sqlite_queue, "ayse", "queue:read", "queue:write")
+    mehmet = make_key(sqlite_queue, "mehmet", "queue:read", "queue:write")
+    with client_for(make_settings, serving_predictor, sqlite_queue) as client:
+        client.post("/v1/feedback", json={"id": "k-2", "text": TEXT}, headers=bearer(ayse))
+        fixed = {"corrections": {"sentiment": "olumlu"}}
+        assert client.patch("/v1/feedback/k-2", json=fixed, headers=bearer(ayse)).status_code == 200
+        closed = client.patch(
+            "/v1/feedback/k-2", json={"status": "resolved"}, headers=bearer(mehmet)
+        )
+        assert closed.status_code == 200, closed.text
+        assert closed.json()["status"] == "resolved"
+        assert closed.json()["corrected_by"] == "ayse"
+
+
 def test_metrics_and_docs_follow_their_settings(make_settings, serving_predictor, sqlite_queue):
     admin = make_key(sqlite_queue, "yonetici", "admin")
     closed = {"public_metrics": False, "public_docs": False}
