@@ -82,6 +82,23 @@ def score(
         str | None,
         typer.Option("--encoding", help="Text encoding of the input; default: detected."),
     ] = None,
+    sheet: Annotated[
+        str | None,
+        typer.Option(
+            "--sheet",
+            help="Excel: the sheet to read; default: the active sheet, or the first with data "
+            "when it is empty.",
+        ),
+    ] = None,
+    header_row: Annotated[
+        int | None,
+        typer.Option(
+            "--header-row",
+            min=1,
+            help="CSV/Excel: the line or row (from 1) that names the columns; default: the first "
+            "line of a CSV file, the first row with two or more values of a sheet.",
+        ),
+    ] = None,
     top: Annotated[int, typer.Option("--top", min=0, help="Highest-priority rows to list.")] = 10,
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")
@@ -122,8 +139,12 @@ def score(
         typer.Option("--cpus-per-actor", min=0.01, help="Ray: CPUs (and torch threads) per actor."),
     ] = 1.0,
 ) -> None:
-    """Tag and prioritize every row of a feedback export; print counts and the most urgent rows."""
+    """Tag and prioritize every row of a feedback export; print counts and the most urgent rows.
+
+    Exits with 1 when rows were read but none could be scored (the output is still written)."""
     if engine is Engine.ray:
+        if sheet is not None or header_row is not None:
+            raise fail("--sheet and --header-row work with the local engine only.")
         _score_on_ray(
             input_path,
             output,
@@ -153,6 +174,8 @@ def score(
             else ("missing")
         )
         raise fail(f"{input_path}: cannot read the input: the path is {what}.")
+    if report is not None:
+        _check_report_path(report, input_path, output)
 
     from nabiz.model.loading import load_predictor
     from nabiz.serving.batch import ColumnError, ResumeError, score_file
@@ -185,6 +208,8 @@ def score(
             encoding=encoding,
             top_n=top,
             mask_personal_data=settings.mask_personal_data,
+            sheet=sheet,
+            header_row=header_row,
         )
     except (TableReadError, ColumnError, ResumeError, OutputError, PolicyError, OSError) as exc:
         raise fail(str(exc)) from None
@@ -209,6 +234,22 @@ def score(
             timezone=rules.timezone,
             roles=Roles.of(predictor.schema),
         )
+    if summary.nothing_scored:
+        raise typer.Exit(code=1)
+
+
+def _check_report_path(report: Path, *inputs: Path) -> None:
+    """Refuse, before any work, a report path that cannot be written or would replace an input
+    (the scored file, the export)."""
+    from nabiz.serving.writers import OutputError, check_target
+
+    for other in inputs:
+        if report.resolve() == other.resolve():
+            raise fail(f"the report {report} would overwrite {other}; name another file.")
+    try:
+        check_target(report, "report")
+    except OutputError as exc:
+        raise fail(str(exc)) from None
 
 
 def _write_report(scored: Path, output: Path, **options) -> None:
@@ -217,6 +258,7 @@ def _write_report(scored: Path, output: Path, **options) -> None:
     from nabiz.tabular import TableReadError
 
     try:
+        output.parent.mkdir(parents=True, exist_ok=True)
         seconds = write_report(scored, output, ReportOptions(**options))
     except (ColumnError, TableReadError, OSError) as exc:
         raise fail(str(exc)) from None
@@ -268,6 +310,7 @@ def report(
     ] = None,
 ) -> None:
     """Write one self-contained HTML report (no script, no internet) of a scored file."""
+    _check_report_path(output, scored)
     from nabiz.model.schema import LabelSchema
     from nabiz.serving.console.frame import DEFAULT_ROLES, Roles
     from nabiz.serving.priority import PolicyError, load_policy
@@ -307,6 +350,8 @@ def _score_on_ray(input_path: Path, output: Path, **options) -> None:
     policy = options.pop("policy")
     model_dir = model_dir_or_default(options.pop("model"))
     report = options.pop("report")
+    if report is not None:
+        _check_report_path(report, input_path, output)
     try:
         rules = load_policy(policy if policy is not None else settings.priority_policy)
         summary = score_with_ray(input_path, output, model_dir, rules, settings, **options)
@@ -327,3 +372,5 @@ def _score_on_ray(input_path: Path, output: Path, **options) -> None:
             timezone=rules.timezone,
             roles=Roles.of(LabelSchema.load(model_dir)),
         )
+    if summary.nothing_scored:
+        raise typer.Exit(code=1)

@@ -20,7 +20,15 @@ continues exactly after the last complete chunk.
 Columns have a *kind* that decides how each format stores a value: ``text`` (original columns
 and labels; string), ``float``, ``bool``, ``json`` (a dict: nested in JSON Lines, JSON text
 elsewhere) and ``list`` (of strings: a JSON array in JSON Lines, a Parquet list, ``"; "``-joined
-text in CSV and Excel).
+text in CSV and Excel). The Excel writer is :mod:`nabiz.serving.writers_excel`; what every
+writer shares (paths, columns, the partial interface, Parquet parts, Arrow) is
+:mod:`nabiz.serving.writers_base`. Import from this module.
+
+Spreadsheet safety (:mod:`nabiz.spreadsheet`): CSV, TSV and Excel prefix a text cell that starts
+like a formula with ``'``. A cell the reader got as a number (:class:`nabiz.tabular.NumberText`:
+``-150`` typed in Excel, JSON or Parquet) is no formula: it is written unprefixed, and as a number
+in Excel (an integer of 16 or more digits as text, which Excel would round). Excel cells hold at
+most 32,767 characters: a longer text is cut (ending in ``…``) and counted in ``cells_cut``.
 """
 
 from __future__ import annotations
@@ -30,83 +38,31 @@ import io
 import json
 import os
 import shutil
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from nabiz.spreadsheet import is_formula_like, neutralize_formula
-
-OutputFormat = Literal["csv", "tsv", "jsonl", "parquet", "xlsx"]
-ColumnKind = Literal["text", "float", "bool", "json", "list"]
-
-OUTPUT_EXTENSIONS: dict[str, OutputFormat] = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".xlsx": "xlsx",
-}
-PARTIAL_SUFFIX = ".partial"
-LIST_SEPARATOR = "; "
-EXCEL_MAX_ROWS = 1_048_576  # header included
-EXCEL_MAX_CELL_CHARS = 32_767
-
-
-class OutputError(ValueError):
-    """The output cannot be written as asked; the message says what to change."""
-
-
-@dataclass(frozen=True)
-class Column:
-    """One output column and how formats store its values."""
-
-    name: str
-    kind: ColumnKind = "text"
-
-
-def output_format(path: str | Path) -> OutputFormat:
-    """The output format of ``path`` from its extension."""
-    suffix = Path(path).suffix.lower()
-    if suffix in OUTPUT_EXTENSIONS:
-        return OUTPUT_EXTENSIONS[suffix]
-    supported = ", ".join(sorted(OUTPUT_EXTENSIONS))
-    raise OutputError(
-        f"{path}: cannot tell the output format from the extension {suffix or '(none)'!r}; "
-        f"name the output with one of {supported}."
-    )
-
-
-def partial_path(output: str | Path) -> Path:
-    """Where a run writes before the output is complete (a file, or a folder of parts)."""
-    output = Path(output)
-    return output.with_name(output.name + PARTIAL_SUFFIX)
-
-
-# ----------------------------------------------------------------------------------------------
-# value conversion
-
-
-def _json_text(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def flat_value(value: Any, kind: ColumnKind) -> Any:
-    """A value for a flat format (CSV, Excel): text, a number, a bool, or None."""
-    if value is None:
-        return None
-    if kind == "list":
-        if isinstance(value, list | tuple):
-            return LIST_SEPARATOR.join(str(item) for item in value)
-        return str(value)
-    if kind == "json" or isinstance(value, dict | list):
-        return value if isinstance(value, str) else _json_text(value)
-    if kind == "text":
-        return value if isinstance(value, str) else str(value)
-    return value
+from nabiz.serving.writers_base import (
+    LIST_SEPARATOR,
+    OUTPUT_EXTENSIONS,
+    PARTIAL_SUFFIX,
+    Column,
+    ColumnKind,
+    OutputError,
+    OutputFormat,
+    PartialWriter,
+    _PartsWriter,
+    arrow_schema,
+    arrow_table,
+    check_target,
+    flat_value,
+    output_format,
+    partial_path,
+)
+from nabiz.serving.writers_excel import ExcelWriter
+from nabiz.spreadsheet import neutralize_formula
+from nabiz.tabular import NumberText
 
 
 def _csv_cell(value: Any, kind: ColumnKind) -> str:
@@ -115,46 +71,13 @@ def _csv_cell(value: Any, kind: ColumnKind) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, NumberText):
+        return str(value)  # a number read as one (-150): no formula
     return str(neutralize_formula(value))  # text only: numbers are never prefixed
 
 
 # ----------------------------------------------------------------------------------------------
 # writers
-
-
-class PartialWriter(ABC):
-    """Writes chunks of rows (dicts keyed by column name) to a partial output, then finishes it."""
-
-    format: OutputFormat
-
-    def __init__(self, output: str | Path, columns: Sequence[Column]) -> None:
-        self.output = Path(output)
-        self.columns = list(columns)
-        self.partial = partial_path(self.output)
-        self.rows_written = 0
-
-    @abstractmethod
-    def start(self, checkpoint: dict[str, Any] | None = None) -> None:
-        """Begin a fresh partial output, or continue the one described by ``checkpoint``."""
-
-    @abstractmethod
-    def write_chunk(self, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-        """Write ``rows`` durably and return the checkpoint to continue after them."""
-
-    @abstractmethod
-    def finish(self) -> Path:
-        """Complete the output and move it to its final path; returns that path."""
-
-    def close(self) -> None:  # noqa: B027 - optional hook
-        """Release open files, leaving the partial output as it is (for a later resume)."""
-
-    def discard(self) -> None:
-        """Remove the partial output."""
-        self.close()
-        if self.partial.is_dir():
-            shutil.rmtree(self.partial)
-        elif self.partial.exists():
-            self.partial.unlink()
 
 
 class _AppendWriter(PartialWriter):
@@ -230,7 +153,8 @@ class CsvWriter(_AppendWriter):
         return buffer.getvalue().encode("utf-8")
 
     def _header(self) -> bytes:
-        return "\ufeff".encode() + self._lines([[column.name for column in self.columns]])
+        names = [neutralize_formula(column.name) for column in self.columns]
+        return "\ufeff".encode() + self._lines([names])
 
     def _encode(self, rows: Sequence[dict[str, Any]]) -> bytes:
         return self._lines(
@@ -255,74 +179,6 @@ class JsonlWriter(_AppendWriter):
         return "".join(lines).encode("utf-8")
 
 
-class _PartsWriter(PartialWriter):
-    """Each chunk a complete Parquet part; :meth:`finish` merges the parts into the output."""
-
-    def __init__(self, output: str | Path, columns: Sequence[Column]) -> None:
-        super().__init__(output, columns)
-        self.parts = 0
-        self._schema = arrow_schema(self.columns)
-
-    def _part(self, number: int) -> Path:
-        return self.partial / f"part-{number:06d}.parquet"
-
-    def _existing_parts(self) -> list[Path]:
-        return sorted(self.partial.glob("part-*.parquet"))
-
-    def start(self, checkpoint: dict[str, Any] | None = None) -> None:
-        if self.partial.is_file():
-            self.partial.unlink()
-        if checkpoint is None:
-            if self.partial.is_dir():
-                shutil.rmtree(self.partial)
-            self.partial.mkdir(parents=True)
-            return
-        self.parts = int(checkpoint["parts"])
-        self.rows_written = int(checkpoint.get("rows", 0))
-        missing = [n for n in range(self.parts) if not self._part(n).is_file()]
-        if not self.partial.is_dir() or missing:
-            raise OutputError(
-                f"{self.partial} lacks parts the run's state records; the interrupted run "
-                "cannot be continued. Run again without --resume to start over."
-            )
-        for path in self.partial.iterdir():  # parts of a chunk that was never checkpointed
-            if path.name.endswith(".tmp") or path not in {self._part(n) for n in range(self.parts)}:
-                path.unlink()
-
-    def write_chunk(self, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-        import pyarrow.parquet as pq
-
-        if rows:
-            self._check_rows(self.rows_written + len(rows))
-            table = arrow_table(rows, self.columns, self._schema)
-            target = self._part(self.parts)
-            temporary = target.with_name(target.name + ".tmp")
-            pq.write_table(table, temporary)
-            with temporary.open("rb") as handle:
-                os.fsync(handle.fileno())
-            os.replace(temporary, target)
-            self.parts += 1
-        self.rows_written += len(rows)
-        return {"parts": self.parts, "rows": self.rows_written}
-
-    def _check_rows(self, total: int) -> None:
-        """Refuse early what the final format cannot hold."""
-
-    def finish(self) -> Path:
-        temporary = self.output.with_name(self.output.name + ".tmp")
-        try:
-            self._merge([self._part(n) for n in range(self.parts)], temporary)
-            os.replace(temporary, self.output)
-        finally:
-            if temporary.exists():
-                temporary.unlink()
-        shutil.rmtree(self.partial)
-        return self.output
-
-    @abstractmethod
-    def _merge(self, parts: list[Path], target: Path) -> None: ...
-
-
 class ParquetWriter(_PartsWriter):
     """Parquet with a fixed schema: original columns as strings, predictions typed."""
 
@@ -334,111 +190,6 @@ class ParquetWriter(_PartsWriter):
         with pq.ParquetWriter(target, self._schema) as writer:
             for part in parts:
                 writer.write_table(pq.read_table(part, schema=self._schema))
-
-
-class ExcelWriter(_PartsWriter):
-    """An .xlsx workbook streamed with openpyxl's write-only mode, one sheet, a bold header."""
-
-    format = "xlsx"
-    sheet_title = "nabiz"
-
-    def _check_rows(self, total: int) -> None:
-        if total + 1 > EXCEL_MAX_ROWS:
-            raise OutputError(
-                f"{self.output}: Excel sheets hold at most {EXCEL_MAX_ROWS - 1:,} rows; the input "
-                "has more. Write .csv, .jsonl or .parquet instead."
-            )
-
-    def _merge(self, parts: list[Path], target: Path) -> None:
-        import pyarrow.parquet as pq
-        from openpyxl import Workbook
-        from openpyxl.cell import WriteOnlyCell
-        from openpyxl.styles import Font
-
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet(self.sheet_title)
-        bold = Font(bold=True)
-        header = []
-        for column in self.columns:
-            cell = WriteOnlyCell(sheet, value=excel_value(column.name, "text"))
-            cell.font = bold
-            header.append(cell)
-        sheet.append(header)
-        sheet.freeze_panes = "A2"
-        kinds = [column.kind for column in self.columns]
-
-        def cell(value: Any, kind: ColumnKind) -> Any:
-            value = excel_value(value, kind)
-            if is_formula_like(value):
-                # text, not a formula: a customer's "=HYPERLINK(…)" must not run in Excel; the
-                # quote prefix as in CSV, and the cell typed as a string
-                text = WriteOnlyCell(sheet, value=neutralize_formula(value))
-                text.data_type = "s"
-                return text
-            return value
-
-        for part in parts:
-            parquet = pq.ParquetFile(part)
-            for batch in parquet.iter_batches(batch_size=2_000):
-                columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
-                for values in zip(*columns, strict=True):
-                    sheet.append([cell(v, kind) for v, kind in zip(values, kinds, strict=True)])
-            parquet.close()
-        workbook.save(target)
-
-
-def excel_value(value: Any, kind: ColumnKind) -> Any:
-    """A value Excel accepts: no control characters, at most 32,767 characters a cell."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    value = flat_value(value, kind)
-    if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub(" ", value)
-        if len(value) > EXCEL_MAX_CELL_CHARS:
-            value = value[: EXCEL_MAX_CELL_CHARS - 1] + "…"
-    return value
-
-
-# ----------------------------------------------------------------------------------------------
-# arrow
-
-
-def arrow_schema(columns: Sequence[Column]):
-    import pyarrow as pa
-
-    types = {
-        "text": pa.string(),
-        "float": pa.float64(),
-        "bool": pa.bool_(),
-        "json": pa.string(),
-        "list": pa.list_(pa.string()),
-    }
-    return pa.schema([pa.field(column.name, types[column.kind]) for column in columns])
-
-
-def _arrow_value(value: Any, kind: ColumnKind) -> Any:
-    if value is None:
-        return None
-    if kind == "text":
-        return value if isinstance(value, str) else flat_value(value, "text")
-    if kind == "json":
-        return value if isinstance(value, str) else _json_text(value)
-    if kind == "list":
-        return [str(item) for item in value] if isinstance(value, list | tuple) else [str(value)]
-    if kind == "float":
-        return float(value)
-    return bool(value)
-
-
-def arrow_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column], schema=None):
-    import pyarrow as pa
-
-    schema = schema if schema is not None else arrow_schema(columns)
-    arrays = {
-        column.name: [_arrow_value(row.get(column.name), column.kind) for row in rows]
-        for column in columns
-    }
-    return pa.Table.from_pydict(arrays, schema=schema)
 
 
 def open_writer(output: str | Path, columns: Sequence[Column]) -> PartialWriter:
@@ -456,7 +207,9 @@ def open_writer(output: str | Path, columns: Sequence[Column]) -> PartialWriter:
 
 
 __all__ = [
+    "LIST_SEPARATOR",
     "OUTPUT_EXTENSIONS",
+    "PARTIAL_SUFFIX",
     "Column",
     "ColumnKind",
     "CsvWriter",
@@ -466,6 +219,10 @@ __all__ = [
     "OutputFormat",
     "ParquetWriter",
     "PartialWriter",
+    "arrow_schema",
+    "arrow_table",
+    "check_target",
+    "flat_value",
     "open_writer",
     "output_format",
     "partial_path",

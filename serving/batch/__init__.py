@@ -10,7 +10,8 @@ Promises:
 * **Every input row is an output row, in order**, with all its original columns followed by the
   prediction and priority columns. A row that cannot be scored — unreadable (the reader marked
   it), empty text, an unknown channel, an unreadable time — gets a message in ``error`` and no
-  prediction.
+  prediction. A row the reader read exactly but with a note (an Excel value in a column without
+  a header, left out) is scored and keeps the note in ``error``.
 * **Columns follow the model's schema**: per task ``<task>`` (the label; for a multi-label task
   the labels over their thresholds), ``<task>_score`` (the top label's score) and
   ``<task>_scores`` (every label's score, JSON); then ``truncated``, ``priority_level``,
@@ -25,9 +26,10 @@ Promises:
   ``now`` (which the priority's deadlines and ages are computed against) is saved too and reused.
 
 The package, one concern a module: :mod:`~nabiz.serving.batch.columns` (which columns hold the
-text), :mod:`~nabiz.serving.batch.times` (received-at times), :mod:`~nabiz.serving.batch.rows`
-(row counts for the progress bar), :mod:`~nabiz.serving.batch.resume` (the state of an
-interrupted run), :mod:`~nabiz.serving.batch.summary` (the run's counts and report) and
+text), :mod:`~nabiz.serving.batch.plan` (the output's columns), :mod:`~nabiz.serving.batch.times`
+(received-at times), :mod:`~nabiz.serving.batch.rows` (row counts for the progress bar),
+:mod:`~nabiz.serving.batch.resume` (the state of an interrupted run),
+:mod:`~nabiz.serving.batch.summary` (the run's counts and report) and
 :mod:`~nabiz.serving.batch.scoring` (the run itself); the output formats are
 :mod:`nabiz.serving.writers`.
 """

@@ -24,7 +24,9 @@ def _count_lines(path: Path, encoding: str) -> int:
     return lines + (last != b"\n")
 
 
-def estimate_rows(path: str | Path, fmt: TableFormat, encoding: str | None = None) -> int | None:
+def estimate_rows(
+    path: str | Path, fmt: TableFormat, encoding: str | None = None, sheet: str | None = None
+) -> int | None:
     """The row count for the progress bar: exact for Parquet, the sheet's dimension for Excel,
     parsed records for CSV (a quoted line break is not a row), lines for JSON Lines."""
     path = Path(path)
@@ -34,11 +36,11 @@ def estimate_rows(path: str | Path, fmt: TableFormat, encoding: str | None = Non
 
             return pq.ParquetFile(path).metadata.num_rows
         if fmt == "xlsx":
-            from openpyxl import load_workbook
+            from nabiz.tabular_excel import choose_sheet, open_workbook
 
-            workbook = load_workbook(path, read_only=True)
+            workbook = open_workbook(path, data_only=False)
             try:
-                rows = workbook.worksheets[0].max_row
+                rows = choose_sheet(workbook, sheet, path).max_row
             finally:
                 workbook.close()
             return max(0, rows - 1) if rows else None

@@ -11,7 +11,7 @@ import logging
 import math
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,8 @@ import pandas as pd
 
 from nabiz.model.predictor import Prediction, Predictor
 from nabiz.pii import mask_text
-from nabiz.serving.batch.columns import find_column, resolve_text_columns, unused_column_hints
+from nabiz.serving.batch.columns import unused_column_hints
+from nabiz.serving.batch.plan import _Plan, _plan
 from nabiz.serving.batch.resume import (
     STATE_VERSION,
     check_resumable,
@@ -30,7 +31,7 @@ from nabiz.serving.batch.resume import (
     state_path,
 )
 from nabiz.serving.batch.rows import estimate_rows
-from nabiz.serving.batch.summary import TOP_ROWS, ScoreSummary, Tally, TopRow
+from nabiz.serving.batch.summary import TOP_ROWS, ScoreSummary, Tally, TopRow, reading_notes
 from nabiz.serving.batch.times import parse_time
 from nabiz.serving.priority import (
     LEVELS,
@@ -39,12 +40,20 @@ from nabiz.serving.priority import (
     compute_priority,
     normalize_channel,
 )
-from nabiz.serving.writers import Column, PartialWriter, open_writer, output_format, partial_path
+from nabiz.serving.writers import (
+    OutputError,
+    PartialWriter,
+    check_target,
+    open_writer,
+    output_format,
+    partial_path,
+)
 from nabiz.tabular import (
     ERROR_COLUMN,
     TableFormat,
     detect_format,
     is_blank,
+    is_note,
     iter_table_chunks,
     join_text,
 )
@@ -76,73 +85,6 @@ def _jsonl_columns(
     return list(seen)
 
 
-@dataclass
-class _Plan:
-    """Everything fixed before the first row is scored."""
-
-    originals: list[str]
-    text_columns: list[str]
-    id_column: str | None
-    channel_column: str | None
-    time_column: str | None
-    names: dict[str, str]  # prediction column key → output name (renamed on a clash)
-    columns: list[Column]
-
-
-def _prediction_columns(predictor: Predictor) -> list[Column]:
-    columns = []
-    for task in predictor.schema.tasks:
-        columns += [
-            Column(task.name, "list" if task.is_multi_label else "text"),
-            Column(f"{task.name}_score", "float"),
-            Column(f"{task.name}_scores", "json"),
-        ]
-    columns += [
-        Column("truncated", "bool"),
-        Column("priority_level", "text"),
-        Column("priority_score", "float"),
-        Column("respond_by", "text"),
-        Column("priority_reasons", "list"),
-        Column("error", "text"),
-    ]
-    return columns
-
-
-def _plan(
-    originals: list[str],
-    predictor: Predictor,
-    text_columns: Sequence[str] | None,
-    id_column: str | None,
-    channel_column: str | None,
-    time_column: str | None,
-) -> _Plan:
-    originals = [column for column in originals if column != ERROR_COLUMN]
-    texts = resolve_text_columns(originals, text_columns)
-
-    def optional(name: str | None, what: str) -> str | None:
-        return find_column(originals, name, what) if name else None
-
-    taken = set(originals)
-    names: dict[str, str] = {}
-    columns = [Column(name, "text") for name in originals]
-    for column in _prediction_columns(predictor):
-        name = column.name
-        while name in taken:
-            name = f"nabiz_{name}"
-        taken.add(name)
-        names[column.name] = name
-        columns.append(Column(name, column.kind))
-    return _Plan(
-        originals=originals,
-        text_columns=texts,
-        id_column=optional(id_column, "id column"),
-        channel_column=optional(channel_column, "channel column"),
-        time_column=optional(time_column, "time column"),
-        names=names,
-        columns=columns,
-    )
-
-
 def _digest(value: Any) -> str:
     if hasattr(value, "model_dump_json"):
         text = value.model_dump_json()
@@ -154,8 +96,11 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def _options(plan: _Plan, predictor: Predictor, policy: Any, output: Path) -> dict[str, Any]:
+def _options(
+    plan: _Plan, predictor: Predictor, policy: Any, output: Path, reading: dict[str, Any]
+) -> dict[str, Any]:
     return {
+        **reading,  # sheet, header_row: None unless given (as before they existed)
         "output_format": output_format(output),
         "text_columns": plan.text_columns,
         "id_column": plan.id_column,
@@ -197,6 +142,9 @@ def _score_chunk(
                     row[name] = mask_text(row[name])
         rows.append(row)
         error = record.get(ERROR_COLUMN)
+        read_note = None
+        if is_note(error):  # the row's values were read exactly: scored, the note kept
+            read_note, error = error, None
         if error is not None:
             error = f"the row could not be read faithfully: {error}"
         text = ""
@@ -227,13 +175,15 @@ def _score_chunk(
             row[names["error"]] = error
             tally.add_error(int(number), error)
         else:
-            pending.append((position, text, channel, received))
+            pending.append((position, text, channel, received, read_note))
 
     candidates = []
     for start in range(0, len(pending), batch_size):
         batch = pending[start : start + batch_size]
-        predictions = predictor.predict([text for _, text, _, _ in batch])
-        for (position, text, channel, received), prediction in zip(batch, predictions, strict=True):
+        predictions = predictor.predict([item[1] for item in batch])
+        for (position, text, channel, received, read_note), prediction in zip(
+            batch, predictions, strict=True
+        ):
             row = rows[position]
             _fill_prediction(row, prediction, predictor, names, tally)
             priority = compute_priority(
@@ -249,10 +199,12 @@ def _score_chunk(
             row[names["priority_score"]] = round(float(priority.score), 4)
             row[names["respond_by"]] = respond_by
             row[names["priority_reasons"]] = list(priority.reasons)
-            row[names["error"]] = None
+            row[names["error"]] = read_note
             level = str(priority.level)
             tally.levels[level] = tally.levels.get(level, 0) + 1
             number = int(chunk.index[position])
+            if read_note is not None:
+                tally.add_note(number, read_note)
             candidates.append(
                 {
                     "row": number,
@@ -312,9 +264,12 @@ def _chunks_from(
     chunk_rows: int,
     first_row: int,
     columns: list[str] | None,
+    **reading: Any,
 ) -> Iterator[pd.DataFrame]:
-    """The input's chunks from row ``first_row`` on (every column of ``columns`` present)."""
-    for chunk in iter_table_chunks(path, chunk_rows, fmt, encoding):
+    """The input's chunks from row ``first_row`` on (every column of ``columns`` present);
+    ``reading``: the reader's ``sheet`` and ``header_row``."""
+    reading = {key: value for key, value in reading.items() if value is not None}
+    for chunk in iter_table_chunks(path, chunk_rows, fmt, encoding, **reading):
         if len(chunk) and chunk.index[-1] < first_row:
             continue
         if first_row and len(chunk) and chunk.index[0] < first_row:
@@ -343,6 +298,8 @@ def score_file(
     now: datetime | None = None,
     top_n: int = TOP_ROWS,
     mask_personal_data: bool = True,
+    sheet: str | None = None,
+    header_row: int | None = None,
 ) -> ScoreSummary:
     """Tag and prioritize every row of ``input_path`` and write ``output_path``.
 
@@ -355,14 +312,20 @@ def score_file(
     time the priority is computed at (default: when the run started; a resumed run keeps its
     original). ``encoding`` overrides the detected text encoding of CSV/TSV/JSON Lines input.
     ``mask_personal_data`` masks ids, IBANs, cards, phones and e-mails in the text columns before
-    scoring and writing (:mod:`nabiz.pii`).
+    scoring and writing (:mod:`nabiz.pii`). ``sheet`` and ``header_row`` choose where an Excel
+    (or CSV) table starts (:func:`nabiz.tabular.iter_table_chunks`).
     """
     started = time.perf_counter()
     input_path, output_path = Path(input_path), Path(output_path)
     batch_size = chunk_sized(chunk_rows, batch_size)
+    # fail on the output before reading anything
     if input_path.resolve() == output_path.resolve():
-        raise ValueError(f"the output {output_path} would overwrite the input; choose another")
-    output_format(output_path)  # fail on a bad extension before reading anything
+        raise OutputError(
+            f"the output {output_path} would overwrite the input; name another output file"
+        )
+    output_format(output_path)
+    check_target(output_path)
+    reading = {"sheet": sheet, "header_row": header_row}
     if isinstance(text_columns, str):
         text_columns = [text_columns]
     fmt = detect_format(input_path)
@@ -375,12 +338,13 @@ def score_file(
         if ERROR_COLUMN in all_columns:
             all_columns.remove(ERROR_COLUMN)
         all_columns.append(ERROR_COLUMN)
-    chunks = _chunks_from(input_path, fmt, encoding, chunk_rows, 0, all_columns)
+    chunks = _chunks_from(input_path, fmt, encoding, chunk_rows, 0, all_columns, **reading)
     first = next(chunks)
+    read = dict(first.attrs)
     plan = _plan(
         list(first.columns), predictor, text_columns, id_column, channel_column, time_column
     )
-    options = _options(plan, predictor, policy, output_path)
+    options = _options(plan, predictor, policy, output_path, reading)
     fingerprint = file_fingerprint(input_path)
     state_file = state_path(output_path)
     output_path.parent.mkdir(parents=True, exist_ok=True)
@@ -399,7 +363,9 @@ def score_file(
         now = datetime.fromisoformat(state["now"])
         if rows_done:
             chunks.close()
-            chunks = _chunks_from(input_path, fmt, encoding, chunk_rows, rows_done, all_columns)
+            chunks = _chunks_from(
+                input_path, fmt, encoding, chunk_rows, rows_done, all_columns, **reading
+            )
             first = None
     else:
         if state_file.exists():
@@ -425,7 +391,7 @@ def score_file(
 
     from tqdm.auto import tqdm
 
-    total = estimate_rows(input_path, fmt, encoding)
+    total = estimate_rows(input_path, fmt, encoding, sheet=sheet)
     bar = tqdm(
         total=total,
         initial=rows_done,
@@ -467,6 +433,13 @@ def score_file(
         writer.close()
     writer.finish()
     state_file.unlink(missing_ok=True)
+    notes = reading_notes(read)
+    cut = getattr(writer, "cells_cut", 0)
+    if cut:
+        notes.append(
+            f"{cut:,} cell(s) longer than Excel's 32,767 characters were cut (ending in …); "
+            "write .csv, .jsonl or .parquet to keep whole texts"
+        )
 
     return ScoreSummary(
         input_path=input_path,
@@ -475,9 +448,11 @@ def score_file(
         scored=tally.scored,
         failed=tally.failed,
         truncated=tally.truncated,
+        noted=tally.noted,
         resumed_rows=resumed_rows,
         text_columns=plan.text_columns,
         hints=unused_column_hints(plan.originals, plan.channel_column, plan.time_column),
+        notes=notes,
         columns=[column.name for column in plan.columns],
         label_counts=tally.labels,
         priority_counts={level: tally.levels[level] for level in LEVELS if level in tally.levels},

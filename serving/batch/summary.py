@@ -37,15 +37,22 @@ class ScoreSummary:
     scored: int = 0
     failed: int = 0
     truncated: int = 0
+    noted: int = 0  # scored rows with a note of the reader (an Excel value without a header)
     resumed_rows: int = 0  # rows an interrupted run had already written
     text_columns: list[str] = field(default_factory=list)
     hints: list[str] = field(default_factory=list)  # columns that look useful but were not read
+    notes: list[str] = field(default_factory=list)  # what was read and written (sheet, header…)
     columns: list[str] = field(default_factory=list)  # the output's columns
     label_counts: dict[str, dict[str, int]] = field(default_factory=dict)
     priority_counts: dict[str, int] = field(default_factory=dict)
     top: list[TopRow] = field(default_factory=list)
     error_examples: list[str] = field(default_factory=list)
     seconds: float = 0.0
+
+    @property
+    def nothing_scored(self) -> bool:
+        """Rows were read but none could be scored: the command should not pass as a success."""
+        return self.rows > 0 and self.scored == 0
 
     @property
     def rows_per_second(self) -> float:
@@ -58,6 +65,7 @@ class ScoreSummary:
             f"Wrote {self.rows:,} rows to {self.output_path} "
             f"({self.scored:,} scored, {self.failed:,} with an error"
             + (f", {self.truncated:,} truncated" if self.truncated else "")
+            + (f", {self.noted:,} scored with a note" if self.noted else "")
             + ")"
             + (
                 f"; {self.resumed_rows:,} rows came from the interrupted run"
@@ -66,8 +74,20 @@ class ScoreSummary:
             )
             + f" in {self.seconds:.1f} s ({self.rows_per_second:,.0f} rows/s).",
             f"Text column(s): {' + '.join(self.text_columns)}",
+            *(f"note: {note}" for note in self.notes),
             *(f"note: {hint}" for hint in self.hints),
         ]
+        if self.noted and self.noted * 2 >= self.rows:
+            lines.append(
+                f"warning: {self.noted:,} of {self.rows:,} rows have values right of the header's "
+                "last column (left out): is the header row right? --header-row N names it."
+            )
+        if self.nothing_scored:
+            lines.append(
+                f"warning: no row was scored: all {self.rows:,} have an error (first ones below). "
+                "Check the text column (--text-column), and for a workbook the sheet (--sheet) "
+                "and the header row (--header-row)."
+            )
         for task, counts in self.label_counts.items():
             total = sum(counts.values()) or 1
             ranked = sorted(counts.items(), key=lambda item: -item[1])  # stable: schema order
@@ -78,7 +98,7 @@ class ScoreSummary:
                 "priority: " + ", ".join(f"{k} {v:,}" for k, v in self.priority_counts.items())
             )
         if self.error_examples:
-            lines.append("errors (first ones):")
+            lines.append("errors and notes (first ones):" if self.noted else "errors (first ones):")
             lines.extend(f"  {message}" for message in self.error_examples)
         if self.top:
             lines.append(f"Highest priority ({len(self.top)}):")
@@ -98,7 +118,7 @@ class Tally:
 
     def __init__(self, predictor: Predictor, top_n: int) -> None:
         self.top_n = top_n
-        self.rows = self.scored = self.failed = self.truncated = 0
+        self.rows = self.scored = self.failed = self.truncated = self.noted = 0
         self.labels = {task.name: dict.fromkeys(task.labels, 0) for task in predictor.schema.tasks}
         self.levels: dict[str, int] = {}
         self.top: list[dict[str, Any]] = []
@@ -112,6 +132,7 @@ class Tally:
                 "scored",
                 "failed",
                 "truncated",
+                "noted",
                 "labels",
                 "levels",
                 "top",
@@ -128,6 +149,12 @@ class Tally:
         if len(self.errors) < 5:
             self.errors.append(f"row {row + 1}: {message}")
 
+    def add_note(self, row: int, message: str) -> None:
+        """A scored row with a note of the reader."""
+        self.noted += 1
+        if len(self.errors) < 5:
+            self.errors.append(f"row {row + 1}: {message}")
+
     def add_top(self, candidates: list[dict[str, Any]]) -> None:
         self.top = heapq.nsmallest(self.top_n, self.top + candidates, key=queue_order)
 
@@ -136,3 +163,24 @@ def queue_order(item: dict[str, Any]) -> tuple:
     """The triage queue's order: level, then the earliest deadline, the higher score, the row."""
     due = datetime.fromisoformat(item["respond_by"]) if item["respond_by"] else None
     return (*queue_key(item["priority_level"], due, item["priority_score"]), item["row"])
+
+
+def reading_notes(read: dict[str, Any]) -> list[str]:
+    """The summary's words for what the reader chose (``attrs`` of its first frame): the sheet of
+    a workbook with several, and a header that is not in the first row."""
+    notes = []
+    sheet, sheets = read.get("sheet"), read.get("sheets") or []
+    if len(sheets) > 1:
+        listed = ", ".join(repr(name) for name in sheets)
+        notes.append(f"read sheet {sheet!r} of {listed}; --sheet NAME reads another")
+    header = read.get("header_row")
+    if header and header > 1:
+        where = f"row {header} of sheet {sheet!r}" if sheet else f"line {header}"
+        title = read.get("title_rows") or 0
+        skipped = (
+            f"; the {title} row(s) above it with a single value (a title) were skipped"
+            if title
+            else ""
+        )
+        notes.append(f"the header was taken from {where}{skipped}; --header-row N names another")
+    return notes
