@@ -135,12 +135,14 @@ def batched_scores(
     batch_size: int,
     logits_of: LogitsFn,
     multiple_of: int = PAD_MULTIPLE,
+    max_tokens: int | None = None,
 ) -> dict[str, np.ndarray]:
-    """Label scores per task for encoded texts, in input order: length-sorted batches padded to
-    a multiple of ``multiple_of`` tokens, ``logits_of(input_ids, mask)`` (a runtime's network:
-    logits per task) on each, then each task's softmax or sigmoids."""
+    """Label scores per task for encoded texts, in input order: length-sorted batches (of at most
+    ``max_tokens`` padded tokens, when given) padded to a multiple of ``multiple_of`` tokens,
+    ``logits_of(input_ids, mask)`` (a runtime's network: logits per task) on each, then each
+    task's softmax or sigmoids."""
     scores = {t.name: np.zeros((len(ids), t.num_labels), dtype=np.float32) for t in schema.tasks}
-    for batch in length_sorted_batches([len(row) for row in ids], batch_size):
+    for batch in length_sorted_batches([len(row) for row in ids], batch_size, max_tokens):
         input_ids, mask = pad_arrays([ids[i] for i in batch], pad_id, multiple_of=multiple_of)
         logits = logits_of(input_ids, mask)
         for task in schema.tasks:

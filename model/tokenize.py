@@ -159,10 +159,24 @@ def pad_batch(
     return torch.from_numpy(input_ids), torch.from_numpy(attention_mask)
 
 
-def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Index batches with similar lengths together (less padding); callers restore the order."""
+def length_sorted_batches(
+    lengths: Sequence[int], batch_size: int, max_tokens: int | None = None
+) -> list[list[int]]:
+    """Index batches with similar lengths together (less padding); callers restore the order.
+
+    With ``max_tokens`` a batch also holds at most that many tokens once padded to its longest
+    text, so long texts go in smaller batches (whose activations stay in the CPU's caches)."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i], reverse=True)
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    if max_tokens is None:
+        return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    batches: list[list[int]] = []
+    start = 0
+    while start < len(order):
+        longest = max(lengths[order[start]], 1)  # the batch's first text is its longest
+        size = max(1, min(batch_size, max_tokens // longest))
+        batches.append(order[start : start + size])
+        start += size
+    return batches
 
 
 # Batch widths are rounded up to a multiple of 8. Every distinct (batch, width) shape costs the
