@@ -28,7 +28,7 @@ from nabiz.model.predictor import (
 )
 from nabiz.model.runtime import ONNX_FILE
 from nabiz.model.schema import LabelSchema
-from nabiz.model.tokenize import PieceTokenizer
+from nabiz.model.tokenize import FP32_BATCH_TOKENS, PieceTokenizer
 
 INPUT_NAMES = ("input_ids", "attention_mask")
 # Batches are padded to their longest text only, not to torch's multiple of 8 (``PAD_MULTIPLE``):
@@ -37,12 +37,6 @@ INPUT_NAMES = ("input_ids", "attention_mask")
 # texts scored 4.3 % faster (269.4 s against 281.5 s, two rounds each) with every label equal
 # (BENCHMARKS.md §9, AVX2-only Zen 2).
 PAD_MULTIPLE_ONNX = 1
-# At most this many padded tokens a call: fp32 activations of 64 long texts (64 x 256 tokens x
-# 1536 FFN values, 100 MB) spill out of the CPU's caches. On the 2,000 test texts, read at 256
-# tokens, the encoder's calls took 29.6-30.6 s in batches of 1,536 tokens against 33.5-35.1 s in
-# batches of 64 texts (AVX2 stand-in on the Zen 4, two rounds each; torch bf16, with activations
-# half the size, gained nothing) (BENCHMARKS.md §9).
-BATCH_TOKENS_ONNX = 1536
 
 
 def output_name(task: str) -> str:
@@ -132,6 +126,6 @@ class OnnxTransformerPredictor(Predictor):
             self.batch_size,
             self.logits,
             multiple_of=PAD_MULTIPLE_ONNX,
-            max_tokens=BATCH_TOKENS_ONNX,
+            max_tokens=FP32_BATCH_TOKENS,
         )
         return ScoredBatch(scores=scores, truncated=np.asarray(encoded.truncated, dtype=bool))

@@ -185,3 +185,12 @@ def length_sorted_batches(
 # grew (about 130 MB more at 200k rows than at 20k). Eight widths instead of 64 bound it, at the
 # same speed (measured in BENCHMARKS.md).
 PAD_MULTIPLE = 8
+
+# At most this many padded tokens a call where the network runs in fp32 (ONNX Runtime, torch
+# without native bf16): the fp32 activations of 64 long texts (64 x 256 tokens x 1536 FFN values,
+# 100 MB) spill out of the CPU's caches. On the 2,000 test texts read at 256 tokens, with AVX-512
+# hidden from the libraries (benchmarks/avx2_standin.sh, Zen 4), the encoder's calls took
+# 29.6-30.6 s in ONNX Runtime and 32.7 s in torch fp32 in batches of 1,536 tokens, against
+# 33.5-35.1 s and 36.9-37.3 s in batches of 64 texts. torch bf16, with activations half the
+# size, gained nothing (19-22 s for every plan), so bf16 batches stay 64 texts (BENCHMARKS.md §9).
+FP32_BATCH_TOKENS = 1536

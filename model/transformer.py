@@ -34,7 +34,7 @@ from nabiz.model.predictor import (
 from nabiz.model.quantize import quantize_model
 from nabiz.model.runtime import resolve_precision
 from nabiz.model.schema import LabelSchema
-from nabiz.model.tokenize import PieceTokenizer
+from nabiz.model.tokenize import FP32_BATCH_TOKENS, PieceTokenizer
 
 WEIGHTS_FILE = "model.safetensors"
 
@@ -245,7 +245,8 @@ def score_token_ids(
             )
         return {name: value.float().cpu().numpy() for name, value in logits.items()}
 
-    return batched_scores(ids, schema, pad_id, batch_size, logits_of)
+    max_tokens = FP32_BATCH_TOKENS if device.type == "cpu" and not bf16 else None  # CPU caches
+    return batched_scores(ids, schema, pad_id, batch_size, logits_of, max_tokens=max_tokens)
 
 
 def task_probabilities(

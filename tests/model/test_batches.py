@@ -30,3 +30,18 @@ def test_long_texts_go_in_smaller_batches_than_short_ones():
     lengths = [256] * 64 + [16] * 64
     sizes = [len(batch) for batch in length_sorted_batches(lengths, 64, max_tokens=1536)]
     assert sizes[0] == 6 and sizes[-1] > 32
+
+
+def test_fp32_on_the_cpu_scores_in_token_bounded_batches_and_bf16_does_not(monkeypatch):
+    import torch
+
+    from nabiz.model import transformer
+    from nabiz.model.tokenize import FP32_BATCH_TOKENS
+
+    seen = []
+    monkeypatch.setattr(
+        transformer, "batched_scores", lambda *args, **kwargs: seen.append(kwargs["max_tokens"])
+    )
+    for bf16 in (False, True):
+        transformer.score_token_ids(None, [[1]], None, 0, 64, torch.device("cpu"), bf16)
+    assert seen == [FP32_BATCH_TOKENS, None]
