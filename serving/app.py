@@ -1,5 +1,3 @@
-# Longer than 500 lines: start-up (model, database watcher, alerts), shutdown, middleware and the
-# error handlers are one life cycle; the next addition should move the middleware out.
 """The Nabız REST app: ``create_app()`` builds it, ``run_server()`` serves it with uvicorn.
 
 Start-up (the lifespan) happens once per process, in this order: load the model from
@@ -29,9 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
-import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -43,9 +38,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import nabiz
 from nabiz.model.loading import load_predictor
@@ -57,14 +50,18 @@ from nabiz.serving.auth import REFRESH_S, KeyRing, require
 from nabiz.serving.batching import BatcherStopped, MicroBatcher, Overloaded, inference_thread
 from nabiz.serving.deps import NotReady
 from nabiz.serving.metrics import Metrics
+from nabiz.serving.middleware import (
+    REQUEST_ID_HEADER,
+    RETRY_AFTER_S,
+    BodyLimitMiddleware,
+    ConcurrencyLimitMiddleware,
+    RequestContextMiddleware,
+)
 from nabiz.serving.priority import load_policy
 from nabiz.settings import Settings, get_settings
 
 log = logging.getLogger("nabiz.serving")
 
-REQUEST_ID_HEADER = "X-Request-ID"
-_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
-RETRY_AFTER_S = 1
 DATABASE_RETRY_AFTER_S = 5
 DEFAULT_QUEUE_PASSES = 16  # without a batch_max_queue setting: this many full passes may wait
 
@@ -82,80 +79,6 @@ deadline and the reasons).
 Task names come from the model, not from this API: read them from `GET /v1/model`.
 Errors are JSON: 422 names the field in `detail[].loc`, 429 means retry later, 503 not ready.
 """
-
-
-# --- middleware ---------------------------------------------------------------------------------
-
-
-class RequestContextMiddleware:
-    """Gives every request an id (``X-Request-ID``) and records its status and latency."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        incoming = ""
-        for name, value in scope.get("headers", []):
-            if name == b"x-request-id":
-                incoming = value.decode("latin-1")
-                break
-        rid = incoming if _SANE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = rid
-        status_code = 500
-        started = time.perf_counter()
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status_code
-            if message["type"] == "http.response.start":
-                status_code = message["status"]
-                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = rid
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            route = scope.get("route")
-            path = getattr(route, "path", None) or "unmatched"
-            method = scope.get("method", "-")
-            self.metrics.requests.labels(method, path, str(status_code)).inc()
-            self.metrics.request_latency.labels(method, path).observe(time.perf_counter() - started)
-
-
-class ConcurrencyLimitMiddleware:
-    """At most ``limit`` requests at once; the next ones get 503 + ``Retry-After`` at once,
-    before their body is read (so a flood of large bodies costs no memory). Probes pass."""
-
-    EXEMPT = frozenset({"/healthz", "/readyz"})
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-        self.active = 0
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path") in self.EXEMPT:
-            await self.app(scope, receive, send)
-            return
-        if self.active >= self.limit:
-            response = JSONResponse(
-                {
-                    "detail": f"too many concurrent requests (limit {self.limit}); retry later",
-                    "request_id": scope.get("state", {}).get("request_id"),
-                },
-                status_code=503,
-                headers={"Retry-After": str(RETRY_AFTER_S)},
-            )
-            await response(scope, receive, send)
-            return
-        self.active += 1
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.active -= 1
 
 
 # --- error handlers -----------------------------------------------------------------------------
@@ -199,6 +122,13 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc.__cause__, UnicodeDecodeError):  # FastAPI's 400 "error parsing the body"
+        error = {
+            "loc": ["body"],
+            "msg": f"the body is not UTF-8 (byte {exc.__cause__.start}); send JSON as UTF-8",
+            "type": "json_invalid",
+        }
+        return JSONResponse({"detail": [error], "request_id": _request_id(request)}, 422)
     detail = exc.detail if isinstance(exc.detail, str) else jsonable_encoder(exc.detail)
     return JSONResponse(
         {
@@ -407,7 +337,6 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
         summary="Turkish customer-feedback tagging and triage.",
         description=DESCRIPTION,
         lifespan=lifespan,
-        max_body_size=max_body_bytes(settings),
         docs_url=None,  # served from the package by install_console, not from a CDN
         redoc_url=None,
         # Without public docs there are none: the schema lists every route a caller could try.
@@ -421,6 +350,7 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
     for name in (*names, "alerts", "keyring", "database_watcher"):
         setattr(app.state, name, None)
 
+    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes(settings))
     app.add_middleware(ConcurrencyLimitMiddleware, limit=settings.max_concurrent_requests)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)  # outermost: ids on every answer
     app.add_exception_handler(RequestValidationError, _validation_error)

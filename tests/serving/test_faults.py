@@ -183,7 +183,9 @@ def test_with_the_keys_never_read_protected_routes_fail_closed(
 # --- floods and big bodies ----------------------------------------------------------------------
 
 
-def test_an_oversized_body_is_413(make_settings, serving_predictor):
+def test_an_oversized_body_with_content_length_is_a_json_413_unread(
+    make_settings, serving_predictor
+):
     settings = make_settings(max_items=2, max_text_chars=50)
     app = create_app(settings, predictor=serving_predictor)
     with live_server(app) as base:
@@ -191,10 +193,49 @@ def test_an_oversized_body_is_413(make_settings, serving_predictor):
         response = httpx.post(
             f"{base}/v1/predict",
             content=big,
+            headers={"Content-Type": "application/json", "X-Request-ID": "buyuk-1"},
+            timeout=30,
+        )
+        assert response.status_code == 413
+        assert "too large" in response.json()["detail"]
+        assert response.json()["request_id"] == "buyuk-1"
+        assert response.headers["X-Request-ID"] == "buyuk-1"
+
+
+def test_an_oversized_body_sent_in_chunks_is_a_json_413(make_settings, serving_predictor):
+    settings = make_settings(max_items=2, max_text_chars=50)
+    app = create_app(settings, predictor=serving_predictor)
+
+    def chunks():
+        yield b'{"items": [{"text": "'
+        for _ in range(40):
+            yield b"a" * 50_000
+        yield b'"}]}'
+
+    with live_server(app) as base:
+        response = httpx.post(
+            f"{base}/v1/predict",
+            content=chunks(),
             headers={"Content-Type": "application/json"},
             timeout=30,
         )
         assert response.status_code == 413
+        assert "too large" in response.json()["detail"]
+        assert response.json()["request_id"]
+
+
+def test_a_body_that_is_not_utf8_is_a_422_naming_the_body(make_settings, serving_predictor):
+    app = create_app(make_settings(), predictor=serving_predictor)
+    with live_server(app) as base:
+        response = httpx.post(
+            f"{base}/v1/predict",
+            content='{"items": [{"text": "Faturam çok yüksek"}]}'.encode("cp1254"),
+            headers={"Content-Type": "application/json"},
+            timeout=30,
+        )
+        assert response.status_code == 422
+        error = response.json()["detail"][0]
+        assert error["loc"] == ["body"] and "UTF-8" in error["msg"]
 
 
 def test_too_many_concurrent_requests_get_503_before_their_body_is_read(
