@@ -161,3 +161,22 @@ def test_prepared_rows_have_unique_near_keys_and_groups_in_one_split(
     # rows sharing a title (and not grouped by a template body) share a split
     shared = titled[~templated].groupby(first_line[~templated])["split"].nunique()
     assert (shared <= 1).all()
+
+
+def test_changing_one_text_moves_only_the_rows_at_the_cuts() -> None:
+    keys = pd.Series([f"metin {i}" for i in range(2_000)])
+    buckets = pd.Series(["a"] * 2_000)
+    before = assign_splits(keys, buckets, 0.1, 0.1, seed=13)
+    changed = keys.copy()
+    changed[7] = "metin yedi, numarası maskelendi"
+    after = assign_splits(changed, buckets, 0.1, 0.1, seed=13)
+    moved = (before != after).drop(index=7)
+    assert moved.sum() <= 2  # at most one row at each of the two cuts
+
+
+def test_a_group_larger_than_the_test_target_goes_to_train_and_the_rest_still_fill_test() -> None:
+    keys = pd.Series([f"metin {i}" for i in range(600)])
+    groups = pd.Series(["teşekkürler"] * 511 + [f"metin {i}" for i in range(511, 600)])
+    split = assign_splits(keys, pd.Series(["a"] * 600), 0.1, 0.1, seed=13, groups=groups)
+    assert set(split[:511]) == {"train"}
+    assert (split == "test").sum() == 60 and (split == "validation").sum() == 29
