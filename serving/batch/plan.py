@@ -14,7 +14,7 @@ from nabiz.tabular import ERROR_COLUMN
 
 
 @dataclass
-class _Plan:
+class OutputPlan:
     """Everything fixed before the first row is scored."""
 
     originals: list[str]
@@ -45,14 +45,14 @@ def _prediction_columns(predictor: Predictor) -> list[Column]:
     return columns
 
 
-def _plan(
+def plan_output(
     originals: list[str],
     predictor: Predictor,
     text_columns: Sequence[str] | None,
     id_column: str | None,
     channel_column: str | None,
     time_column: str | None,
-) -> _Plan:
+) -> OutputPlan:
     originals = [column for column in originals if column != ERROR_COLUMN]
     texts = resolve_text_columns(originals, text_columns)
 
@@ -69,7 +69,7 @@ def _plan(
         taken.add(name)
         names[column.name] = name
         columns.append(Column(name, column.kind))
-    return _Plan(
+    return OutputPlan(
         originals=originals,
         text_columns=texts,
         id_column=optional(id_column, "id column"),

@@ -21,7 +21,7 @@ import pandas as pd
 from nabiz.model.predictor import Prediction, Predictor
 from nabiz.pii import mask_text
 from nabiz.serving.batch.columns import unused_column_hints
-from nabiz.serving.batch.plan import _Plan, _plan
+from nabiz.serving.batch.plan import OutputPlan, plan_output
 from nabiz.serving.batch.resume import (
     STATE_VERSION,
     check_resumable,
@@ -97,7 +97,7 @@ def _digest(value: Any) -> str:
 
 
 def _options(
-    plan: _Plan, predictor: Predictor, policy: Any, output: Path, reading: dict[str, Any]
+    plan: OutputPlan, predictor: Predictor, policy: Any, output: Path, reading: dict[str, Any]
 ) -> dict[str, Any]:
     return {
         **reading,  # sheet, header_row: None unless given (as before they existed)
@@ -119,7 +119,7 @@ def _options(
 
 def _score_chunk(
     chunk: pd.DataFrame,
-    plan: _Plan,
+    plan: OutputPlan,
     predictor: Predictor,
     policy: PriorityPolicy,
     now: datetime,
@@ -341,7 +341,7 @@ def score_file(
     chunks = _chunks_from(input_path, fmt, encoding, chunk_rows, 0, all_columns, **reading)
     first = next(chunks)
     read = dict(first.attrs)
-    plan = _plan(
+    plan = plan_output(
         list(first.columns), predictor, text_columns, id_column, channel_column, time_column
     )
     options = _options(plan, predictor, policy, output_path, reading)
