@@ -13,7 +13,10 @@ What counts, and why each rule is strict:
 * ``[IBAN]``  ``TR`` + 24 digits that pass ISO 13616 mod-97, in one piece or in groups of four split
   by spaces, hyphens or dots (``TR33 0006 …``, ``TR33-0006-…``, ``TR33.0006.…``).
 * ``[KART]``  13–19 digits, optionally grouped by spaces or hyphens, that pass the Luhn check
-  (not glued to letters, so a ``TR…`` string failing mod-97 loses no slice as a card).
+  (not glued to letters, so a ``TR…`` string failing mod-97 loses no slice as a card). Four
+  groups of four are a card even when more digits follow (``4111 1111 1111 1111 12/28 123``:
+  its expiry and CVV stay, the number is masked); a longer grouped reference whose first sixteen
+  digits pass the Luhn check by chance (one in ten) loses them too, which errs on the safe side.
 * ``[TELEFON]``  ten digits in the 3-3-2-2 shape, each gap at most one space, dot, slash or hyphen:
   after a ``+90``/``0090``/``0`` prefix with an area or mobile code starting 2–5
   (``0532 123 45 67``, ``05321234567``, ``0532.123.45.67``, ``0532/123 45 67``,
@@ -80,6 +83,20 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
+_CARD_IN_FOURS = re.compile(r"\d{4}([ -])\d{4}\1\d{4}\1\d{4}(?=[ -]\d)")
+
+
+def _card_part(run: str) -> int:
+    """How many leading characters of a digit run are a card number: all of a 13–19 digit run
+    that passes the Luhn check, or four groups of four that pass it with more digits after them
+    (an expiry or CVV); 0 for none. Never a slice from the middle of a run."""
+    digits = _digits(run)
+    if 13 <= len(digits) <= 19 and luhn_valid(digits):
+        return len(run)
+    fours = _CARD_IN_FOURS.match(run)
+    return fours.end() if fours and luhn_valid(_digits(fours.group(0))) else 0
+
+
 def _digits(text: str) -> str:
     return re.sub(r"\D", "", text)
 
@@ -107,9 +124,9 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"(?<![A-Za-z0-9])TR\d{2}(?:[ .-]?\d{4}){5}[ .-]?\d{2}(?!\d)", re.IGNORECASE
     ),
     "eposta": re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b"),
-    # Not glued to a word (``TR00-0000-…`` failing mod-97 is no card) nor a slice of a longer
-    # grouped number (a digit and a space or hyphen on either side).
-    "kart": re.compile(r"(?<!\w)(?<!\d[ -])\d(?:[ -]?\d){12,18}(?!\d)(?![ -]\d)"),
+    # A whole run of digits (single spaces or hyphens between them), not glued to a word
+    # (``TR00-0000-…`` failing mod-97 is no card); :func:`_card_part` says which part is a card.
+    "kart": re.compile(r"(?<!\w)(?<!\d[ -])\d(?:[ -]?\d){12,}(?!\d)(?![ -]\d)"),
     # Eleven digits in one piece, or a whole run of space-split groups of 2–4 digits.
     "tckn": re.compile(
         _NOT_AFTER_DIGIT
@@ -120,12 +137,18 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "telefon": re.compile(_PHONE),
 }
 
-_CHECKS: dict[str, Callable[[str], bool]] = {
-    "iban": iban_valid,
-    "eposta": lambda _: True,
-    "kart": lambda span: luhn_valid(_digits(span)),
-    "tckn": lambda span: tckn_valid(_digits(span)),
-    "telefon": lambda _: True,
+
+def _whole(check: Callable[[str], bool]) -> Callable[[str], int]:
+    return lambda span: len(span) if check(span) else 0
+
+
+# How many leading characters of a candidate are the kind (0: none; the rest stays as written).
+_MASKED_PART: dict[str, Callable[[str], int]] = {
+    "iban": _whole(iban_valid),
+    "eposta": len,
+    "kart": _card_part,
+    "tckn": _whole(lambda span: tckn_valid(_digits(span))),
+    "telefon": len,
 }
 
 
@@ -149,13 +172,15 @@ def mask_personal_data(text: str) -> Masked:
     """
     found: Counter[str] = Counter()
     for kind in KINDS:
-        check = _CHECKS[kind]
+        masked_part = _MASKED_PART[kind]
 
-        def replace(match: re.Match[str], kind: str = kind, check=check) -> str:
-            if not check(match.group(0)):
-                return match.group(0)
+        def replace(match: re.Match[str], kind: str = kind, masked_part=masked_part) -> str:
+            span = match.group(0)
+            length = masked_part(span)
+            if not length:
+                return span
             found[kind] += 1
-            return MASKS[kind]
+            return MASKS[kind] + span[length:]
 
         text = _PATTERNS[kind].sub(replace, text)
     return Masked(text=text, found=dict(found))

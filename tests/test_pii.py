@@ -194,6 +194,18 @@ def test_known_examples():
     assert masked.kinds == ["iban", "eposta", "telefon", "kart", "tckn"]
 
 
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("kart 4111 1111 1111 1111 12/28 cvv 123", "kart [KART] 12/28 cvv 123"),
+        ("kart no 4111-1111-1111-1111 123", "kart no [KART] 123"),
+        ("4111 1111 1111 1111 1234 5678", "[KART] 1234 5678"),
+    ],
+)
+def test_a_card_in_four_groups_followed_by_more_digits_is_masked(text, masked):
+    assert mask_text(text) == masked
+
+
 def test_a_digit_inside_a_longer_number_is_not_sliced_out():
     assert mask_text("ref 1100000001461") == "ref 1100000001461"
 
