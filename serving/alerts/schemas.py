@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -40,7 +40,13 @@ class AlertPublic(BaseModel):
     deliveries: list[DeliveryPublic]
 
     @classmethod
-    def from_row(cls, row: Alert) -> AlertPublic:
+    def from_row(cls, row: Alert, *, zone: tzinfo) -> AlertPublic:
+        """The alert as the API answers it; its times in ``zone`` (the priority policy's, as the
+        queue's and ``/v1/predict``'s), the same instants as stored (in UTC)."""
+
+        def local(moment: datetime | None) -> datetime | None:
+            return None if moment is None else moment.astimezone(zone)
+
         return cls(
             id=row.id,
             rule=row.rule,
@@ -50,26 +56,22 @@ class AlertPublic(BaseModel):
             group=row.group,
             numbers=row.numbers,
             feedback_id=row.feedback_id,
-            created_at=_utc(row.created_at),
+            created_at=local(row.created_at),
             acknowledged=row.acknowledged_at is not None,
-            acknowledged_at=_utc(row.acknowledged_at),
+            acknowledged_at=local(row.acknowledged_at),
             acknowledged_by=row.acknowledged_by,
             deliveries=[
                 DeliveryPublic(
                     url=d.url,
                     status=d.status,
                     attempts=d.attempts,
-                    next_attempt_at=None if d.delivered_at else _utc(d.next_attempt_at),
+                    next_attempt_at=None if d.delivered_at else local(d.next_attempt_at),
                     last_error=d.last_error,
-                    delivered_at=_utc(d.delivered_at),
+                    delivered_at=local(d.delivered_at),
                 )
                 for d in sorted(row.deliveries, key=lambda d: d.id)
             ],
         )
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    return None if moment is None else moment.astimezone(UTC)
 
 
 class AlertPage(BaseModel):

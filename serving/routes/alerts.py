@@ -11,8 +11,8 @@
     ``PATCH /v1/feedback``). Acknowledging again changes nothing and answers the alert as it was
     first acknowledged. Acknowledging does not stop deliveries: the webhook still gets the alert.
 
-Scopes: ``queue:read`` for the ``GET`` routes, ``queue:write`` to acknowledge
-(:mod:`nabiz.serving.auth`).
+Times are in the priority policy's timezone, as on the queue's routes. Scopes: ``queue:read`` for
+the ``GET`` routes, ``queue:write`` to acknowledge (:mod:`nabiz.serving.auth`).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from sqlalchemy.orm import selectinload
 from nabiz.serving.alerts.models import Alert
 from nabiz.serving.alerts.schemas import AlertAck, AlertPage, AlertPublic
 from nabiz.serving.auth import QueueReadScope, QueueWriteScope
+from nabiz.serving.deps import PolicyDep
 from nabiz.serving.inputs import Storable
 from nabiz.serving.queue.deps import SessionDep
 from nabiz.serving.queue.models import utcnow
@@ -47,6 +48,7 @@ def _get(session: SessionDep, alert_id: int) -> Alert:
 def list_alerts(
     session: SessionDep,
     _caller: QueueReadScope,
+    policy: PolicyDep,
     acknowledged: Annotated[bool | None, Query(description="Only (un)acknowledged.")] = None,
     rule: Annotated[str | None, Query(max_length=64), Storable] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -69,19 +71,28 @@ def list_alerts(
         .offset(offset)
     ).all()
     return AlertPage(
-        count=count, items=[AlertPublic.from_row(r) for r in rows], limit=limit, offset=offset
+        count=count,
+        items=[AlertPublic.from_row(r, zone=policy.zone) for r in rows],
+        limit=limit,
+        offset=offset,
     )
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertPublic, responses=NOT_FOUND)
-def read_alert(alert_id: AlertId, session: SessionDep, _caller: QueueReadScope) -> AlertPublic:
+def read_alert(
+    alert_id: AlertId, session: SessionDep, _caller: QueueReadScope, policy: PolicyDep
+) -> AlertPublic:
     """One alert with its deliveries."""
-    return AlertPublic.from_row(_get(session, alert_id))
+    return AlertPublic.from_row(_get(session, alert_id), zone=policy.zone)
 
 
 @router.post("/alerts/{alert_id}/ack", response_model=AlertPublic, responses=NOT_FOUND)
 def acknowledge_alert(
-    alert_id: AlertId, session: SessionDep, caller: QueueWriteScope, body: AlertAck | None = None
+    alert_id: AlertId,
+    session: SessionDep,
+    caller: QueueWriteScope,
+    policy: PolicyDep,
+    body: AlertAck | None = None,
 ) -> AlertPublic:
     """A person has seen the alert and takes it on.
 
@@ -92,4 +103,4 @@ def acknowledge_alert(
         row.acknowledged_at = utcnow()
         row.acknowledged_by = caller.name if caller is not None else (body.by if body else None)
         session.commit()
-    return AlertPublic.from_row(row)
+    return AlertPublic.from_row(row, zone=policy.zone)

@@ -26,6 +26,7 @@ from nabiz.serving.alerts.engine import AlertEngine
 from nabiz.serving.alerts.evaluate import BaselineCache, _baseline, evaluate, store_alerts
 from nabiz.serving.alerts.models import Alert, AlertDelivery
 from nabiz.serving.alerts.rules import AlertRules, RulesError, load_rules
+from nabiz.serving.priority import load_policy
 from nabiz.serving.queue.db import make_engine, make_session_factory
 from nabiz.serving.queue.models import Feedback, FeedbackLabel, Status
 from nabiz.serving.routes.alerts import router as alerts_router
@@ -308,6 +309,7 @@ def api(sessions) -> Iterator[TestClient]:
     app = FastAPI()
     app.include_router(alerts_router)
     app.state.session_factory = sessions
+    app.state.policy = load_policy()
     with TestClient(app) as client:
         yield client
 
@@ -336,6 +338,17 @@ def test_alerts_are_listed_newest_first_and_acknowledged_once(sessions, api):
     assert api.get("/v1/alerts?rule=hacim").json()["count"] == 1
     assert api.post("/v1/alerts/999999/ack").status_code == 404
     assert api.get("/v1/alerts?limit=0").status_code == 422
+
+
+def test_alert_times_are_in_the_policy_timezone_as_the_queue_s(sessions, api):
+    seed(
+        sessions, "late", NOW - timedelta(hours=3), level="P1", respond_by=NOW - timedelta(hours=1)
+    )
+    check(sessions, rules_of(p1=OVERDUE), NOW)
+    [alert] = api.get("/v1/alerts").json()["items"]
+    created = datetime.fromisoformat(alert["created_at"])
+    assert created.utcoffset() == load_policy().zone.utcoffset(created.replace(tzinfo=None))
+    assert alert["created_at"].endswith("+03:00")  # the default policy: Europe/Istanbul
 
 
 def test_checks_reuse_the_hourly_baseline_and_a_scheduled_one_rebuilds_it(sessions):
