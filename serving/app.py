@@ -36,7 +36,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -166,6 +166,17 @@ async def _database_down(request: Request, exc: Exception) -> JSONResponse:
         status_code=503,
         headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
     )
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """A statement the database refused: a 500, logged by its first line only. Handled here,
+    not by :func:`_unexpected`, because Starlette logs an unhandled error's whole traceback, and
+    PostgreSQL's message goes on with "DETAIL: Failing row contains (…)", the customer's text."""
+    assert isinstance(exc, DBAPIError)
+    first_line = (str(exc.orig) if exc.orig is not None else "").strip().split("\n", 1)[0]
+    rid = _request_id(request)
+    log.error("request %s failed: %s: %s", rid, type(exc).__name__, first_line)
+    return JSONResponse({"detail": "internal server error", "request_id": rid}, 500)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -360,6 +371,7 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
     app.add_exception_handler(BatcherStopped, _not_ready)
     for error in (OperationalError, InterfaceError, PoolTimeoutError):
         app.add_exception_handler(error, _database_down)
+    app.add_exception_handler(DBAPIError, _database_error)  # the rest of the database's refusals
     app.add_exception_handler(Exception, _unexpected)
 
     app.include_router(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from sqlalchemy import text as sa_text
 
 from nabiz.serving.app import create_app
 from nabiz.serving.queue.db import make_engine, make_session_factory, upgrade_database
@@ -178,6 +180,38 @@ def test_with_the_keys_never_read_protected_routes_fail_closed(
             assert "API keys" in answer.json()["detail"]
     finally:
         cluster.start()
+
+
+def test_a_statement_the_database_refuses_is_a_500_logged_without_the_failing_row(
+    make_settings, serving_predictor, postgresql_url, caplog
+):
+    """PostgreSQL's refusal says "DETAIL: Failing row contains (…)" with the customer's text."""
+    engine = make_engine(postgresql_url)
+    app = create_app(make_settings(), predictor=serving_predictor)
+
+    @app.post("/refused")
+    def refused() -> None:
+        with engine.begin() as connection:
+            connection.execute(
+                sa_text("CREATE TEMP TABLE kisa (metin text CHECK (length(metin) < 5))")
+            )
+            connection.execute(sa_text("INSERT INTO kisa VALUES ('Ali Veli 0532 gizli')"))
+
+    uvicorn_log = logging.getLogger("uvicorn.error")  # where an unhandled error's traceback goes
+    try:
+        with live_server(app) as base, caplog.at_level(logging.INFO):
+            uvicorn_log.addHandler(caplog.handler)  # after the server configured its logging
+            answer = httpx.post(f"{base}/refused", timeout=30)
+        assert answer.status_code == 500
+        assert answer.json() == {
+            "detail": "internal server error",
+            "request_id": answer.headers["X-Request-ID"],
+        }
+        assert "violates check constraint" in caplog.text
+        assert "gizli" not in caplog.text and "Failing row" not in caplog.text
+    finally:
+        uvicorn_log.removeHandler(caplog.handler)
+        engine.dispose()
 
 
 # --- floods and big bodies ----------------------------------------------------------------------
