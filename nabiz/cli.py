@@ -46,6 +46,7 @@ def data_prepare(
     from nabiz.settings import get_settings
     from nabiz.training.config import load_config
     from nabiz.training.data import DataSourceError, prepare_data
+    from nabiz.training.prepare import describe_dropped
 
     setup_logging()
     try:
@@ -55,13 +56,8 @@ def data_prepare(
         raise fail(str(exc)) from None
     rows = result.card["rows"]["all"]
     splits = ", ".join(f"{name} {split['rows']}" for name, split in result.card["splits"].items())
-    dropped = ", ".join(
-        f"{rows[key]} {key.replace('_', ' ')}"
-        for key in rows
-        if key not in ("read", "kept") and rows[key]
-    )
     typer.echo(
-        f"{rows['kept']} texts kept of {rows['read']} read ({dropped or 'none'} dropped): "
+        f"{rows['kept']} texts kept of {rows['read']} read ({describe_dropped(rows)} dropped): "
         f"{splits}; data card: {result.path / 'data_card.md'}"
     )
 

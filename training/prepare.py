@@ -98,13 +98,22 @@ def _features(schema: LabelSchema) -> Features:
     return Features(columns)
 
 
+def describe_dropped(counts: dict[str, int]) -> str:
+    """What preparation dropped, and why, for people: ``83 empty text, 5690 near duplicate``."""
+    dropped = [
+        f"{n} {key.replace('_', ' ')}"
+        for key, n in counts.items()
+        if key not in ("read", "kept") and n
+    ]
+    return ", ".join(dropped) or "none"
+
+
 def _require_texts(counts: dict[str, int]) -> None:
     """No text left is a data problem to report here, not an IndexError in `nabiz train`."""
     if counts["kept"] == 0:
-        dropped = {key: n for key, n in counts.items() if key not in ("read", "kept") and n}
         raise DataSourceError(
-            f"no texts kept of {counts['read']} read (dropped: {dropped or 'none'}); check the "
-            "text columns and the filters."
+            f"no texts kept of {counts['read']} read ({describe_dropped(counts)} dropped); check "
+            "the text columns and the filters."
         )
 
 

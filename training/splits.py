@@ -25,11 +25,11 @@ have one (ties: the earliest), so a duplicate may fill a label the first row lac
 Splits are made per group: within each (source, stratification label) bucket, groups are laid
 end to end in the order of a seeded hash of their key, and the rows are cut at the target counts
 (test first, then validation, half-up rounding; train keeps at least one row); a group goes where
-its middle row falls; a group larger than the test and validation targets goes to train and
-takes no place in the order. With groups of one row this is an exact stratified split. Why cut a hash
-order rather than fill the split furthest below target: a group's place in the order depends on its
-own key only, so a changed, added or removed text moves the groups at the cuts, a row or two, and
-no others. (Filling by deficit gave each group its split by its position in the order, and 13
+its middle row falls; a group larger than the test and validation targets goes to train and takes
+no place in the order. With groups of one row this is an exact stratified split. Why cut a hash
+order rather than fill the split furthest below target: a group's place in the order depends on
+its own key only, so a changed, added or removed text moves the groups at the cuts, a row or two,
+and no others. (Filling by deficit gave each group its split by its position in the order, and 13
 texts whose numbers were newly masked moved 906 of 2,025 brain_tr test texts.)
 """
 

@@ -29,7 +29,7 @@ def test_a_file_with_only_a_header_is_an_error_not_an_empty_split(tmp_path: Path
 def test_no_text_kept_is_an_error_with_the_counts(tmp_path: Path) -> None:
     (tmp_path / "blank.csv").write_text("id,text,duygu,konu\n1, ,kotu,para\n", encoding="utf-8")
     config = make_config(tmp_path, [fixture_spec(path="blank.csv")])
-    with pytest.raises(DataSourceError, match=r"no texts kept of 1 read.*'empty_text': 1"):
+    with pytest.raises(DataSourceError, match=r"no texts kept of 1 read \(1 empty text dropped\)"):
         prepare_data(config, offline_settings(tmp_path))
 
 
