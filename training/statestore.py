@@ -59,6 +59,15 @@ def _read(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     return states, offsets, keys
 
 
+def _key_index(keys: np.ndarray) -> dict[bytes, int]:
+    """Row of each stored key. Read from the raw buffer: numpy's fixed-width bytes drop trailing
+    NUL bytes when an element becomes ``bytes``, and one SHA-1 in 256 ends with one (those texts
+    were computed again on every run)."""
+    raw = np.ascontiguousarray(keys).tobytes()
+    width = keys.dtype.itemsize
+    return {raw[i * width : (i + 1) * width]: i for i in range(len(keys))}
+
+
 def _write(folder: Path, states: np.ndarray, offsets: np.ndarray, keys: np.ndarray) -> None:
     tmp = folder.with_name(folder.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -87,7 +96,7 @@ def stored_states(
     stored = _read(folder)
     index: dict[bytes, int] = {}
     if stored is not None:
-        index = {bytes(key): i for i, key in enumerate(stored[2])}
+        index = _key_index(stored[2])
     missing = [i for i, key in enumerate(keys) if key not in index]
     # one computation per distinct text
     missing_keys = list(dict.fromkeys(keys[i] for i in missing))

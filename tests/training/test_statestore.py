@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from nabiz.training.cached import CachedStates
-from nabiz.training.statestore import store_folder, stored_states
+from nabiz.training.statestore import store_folder, stored_states, text_key
 
 HIDDEN = 4
 
@@ -39,6 +39,15 @@ def test_a_second_run_reads_every_state_and_computes_none(tmp_path):
     assert second.texts_computed == 0
     assert torch.equal(again.flat, expected.flat)
     assert np.array_equal(again.offsets, expected.offsets)
+
+
+def test_a_text_whose_key_ends_in_a_nul_byte_is_read_back_too(tmp_path):
+    # one SHA-1 in 256 ends with 0x00, which numpy's fixed-width bytes drop when read one by one
+    nul_ended = next([i, i + 1] for i in range(100_000) if text_key([i, i + 1]).endswith(b"\0"))
+    stored_states([nul_ended, [8]], tmp_path / "s", Computer())
+    again = Computer()
+    stored_states([nul_ended, [8]], tmp_path / "s", again)
+    assert again.texts_computed == 0
 
 
 def test_only_texts_not_stored_are_computed_and_then_stored(tmp_path):
