@@ -3,11 +3,11 @@
 The stages stream through Ray Data:
 
 1. **read**: one Ray task per input file reads it with the local engine's reader (nabiz.tabular
-   through ``scoring._chunks_from``: encoding detection, the ``_error`` mark of malformed rows,
+   through ``scoring.chunks_from``: encoding detection, the ``_error`` mark of malformed rows,
    every JSON Lines key), in chunks of ``chunk_rows``;
 2. **score**: an actor pool (``map_batches`` with a callable class) where each actor loads the model
    once with :func:`nabiz.model.loading.load_predictor`, as the local engine does, and scores each
-   batch with the local engine's per-row function (``scoring._score_chunk`` of
+   batch with the local engine's per-row function (``scoring.score_chunk`` of
    :mod:`nabiz.serving.batch`: text joining, empty texts, channels, times, priority, ``error``);
 3. **write**: each block becomes one Parquet file in the output directory.
 
@@ -43,14 +43,13 @@ from nabiz.model.loading import load_predictor
 from nabiz.model.predictor import ModelInfo
 from nabiz.model.schema import LabelSchema
 from nabiz.serving.batch.columns import ColumnError, unused_column_hints
+from nabiz.serving.batch.plan import OutputPlan, plan_output
 from nabiz.serving.batch.scoring import (
     DEFAULT_CHUNK_ROWS,
-    _chunks_from,
-    _jsonl_columns,
-    _Plan,
-    _plan,
-    _score_chunk,
     chunk_sized,
+    chunks_from,
+    jsonl_columns,
+    score_chunk,
 )
 from nabiz.serving.batch.summary import TOP_ROWS, ScoreSummary, Tally, TopRow, queue_order
 from nabiz.serving.priority import LEVELS, PriorityPolicy
@@ -134,7 +133,7 @@ def file_columns(path: Path, encoding: str | None, chunk_rows: int) -> list[str]
     """A file's columns as the local engine sees them: the header, or every JSON Lines key."""
     fmt = detect_format(path)
     if fmt == "jsonl":
-        columns = _jsonl_columns(path, fmt, encoding, chunk_rows)
+        columns = jsonl_columns(path, fmt, encoding, chunk_rows)
     else:
         columns = list(next(iter(iter_table_chunks(path, 1, fmt, encoding))).columns)
     return [column for column in columns if column != ERROR_COLUMN]
@@ -160,7 +159,7 @@ def _read_files(
         path = Path(name)
         relative = os.path.relpath(path, root)
         wanted = [*columns, ERROR_COLUMN]
-        for chunk in _chunks_from(path, detect_format(path), encoding, chunk_rows, 0, wanted):
+        for chunk in chunks_from(path, detect_format(path), encoding, chunk_rows, 0, wanted):
             frame = chunk.reset_index(drop=True)
             frame[_FILE] = relative
             frame[_ROW] = chunk.index.to_numpy(dtype="int64")
@@ -174,7 +173,7 @@ class _Job:
     model_dir: str
     settings: Settings
     policy: PriorityPolicy
-    plan: _Plan
+    plan: OutputPlan
     now: datetime
     batch_size: int
     top_n: int
@@ -212,7 +211,7 @@ class _Scorer:
         # that the summary can name each row by its file and number.
         for file, part in chunk.groupby(pd.Series(files).to_numpy(), sort=False):
             tally = Tally(self.predictor, job.top_n)
-            scored = _score_chunk(
+            scored = score_chunk(
                 part,
                 job.plan,
                 self.predictor,
@@ -240,7 +239,7 @@ class _Scorer:
         return table.cast(self.schema)
 
 
-def output_schema(plan: _Plan, names: dict[str, str]):
+def output_schema(plan: OutputPlan, names: dict[str, str]):
     """The local engine's Parquet schema, then ``source_file`` and ``source_row``."""
     import pyarrow as pa
 
@@ -373,7 +372,7 @@ def score_with_ray(
     read_columns = ray.remote(file_columns)
     per_file = ray.get([read_columns.remote(file, encoding, chunk_rows) for file in files])
     columns = union_columns(per_file)
-    plan = _plan(columns, model, text_columns, id_column, channel_column, time_column)
+    plan = plan_output(columns, model, text_columns, id_column, channel_column, time_column)
     for file, present in zip(files, per_file, strict=True):
         missing = [name for name in plan.text_columns if name not in present]
         if missing:

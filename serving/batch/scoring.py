@@ -75,9 +75,7 @@ def chunk_sized(chunk_rows: int, batch_size: int | None) -> int:
     return chunk_rows if batch_size is None else batch_size
 
 
-def _jsonl_columns(
-    path: Path, fmt: TableFormat, encoding: str | None, chunk_rows: int
-) -> list[str]:
+def jsonl_columns(path: Path, fmt: TableFormat, encoding: str | None, chunk_rows: int) -> list[str]:
     """Every key of a JSON Lines file (keys may first appear on any line), in first-seen order."""
     seen: dict[str, None] = {}
     for chunk in iter_table_chunks(path, max(chunk_rows, 20_000), fmt, encoding):
@@ -117,7 +115,7 @@ def _options(
     }
 
 
-def _score_chunk(
+def score_chunk(
     chunk: pd.DataFrame,
     plan: OutputPlan,
     predictor: Predictor,
@@ -257,7 +255,7 @@ def _fill_prediction(
             counts[label] = counts.get(label, 0) + 1
 
 
-def _chunks_from(
+def chunks_from(
     path: Path,
     fmt: TableFormat,
     encoding: str | None,
@@ -334,11 +332,11 @@ def score_file(
 
     all_columns = None
     if fmt == "jsonl":
-        all_columns = _jsonl_columns(input_path, fmt, encoding, chunk_rows)
+        all_columns = jsonl_columns(input_path, fmt, encoding, chunk_rows)
         if ERROR_COLUMN in all_columns:
             all_columns.remove(ERROR_COLUMN)
         all_columns.append(ERROR_COLUMN)
-    chunks = _chunks_from(input_path, fmt, encoding, chunk_rows, 0, all_columns, **reading)
+    chunks = chunks_from(input_path, fmt, encoding, chunk_rows, 0, all_columns, **reading)
     first = next(chunks)
     read = dict(first.attrs)
     plan = plan_output(
@@ -363,7 +361,7 @@ def score_file(
         now = datetime.fromisoformat(state["now"])
         if rows_done:
             chunks.close()
-            chunks = _chunks_from(
+            chunks = chunks_from(
                 input_path, fmt, encoding, chunk_rows, rows_done, all_columns, **reading
             )
             first = None
@@ -411,7 +409,7 @@ def score_file(
     try:
         stream = chunks if first is None else _prepend(first, chunks)
         for chunk in stream:
-            rows = _score_chunk(
+            rows = score_chunk(
                 chunk,
                 plan,
                 predictor,
