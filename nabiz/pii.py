@@ -11,7 +11,7 @@ What counts, and why each rule is strict:
   2–4 digits split by single spaces (``100 000 001 46``) counts too, if the group run is exactly
   the eleven digits and they pass the same check.
 * ``[IBAN]``  ``TR`` + 24 digits that pass ISO 13616 mod-97, in one piece or in groups of four split
-  by spaces, hyphens or dots (``TR33 0006 …``, ``TR33-0006-…``, ``TR33.0006.…``).
+  by spaces, hyphens or dots (``TR33 0006 …``, ``TR 33 0006 …``, ``TR33-0006-…``, ``TR33.0006.…``).
 * ``[KART]``  13–19 digits, optionally grouped by spaces or hyphens, that pass the Luhn check
   (not glued to letters, so a ``TR…`` string failing mod-97 loses no slice as a card). Four
   groups of four are a card even when more digits follow (``4111 1111 1111 1111 12/28 123``:
@@ -121,7 +121,7 @@ _PHONE = (
 
 _PATTERNS: dict[str, re.Pattern[str]] = {
     "iban": re.compile(
-        r"(?<![A-Za-z0-9])TR\d{2}(?:[ .-]?\d{4}){5}[ .-]?\d{2}(?!\d)", re.IGNORECASE
+        r"(?<![A-Za-z0-9])TR ?\d{2}(?:[ .-]?\d{4}){5}[ .-]?\d{2}(?!\d)", re.IGNORECASE
     ),
     "eposta": re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b"),
     # A whole run of digits (single spaces or hyphens between them), not glued to a word

@@ -241,6 +241,7 @@ def test_a_mobile_in_every_format_is_masked_and_the_sentence_kept(before, phone,
         ("sipariş #5123456789 gelmedi", "sipariş #5123456789 gelmedi"),  # '#': an order number
         ("IBAN TR33-0006-1005-1978-6457-8413-26.", "IBAN [IBAN]."),
         ("IBAN TR33.0006.1005.1978.6457.8413.26", "IBAN [IBAN]"),
+        ("IBAN: TR 33 0006 1005 1978 6457 8413 26, adıma", "IBAN: [IBAN], adıma"),
         ("TC 100 000 001 46, ad soyad", "TC [TCKN], ad soyad"),
         ("TC 1000 0000 146", "TC [TCKN]"),
     ],
