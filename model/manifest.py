@@ -4,9 +4,11 @@ A model directory is copied between machines, unpacked from archives and sometim
 a truncated weights file or a schema from another model then gives wrong labels without an error.
 ``checksums.sha256`` (the format ``sha256sum -c`` reads) lists every file the directory held when
 it was saved, with its SHA-256; :func:`verify_manifest` recomputes them at load and names the first
-file that is missing or differs. Files added later (``nabiz evaluate``'s reports) are not listed
-and not checked. A directory without a manifest (saved before manifests existed) loads with a
-warning.
+file that is missing or differs. Files added later (``nabiz evaluate``'s reports, notes) are not
+listed and not checked, unless they are files the loader reads (:data:`READ_FILES`): a
+``network.onnx`` copied in from another model would otherwise be scored with unchecked, so an
+unlisted one is an error, and so is a manifest that lists nothing. A directory without a manifest
+(saved before manifests existed) loads with a warning.
 """
 
 from __future__ import annotations
@@ -19,6 +21,24 @@ from nabiz.checksums import file_sha256
 log = logging.getLogger(__name__)
 
 MANIFEST_FILE = "checksums.sha256"
+# What loading a model directory (or its baseline/) reads: present, each must be listed.
+READ_FILES = frozenset(
+    {
+        "model.safetensors",
+        "config.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "schema.json",
+        "nabiz.json",
+        "calibration.json",
+        "urgency_cues.json",
+        "network.onnx",
+        "quantization.json",
+        "bf16_rechecks.json",
+        "baseline.npz",
+        "vectorizers.json",
+    }
+)
 
 
 class ModelIntegrityError(ValueError):
@@ -66,12 +86,14 @@ def verify_manifest(directory: str | Path) -> bool:
         if not being_written(directory):
             log.warning("%s has no %s: its files cannot be checked", directory, MANIFEST_FILE)
         return False
+    listed: set[str] = set()
     for number, line in enumerate(manifest.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
         expected, _, name = line.partition("  ")
         if not name.startswith(prefix):
             continue
+        listed.add(name)
         path = manifest.parent / name
         if not name or len(expected) != 64 or ".." in Path(name).parts:
             raise ModelIntegrityError(f"{manifest}: line {number} is not '<sha256>  <file>'")
@@ -84,5 +106,15 @@ def verify_manifest(directory: str | Path) -> bool:
             raise ModelIntegrityError(
                 f"{path} is not the file saved with this model (its SHA-256 differs from "
                 f"{MANIFEST_FILE}): it was changed, truncated or copied from another model"
+            )
+    if not listed:
+        raise ModelIntegrityError(f"{manifest} lists no files of {directory}: it is damaged")
+    for path in _files(directory):
+        name = prefix + path.relative_to(directory).as_posix()
+        if path.name in READ_FILES and name not in listed:
+            raise ModelIntegrityError(
+                f"{path} is not listed in {MANIFEST_FILE}: it was not saved with this model (a "
+                "file from another model?); remove it, then write it again with the nabiz "
+                "command that makes it (network.onnx: nabiz export-onnx; plans: nabiz quantize)"
             )
     return True

@@ -273,7 +273,7 @@ class SummaryCollector:
                 mine[label] = mine.get(label, 0) + count
         for level, count in tally["levels"].items():
             self.levels[level] = self.levels.get(level, 0) + count
-        order = lambda item: (*queue_order(item)[:3], item.get("file", ""), item["row"])  # noqa: E731
+        order = lambda item: (*queue_order(item)[:-1], item.get("file", ""), item["row"])  # noqa: E731
         self.top = heapq.nsmallest(self.top_n, self.top + tally["top"], key=order)
         self.errors = heapq.nsmallest(ERROR_EXAMPLES, self.errors + [tuple(e) for e in errors])
 

@@ -420,21 +420,24 @@ def compute_priority(
 
 def queue_key(
     level: str, respond_by: datetime | None, score: float, now: datetime | None = None
-) -> tuple[int, int, datetime, float]:
-    """The one urgency order: overdue first (past ``respond_by`` at ``now``; nothing is overdue
-    without ``now``), then level (P1 first), earliest ``respond_by`` (none last; naive is UTC),
-    higher score. ``sort_key``, the batch summary and the queue's SQL ``ORDER BY``
-    (``repository.queue_order``, tested to agree) rank by it; callers add a last tie-break."""
+) -> tuple[int, datetime, float]:
+    """The one urgency order: level (P1 first), where an item past its ``respond_by`` at ``now``
+    counts one level higher (nothing is overdue without ``now``); then the earliest
+    ``respond_by`` (none last; naive is UTC), the higher score. So a late item rises above every
+    item of its own level and joins the level above, ahead of those due later, and an overdue P1
+    leads; a late P4 thank-you note does not pass a P1 about to go late. ``sort_key``, the batch
+    summary and the queue's SQL ``ORDER BY`` (``repository.queue_order``, tested to agree) rank
+    by it; callers add a last tie-break."""
     rank = LEVELS.index(level) if level in LEVELS else len(LEVELS)
     due = respond_by or datetime.max
     if due.tzinfo is None:
         due = due.replace(tzinfo=UTC)
     overdue = now is not None and respond_by is not None and is_overdue(due, now)
-    return (0 if overdue else 1, rank, due.astimezone(UTC), -score)
+    return (rank - 1 if overdue else rank, due.astimezone(UTC), -score)
 
 
-def sort_key(priority: Priority, now: datetime | None = None) -> tuple[int, int, datetime, float]:
-    """Order for a work queue (:func:`queue_key`); pass ``now`` to put overdue items first."""
+def sort_key(priority: Priority, now: datetime | None = None) -> tuple[int, datetime, float]:
+    """Order for a work queue (:func:`queue_key`); pass ``now`` to raise overdue items."""
     return queue_key(priority.level, priority.respond_by, priority.score, now)
 
 

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, exists, func, select
+from sqlalchemy import and_, case, delete, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from nabiz.model.schema import LabelSchema
+from nabiz.serving.priority import LEVELS
 from nabiz.serving.queue.models import Feedback, FeedbackLabel, Status, utcnow
 
 DEFAULT_QUEUE_STATUSES: tuple[Status, ...] = (Status.OPEN, Status.IN_PROGRESS)
@@ -153,11 +154,15 @@ QUEUE_ORDER = (
 
 
 def queue_order(now: datetime) -> tuple[Any, ...]:
-    """Overdue items first (an item past its respond-by must rise, not wait behind newer P1s),
-    then :data:`QUEUE_ORDER`: ``queue_key(…, now)`` in SQL. Overdue is
-    :meth:`Feedback.overdue_at`, the rule of each item's ``overdue`` flag: a resolved item is
-    never overdue (``queue_key`` knows no status; for unresolved items the two agree)."""
-    return (case((Feedback.overdue_at(now), 0), else_=1), *QUEUE_ORDER)
+    """:data:`QUEUE_ORDER` with an overdue item's level raised by one (an overdue P1 sorts as
+    'P0'): ``queue_key(…, now)`` in SQL. Overdue is :meth:`Feedback.overdue_at`, the rule of each
+    item's ``overdue`` flag: a resolved item is never overdue (``queue_key`` knows no status; for
+    unresolved items the two agree)."""
+    level = Feedback.priority_level
+    overdue = Feedback.overdue_at(now)
+    one_up = dict(zip(LEVELS, ("P0", *LEVELS[:-1]), strict=True))  # 'P0' < 'P1', as strings
+    raised = case(*((and_(overdue, level == name), up) for name, up in one_up.items()), else_=level)
+    return (raised, *QUEUE_ORDER[1:])
 
 
 def list_queue(

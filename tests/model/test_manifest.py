@@ -58,3 +58,26 @@ def test_the_baseline_loaded_on_its_own_is_checked_against_the_whole_model(tiny_
     weights.write_bytes(weights.read_bytes() + b"x")
     with pytest.raises(ModelIntegrityError, match=re.escape(weights.name)):
         verify_manifest(baseline)
+
+
+def test_a_file_the_loader_reads_but_the_manifest_does_not_list_is_an_error(tiny_model_dir):
+    (tiny_model_dir / "network.onnx").write_bytes(b"an exported network from another model")
+    with pytest.raises(ModelIntegrityError, match=r"network\.onnx is not listed"):
+        from_pretrained(tiny_model_dir, device="cpu")
+
+
+def test_an_emptied_manifest_is_an_error(tiny_model_dir):
+    (tiny_model_dir / MANIFEST_FILE).write_text("", encoding="utf-8")
+    with pytest.raises(ModelIntegrityError, match="lists no files"):
+        from_pretrained(tiny_model_dir, device="cpu")
+
+
+def test_a_manifest_with_the_weights_line_removed_is_an_error(tiny_model_dir):
+    manifest = tiny_model_dir / MANIFEST_FILE
+    lines = manifest.read_text(encoding="utf-8").splitlines()
+    manifest.write_text(
+        "\n".join(line for line in lines if not line.endswith("model.safetensors")) + "\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ModelIntegrityError, match=r"model\.safetensors is not listed"):
+        from_pretrained(tiny_model_dir, device="cpu")

@@ -287,17 +287,18 @@ def test_post_refuses_a_received_at_before_1970_as_predict_does(client, moment):
     assert client.get("/v1/feedback/ancient").status_code == 404
 
 
-def test_overdue_items_rise_to_the_top_of_the_queue(client, scripted):
+def test_an_overdue_item_rises_above_its_level_but_not_above_a_p1_not_yet_late(client, scripted):
     now = datetime.now(UTC)
     fresh_p1 = post(client, "fresh-p1", "[urgency=yuksek][sentiment=olumsuz] x", received_at=now)
+    fresh_p4 = post(client, "fresh-p4", "[urgency=dusuk][sentiment=olumlu] z", received_at=now)
     old_p4 = post(
         client, "old-p4", "[urgency=dusuk][sentiment=olumlu] y", received_at=now - timedelta(days=3)
     )
     assert fresh_p1.json()["priority"]["level"] == "P1"
-    assert old_p4.json()["priority"]["level"] == "P4"
+    assert fresh_p4.json()["priority"]["level"] == old_p4.json()["priority"]["level"] == "P4"
     page = client.get("/v1/queue").json()
-    assert [item["id"] for item in page["items"]] == ["old-p4", "fresh-p1"]
-    assert [item["overdue"] for item in page["items"]] == [True, False]
+    assert [item["id"] for item in page["items"]] == ["fresh-p1", "old-p4", "fresh-p4"]
+    assert [item["overdue"] for item in page["items"]] == [False, True, False]
 
 
 # --- the queue ----------------------------------------------------------------------------------

@@ -41,4 +41,4 @@ def test_the_overdue_filter_lists_exactly_the_items_flagged_overdue(client, scri
 def test_a_resolved_item_past_its_respond_by_does_not_rise_as_overdue(client, scripted):  # noqa: F811
     seed_late_and_fresh(client)
     every = client.get("/v1/queue", params=EVERY_STATUS).json()["items"]
-    assert [item["id"] for item in every] == ["late-open", "fresh-p1", "late-resolved"]
+    assert [item["id"] for item in every] == ["fresh-p1", "late-open", "late-resolved"]

@@ -23,6 +23,7 @@ from nabiz.model.predictor import TaskPrediction
 from nabiz.serving.priority import (
     LEVELS,
     PolicyError,
+    Priority,
     answer_deadline,
     compute_priority,
     load_policy,
@@ -204,7 +205,7 @@ def test_extra_holidays_listed_in_the_policy_close_the_day() -> None:
     assert any("idari izin" in reason for reason in deadline.pause_reasons())
 
 
-def test_overdue_items_sort_before_everything_else() -> None:
+def test_an_overdue_item_counts_one_level_higher_in_the_order() -> None:
     received = datetime(2025, 3, 3, 10, 0, tzinfo=ZONE)
     calm_old = compute_priority(sentiment("notr"), POLICY, "sms", received)  # P4, due 12:00
     urgent_new = compute_priority(
@@ -212,4 +213,22 @@ def test_overdue_items_sort_before_everything_else() -> None:
     )
     assert urgent_new.level < calm_old.level
     now = received + timedelta(hours=3)
-    assert sorted([urgent_new, calm_old], key=lambda p: sort_key(p, now)) == [calm_old, urgent_new]
+    # a late P4 joins the P3s: it does not pass a P1 that is not late yet …
+    assert sorted([calm_old, urgent_new], key=lambda p: sort_key(p, now)) == [urgent_new, calm_old]
+    # … but passes every P4 that is not late
+    calm_new = compute_priority(sentiment("notr"), POLICY, "sms", now)
+    assert sorted([calm_new, calm_old], key=lambda p: sort_key(p, now)) == [calm_old, calm_new]
+
+
+def test_an_overdue_item_goes_ahead_of_the_level_above_when_it_was_due_first() -> None:
+    received = datetime(2025, 3, 3, 10, 0, tzinfo=ZONE)
+    now = received + timedelta(days=2)
+
+    def due(level: str, respond_by: datetime) -> Priority:
+        return Priority(level=level, score=0.5, respond_by=respond_by, reasons=[], factors={})
+
+    late_p2 = due("P2", received + timedelta(hours=4))
+    fresh_p1 = due("P1", now + timedelta(hours=1))
+    late_p1 = due("P1", received + timedelta(hours=8))
+    order = sorted([fresh_p1, late_p2, late_p1], key=lambda p: sort_key(p, now))
+    assert order == [late_p1, late_p2, fresh_p1]

@@ -7,6 +7,7 @@ Screenshots of every page go to ``build/screenshots/`` (look at them; two are in
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import threading
@@ -14,6 +15,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -229,3 +231,165 @@ def test_the_report_renders_offline(page, server, tmp_path):
     assert page.locator("svg circle").count() > 0
     shot(page, "report")
     shutil.copy(tmp_path / "report.html", SHOTS / "report.html")
+
+
+# --- what the QA pass found: lost updates, English errors, banners, zones, resolved, keyboard ---
+
+
+def _items(server: str, count: int) -> list[dict]:
+    return httpx.get(f"{server}/v1/queue", params={"limit": count}).json()["items"]
+
+
+def _set_status(server: str, item_id: str, status: str) -> None:
+    httpx.patch(f"{server}/v1/feedback/{item_id}", json={"status": status}).raise_for_status()
+
+
+def test_a_save_over_someone_elses_change_is_refused(page, server):
+    item = _items(server, 20)[12]
+    other = page.context.new_page()
+    for p in (page, other):
+        p.goto(f"{server}/ui#/kayit/{item['id']}")
+        p.wait_for_selector("#item-form")
+    try:
+        page.select_option("select[name=status]", "resolved")
+        page.click("#item-form button[type=submit]")
+        page.wait_for_selector("#saved:has-text('Kaydedildi')")
+        other.select_option("select[name=status]", "in_progress")
+        other.click("#item-form button[type=submit]")
+        other.wait_for_selector("#message:has-text('başkası tarafından değiştirildi')")
+        assert "Kaydedildi" not in other.inner_text("#saved")
+        assert "Kayıt güncellendi" not in other.inner_text("#message")
+        assert httpx.get(f"{server}/v1/feedback/{item['id']}").json()["status"] == "resolved"
+    finally:
+        _set_status(server, item["id"], item["status"])
+
+
+QUEUE = re.compile(r"/v1/queue\b")
+
+
+@pytest.mark.parametrize(
+    ("status", "detail", "expected", "dialog"),
+    [
+        (401, "send an API key: Authorization: Bearer <key>", "API anahtarı gerekli", True),
+        (403, "the key 'x' lacks the scope 'queue:read'", "yetkisi yok", False),
+        (422, [{"loc": ["query", "received_from"], "msg": "bad"}], "“Başlangıç”", False),
+        (503, "the queue database is unreachable; retry later", "veritabanına ulaşılamıyor", False),
+        (None, "Failed to fetch", "Sunucuya ulaşılamadı. Bağlantınızı", False),
+    ],
+)
+def test_failures_are_told_in_turkish(page, server, status, detail, expected, dialog):
+    warnings: list[str] = []
+    page.on("console", lambda m: warnings.append(m.text) if m.type == "warning" else None)
+
+    def answer(route) -> None:
+        if status is None:
+            route.abort("failed")
+        else:
+            route.fulfill(status=status, json={"detail": detail, "request_id": "r-1"})
+
+    page.route(QUEUE, answer)
+    page.goto(f"{server}/ui#/kuyruk")
+    page.wait_for_selector(f"#queue-body .error:has-text('{expected}')")
+    body = page.inner_text("body")
+    assert "Yükleniyor" not in body and "Hata:" not in body
+    english = detail if isinstance(detail, str) else "bad"
+    assert english not in body
+    if status is not None:
+        assert any(english in w for w in warnings), warnings  # kept for support
+    assert page.evaluate("document.getElementById('key-dialog').open") is dialog
+
+
+def test_an_unknown_item_says_it_is_not_found(page, server):
+    page.goto(f"{server}/ui#/kayit/yok-boyle-bir-kayit")
+    page.wait_for_selector("#item-error .error")
+    assert "Kayıt bulunamadı" in page.inner_text("#view")
+    assert "no feedback" not in page.inner_text("body")
+
+
+def test_an_error_banner_closes_and_goes_away_when_things_work(page, server):
+    item = _items(server, 20)[13]
+
+    def busy(route) -> None:
+        if route.request.method == "PATCH":
+            route.fulfill(status=503, json={"detail": "overloaded"})
+        else:
+            route.fallback()
+
+    page.route("**/v1/feedback/**", busy)
+    page.goto(f"{server}/ui#/kayit/{item['id']}")
+    page.wait_for_selector("#item-form")
+    page.click("#item-form button[type=submit]")
+    page.wait_for_selector("#message.error:has-text('birazdan yeniden deneyin')")
+    assert page.inner_text("#saved") == "Kaydedilmedi."
+    page.focus("#message-close")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#message", state="hidden")
+    page.click("#item-form button[type=submit]")
+    page.wait_for_selector("#message.error", state="visible")
+    page.click("a[href='#/kuyruk']")
+    page.wait_for_selector("tr.item")
+    assert page.is_hidden("#message")
+
+
+def test_times_and_days_are_the_policys_whatever_the_browsers_zone(browser, server):
+    item = _items(server, 1)[0]
+    received, offset = item["received_at"], item["received_at"][-6:]
+    assert offset == "+03:00"  # the test server's policy: Europe/Istanbul
+    shown, sent = [], []
+    for zone in ("UTC", "Europe/Istanbul", "America/New_York"):
+        context = browser.new_context(timezone_id=zone, locale="tr-TR")
+        page = context.new_page()
+        page.goto(f"{server}/ui#/kayit/{item['id']}")
+        page.wait_for_selector("#item-form")
+        shown.append(page.inner_text(".item-view header"))
+        page.goto(f"{server}/ui#/kuyruk")
+        page.wait_for_selector("tr.item")
+        page.fill("input[name=from]", "2026-03-10")
+        page.fill("input[name=to]", "2026-03-10")
+        with page.expect_request(QUEUE) as request:
+            page.click("#filters button[type=submit]")
+        sent.append(request.value.url)
+        context.close()
+    assert shown[0] == shown[1] == shown[2]
+    day, clock = received[:10].split("-"), received[11:16]
+    assert f"{day[2]}.{day[1]}.{day[0]} {clock}" in shown[0]
+    assert sent[0] == sent[1] == sent[2]
+    start, end = quote("2026-03-10T00:00:00+03:00"), quote("2026-03-11T00:00:00+03:00")
+    assert f"received_from={start}" in sent[0] and f"received_to={end}" in sent[0]
+
+
+def test_a_resolved_item_shows_no_overdue_countdown(page, server):
+    item = _items(server, 20)[14]
+    _set_status(server, item["id"], "resolved")
+    try:
+        assert httpx.get(f"{server}/v1/feedback/{item['id']}").json()["overdue"] is False
+        page.goto(f"{server}/ui#/kuyruk")
+        page.wait_for_selector("tr.item")
+        page.select_option("select[name=status]", "resolved")
+        page.click("#filters button[type=submit]")
+        row = page.locator(f"tr.item[data-id='{item['id']}']")
+        row.wait_for()
+        assert row.locator("td.due").inner_text() == "çözüldü"
+        assert row.locator("td.due.late").count() == 0
+        page.goto(f"{server}/ui#/kayit/{item['id']}")
+        page.wait_for_selector("#item-form")
+        assert page.inner_text("#item-due") == "çözüldü"
+        assert page.locator(".item-view .due.late").count() == 0
+    finally:
+        _set_status(server, item["id"], item["status"])
+
+
+def test_the_keyboard_finds_a_skip_link_and_sees_the_focused_row(page, server):
+    page.goto(f"{server}/ui#/kuyruk")
+    page.wait_for_selector("tr.item")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "İçeriğe geç"
+    assert page.locator("#skip").bounding_box()["y"] >= 0  # shown while focused
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "view"
+    assert page.evaluate("location.hash") == "#/kuyruk"
+    page.focus("tr.item")
+    style = page.eval_on_selector("tr.item", "r => getComputedStyle(r).outlineStyle")
+    width = page.eval_on_selector("tr.item", "r => parseFloat(getComputedStyle(r).outlineWidth)")
+    assert style != "none" and width >= 2
+    shot(page, "console-queue-focus")
