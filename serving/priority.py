@@ -459,7 +459,8 @@ def answer_deadline(
 
 
 def is_overdue(respond_by: datetime, now: datetime) -> bool:
-    """Past its respond-by: such an item goes to the top of the queue and may raise an alert."""
+    """Past its respond-by: such an item counts one level higher in the queue and may raise an
+    alert."""
     return respond_by < now
 
 

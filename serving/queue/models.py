@@ -165,8 +165,8 @@ class Feedback(Base):
         """The one overdue rule: past its respond-by at ``now`` and not resolved.
 
         On a row it is a ``bool`` (the API's ``overdue`` flag); on the class a SQL condition
-        (``GET /v1/queue?overdue=true`` and the queue's overdue-first order): one expression, so
-        the filter, the order and the flag cannot disagree."""
+        (``GET /v1/queue?overdue=true``, and the queue order, which raises an overdue item one
+        level): one expression, so the filter, the order and the flag cannot disagree."""
         return (self.status != Status.RESOLVED.value) & (self.respond_by < now)
 
     def effective_labels(self) -> dict[str, Any]:
