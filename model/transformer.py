@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import importlib.metadata
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -80,11 +81,21 @@ def save_pretrained(
         name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()
     }
     save_file(state, str(directory / WEIGHTS_FILE), metadata={"format": "pt"})
+    _readable_as_the_others(directory / WEIGHTS_FILE)
     tokenizer.save_pretrained(directory)
     schema.save(directory)
     info.library_versions = library_versions()
     info.save(directory)
     return directory
+
+
+def _readable_as_the_others(path: Path) -> None:
+    """safetensors writes its file with mode 0600 (a temporary file renamed): a service account,
+    another team or a Ray worker that is not its owner could not load the model. Give it the mode
+    every other file gets (0666 less the umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    path.chmod(0o666 & ~umask)
 
 
 def load_model(

@@ -41,6 +41,11 @@ def test_every_task_gets_every_label_score_in_schema_order(tiny_model_dir, defau
         assert result.label == max(result.scores, key=result.scores.get)
 
 
+def test_the_weights_file_is_readable_by_whoever_can_read_the_other_files(tiny_model_dir):
+    weights = (tiny_model_dir / "model.safetensors").stat().st_mode & 0o777
+    assert weights == (tiny_model_dir / "schema.json").stat().st_mode & 0o777
+
+
 def test_save_then_load_gives_identical_predictions(tiny_model_dir, tmp_path):
     model, tokenizer, schema, info = load_model(tiny_model_dir)
     before = TransformerPredictor(model, tokenizer, schema, info, device="cpu").predict_scores(
