@@ -72,10 +72,13 @@ def write_manifest(directory: str | Path) -> Path:
     return target
 
 
-def verify_manifest(directory: str | Path) -> bool:
+def verify_manifest(directory: str | Path, hash_only: frozenset[str] | None = None) -> bool:
     """Check the files the manifest lists; True when checked, False when there is no manifest.
 
-    Raises :class:`ModelIntegrityError` naming the first missing or changed file."""
+    Raises :class:`ModelIntegrityError` naming the first missing or changed file. With
+    ``hash_only`` (file names), every listed file must be there but only those are hashed: a
+    pre-flight that reads them (``nabiz serve`` reads the schema before the server loads, and
+    hashes, everything)."""
     directory = Path(directory)
     manifest, prefix = directory / MANIFEST_FILE, ""
     if not manifest.is_file() and (directory.parent / MANIFEST_FILE).is_file():
@@ -102,7 +105,7 @@ def verify_manifest(directory: str | Path) -> bool:
                 f"{path} is missing from the model directory (listed in {MANIFEST_FILE}); copy "
                 "the whole directory again"
             )
-        if file_sha256(path) != expected:
+        if (hash_only is None or path.name in hash_only) and file_sha256(path) != expected:
             raise ModelIntegrityError(
                 f"{path} is not the file saved with this model (its SHA-256 differs from "
                 f"{MANIFEST_FILE}): it was changed, truncated or copied from another model"

@@ -318,6 +318,7 @@ def serve(
     One process: concurrent requests share forward passes through its micro-batcher; run more
     replicas behind a load balancer to scale out. Docs at http://HOST:PORT/docs.
     """
+    from nabiz.model.manifest import verify_manifest
     from nabiz.model.predictor import ModelInfo
     from nabiz.model.schema import LabelSchema
     from nabiz.serving.app import OpenBindRefused, check_bind, run_server
@@ -328,6 +329,7 @@ def serve(
     model_dir = model_dir_or_default(model)
     try:  # fail here, with one line, rather than in a traceback from the server's start-up
         check_driver(get_settings().database_url)
+        verify_manifest(model_dir, hash_only=frozenset({"schema.json", "nabiz.json"}))
         ModelInfo.load(model_dir)
         load_policy(get_settings().priority_policy).check_against(LabelSchema.load(model_dir))
         check_bind(host, get_settings())

@@ -81,3 +81,24 @@ def test_a_manifest_with_the_weights_line_removed_is_an_error(tiny_model_dir):
     )
     with pytest.raises(ModelIntegrityError, match=r"model\.safetensors is not listed"):
         from_pretrained(tiny_model_dir, device="cpu")
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (lambda d: (d / "config.json").unlink(), r"config\.json is missing"),
+        (lambda d: (d / "schema.json").write_text("{}", encoding="utf-8"), r"schema\.json is not"),
+    ],
+)
+def test_serve_names_a_damaged_model_file_in_one_line_before_starting(
+    tiny_model_dir, monkeypatch, change, named
+):
+    from typer.testing import CliRunner
+
+    from nabiz.cli import app as cli
+
+    monkeypatch.setattr("nabiz.serving.app.run_server", pytest.fail)
+    change(tiny_model_dir)
+    result = CliRunner().invoke(cli, ["serve", "--model", str(tiny_model_dir)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert re.search(named, " ".join(result.output.split()))
