@@ -6,7 +6,6 @@ Each command parses its options and calls a plain function; the functions are wh
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +13,14 @@ import typer
 
 from nabiz.cli_admin import keys_app, queue_app
 from nabiz.cli_batch import report, score
-from nabiz.cli_common import ModelOption, fail, model_dir_or_default, setup_logging
+from nabiz.cli_common import (
+    ModelOption,
+    fail,
+    model_dir_or_default,
+    setup_logging,
+    writable_or_fail,
+)
+from nabiz.cli_model import export_onnx, quantize
 
 app = typer.Typer(help="Nabız: Turkish customer-feedback tagging and triage.", no_args_is_help=True)
 data_app = typer.Typer(help="Prepare training data and export corrections.", no_args_is_help=True)
@@ -131,6 +137,9 @@ def evaluate(
     from nabiz.training.modeleval import evaluate_model
 
     model_dir = model_dir_or_default(model)
+    target = output or model_dir / f"evaluation_{'file' if data else split}.json"
+    if output is not None or model_dir.is_dir():  # a missing model is named by evaluate_model
+        writable_or_fail(target, "the report")
     try:
         reports = evaluate_model(
             model_dir, split=split, data_file=data, text_column=text_column, cues=cues
@@ -143,7 +152,6 @@ def evaluate(
     check = encoder_beats_baseline(reports)
     if check:
         typer.echo(format_check(check))
-    target = output or model_dir / f"evaluation_{'file' if data else split}.json"
     document = {**reports, "encoder_vs_baseline": check}
     target.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
     typer.echo(f"report written to {target}")
@@ -201,104 +209,6 @@ def convert_encoder(
     except EncoderError as exc:
         raise fail(str(exc)) from None
     typer.echo(f"base encoder ready at {path}")
-
-
-class ReducedPrecision(StrEnum):
-    """What ``nabiz quantize`` measures a plan for."""
-
-    int8 = "int8"
-    bf16 = "bf16"
-
-
-@app.command("quantize")
-def quantize(
-    model: ModelOption = None,
-    texts: Annotated[
-        int, typer.Option("--texts", min=2, help="Validation texts to measure the plan on.")
-    ] = 2000,
-    precision: Annotated[
-        ReducedPrecision,
-        typer.Option("--precision", help="The reduced precision to measure."),
-    ] = ReducedPrecision.int8,
-) -> None:
-    """Measure int8 (or bf16) on this model and CPU: which near ties need fp32's second look,
-    how many labels it keeps, how fast it is; write the plan into the model directory.
-
-    Measured on the validation split of the model's prepared data, against the fp32 labels."""
-    from nabiz.training.quantize import calibration_texts, quantize_directory
-
-    model_dir = model_dir_or_default(model)
-    try:
-        plan = quantize_directory(model_dir, calibration_texts(model_dir, texts), precision.value)
-    except (ValueError, FileNotFoundError, KeyError) as exc:
-        raise fail(str(exc)) from None
-    kept = ", ".join(f"{task} {share:.2%}" for task, share in plan.agreement.items())
-    if not plan.keeps_labels:  # then its speed was not measured
-        verdict = f"NOT kept (< 99.5 % on some task): auto does not take {precision} for it"
-    else:
-        speed = f"{precision} {plan.speedup:.2f}x the speed of {plan.compared_with} fp32"
-        if precision is ReducedPrecision.bf16:
-            outcome = "; served in bf16 (auto on CPUs with native bf16), near ties in fp32"
-        elif plan.accepted:
-            outcome = "; accepted: auto uses it on CPUs where bf16 is not faster"
-        else:
-            outcome = ", not fast enough: NOT accepted, auto stays fp32; int8 only by hand"
-        verdict = f"{speed} on this CPU{outcome}"
-    typer.echo(
-        f"{plan.rechecked:.1%} of {plan.texts} texts rescored in fp32 as near ties; labels "
-        f"equal to fp32 on the half that did not choose the margins: {kept}; {verdict}"
-    )
-
-
-def sample_texts() -> list[str]:
-    """The complaints of the repository's sample export (``data/samples``), for checks that need
-    real Turkish texts when a model's prepared data is not on this machine."""
-    import csv
-
-    from nabiz.settings import REPO_ROOT
-
-    path = REPO_ROOT / "data" / "samples" / "sample_export.csv"
-    with path.open(encoding="utf-8", newline="") as fh:
-        return [row["yorum"] for row in csv.DictReader(fh, delimiter=";") if row["yorum"]]
-
-
-@app.command("export-onnx")
-def export_onnx(
-    model: ModelOption = None,
-    texts: Annotated[
-        int, typer.Option("--texts", min=1, help="Validation texts to check the export on.")
-    ] = 200,
-) -> None:
-    """Export the transformer to network.onnx for ONNX Runtime (CPUs where bf16 is not faster).
-
-    The file is kept only if ONNX Runtime scores the model's validation texts (or, without its
-    prepared data, the sample export's) as torch fp32 does; NABIZ_RUNTIME=auto then uses it
-    where torch would run fp32 on the CPU. Needs the `onnx` extra."""
-    from nabiz.model.runtime import onnxruntime_installed
-
-    if not onnxruntime_installed():
-        raise fail("exporting needs ONNX Runtime and onnx: pip install -e '.[onnx]'")
-    from nabiz.model.onnx_export import ExportError, export_directory
-    from nabiz.training.manifest import DataSourceError
-    from nabiz.training.quantize import calibration_texts
-
-    model_dir = model_dir_or_default(model)
-    try:
-        checked = calibration_texts(model_dir, texts)
-    except (FileNotFoundError, KeyError, ValueError, DataSourceError):  # a model copied here
-        checked = sample_texts()[:texts]
-        typer.echo(f"no prepared data for {model_dir}: checking on the sample export's texts")
-    try:
-        report = export_directory(model_dir, checked)
-    except (ExportError, FileNotFoundError, ValueError) as exc:
-        raise fail(str(exc)) from None
-    fused = ", ".join(f"{kind} {count}" for kind, count in report.fused.items()) or "nothing"
-    equal = ", ".join(f"{task} {share:.1%}" for task, share in report.labels_equal.items())
-    typer.echo(
-        f"wrote {report.path} ({report.megabytes:.0f} MB, {report.seconds:.1f} s; fused: "
-        f"{fused}); on {report.texts} texts its scores are within {report.max_difference:.1g} "
-        f"of torch fp32's, top labels equal: {equal}"
-    )
 
 
 # --- commands from other modules register here -------------------------------------------------
@@ -487,6 +397,8 @@ def data_export_corrections(
 
 app.command("score")(score)
 app.command("report")(report)
+app.command("quantize")(quantize)
+app.command("export-onnx")(export_onnx)
 
 
 if __name__ == "__main__":

@@ -44,3 +44,14 @@ def test_evaluate_without_a_model_says_how_to_get_one(tmp_path):
     result = runner.invoke(app, ["evaluate", "--model", str(tmp_path)])
     assert result.exit_code == 2
     assert "nabiz train" in result.output
+
+
+def test_evaluate_refuses_a_report_path_it_cannot_write_before_scoring(tmp_path, monkeypatch):
+    def never(*args, **kwargs):
+        raise AssertionError("nothing is scored when the report cannot be written")
+
+    monkeypatch.setattr("nabiz.training.modeleval.evaluate_model", never)
+    output = tmp_path / "no such folder" / "report.json"
+    result = runner.invoke(app, ["evaluate", "--model", str(tmp_path), "--output", str(output)])
+    assert result.exit_code == 2
+    assert "cannot write the report" in " ".join(result.output.split())

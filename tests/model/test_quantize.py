@@ -174,3 +174,17 @@ def test_a_measurement_cut_short_leaves_the_plan_as_it_was(
         quantize_directory(tiny_model_dir, PLAN_TEXTS)
     assert (path.read_bytes() if path.exists() else None) == before
     verify_manifest(tiny_model_dir)  # the manifest lists what is there
+
+
+def test_quantize_measures_on_the_sample_export_when_the_model_came_without_its_data(
+    tiny_model_dir,
+):
+    from typer.testing import CliRunner
+
+    from nabiz.cli import app
+
+    args = ["quantize", "--model", str(tiny_model_dir), "--texts", "12", "--precision", "bf16"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "measuring on the sample export's 12 texts" in " ".join(result.output.split())
+    assert verify_manifest(tiny_model_dir)  # the plan is listed and checked
