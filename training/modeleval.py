@@ -8,6 +8,7 @@ each other.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ import numpy as np
 from nabiz.model.loading import BASELINE_DIR, from_pretrained
 from nabiz.model.predictor import Predictor
 from nabiz.settings import Settings
+from nabiz.text import turkish_lower
 from nabiz.training.config import NabizConfig, load_config
 from nabiz.training.evaluate import evaluate_predictor
 
@@ -117,21 +119,44 @@ def labelled_columns(frame, schema, text_column: str = "text", where: str = "the
         )
     if missing:
         log.warning("%s has no column for task(s) %s: they are not evaluated", where, missing)
-    gold = {}
+    texts = frame[text_column].fillna("").astype(str)
+    blank = texts.str.strip() == ""
+    if blank.any():
+        log.warning("%s: %d row(s) without a text are left out", where, int(blank.sum()))
+        frame, texts = frame[~blank], texts[~blank]
+    if frame.empty:
+        raise ValueError(f"{where} has no rows with a text to evaluate")
+    gold, unknown = {}, Counter()
     for task in schema.tasks:
         values = frame[task.name].tolist() if task.name in frame.columns else [None] * len(frame)
-        gold[task.name] = [_cell_label(task, v) for v in values]
+        gold[task.name] = [_cell_label(task, v, unknown) for v in values]
+    if unknown:
+        named = "; ".join(
+            f"task {task!r}: {label!r} ({n} row{'s' if n > 1 else ''})"
+            for (task, label), n in unknown.most_common()
+        )
+        known = {t.name: t.labels for t in schema.tasks if any(k[0] == t.name for k in unknown)}
+        raise ValueError(
+            f"{where} has labels the model does not know: {named}; its labels: {known}"
+        )
     sources = frame["source"].astype(str).tolist() if "source" in frame.columns else None
-    return frame[text_column].fillna("").astype(str).tolist(), gold, sources
+    return texts.tolist(), gold, sources
 
 
-def _cell_label(task, value):
+def _cell_label(task, value, unknown: Counter):
+    """The model's spelling of a cell's label(s) (``OLUMSUZ`` is ``olumsuz``); a label the task
+    does not have is counted in ``unknown`` and read as none."""
     if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
         return None
+    by_lower = {turkish_lower(label): label for label in task.labels}
+    raw = value if isinstance(value, list) else [p.strip() for p in str(value).split(";")]
+    labels = []
+    for label in raw if task.is_multi_label else [str(value).strip()]:
+        known = label if label in task.labels else by_lower.get(turkish_lower(label))
+        if known is None:
+            unknown[(task.name, label)] += 1
+        else:
+            labels.append(known)
     if task.is_multi_label:
-        labels = value if isinstance(value, list) else [p.strip() for p in str(value).split(";")]
-        for label in labels:
-            task.index(label)
         return labels
-    task.index(str(value))
-    return str(value)
+    return labels[0] if labels else None
