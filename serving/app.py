@@ -29,6 +29,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -245,7 +246,8 @@ async def start_services(app: FastAPI, settings: Settings, predictor: Predictor 
     app.state.policy = policy
     app.state.batcher = batcher
     app.state.predictor = predictor
-    app.state.alerts = await start_alerts(settings, app.state.session_factory, rules)
+    zone = app.state.policy.zone
+    app.state.alerts = await start_alerts(settings, app.state.session_factory, rules, zone)
     log.info(
         "serving %s %s (tasks: %s)",
         predictor.info.name,
@@ -254,8 +256,11 @@ async def start_services(app: FastAPI, settings: Settings, predictor: Predictor 
     )
 
 
-async def start_alerts(settings: Settings, session_factory: Any, rules: AlertRules) -> AlertEngine:
-    """Start checking the alert rules and delivering alerts to the webhooks of the settings."""
+async def start_alerts(
+    settings: Settings, session_factory: Any, rules: AlertRules, zone: tzinfo
+) -> AlertEngine:
+    """Start checking the alert rules and delivering alerts to the webhooks of the settings;
+    ``zone`` (the priority policy's) dates their messages."""
     engine = AlertEngine(
         session_factory,
         rules,
@@ -263,6 +268,7 @@ async def start_alerts(settings: Settings, session_factory: Any, rules: AlertRul
         check_interval_s=settings.alert_check_interval_s,
         backoff=Backoff(settings.alert_retry_base_s, settings.alert_retry_max_s),
         webhook_timeout_s=settings.alert_webhook_timeout_s,
+        zone=zone,
     )
     await engine.start()
     log.info("alert rules: %s; webhooks: %d", ", ".join(rules.rules), len(settings.alert_webhooks))

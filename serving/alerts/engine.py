@@ -24,7 +24,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -48,6 +48,7 @@ class AlertEngine:
         backoff: Backoff | None = None,
         webhook_timeout_s: float = 5.0,
         clock: Callable[[], datetime] = utcnow,
+        zone: tzinfo = UTC,
     ) -> None:
         self.session_factory = session_factory
         self.rules = rules
@@ -55,6 +56,7 @@ class AlertEngine:
         self.check_interval_s = check_interval_s
         self.backoff = backoff or Backoff()
         self.clock = clock
+        self.zone = zone  # the priority policy's: the times in the alerts' messages
         self._client = LazyClient(webhook_timeout_s)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._check_wanted: asyncio.Event | None = None
@@ -75,7 +77,7 @@ class AlertEngine:
             now = self.clock()
             self._baselines.refresh = refresh
             with self.session_factory() as session:
-                drafts = evaluate(session, self.rules, now, self._baselines)
+                drafts = evaluate(session, self.rules, now, self._baselines, self.zone)
                 stored = store_alerts(session, drafts, self.rules, self.webhooks, now, trigger)
         if stored:
             log.info("alerts raised: %s", ", ".join(f"{a.id} {a.rule}" for a in stored))

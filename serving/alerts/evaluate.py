@@ -15,7 +15,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import String, case, exists, func, literal, select
@@ -119,8 +119,22 @@ def _describe_group(rule: VolumeSpikeRule | ShareSpikeRule, group: dict[str, str
     return " / ".join(group[key] for key in rule.group_by) if group else "tüm geri bildirim"
 
 
+def _number(value: float, digits: int | None = 1) -> str:
+    """A decimal as Turkish readers write it: ``0,4`` (``digits=None``: as short as it goes)."""
+    text = f"{value:g}" if digits is None else f"{value:.{digits}f}"
+    return text.replace(".", ",")
+
+
 def _hours(value: float) -> str:
-    return f"{value:g} saat" if value < 48 else f"{value / 24:g} gün"
+    return f"{_number(value, None)} saat" if value < 48 else f"{_number(value / 24, None)} gün"
+
+
+def _lateness(minutes: int) -> str:
+    """How late, as the console's queue says it: ``10 g 19 sa``, ``5 sa 3 dk``, ``40 dk``."""
+    days, hours, rest = minutes // 1440, minutes % 1440 // 60, minutes % 60
+    if days:
+        return f"{days} g {hours} sa"
+    return f"{hours} sa {rest} dk" if hours else f"{rest} dk"
 
 
 @dataclass
@@ -242,13 +256,16 @@ def _spike(
             numbers.update({"matching": hits, "share": round(observed, 4), "share_of": task})
             message = (
                 f"{rule.title} — {where}: {span} içinde {label} oranı %{observed * 100:.0f} "
-                f"({hits}/{total}); {base} ortalaması %{mean * 100:.1f} (σ {std * 100:.1f}), "
-                f"eşik %{threshold * 100:.1f} (ortalama + {rule.k:g}σ), en az {rule.min_count}"
+                f"({hits}/{total}); {base} ortalaması %{_number(mean * 100)} (σ "
+                f"{_number(std * 100)}), eşik %{_number(threshold * 100)} (ortalama + "
+                f"{_number(rule.k, None)}σ), "
+                f"en az {rule.min_count}"
             )
         else:
             message = (
                 f"{rule.title} — {where}: {span} içinde {total} geri bildirim; {base} ortalaması "
-                f"{mean:.1f} (σ {std:.1f}), eşik {threshold:.1f} (ortalama + {rule.k:g}σ), "
+                f"{_number(mean)} (σ {_number(std)}), eşik {_number(threshold)} (ortalama + "
+                f"{_number(rule.k, None)}σ), "
                 f"en az {rule.min_count}"
             )
         group_key = ",".join(f"{k}={v}" for k, v in group.items())
@@ -267,7 +284,12 @@ def _spike(
 
 
 def _overdue(
-    session: Session, name: str, rule: OverdueRule, now: datetime, topic_task: str | None
+    session: Session,
+    name: str,
+    rule: OverdueRule,
+    now: datetime,
+    topic_task: str | None,
+    zone: tzinfo,
 ) -> list[AlertDraft]:
     rows = session.scalars(
         select(Feedback)
@@ -291,8 +313,8 @@ def _overdue(
         message = (
             f"{rule.title}: {row.id} ({row.priority_level}, {row.channel or 'kanal yok'}"
             + (f", {topic}" if isinstance(topic, str) else "")
-            + f") {minutes // 60} saat {minutes % 60} dk gecikti; yanıt süresi "
-            f"{row.respond_by.isoformat()} idi"
+            + f") {_lateness(minutes)} gecikti; yanıt süresi "
+            f"{row.respond_by.astimezone(zone):%d.%m.%Y %H:%M} idi"
         )
         drafts.append(
             AlertDraft(
@@ -315,9 +337,14 @@ def _overdue(
 
 
 def evaluate(
-    session: Session, rules: AlertRules, now: datetime, cache: BaselineCache | None = None
+    session: Session,
+    rules: AlertRules,
+    now: datetime,
+    cache: BaselineCache | None = None,
+    zone: tzinfo = UTC,
 ) -> list[AlertDraft]:
-    """Every alert the rules raise at ``now`` (not yet checked against stored ones).
+    """Every alert the rules raise at ``now`` (not yet checked against stored ones); the times
+    in their messages in ``zone`` (the priority policy's).
 
     ``cache`` (the engine keeps one) holds each rule's baseline counts and slides them as the
     hours pass (:class:`BaselineCache`), so a check reads little more than the recent window.
@@ -325,7 +352,7 @@ def evaluate(
     drafts: list[AlertDraft] = []
     for name, rule in rules.rules.items():
         if isinstance(rule, OverdueRule):
-            drafts.extend(_overdue(session, name, rule, now, rules.topic_task))
+            drafts.extend(_overdue(session, name, rule, now, rules.topic_task, zone))
         else:
             drafts.extend(_spike(session, name, rule, now, cache))
     session.rollback()  # a read: hold no transaction

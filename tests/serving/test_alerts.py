@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import statistics
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -281,8 +283,25 @@ def test_an_unanswered_p1_past_its_respond_by_raises_one_alert(sessions):
     [alert] = check(sessions, rules)
     assert alert.feedback_id == "late-p1"
     assert alert.numbers["late_minutes"] == 90
-    assert "1 saat 30 dk gecikti" in alert.message
+    assert "1 sa 30 dk gecikti" in alert.message
     assert check(sessions, rules, NOW + timedelta(hours=1)) == []
+
+
+def test_an_overdue_alert_says_how_late_and_the_deadline_as_a_turkish_reader_would(sessions):
+    due = NOW - timedelta(days=10, hours=19)
+    seed(sessions, "very-late", NOW - timedelta(days=11), level="P1", respond_by=due)
+    rules = rules_of(p1=OVERDUE)
+    with sessions() as session:
+        [draft] = evaluate(session, rules, NOW, zone=ZoneInfo("Europe/Istanbul"))
+    assert "10 g 19 sa gecikti" in draft.message
+    assert "yanıt süresi 27.02.2026 20:00 idi" in draft.message  # 17:00 UTC, in Istanbul
+
+
+def test_a_spike_alert_writes_decimals_with_a_comma(sessions):
+    seed_days(sessions, "base", [2, 3, 2, 4, 3, 2, 3], NOW)
+    seed_recent(sessions, "now", 15, NOW)
+    [alert] = check(sessions, rules_of(hacim={**VOLUME, **SPIKE}))
+    assert re.search(r"ortalaması \d+,\d \(σ \d+,\d\), eşik \d+,\d", alert.message), alert.message
 
 
 def test_an_overdue_alert_names_the_label_of_the_task_playing_the_topic_role(
