@@ -58,6 +58,16 @@ class TaskSpec(BaseModel):
         description="A sentiment task's labels that count as negative in the console's negative "
         "share (default: `olumsuz`, when the task has it).",
     )
+    title: str | None = Field(
+        default=None,
+        description="The task's name for people (`Duygu`): the console and the report show it "
+        "instead of the task's name.",
+    )
+    display: dict[str, str] | None = Field(
+        default=None,
+        description="Label → the words people read (`sebeke_hizmet_kalitesi: Şebeke ve hizmet "
+        "kalitesi`): the console and the report show them; the API and files keep the labels.",
+    )
 
     @field_validator("labels")
     @classmethod
@@ -81,6 +91,12 @@ class TaskSpec(BaseModel):
         if unknown:
             raise ValueError(
                 f"task {self.name!r}: negative names {unknown}, which are not among its labels "
+                f"{self.labels}"
+            )
+        unknown = sorted(set(self.display or {}) - set(self.labels))
+        if unknown:
+            raise ValueError(
+                f"task {self.name!r}: display names for {unknown}, which are not among its labels "
                 f"{self.labels}"
             )
         if self.role is not None and self.is_multi_label:

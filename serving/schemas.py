@@ -338,6 +338,12 @@ class TaskPublic(BaseModel):
         description="The role the task plays for the console (its config's `role`, or its name): "
         "the sentiment, topic or urgency that the console charts and filters by.",
     )
+    title: str | None = Field(default=None, description="The task's name for people.")
+    display: dict[str, str] = Field(
+        default_factory=dict,
+        description="Label → the words people read, where the model's config gives them; "
+        "show a label without one as it is.",
+    )
 
 
 class Limits(BaseModel):
@@ -393,6 +399,8 @@ class ModelPublic(BaseModel):
                     description=t.description,
                     thresholds=t.thresholds,
                     role=roles.get(t.name),
+                    title=t.title,
+                    display=t.display or {},
                 )
                 for t in schema.tasks
             ],

@@ -73,3 +73,15 @@ def test_a_multi_label_task_cannot_play_a_role():
 def test_negative_labels_must_be_labels_of_the_task():
     with pytest.raises(ValidationError, match=r"negative names \['kötü'\]"):
         TaskSpec(name="duygu", labels=["kotu", "iyi"], role="sentiment", negative=["kötü"])
+
+
+def test_display_names_must_name_the_task_s_own_labels():
+    with pytest.raises(ValidationError, match=r"display names for \['kotu'\]"):
+        TaskSpec(name="duygu", labels=["olumsuz", "olumlu"], display={"kotu": "Kötü"})
+
+
+def test_display_names_and_title_are_saved_with_the_schema(tmp_path, default_schema):
+    default_schema.save(tmp_path)
+    topic = LabelSchema.load(tmp_path).tasks[1]
+    assert topic.title == "Konu"
+    assert topic.display["sebeke_hizmet_kalitesi"] == "Şebeke ve hizmet kalitesi"
