@@ -275,12 +275,6 @@ def test_model_endpoint_describes_the_loaded_model(api_client, serving_predictor
     assert [t["role"] for t in body["tasks"]] == ["sentiment", "topic", "urgency", None]  # aksiyon
 
 
-def test_model_endpoint_gives_the_words_people_read_for_each_task_and_label(api_client):
-    topic = api_client.get("/v1/model").json()["tasks"][1]
-    assert topic["title"] == "Konu"
-    assert topic["display"]["sebeke_hizmet_kalitesi"] == "Şebeke ve hizmet kalitesi"
-
-
 def test_probes(api_client):
     assert api_client.get("/healthz").json() == {"status": "ok"}
     ready = api_client.get("/readyz")

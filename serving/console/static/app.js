@@ -1,6 +1,8 @@
 /* Nabız console: a small single-page app over the same REST API as every other client.
    Views (hash routes): #/kuyruk, #/kayit/<id>, #/egilimler, #/kok-nedenler, #/anket, #/uyarilar.
-   Every call goes through api(), which adds "Authorization: Bearer <key>" when a key is stored. */
+   Every call goes through api(), which adds "Authorization: Bearer <key>" when a key is stored and
+   turns a failure into a Turkish sentence (messages.js); numbers, times and deadlines are written
+   by format.js (times in the policy's timezone, not the browser's). */
 (function () {
   "use strict";
   var KEY_STORE = "nabiz.apiKey";
@@ -10,62 +12,74 @@
   var model = null; // GET /v1/model, loaded once
   var queueState = { offset: 0, filters: { status: ["open", "in_progress"] } };
   var timers = [];
+  var F = NabizFormat;
+  var esc = F.esc, num = F.num, pct = F.pct, fixed = F.fixed;
+  var localTime = F.localTime, countdown = F.countdown, dayStartIso = F.dayStartIso, dueCell = F.dueHtml;
 
   var STATUS = { open: "Açık", in_progress: "İşlemde", resolved: "Çözüldü" };
   var TASK_NAMES = { sentiment: "Duygu", topic: "Konu", urgency: "Aciliyet", aksiyon: "Aksiyon" };
 
   // --- helpers --------------------------------------------------------------------------------
-  function esc(text) {
-    return String(text === null || text === undefined ? "" : text).replace(/[&<>"']/g, function (c) {
-      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
-    });
-  }
-  function num(n) { return Number(n).toLocaleString("tr-TR"); }
-  function pct(v) { return v === null || v === undefined ? "–" : "%" + (100 * v).toFixed(1).replace(".", ","); }
-  function fixed(v, d) { return v === null || v === undefined ? "–" : v.toFixed(d).replace(".", ","); }
+  // the banner under the header: errors stay until closed or until the next page loads fine
   function say(text, kind) {
     var box = document.getElementById("message");
-    box.textContent = text;
+    document.getElementById("message-text").textContent = text;
     box.className = "message " + (kind || "");
+    box.setAttribute("role", kind === "error" ? "alert" : "status");
     box.hidden = !text;
-    if (text && kind !== "error") setTimeout(function () { if (box.textContent === text) box.hidden = true; }, 4000);
+    if (text && kind !== "error") {
+      setTimeout(function () { if (document.getElementById("message-text").textContent === text) box.hidden = true; }, 4000);
+    }
   }
-  function localTime(iso) {
-    return new Date(iso).toLocaleString("tr-TR", { dateStyle: "short", timeStyle: "short" });
+  function clearError() {
+    var box = document.getElementById("message");
+    if (box.classList.contains("error")) box.hidden = true;
   }
-  function countdown(iso) {
-    var ms = new Date(iso).getTime() - Date.now();
-    var late = ms < 0;
-    var minutes = Math.floor(Math.abs(ms) / 60000);
-    var days = Math.floor(minutes / 1440), hours = Math.floor((minutes % 1440) / 60), mins = minutes % 60;
-    var parts = days ? [days + " g", hours + " sa"] : hours ? [hours + " sa", mins + " dk"] : [mins + " dk"];
-    return { late: late, text: late ? parts.join(" ") + " gecikti" : parts.join(" ") + " kaldı" };
-  }
+  document.getElementById("message-close").addEventListener("click", function () {
+    document.getElementById("message").hidden = true;
+  });
   function labelOf(value) { return Array.isArray(value) ? value.join(", ") : value; }
 
+  // options: method, body, etag (sent as If-Match); withEtag: resolve {data, etag}, not data.
+  // A failure is an Error with .status (0: no answer) and a Turkish message (messages.js).
   function api(path, options) {
     options = options || {};
     var headers = { Accept: "application/json" };
     var key = localStorage.getItem(KEY_STORE);
     if (key) headers.Authorization = "Bearer " + key;
     if (options.body !== undefined) headers["Content-Type"] = "application/json";
+    if (options.etag) headers["If-Match"] = options.etag;
+    var method = options.method || "GET";
     return fetch(path, {
-      method: options.method || "GET",
+      method: method,
       headers: headers,
       body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
+    }).catch(function (error) {
+      throw NabizMessages.failure(0, path, String(error && error.message));
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (data) {
-        if (response.ok) return data;
-        if (response.status === 401 || response.status === 403) openKeyDialog();
-        var detail = data.detail;
-        if (Array.isArray(detail)) detail = detail.map(function (d) { return d.loc.join(".") + ": " + d.msg; }).join("; ");
-        var error = new Error(detail || "HTTP " + response.status);
-        error.status = response.status;
-        throw error;
+        if (!response.ok) {
+          if (response.status === 401) openKeyDialog(); // a key to enter; a 403 is a key without the scope
+          throw NabizMessages.failure(response.status, path, data.detail, data.request_id);
+        }
+        if (method === "GET") clearError(); // it works again: the last error is stale
+        return options.withEtag ? { data: data, etag: response.headers.get("ETag") } : data;
       });
     });
   }
-  function fail(error) { say("Hata: " + error.message, "error"); }
+  // a failed call: its Turkish sentence (messages.js) where "Yükleniyor…" stood (place), else in the banner
+  function fail(error, place) {
+    var known = error && typeof error.status === "number";
+    if (!known) console.warn(error);
+    var text = known ? error.message : "Beklenmeyen bir hata oldu. Sayfayı yenileyip yeniden deneyin.";
+    if (place && document.body.contains(place)) {
+      var html = '<p class="error" role="alert">' + esc(text) + "</p>";
+      place.innerHTML = place.tagName === "TBODY" ? '<tr><td colspan="8">' + html + "</td></tr>" : html;
+    } else {
+      say(text, "error");
+    }
+  }
+  function failIn(place) { return function (error) { fail(error, place); }; }
   function loadModel() {
     if (model) return Promise.resolve(model);
     return api("/v1/model").then(function (m) { model = m; return m; });
@@ -96,21 +110,14 @@
     });
     return parts.length ? "?" + parts.join("&") : "";
   }
-  function dayStartIso(date, endOfDay) {
-    if (!date) return "";
-    var d = new Date(date + "T00:00:00");
-    if (endOfDay) d.setDate(d.getDate() + 1);
-    return d.toISOString();
-  }
 
   // --- queue ----------------------------------------------------------------------------------
   function itemRow(item) {
-    var due = countdown(item.priority.respond_by);
     var labels = item.labels;
     var reasons = (item.priority.reasons || []).slice(1, 3).join(" · ");
     return '<tr class="item" data-id="' + esc(item.id) + '" tabindex="0">' +
       '<td><span class="lvl ' + esc(item.priority.level) + '">' + esc(item.priority.level) + "</span></td>" +
-      '<td class="due' + (due.late ? " late" : "") + '" data-due="' + esc(item.priority.respond_by) + '">' + esc(due.text) + "</td>" +
+      dueCell("td", item) +
       "<td>" + esc(item.channel || "") + "</td>" +
       "<td>" + esc(labelOf(roleLabel(labels, "topic"))) + "</td>" +
       '<td><span class="sent ' + esc(roleLabel(labels, "sentiment")) + '">' + esc(labelOf(roleLabel(labels, "sentiment"))) + "</span></td>" +
@@ -165,7 +172,7 @@
       if (row && e.key === "Enter") location.hash = "#/kayit/" + encodeURIComponent(row.dataset.id);
     });
     timers.push(setInterval(function () {
-      document.querySelectorAll("td.due").forEach(function (cell) {
+      document.querySelectorAll("td.due[data-due]").forEach(function (cell) {
         var due = countdown(cell.dataset.due);
         cell.textContent = due.text;
         cell.classList.toggle("late", due.late);
@@ -191,14 +198,19 @@
       document.getElementById("page").textContent = num(first) + "–" + num(last) + " / " + num(page.count);
       document.getElementById("prev").disabled = page.offset === 0;
       document.getElementById("next").disabled = last >= page.count;
-    }).catch(fail);
+    }).catch(function (error) {
+      var count = document.getElementById("queue-count");
+      if (count) count.textContent = "";
+      fail(error, document.getElementById("queue-body"));
+    });
   }
 
   // --- one item -------------------------------------------------------------------------------
   function renderItem(id) {
     view.innerHTML = '<p class="muted">Yükleniyor…</p>';
-    api("/v1/feedback/" + encodeURIComponent(id)).then(function (item) {
-      var due = countdown(item.priority.respond_by);
+    api("/v1/feedback/" + encodeURIComponent(id), { withEtag: true }).then(function (answer) {
+      var item = answer.data;
+      var version = answer.etag; // sent back in If-Match: a save over someone else's change is a 412
       var fields = model.tasks.map(function (t) {
         var current = item.labels[t.name];
         var corrected = item.corrections[t.name] !== undefined;
@@ -220,7 +232,7 @@
       view.innerHTML =
         '<p><a href="#/kuyruk">‹ Kuyruğa dön</a></p>' +
         '<article class="item-view"><header><span class="lvl ' + esc(item.priority.level) + '">' + esc(item.priority.level) + "</span> " +
-        '<span class="due' + (due.late ? " late" : "") + '">' + esc(due.text) + "</span>" +
+        '<span id="item-due">' + dueCell("span", item) + "</span>" +
         '<span class="muted"> · ' + esc(item.channel || "") + " · " + esc(localTime(item.received_at)) + " · #" + esc(item.id) + "</span></header>" +
         '<blockquote class="fulltext">' + esc(item.text) + "</blockquote>" +
         '<details><summary>Öncelik gerekçesi</summary><ul>' + item.priority.reasons.map(function (r) { return "<li>" + esc(r) + "</li>"; }).join("") + "</ul></details>" +
@@ -241,13 +253,26 @@
         if (Object.keys(corrections).length) body.corrections = corrections;
         var who = form.get("corrected_by");
         if (who) { body.corrected_by = who; localStorage.setItem(NAME_STORE, who); }
-        api("/v1/feedback/" + encodeURIComponent(item.id), { method: "PATCH", body: body }).then(function (saved) {
-          item = saved;
-          document.getElementById("saved").textContent = "Kaydedildi (" + saved.priority.level + ").";
-          say("Kayıt güncellendi.", "ok");
-        }).catch(fail);
+        var button = e.target.querySelector("button[type=submit]");
+        var saved = document.getElementById("saved");
+        button.disabled = true;
+        saved.textContent = "Kaydediliyor…";
+        api("/v1/feedback/" + encodeURIComponent(item.id), { method: "PATCH", body: body, etag: version, withEtag: true })
+          .then(function (answer) {
+            item = answer.data;
+            version = answer.etag || version;
+            document.getElementById("item-due").innerHTML = dueCell("span", item);
+            saved.textContent = "Kaydedildi (" + item.priority.level + ").";
+            say("Kayıt güncellendi.", "ok");
+          }).catch(function (error) {
+            saved.textContent = "Kaydedilmedi.";
+            fail(error);
+          }).then(function () { button.disabled = false; });
       });
-    }).catch(fail);
+    }).catch(function (error) {
+      view.innerHTML = '<p><a href="#/kuyruk">‹ Kuyruğa dön</a></p><div id="item-error"></div>';
+      fail(error, document.getElementById("item-error"));
+    });
   }
 
   // --- trends ---------------------------------------------------------------------------------
@@ -304,7 +329,7 @@
         var row = e.target.closest("tr.item");
         if (row) location.hash = "#/kayit/" + encodeURIComponent(row.dataset.id);
       });
-    }).catch(fail);
+    }).catch(failIn(box));
   }
 
   // --- root causes ----------------------------------------------------------------------------
@@ -341,7 +366,7 @@
           '<div class="grid"><section><h2>Önceki döneme göre öne çıkanlar</h2>' + phraseTable(r.vs_previous, "Belirgin bir değişiklik yok.") + "</section>" +
           "<section><h2>Diğer konulara göre ayırt edenler</h2>" + phraseTable(r.vs_topics, "Belirgin ifade yok.") + "</section></div>" +
           '<section><h2>Ne değişti?</h2><div class="table-wrap"><table><tr><th>Konu</th><th class="num">Pay (önce → şimdi)</th><th class="num">q</th><th class="num">Olumsuz payı</th><th class="num">q</th></tr>' + changes + "</table></div></section>";
-      }).catch(fail);
+      }).catch(failIn(document.getElementById("causes")));
     }
     form.addEventListener("submit", function (e) { e.preventDefault(); go(); });
     go();
@@ -373,7 +398,7 @@
             [{ key: m.name, values: m.by_period.map(function (c) { return c.value; }) }],
             { format: function (v) { return v.toFixed(m.kind === "ces" ? 1 : 0); } });
         });
-      }).catch(fail);
+      }).catch(failIn(document.getElementById("survey")));
     }
     form.addEventListener("submit", function (e) { e.preventDefault(); go(); });
     go();
@@ -406,8 +431,9 @@
           });
         });
       }).catch(function (error) {
-        document.getElementById("alerts").innerHTML = error.status === 404 ?
-          '<p class="muted">Bu sunucuda uyarılar etkin değil.</p>' : '<p class="error">' + esc(error.message) + "</p>";
+        var box = document.getElementById("alerts");
+        if (error.status === 404) box.innerHTML = '<p class="muted">Bu sunucuda uyarılar etkin değil.</p>';
+        else fail(error, box);
       });
     }
     form.addEventListener("submit", function (e) { e.preventDefault(); go(); });
@@ -428,8 +454,14 @@
     if (value === "clear") localStorage.removeItem(KEY_STORE);
     if (value) { model = null; route(); }
   });
+  // "İçeriğe geç": focus the page's content (a plain #view link would change the hash route)
+  document.getElementById("skip").addEventListener("click", function (e) {
+    e.preventDefault();
+    view.focus();
+  });
 
   function route() {
+    clearError(); // an error belongs to the page it happened on
     timers.forEach(clearInterval);
     timers = [];
     var hash = location.hash || "#/kuyruk";
@@ -444,9 +476,7 @@
       if (parts[0] === "anket") return renderSurvey();
       if (parts[0] === "uyarilar") return renderAlerts();
       return renderQueue();
-    }).catch(function (error) {
-      view.innerHTML = '<p class="error">Sunucuya ulaşılamadı: ' + esc(error.message) + "</p>";
-    });
+    }).catch(function (error) { fail(error, view); });
   }
   window.addEventListener("hashchange", route);
   route();

@@ -1,11 +1,21 @@
-/* Nabız console: times and deadlines, shown in the priority policy's timezone, never the browser's.
-   The API writes times with the policy's offset ("2026-12-07T15:54:00+03:00"): localTime() shows
-   that wall clock as written. A day picked in a date field is the policy zone's day: the zone's
-   IANA name comes in <meta name="nabiz-timezone"> (filled by the server, web.py). */
+/* Nabız console: how numbers, times and deadlines are written (Turkish style, escaped for HTML).
+   Times are the priority policy's, never the browser's zone: the API writes them with the
+   policy's offset ("2026-12-07T15:54:00+03:00") and localTime() shows that wall clock. A day
+   picked in a date field is the policy zone's day: the zone's IANA name comes in
+   <meta name="nabiz-timezone"> (filled by the server, web.py). */
 (function () {
   "use strict";
   var meta = document.querySelector('meta[name="nabiz-timezone"]');
   var ZONE = meta && meta.content ? meta.content : "";
+
+  function esc(text) {
+    return String(text === null || text === undefined ? "" : text).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+  function num(n) { return Number(n).toLocaleString("tr-TR"); }
+  function pct(v) { return v === null || v === undefined ? "–" : "%" + (100 * v).toFixed(1).replace(".", ","); }
+  function fixed(v, d) { return v === null || v === undefined ? "–" : v.toFixed(d).replace(".", ","); }
 
   // "2026-12-07T15:54:00+03:00" -> "07.12.2026 15:54" (the wall clock of the answer's offset)
   function localTime(iso) {
@@ -30,6 +40,13 @@
     var d = countdown(item.priority.respond_by);
     d.late = d.late || Boolean(item.overdue);
     return d;
+  }
+
+  // the "Yanıt süresi" cell (tag: "td" or "span"); data-due: the queue's timer counts it down
+  function dueHtml(tag, item) {
+    var d = due(item);
+    return "<" + tag + ' class="due' + (d.late ? " late" : "") + (d.done ? " done" : "") + '"' +
+      (d.done ? "" : ' data-due="' + esc(item.priority.respond_by) + '"') + ">" + esc(d.text) + "</" + tag + ">";
   }
 
   // minutes east of UTC of ZONE at the instant ms
@@ -64,5 +81,8 @@
     }
   }
 
-  window.NabizFormat = { zone: ZONE, localTime: localTime, countdown: countdown, due: due, dayStartIso: dayStartIso };
+  window.NabizFormat = {
+    zone: ZONE, esc: esc, num: num, pct: pct, fixed: fixed, localTime: localTime,
+    countdown: countdown, due: due, dueHtml: dueHtml, dayStartIso: dayStartIso,
+  };
 })();

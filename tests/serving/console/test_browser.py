@@ -321,6 +321,7 @@ def test_an_error_banner_closes_and_goes_away_when_things_work(page, server):
     page.click("#item-form button[type=submit]")
     page.wait_for_selector("#message.error:has-text('birazdan yeniden deneyin')")
     assert page.inner_text("#saved") == "Kaydedilmedi."
+    shot(page, "console-error-banner")
     page.focus("#message-close")
     page.keyboard.press("Enter")
     page.wait_for_selector("#message", state="hidden")

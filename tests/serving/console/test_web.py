@@ -7,6 +7,7 @@ import re
 import pytest
 
 from nabiz.serving.console.svg import line_chart
+from nabiz.serving.console.web import console_page
 
 ASSET = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']""")
 
@@ -18,6 +19,15 @@ def test_the_console_page_loads_only_its_own_files(api_client):
     assert assets and all(a.startswith("/ui/static/") for a in assets)
     for asset in assets:
         assert api_client.get(asset).status_code == 200, asset
+
+
+def test_the_console_page_names_the_policys_timezone(api_client):
+    """format.js reads it: a day in a date filter is the policy's day, not the browser's."""
+    page = api_client.get("/ui")
+    assert '<meta name="nabiz-timezone" content="Europe/Istanbul">' in page.text
+    assert page.headers["cache-control"] == "no-cache"
+    assert '<meta name="nabiz-timezone" content="">' in console_page(None)
+    assert 'content="a&quot;b"' in console_page('a"b')
 
 
 @pytest.mark.parametrize("path", ["/docs", "/redoc"])

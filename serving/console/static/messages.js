@@ -1,12 +1,9 @@
-/* Nabız console: every call to the REST API, and what its failures mean in Turkish.
-   request() adds "Authorization: Bearer <key>" when a key is stored and resolves {data, etag};
-   a failure is an Error whose message is a Turkish sentence for the people using the console
-   (errorText); the API's English detail goes only to the browser's console, for support. */
+/* Nabız console: what a failed call to the REST API means, in Turkish, for the people using the
+   console (they do not read JSON). failure() makes the Error that app.js's api() throws: its
+   message is a Turkish sentence chosen by HTTP status (0: no answer at all); the API's English
+   detail goes only to the browser's console (console.warn), for support. */
 (function () {
   "use strict";
-  var KEY_STORE = "nabiz.apiKey";
-  var hooks = { unauthorized: function () {}, loaded: function () {} };
-
   var BUSY = "Sunucu şu an meşgul ya da veritabanına ulaşılamıyor; birazdan yeniden deneyin.";
   var MESSAGES = {
     0: "Sunucuya ulaşılamadı. Bağlantınızı kontrol edip yeniden deneyin.",
@@ -57,34 +54,5 @@
     return error;
   }
 
-  function request(path, options) {
-    options = options || {};
-    var headers = { Accept: "application/json" };
-    var key = localStorage.getItem(KEY_STORE);
-    if (key) headers.Authorization = "Bearer " + key;
-    if (options.body !== undefined) headers["Content-Type"] = "application/json";
-    if (options.etag) headers["If-Match"] = options.etag;
-    var method = options.method || "GET";
-    return fetch(path, {
-      method: method,
-      headers: headers,
-      body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
-    }).catch(function (error) {
-      throw failure(0, path, String(error && error.message));
-    }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        if (response.ok) {
-          if (method === "GET") hooks.loaded();
-          return { data: data, etag: response.headers.get("ETag") };
-        }
-        if (response.status === 401) hooks.unauthorized(); // a key to enter; not for 403
-        throw failure(response.status, path, data.detail, data.request_id);
-      });
-    });
-  }
-  function api(path, options) {
-    return request(path, options).then(function (answer) { return answer.data; });
-  }
-
-  window.NabizApi = { KEY_STORE: KEY_STORE, hooks: hooks, request: request, api: api, errorText: errorText };
+  window.NabizMessages = { errorText: errorText, failure: failure };
 })();
