@@ -213,6 +213,9 @@ class ChannelPolicy(BaseModel):
         "None: calendar time (around the clock).",
     )
     description: str = ""
+    title: str | None = Field(
+        default=None, description="The channel's name for people (`Sosyal medya`), for the console."
+    )
 
     @model_validator(mode="after")
     def _one_target(self) -> ChannelPolicy:

@@ -373,13 +373,22 @@ class ModelPublic(BaseModel):
     channels: dict[str, list[str]] = Field(
         description="Channels the priority policy accepts, with their aliases."
     )
+    channel_titles: dict[str, str] = Field(
+        default_factory=dict, description="Channel → its name for people, where the policy has one."
+    )
     metrics: dict[str, Any] = Field(
         description="Summary of the evaluation saved with the model (figures only, no tables)."
     )
     limits: Limits
 
     @classmethod
-    def of(cls, predictor: Predictor, channels: Mapping[str, list[str]], limits: Limits):
+    def of(
+        cls,
+        predictor: Predictor,
+        channels: Mapping[str, list[str]],
+        limits: Limits,
+        channel_titles: Mapping[str, str] | None = None,
+    ):
         info = predictor.info
         schema = predictor.schema
         roles = {task.name: role for role in TaskRole if (task := schema.role(role)) is not None}
@@ -405,6 +414,7 @@ class ModelPublic(BaseModel):
                 for t in schema.tasks
             ],
             channels=dict(channels),
+            channel_titles=dict(channel_titles or {}),
             metrics=summarize_metrics(predictor.metrics),
             limits=limits,
         )
