@@ -2,7 +2,8 @@
    Views (hash routes): #/kuyruk, #/kayit/<id>, #/egilimler, #/kok-nedenler, #/anket, #/uyarilar.
    Every call goes through api(), which adds "Authorization: Bearer <key>" when a key is stored and
    turns a failure into a Turkish sentence (messages.js); numbers, times and deadlines are written
-   by format.js (times in the policy's timezone, not the browser's). */
+   by format.js (times in the policy's timezone, not the browser's); labels, tasks and channels are
+   shown by labels.js in the words GET /v1/model gives (the raw ids still go to the API). */
 (function () {
   "use strict";
   var KEY_STORE = "nabiz.apiKey";
@@ -15,9 +16,9 @@
   var F = NabizFormat;
   var esc = F.esc, num = F.num, pct = F.pct, fixed = F.fixed;
   var localTime = F.localTime, countdown = F.countdown, dayStartIso = F.dayStartIso, dueCell = F.dueHtml;
+  var L = NabizLabels;
 
   var STATUS = { open: "Açık", in_progress: "İşlemde", resolved: "Çözüldü" };
-  var TASK_NAMES = { sentiment: "Duygu", topic: "Konu", urgency: "Aciliyet", aksiyon: "Aksiyon" };
 
   // --- helpers --------------------------------------------------------------------------------
   // the banner under the header: errors stay until closed or until the next page loads fine
@@ -82,7 +83,7 @@
   function failIn(place) { return function (error) { fail(error, place); }; }
   function loadModel() {
     if (model) return Promise.resolve(model);
-    return api("/v1/model").then(function (m) { model = m; return m; });
+    return api("/v1/model").then(function (m) { model = m; L.use(m); return m; });
   }
   // the task playing a role (sentiment, topic, urgency): GET /v1/model says which
   function roleTask(role) {
@@ -114,35 +115,36 @@
   // --- queue ----------------------------------------------------------------------------------
   function itemRow(item) {
     var labels = item.labels;
-    var reasons = (item.priority.reasons || []).slice(1, 3).join(" · ");
+    var reasons = (item.priority.reasons || []).slice(1, 3).map(L.reason).join(" · ");
+    var sentiment = roleLabel(labels, "sentiment");
     return '<tr class="item" data-id="' + esc(item.id) + '" tabindex="0">' +
       '<td><span class="lvl ' + esc(item.priority.level) + '">' + esc(item.priority.level) + "</span></td>" +
       dueCell("td", item) +
-      "<td>" + esc(item.channel || "") + "</td>" +
-      "<td>" + esc(labelOf(roleLabel(labels, "topic"))) + "</td>" +
-      '<td><span class="sent ' + esc(roleLabel(labels, "sentiment")) + '">' + esc(labelOf(roleLabel(labels, "sentiment"))) + "</span></td>" +
-      "<td>" + esc(labelOf(roleLabel(labels, "urgency"))) + "</td>" +
+      "<td>" + esc(L.channel(item.channel) || "") + "</td>" +
+      "<td>" + esc(L.roleLabel("topic", roleLabel(labels, "topic"))) + "</td>" +
+      '<td><span class="sent ' + esc(sentiment) + '">' + esc(L.roleLabel("sentiment", sentiment)) + "</span></td>" +
+      "<td>" + esc(L.roleLabel("urgency", roleLabel(labels, "urgency"))) + "</td>" +
       '<td class="text"><div>' + esc(item.text.slice(0, 200)) + '</div><div class="reasons">' + esc(reasons) + "</div></td>" +
       "<td>" + esc(STATUS[item.status] || item.status) + "</td></tr>";
   }
 
   function renderQueue() {
     var f = queueState.filters;
-    var topics = roleTask("topic") ? roleTask("topic").labels : [];
-    var channels = model ? Object.keys(model.channels) : [];
+    var topics = L.roleOptions("topic"), channels = L.channelOptions();
+    var topicTitle = L.roleTitle("topic");
     view.innerHTML =
       '<h1>Kuyruk</h1><form id="filters" class="filters">' +
       '<label>Durum<select name="status"><option value="">Açık + işlemde</option>' +
       options([["open", "Açık"], ["in_progress", "İşlemde"], ["resolved", "Çözüldü"], ["all", "Hepsi"]], f.statusChoice || "") + "</select></label>" +
       '<label>Seviye<select name="level">' + options(["P1", "P2", "P3", "P4"], f.level || "", "Hepsi") + "</select></label>" +
       '<label>Kanal<select name="channel">' + options(channels, f.channel || "", "Hepsi") + "</select></label>" +
-      '<label>Konu<select name="topic">' + options(topics, f.topic || "", "Hepsi") + "</select></label>" +
+      "<label>" + esc(topicTitle) + '<select name="topic">' + options(topics, f.topic || "", "Hepsi") + "</select></label>" +
       '<label>Başlangıç<input type="date" name="from" value="' + esc(f.from || "") + '"></label>' +
       '<label>Bitiş<input type="date" name="to" value="' + esc(f.to || "") + '"></label>' +
       '<label class="check"><input type="checkbox" name="overdue"' + (f.overdue ? " checked" : "") + "> Gecikenler</label>" +
       '<button type="submit">Uygula</button></form>' +
       '<div id="queue-count" class="muted"></div>' +
-      '<div class="table-wrap"><table class="queue"><thead><tr><th>Seviye</th><th>Yanıt süresi</th><th>Kanal</th><th>Konu</th><th>Duygu</th><th>Aciliyet</th><th>Metin ve gerekçe</th><th>Durum</th></tr></thead><tbody id="queue-body"><tr><td colspan="8" class="muted">Yükleniyor…</td></tr></tbody></table></div>' +
+      '<div class="table-wrap"><table class="queue"><thead><tr><th>Seviye</th><th>Yanıt süresi</th><th>Kanal</th><th>' + esc(topicTitle) + "</th><th>" + esc(L.roleTitle("sentiment")) + "</th><th>" + esc(L.roleTitle("urgency")) + '</th><th>Metin ve gerekçe</th><th>Durum</th></tr></thead><tbody id="queue-body"><tr><td colspan="8" class="muted">Yükleniyor…</td></tr></tbody></table></div>' +
       '<div class="pager"><button id="prev" class="ghost" type="button">‹ Önceki</button><span id="page"></span><button id="next" class="ghost" type="button">Sonraki ›</button></div>';
     document.getElementById("filters").addEventListener("submit", function (e) {
       e.preventDefault();
@@ -218,24 +220,24 @@
         if (t.kind === "multi_label") {
           control = t.labels.map(function (l) {
             var on = (current || []).indexOf(l) >= 0;
-            return '<label class="check"><input type="checkbox" name="' + esc(t.name) + '" value="' + esc(l) + '"' + (on ? " checked" : "") + "> " + esc(l) + "</label>";
+            return '<label class="check"><input type="checkbox" name="' + esc(t.name) + '" value="' + esc(l) + '"' + (on ? " checked" : "") + "> " + esc(L.label(t.name, l)) + "</label>";
           }).join(" ");
         } else {
-          control = '<select name="' + esc(t.name) + '">' + options(t.labels, current) + "</select>";
+          control = '<select name="' + esc(t.name) + '">' + options(L.labelOptions(t.name, t.labels), current) + "</select>";
         }
         var score = item.prediction.tasks[t.name] ? item.prediction.tasks[t.name].scores : {};
         var top = Object.keys(score).sort(function (a, b) { return score[b] - score[a]; })[0];
-        return '<div class="field"><span>' + esc(TASK_NAMES[t.name] || t.name) + (corrected ? ' <em class="corrected">düzeltildi</em>' : "") +
-          '</span>' + control + '<small class="muted">model: ' + esc(item.prediction.tasks[t.name] ? labelOf(item.prediction.tasks[t.name].labels) : "") +
+        return '<div class="field"><span>' + esc(L.taskTitle(t.name)) + (corrected ? ' <em class="corrected">düzeltildi</em>' : "") +
+          '</span>' + control + '<small class="muted">model: ' + esc(item.prediction.tasks[t.name] ? L.label(t.name, item.prediction.tasks[t.name].labels) : "") +
           (top ? " (" + fixed(score[top], 2) + ")" : "") + "</small></div>";
       }).join("");
       view.innerHTML =
         '<p><a href="#/kuyruk">‹ Kuyruğa dön</a></p>' +
         '<article class="item-view"><header><span class="lvl ' + esc(item.priority.level) + '">' + esc(item.priority.level) + "</span> " +
         '<span id="item-due">' + dueCell("span", item) + "</span>" +
-        '<span class="muted"> · ' + esc(item.channel || "") + " · " + esc(localTime(item.received_at)) + " · #" + esc(item.id) + "</span></header>" +
+        '<span class="muted"> · ' + esc(L.channel(item.channel) || "") + " · " + esc(localTime(item.received_at)) + " · #" + esc(item.id) + "</span></header>" +
         '<blockquote class="fulltext">' + esc(item.text) + "</blockquote>" +
-        '<details><summary>Öncelik gerekçesi</summary><ul>' + item.priority.reasons.map(function (r) { return "<li>" + esc(r) + "</li>"; }).join("") + "</ul></details>" +
+        '<details><summary>Öncelik gerekçesi</summary><ul>' + item.priority.reasons.map(function (r) { return "<li>" + esc(L.reason(r)) + "</li>"; }).join("") + "</ul></details>" +
         '<form id="item-form" class="item-form">' + fields +
         '<div class="field"><span>Durum</span><select name="status">' + options([["open", "Açık"], ["in_progress", "İşlemde"], ["resolved", "Çözüldü"]], item.status) + "</select></div>" +
         '<div class="field"><span>Adınız</span><input name="corrected_by" value="' + esc(localStorage.getItem(NAME_STORE) || "") + '" maxlength="128"></div>' +
@@ -279,7 +281,7 @@
   function renderTrends() {
     view.innerHTML = '<h1>Eğilimler</h1><form id="trend-form" class="filters">' +
       '<label>Dönem<select name="period">' + options([["day", "Gün"], ["week", "Hafta"]], "day") + "</select></label>" +
-      '<label>Kırılım<select name="by">' + options([["topic", "Konu"], ["channel", "Kanal"]], "topic") + "</select></label>" +
+      '<label>Kırılım<select name="by">' + options([["topic", L.roleTitle("topic")], ["channel", "Kanal"]], "topic") + "</select></label>" +
       '<label>Başlangıç<input type="date" name="from"></label><label>Bitiş<input type="date" name="to"></label>' +
       '<button type="submit">Göster</button></form>' +
       '<div class="grid"><section><h2>Hacim</h2><div id="chart-volume"></div></section>' +
@@ -297,20 +299,21 @@
       received_from: dayStartIso(form.get("from")), received_to: dayStartIso(form.get("to"), true) };
     api("/v1/insights/trends" + query(params)).then(function (t) {
       var shown = t.series.slice(0, 6);
+      function line(s, values) { return { key: s.key, name: L.seriesKey(t.by, s.key), values: values }; }
       function onPoint(i, key) { showPointTexts(t, i, key); }
       NabizCharts.lineChart(document.getElementById("chart-volume"), t.periods,
-        shown.map(function (s) { return { key: s.key, values: s.volume }; }), { onPoint: onPoint });
+        shown.map(function (s) { return line(s, s.volume); }), { onPoint: onPoint });
       NabizCharts.lineChart(document.getElementById("chart-negative"), t.periods,
-        shown.map(function (s) { return { key: s.key, values: s.negative_share.map(function (v) { return v === null ? null : 100 * v; }) }; }),
+        shown.map(function (s) { return line(s, s.negative_share.map(function (v) { return v === null ? null : 100 * v; })); }),
         { onPoint: onPoint, format: function (v) { return "%" + Math.round(v); } });
       NabizCharts.lineChart(document.getElementById("chart-urgency"), t.periods,
-        shown.map(function (s) { return { key: s.key, values: s.mean_urgency }; }),
+        shown.map(function (s) { return line(s, s.mean_urgency); }),
         { onPoint: onPoint, format: function (v) { return v.toFixed(1).replace(".", ","); } });
       document.getElementById("answers").innerHTML = t.answer_times.length ?
         '<table class="bars"><tr><th>Kanal</th><th>Hedefte</th><th class="num">Oran</th><th class="num">Geç</th><th class="num">Bekleyen</th></tr>' +
         t.answer_times.map(function (a) {
           var share = a.within_share === null ? 0 : 100 * a.within_share;
-          return "<tr><td>" + esc(a.channel) + '</td><td><div class="bar" style="width:' + share.toFixed(1) + '%"></div></td><td class="num">' +
+          return "<tr><td>" + esc(L.channel(a.channel)) + '</td><td><div class="bar" style="width:' + share.toFixed(1) + '%"></div></td><td class="num">' +
             pct(a.within_share) + '</td><td class="num">' + num(a.late) + '</td><td class="num">' + num(a.pending) + "</td></tr>";
         }).join("") + "</table>" : '<p class="muted">Veri yok.</p>';
     }).catch(fail);
@@ -323,7 +326,7 @@
     var box = document.getElementById("point-texts");
     box.innerHTML = '<p class="muted">Yükleniyor…</p>';
     api("/v1/queue" + query(params)).then(function (page) {
-      box.innerHTML = "<h2>" + esc(key) + " · " + esc(t.periods[index]) + " <small class='muted'>(" + num(page.count) + " metin, en acil 20)</small></h2>" +
+      box.innerHTML = "<h2>" + esc(L.seriesKey(t.by, key)) + " · " + esc(t.periods[index]) + " <small class='muted'>(" + num(page.count) + " metin, en acil 20)</small></h2>" +
         '<div class="table-wrap"><table class="queue"><tbody>' + page.items.map(itemRow).join("") + "</tbody></table></div>";
       box.querySelector("tbody").addEventListener("click", function (e) {
         var row = e.target.closest("tr.item");
@@ -343,9 +346,9 @@
   }
 
   function renderCauses() {
-    var topics = roleTask("topic") ? roleTask("topic").labels : [];
+    var topics = L.roleOptions("topic");
     view.innerHTML = '<h1>Kök nedenler</h1><form id="cause-form" class="filters">' +
-      '<label>Konu<select name="topic">' + options(topics, topics[0]) + "</select></label>" +
+      "<label>" + esc(L.roleTitle("topic")) + '<select name="topic">' + options(topics, topics.length ? topics[0][0] : "") + "</select></label>" +
       '<label>Dönem<select name="period">' + options([["week", "Hafta"], ["day", "Gün"]], "week") + "</select></label>" +
       '<label>Dönem başı<input type="date" name="start"></label><button type="submit">Göster</button></form>' +
       '<p class="muted">Yöntem: bilgilendirici Dirichlet öncüllü ağırlıklı log-odds (Monroe vd. 2008). z ≥ 1,96 olan ifadeler listelenir. “Ne değişti”: iki oran z-testi, Benjamini-Hochberg düzeltmesi (q &lt; 0,05).</p>' +
@@ -357,15 +360,15 @@
       api("/v1/insights/root-causes" + query({ topic: f.get("topic"), period: f.get("period"), start: f.get("start") })).then(function (r) {
         var changes = r.changes.map(function (c) {
           function cls(q) { return q !== null && q < 0.05 ? " sig" : ""; }
-          return "<tr><td>" + esc(c.topic) + '</td><td class="num">' + pct(c.share_before) + " → " + pct(c.share) + '</td><td class="num' + cls(c.share_q) + '">' + fixed(c.share_q, 3) +
+          return "<tr><td>" + esc(L.roleLabel("topic", c.topic)) + '</td><td class="num">' + pct(c.share_before) + " → " + pct(c.share) + '</td><td class="num' + cls(c.share_q) + '">' + fixed(c.share_q, 3) +
             '</td><td class="num">' + pct(c.negative_share_before) + " → " + pct(c.negative_share) + '</td><td class="num' + cls(c.negative_q) + '">' + fixed(c.negative_q, 3) + "</td></tr>";
         }).join("");
         document.getElementById("causes").innerHTML =
-          "<p>" + esc(r.topic || "") + " · dönem " + esc(r.start || "–") + " (önceki: " + esc(r.previous_start || "–") + ") · " + num(r.count) + " metin" +
+          "<p>" + esc(L.roleLabel("topic", r.topic) || "") + " · dönem " + esc(r.start || "–") + " (önceki: " + esc(r.previous_start || "–") + ") · " + num(r.count) + " metin" +
           (r.texts_read.topic < r.count ? " <small class='muted'>(ifadeler " + num(r.texts_read.topic) + " metinlik eşit aralıklı örnekten)</small>" : "") + "</p>" +
           '<div class="grid"><section><h2>Önceki döneme göre öne çıkanlar</h2>' + phraseTable(r.vs_previous, "Belirgin bir değişiklik yok.") + "</section>" +
           "<section><h2>Diğer konulara göre ayırt edenler</h2>" + phraseTable(r.vs_topics, "Belirgin ifade yok.") + "</section></div>" +
-          '<section><h2>Ne değişti?</h2><div class="table-wrap"><table><tr><th>Konu</th><th class="num">Pay (önce → şimdi)</th><th class="num">q</th><th class="num">Olumsuz payı</th><th class="num">q</th></tr>' + changes + "</table></div></section>";
+          '<section><h2>Ne değişti?</h2><div class="table-wrap"><table><tr><th>' + esc(L.roleTitle("topic")) + '</th><th class="num">Pay (önce → şimdi)</th><th class="num">q</th><th class="num">Olumsuz payı</th><th class="num">q</th></tr>' + changes + "</table></div></section>";
       }).catch(failIn(document.getElementById("causes")));
     }
     form.addEventListener("submit", function (e) { e.preventDefault(); go(); });
@@ -383,15 +386,16 @@
         var box = document.getElementById("survey");
         if (!s.metrics.length) { box.innerHTML = '<p class="muted">Anket puanı taşıyan geri bildirim yok.</p>'; return; }
         box.innerHTML = s.metrics.map(function (m, n) {
-          function rows(cells, impact) {
+          function topicName(key) { return L.roleLabel("topic", key); }
+          function rows(cells, name, impact) {
             return "<table>" + cells.map(function (c) {
-              return "<tr><td>" + esc(c.key) + '</td><td class="num">' + fixed(c.value, 1) + '</td><td class="num muted">' + num(c.responses) + "</td>" +
+              return "<tr><td>" + esc(name(c.key)) + '</td><td class="num">' + fixed(c.value, 1) + '</td><td class="num muted">' + num(c.responses) + "</td>" +
                 (impact ? '<td class="num">' + (c.impact === null ? "–" : (c.impact > 0 ? "+" : "") + fixed(c.impact, 1)) + "</td>" : "") + "</tr>";
             }).join("") + "</table>";
           }
           return '<section><h2>' + esc(m.name) + ": " + fixed(m.value, 1) + ' <small class="muted">(' + num(m.responses) + " yanıt)</small></h2>" +
-            '<div id="survey-chart-' + n + '"></div><div class="grid"><div><h3>Kanala göre</h3>' + rows(m.by_channel) + "</div>" +
-            "<div><h3>Konuya göre <small class='muted'>(puan, yanıt, etki)</small></h3>" + rows(m.by_topic, true) + "</div></div></section>";
+            '<div id="survey-chart-' + n + '"></div><div class="grid"><div><h3>Kanala göre</h3>' + rows(m.by_channel, L.channel) + "</div>" +
+            "<div><h3>Konuya göre <small class='muted'>(puan, yanıt, etki)</small></h3>" + rows(m.by_topic, topicName, true) + "</div></div></section>";
         }).join("");
         s.metrics.forEach(function (m, n) {
           NabizCharts.lineChart(document.getElementById("survey-chart-" + n), m.by_period.map(function (c) { return c.key; }),
@@ -418,7 +422,7 @@
           var delivered = a.deliveries.filter(function (d) { return d.status === "delivered"; }).length;
           return '<section class="alert' + (a.acknowledged ? " done" : "") + '"><h2>' + esc(a.title) + ' <small class="muted">' + esc(localTime(a.created_at)) + "</small></h2>" +
             "<p>" + esc(a.message) + "</p>" +
-            '<p class="muted">' + esc(a.kind) + (a.feedback_id ? ' · <a href="#/kayit/' + encodeURIComponent(a.feedback_id) + '">#' + esc(a.feedback_id) + "</a>" : "") +
+            '<p class="muted">' + esc(L.alertKind(a.kind)) + (L.group(a.group) ? " · " + esc(L.group(a.group)) : "") + (a.feedback_id ? ' · <a href="#/kayit/' + encodeURIComponent(a.feedback_id) + '">#' + esc(a.feedback_id) + "</a>" : "") +
             " · webhook: " + delivered + "/" + a.deliveries.length + " iletildi" +
             (a.acknowledged ? " · onaylayan: " + esc(a.acknowledged_by || "–") : "") + "</p>" +
             (a.acknowledged ? "" : '<button type="button" class="ack" data-id="' + esc(a.id) + '">Onayla</button>') + "</section>";

@@ -1,5 +1,6 @@
 /* Nabız console charts: small SVG line charts with clickable points (no library, no network).
-   lineChart(el, labels, series, {format, onPoint}) — series: [{key, values: [number|null]}]. */
+   lineChart(el, labels, series, {format, onPoint}) — series: [{key, name, values: [number|null]}]:
+   the legend and tooltips show name (the words people read; key where none), onPoint gets key. */
 (function () {
   "use strict";
   var NS = "http://www.w3.org/2000/svg";
@@ -61,7 +62,7 @@
         var c = node("circle", { cx: x(i), cy: y(v), r: 4, fill: color, class: "point",
           "data-series": s.key, "data-index": i, tabindex: 0 }, svg);
         var title = node("title", {}, c);
-        title.textContent = s.key + " · " + labels[i] + ": " + format(v);
+        title.textContent = (s.name || s.key) + " · " + labels[i] + ": " + format(v);
         if (options.onPoint) {
           var go = function () { options.onPoint(i, s.key); };
           c.addEventListener("click", go);
@@ -74,7 +75,7 @@
     series.forEach(function (s, n) {
       var item = document.createElement("span");
       item.innerHTML = '<i style="background:' + PALETTE[n % PALETTE.length] + '"></i>';
-      item.appendChild(document.createTextNode(s.key));
+      item.appendChild(document.createTextNode(s.name || s.key));
       legend.appendChild(item);
     });
     container.appendChild(legend);
