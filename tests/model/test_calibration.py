@@ -13,6 +13,7 @@ from nabiz.model.calibration import (
     save_calibration,
 )
 from nabiz.model.loading import from_pretrained
+from nabiz.model.manifest import write_manifest
 from nabiz.training.evaluate import expected_calibration_error
 
 TEXTS = ["Faturam iki katı geldi", "internet üç gündür yok", "teşekkürler, çok iyi", "iptal"]
@@ -68,6 +69,7 @@ def test_saved_calibration_gives_the_same_calibrated_scores_after_loading(tiny_m
 
     mixed = any(ModelInfo.load(tiny_model_dir).baseline_weights.values())
     save_calibration(tiny_model_dir, "nabiz" if mixed else "transformer", calibration)
+    write_manifest(tiny_model_dir)  # as training does, last
     loaded = from_pretrained(tiny_model_dir, device="cpu")
     scores = loaded.predict_scores(TEXTS).scores
     for task in ("sentiment", "urgency"):

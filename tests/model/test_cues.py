@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from nabiz.model.cues import WEIGHT_GRID, CueList, UrgencyCues
 from nabiz.model.loading import from_pretrained
+from nabiz.model.manifest import write_manifest
 from nabiz.serving.priority import compute_priority, load_policy
 
 REPO = Path(__file__).resolve().parents[2]
@@ -128,6 +129,7 @@ def test_cues_that_go_with_urgent_texts_get_weight():
 
 def test_cue_hits_appear_in_the_priority_reasons(tiny_model_dir):
     UrgencyCues(cues=CUES, coef=[1.0, 1.5], intercept=0.0).save(tiny_model_dir)
+    write_manifest(tiny_model_dir)  # as `nabiz fit-cues` does: the cues are part of the model
     predictor = from_pretrained(tiny_model_dir, device="cpu")
     urgent, calm = predictor.predict([URGENT, CALM])
     assert any("yasal yola başvurma" in cue for cue in urgent.cues)
