@@ -16,7 +16,7 @@ Which tasks play the roles of sentiment, topic and urgency comes from the model'
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -40,6 +40,9 @@ class Roles:
     topic: str | None = TOPIC_TASK
     urgency: str | None = URGENCY_TASK
     urgency_order: tuple[str, ...] = URGENCY_ORDER
+    # label → the words people read (the config's `display`), for the report's tables
+    sentiment_words: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    topic_words: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @classmethod
     def of(cls, schema: LabelSchema) -> Roles:
@@ -57,6 +60,8 @@ class Roles:
             topic=None if topic is None else topic.name,
             urgency=None if urgency is None else urgency.name,
             urgency_order=URGENCY_ORDER if urgency is None else tuple(urgency.labels),
+            sentiment_words=dict(sentiment.display or {}) if sentiment is not None else {},
+            topic_words=dict(topic.display or {}) if topic is not None else {},
         )
 
     @property

@@ -114,7 +114,11 @@ def load_scored(path: Path, options: ReportOptions) -> tuple[pd.DataFrame, dict[
         "time_column": when,
         "survey_column": survey_column,
     }
-    return normalize_frame(frame, roles), read
+    out = normalize_frame(frame, roles)  # the negative share reads the labels themselves
+    for column, words in (("sentiment", roles.sentiment_words), ("topic", roles.topic_words)):
+        if words:
+            out[column] = out[column].map(lambda v, w=words: w.get(v, v))
+    return out, read
 
 
 def _read_scored(path: Path) -> pd.DataFrame:

@@ -163,3 +163,13 @@ def test_the_output_folder_of_the_ray_engine_is_reported_in_input_order(tmp_path
     assert runner.invoke(app, command).exit_code == 0
     frame, read = load_scored(tmp_path / "out", ReportOptions())
     assert read["rows"] == 120 and frame["text"].tolist() == rows["metin"].tolist()
+
+
+def test_the_report_shows_the_words_the_model_gives_its_labels(tmp_path, default_schema):
+    scored_rows(300, seed=8).to_csv(tmp_path / "scored.csv", index=False)
+    options = ReportOptions(roles=Roles.of(default_schema))
+    frame, _ = load_scored(tmp_path / "scored.csv", options)
+    assert "Fatura ve ödeme" in set(frame["topic"]) and "fatura_odeme" not in set(frame["topic"])
+    assert frame["negative"].sum() > 0  # still counted from the labels themselves
+    write_report(tmp_path / "scored.csv", tmp_path / "report.html", options)
+    assert "Fatura ve ödeme" in (tmp_path / "report.html").read_text(encoding="utf-8")
