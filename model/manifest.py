@@ -5,10 +5,11 @@ a truncated weights file or a schema from another model then gives wrong labels 
 ``checksums.sha256`` (the format ``sha256sum -c`` reads) lists every file the directory held when
 it was saved, with its SHA-256; :func:`verify_manifest` recomputes them at load and names the first
 file that is missing or differs. Files added later (``nabiz evaluate``'s reports, notes) are not
-listed and not checked, unless they are files the loader reads (:data:`READ_FILES`): a
-``network.onnx`` copied in from another model would otherwise be scored with unchecked, so an
-unlisted one is an error, and so is a manifest that lists nothing. A directory without a manifest
-(saved before manifests existed) loads with a warning.
+listed and not checked, except files the loader reads (:data:`READ_FILES`): a ``network.onnx``
+copied in from another model would be scored with unchecked, so an unlisted one is an error, and
+so is a manifest that lists nothing. The model card (``README.md``) must be there but may be
+edited: people add notes for whoever receives the model, and nothing reads it to predict. A
+directory without a manifest (saved before manifests existed) loads with a warning.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from nabiz.checksums import file_sha256
 log = logging.getLogger(__name__)
 
 MANIFEST_FILE = "checksums.sha256"
+# The model card: listed, but people add shipping notes to it, and nothing reads it to predict.
+MODEL_CARD = "README.md"
 # What loading a model directory (or its baseline/) reads: present, each must be listed.
 READ_FILES = frozenset(
     {
@@ -105,7 +108,8 @@ def verify_manifest(directory: str | Path, hash_only: frozenset[str] | None = No
                 f"{path} is missing from the model directory (listed in {MANIFEST_FILE}); copy "
                 "the whole directory again"
             )
-        if (hash_only is None or path.name in hash_only) and file_sha256(path) != expected:
+        hashed = name != MODEL_CARD and (hash_only is None or path.name in hash_only)
+        if hashed and file_sha256(path) != expected:
             raise ModelIntegrityError(
                 f"{path} is not the file saved with this model (its SHA-256 differs from "
                 f"{MANIFEST_FILE}): it was changed, truncated or copied from another model"

@@ -8,7 +8,12 @@ import re
 import pytest
 
 from nabiz.model.loading import from_pretrained
-from nabiz.model.manifest import MANIFEST_FILE, ModelIntegrityError, verify_manifest
+from nabiz.model.manifest import (
+    MANIFEST_FILE,
+    ModelIntegrityError,
+    verify_manifest,
+    write_manifest,
+)
 
 
 def test_a_saved_model_lists_every_file_with_its_checksum(tiny_model_dir):
@@ -102,3 +107,11 @@ def test_serve_names_a_damaged_model_file_in_one_line_before_starting(
     result = CliRunner().invoke(cli, ["serve", "--model", str(tiny_model_dir)])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert re.search(named, " ".join(result.output.split()))
+
+
+def test_notes_added_to_the_model_card_do_not_stop_the_model_loading(tiny_model_dir):
+    card = tiny_model_dir / "README.md"
+    card.write_text("# tiny\n", encoding="utf-8")
+    write_manifest(tiny_model_dir)  # as training saves its card: listed
+    card.write_text("# tiny\n\nShipped to the bank team.\n", encoding="utf-8")
+    assert from_pretrained(tiny_model_dir, device="cpu").schema
