@@ -366,8 +366,8 @@
         document.getElementById("causes").innerHTML =
           "<p>" + esc(L.roleLabel("topic", r.topic) || "") + " · dönem " + esc(r.start || "–") + " (önceki: " + esc(r.previous_start || "–") + ") · " + num(r.count) + " metin" +
           (r.texts_read.topic < r.count ? " <small class='muted'>(ifadeler " + num(r.texts_read.topic) + " metinlik eşit aralıklı örnekten)</small>" : "") + "</p>" +
-          '<div class="grid"><section><h2>Önceki döneme göre öne çıkanlar</h2>' + phraseTable(r.vs_previous, "Belirgin bir değişiklik yok.") + "</section>" +
-          "<section><h2>Diğer konulara göre ayırt edenler</h2>" + phraseTable(r.vs_topics, "Belirgin ifade yok.") + "</section></div>" +
+          '<div class="grid"><section><h2>Önceki döneme göre öne çıkanlar</h2>' + phraseTable(r.vs_previous, r.texts_read.previous ? "Belirgin bir değişiklik yok." : "Önceki dönemde bu konuda geri bildirim yok: karşılaştırılamadı.") + "</section>" +
+          "<section><h2>Diğer konulara göre ayırt edenler</h2>" + phraseTable(r.vs_topics, r.texts_read.other_topics ? "Belirgin ifade yok." : "Bu dönemde başka konuda geri bildirim yok: karşılaştırılamadı.") + "</section></div>" +
           '<section><h2>Ne değişti?</h2><div class="table-wrap"><table><tr><th>' + esc(L.roleTitle("topic")) + '</th><th class="num">Pay (önce → şimdi)</th><th class="num">q</th><th class="num">Olumsuz payı</th><th class="num">q</th></tr>' + changes + "</table></div></section>";
       }).catch(failIn(document.getElementById("causes")));
     }

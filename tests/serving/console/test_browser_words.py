@@ -175,3 +175,25 @@ def test_alert_cards_name_their_kind_and_group_in_turkish(page, server):  # noqa
     assert "Kanal: Sosyal medya" in first and f"Konu: {TOPIC_WORDS}" in first
     assert "Gecikme" in second and "Seviye: P1" in second
     shot(page, "console-alerts")
+
+
+def test_root_causes_say_when_there_is_nothing_to_compare_with(page, server):  # noqa: F811
+    empty = {
+        "topic": "fatura_odeme",
+        "period": "day",
+        "start": "2026-03-10",
+        "previous_start": "2026-03-09",
+        "count": 36,
+        "vs_previous": [],
+        "vs_topics": [],
+        "changes": [],
+        "text_cap": 2000,
+        "texts_read": {"topic": 36, "previous": 0, "other_topics": 10},
+    }
+    page.route(re.compile(r"/v1/insights/root-causes"), lambda route: route.fulfill(json=empty))
+    page.goto(f"{server}/ui#/kok-nedenler")
+    page.click("#cause-form button[type=submit]")
+    page.wait_for_selector("#causes table")
+    text = page.inner_text("#causes")
+    assert "Önceki dönemde bu konuda geri bildirim yok" in text
+    assert "Belirgin ifade yok." in text  # the other topics were there to compare with
