@@ -132,3 +132,10 @@ def near_duplicate_key(text: str, normalized: bool = False) -> str:
     stripped = _MENTION.sub(" ", _URL.sub(" ", lowered))
     kept = "".join(" " if unicodedata.category(char)[0] in "PSNC" else char for char in stripped)
     return " ".join(kept.split()) or dedupe_key(text, normalized)
+
+
+def turkish_number(value: float, digits: int | None = 1, sign: bool = False) -> str:
+    """``12.5`` → ``12,5`` (a decimal comma, as Turkish readers expect); ``digits=None`` writes
+    it as short as it goes (``3``, ``1,5``)."""
+    spec = ("+" if sign else "") + ("g" if digits is None else f".{digits}f")
+    return format(value, spec).replace(".", ",")

@@ -31,6 +31,7 @@ from nabiz.serving.alerts.rules import (
     VolumeSpikeRule,
 )
 from nabiz.serving.queue.models import Feedback, FeedbackLabel
+from nabiz.text import turkish_number
 
 # The baseline windows end at now rounded down to the hour; their counts are read once and then
 # slid hour by hour (BaselineCache), so that a check reads little more than the recent window,
@@ -119,14 +120,10 @@ def _describe_group(rule: VolumeSpikeRule | ShareSpikeRule, group: dict[str, str
     return " / ".join(group[key] for key in rule.group_by) if group else "tüm geri bildirim"
 
 
-def _number(value: float, digits: int | None = 1) -> str:
-    """A decimal as Turkish readers write it: ``0,4`` (``digits=None``: as short as it goes)."""
-    text = f"{value:g}" if digits is None else f"{value:.{digits}f}"
-    return text.replace(".", ",")
-
-
 def _hours(value: float) -> str:
-    return f"{_number(value, None)} saat" if value < 48 else f"{_number(value / 24, None)} gün"
+    if value < 48:
+        return f"{turkish_number(value, None)} saat"
+    return f"{turkish_number(value / 24, None)} gün"
 
 
 def _lateness(minutes: int) -> str:
@@ -254,20 +251,17 @@ def _spike(
         if isinstance(rule, ShareSpikeRule):
             [(task, label)] = rule.share_of.items()
             numbers.update({"matching": hits, "share": round(observed, 4), "share_of": task})
-            message = (
-                f"{rule.title} — {where}: {span} içinde {label} oranı %{observed * 100:.0f} "
-                f"({hits}/{total}); {base} ortalaması %{_number(mean * 100)} (σ "
-                f"{_number(std * 100)}), eşik %{_number(threshold * 100)} (ortalama + "
-                f"{_number(rule.k, None)}σ), "
-                f"en az {rule.min_count}"
-            )
+            scale, unit = 100, "%"
+            observed_text = f"{label} oranı %{observed * 100:.0f} ({hits}/{total})"
         else:
-            message = (
-                f"{rule.title} — {where}: {span} içinde {total} geri bildirim; {base} ortalaması "
-                f"{_number(mean)} (σ {_number(std)}), eşik {_number(threshold)} (ortalama + "
-                f"{_number(rule.k, None)}σ), "
-                f"en az {rule.min_count}"
-            )
+            scale, unit = 1, ""
+            observed_text = f"{total} geri bildirim"
+        mean_text, std_text = turkish_number(mean * scale), turkish_number(std * scale)
+        message = (
+            f"{rule.title} — {where}: {span} içinde {observed_text}; {base} ortalaması "
+            f"{unit}{mean_text} (σ {std_text}), eşik {unit}{turkish_number(threshold * scale)} "
+            f"(ortalama + {turkish_number(rule.k, None)}σ), en az {rule.min_count}"
+        )
         group_key = ",".join(f"{k}={v}" for k, v in group.items())
         drafts.append(
             AlertDraft(

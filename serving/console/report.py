@@ -25,6 +25,7 @@ from nabiz.serving.batch.columns import CHANNEL_COLUMN_NAMES, TIME_COLUMN_NAMES,
 from nabiz.serving.console import analytics, rootcause, svg
 from nabiz.serving.console.frame import DEFAULT_ROLES, Roles, normalize_frame, urgency_index
 from nabiz.tabular import ERROR_COLUMN, is_blank, iter_table_chunks, join_text
+from nabiz.text import turkish_number
 
 SURVEY_KINDS = ("nps", "csat", "ces")
 TOP_ITEMS = 25
@@ -286,12 +287,6 @@ def comparison_windows(
 
     labels = (label(end - 2 * width, end - width), label(end - width, end))
     return now.fillna(False), before.fillna(False), labels
-
-
-def turkish_number(value: float, digits: int = 1, sign: bool = False) -> str:
-    """``12.5`` → ``12,5`` (a decimal comma, as Turkish readers expect)."""
-    text = f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
-    return text.replace(".", ",")
 
 
 def _mean(values: pd.Series) -> float | None:
