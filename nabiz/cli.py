@@ -139,7 +139,7 @@ def evaluate(
     model_dir = model_dir_or_default(model)
     target = output or model_dir / f"evaluation_{'file' if data else split}.json"
     if output is not None or model_dir.is_dir():  # a missing model is named by evaluate_model
-        writable_or_fail(target, "the report")
+        writable_or_fail(target, "report")
     try:
         reports = evaluate_model(
             model_dir, split=split, data_file=data, text_column=text_column, cues=cues

@@ -26,16 +26,17 @@ def setup_logging() -> None:
 
 
 def writable_or_fail(target: Path, what: str) -> Path:
-    """``target``, once it is known that it can be written: checked before a long run (scoring a
-    split takes minutes), not after it. A read-only model directory (a shipped, mounted copy) is
-    the usual cause; the message says where else to write."""
-    import os
+    """``target``, once it is known that it can be written (:func:`check_target`) into a folder
+    that exists: checked before a long run (scoring a split takes minutes), not after it. A
+    read-only model directory (a shipped, mounted copy) is the usual cause."""
+    from nabiz.serving.writers_base import OutputError, check_target
 
-    folder = target.parent
-    if target.is_dir() or not folder.is_dir():
-        raise fail(f"cannot write {what} to {target}: not a file in an existing folder")
-    if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
-        raise fail(f"cannot write {what} to {target} (read-only?); give another path with --output")
+    try:
+        check_target(target, what)
+    except OutputError as exc:
+        raise fail(f"{exc} Give another path with --output.") from None
+    if not target.parent.is_dir():
+        raise fail(f"cannot write the {what} to {target}: {target.parent} is not a folder")
     return target
 
 

@@ -38,7 +38,7 @@ def quantize(
 
     model_dir = model_dir_or_default(model)
     if model_dir.is_dir():  # the plan goes into the directory: know it can before measuring
-        writable_or_fail(model_dir / "checksums.sha256", "the plan")
+        writable_or_fail(model_dir / "checksums.sha256", "plan")
     try:
         measured_on = calibration_texts(model_dir, texts)
     except (FileNotFoundError, KeyError, ValueError, DataSourceError):  # a model copied here

@@ -55,8 +55,9 @@ def output_format(path: str | Path) -> OutputFormat:
 
 
 def check_target(path: str | Path, what: str = "output") -> None:
-    """Refuse, before any work, a file path that cannot be written: an existing folder, or a
-    folder to create where a file has that name."""
+    """Refuse, before any work, a file path that cannot be written: an existing folder, a
+    folder to create where a file has that name, or a place that is read-only (a mounted,
+    shipped copy)."""
     path = Path(path)
     example = "report.html" if what == "report" else "scored" + (path.suffix or ".csv")
     if path.is_dir():
@@ -70,6 +71,8 @@ def check_target(path: str | Path, what: str = "output") -> None:
                 raise OutputError(
                     f"the {what} {path} cannot be written: {parent} is a file, not a folder."
                 )
+            if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+                raise OutputError(f"the {what} {path} cannot be written: it is read-only here.")
             break
 
 
