@@ -5,6 +5,7 @@ Both write into the directory, so both check it can be written before the minute
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -33,20 +34,13 @@ def quantize(
     how many labels it keeps, how fast it is; write the plan into the model directory.
 
     Measured on the validation split of the model's prepared data, against the fp32 labels."""
-    from nabiz.training.manifest import DataSourceError
-    from nabiz.training.quantize import calibration_texts, quantize_directory
+    from nabiz.training.quantize import quantize_directory
 
     model_dir = model_dir_or_default(model)
     if model_dir.is_dir():  # the plan goes into the directory: know it can before measuring
         writable_or_fail(model_dir / "checksums.sha256", "plan")
-    try:
-        measured_on = calibration_texts(model_dir, texts)
-    except (FileNotFoundError, KeyError, ValueError, DataSourceError):  # a model copied here
-        measured_on = sample_texts()[:texts]
-        typer.echo(
-            f"no prepared data for {model_dir}: measuring on the sample export's "
-            f"{len(measured_on)} texts (a plan from the model's validation texts is firmer)"
-        )
+    firmer = " (a plan from the model's validation texts is firmer)"
+    measured_on = texts_of(model_dir, texts, "measuring", firmer)
     try:
         plan = quantize_directory(model_dir, measured_on, precision.value)
     except (ValueError, FileNotFoundError, KeyError) as exc:
@@ -84,6 +78,23 @@ def sample_texts() -> list[str]:
         return [row["yorum"] for row in csv.DictReader(fh, delimiter=";") if row["yorum"]]
 
 
+def texts_of(model_dir: Path, count: int, doing: str, note: str = "") -> list[str]:
+    """``count`` of the model's validation texts; for a model copied without its prepared data,
+    the sample export's texts instead (said on the terminal: ``doing`` on them, ``note``)."""
+    from nabiz.training.manifest import DataSourceError
+    from nabiz.training.quantize import calibration_texts
+
+    try:
+        return calibration_texts(model_dir, count)
+    except (FileNotFoundError, KeyError, ValueError, DataSourceError):  # a model copied here
+        texts = sample_texts()[:count]
+        typer.echo(
+            f"no prepared data for {model_dir}: {doing} on the sample export's {len(texts)} "
+            f"texts{note}"
+        )
+        return texts
+
+
 def export_onnx(
     model: ModelOption = None,
     texts: Annotated[
@@ -100,17 +111,11 @@ def export_onnx(
     if not onnxruntime_installed():
         raise fail("exporting needs ONNX Runtime and onnx: pip install -e '.[onnx]'")
     from nabiz.model.onnx_export import ExportError, export_directory
-    from nabiz.training.manifest import DataSourceError
-    from nabiz.training.quantize import calibration_texts
 
     model_dir = model_dir_or_default(model)
     if model_dir.is_dir():  # network.onnx goes into the directory: know it can before exporting
         writable_or_fail(model_dir / "checksums.sha256", "network.onnx")
-    try:
-        checked = calibration_texts(model_dir, texts)
-    except (FileNotFoundError, KeyError, ValueError, DataSourceError):  # a model copied here
-        checked = sample_texts()[:texts]
-        typer.echo(f"no prepared data for {model_dir}: checking on the sample export's texts")
+    checked = texts_of(model_dir, texts, "checking")
     try:
         report = export_directory(model_dir, checked)
     except (ExportError, FileNotFoundError, ValueError) as exc:
