@@ -129,7 +129,8 @@ def labelled_columns(frame, schema, text_column: str = "text", where: str = "the
     gold, unknown = {}, Counter()
     for task in schema.tasks:
         values = frame[task.name].tolist() if task.name in frame.columns else [None] * len(frame)
-        gold[task.name] = [_cell_label(task, v, unknown) for v in values]
+        spelled = {turkish_lower(label): label for label in task.labels}
+        gold[task.name] = [_cell_label(task, v, spelled, unknown) for v in values]
     if unknown:
         named = "; ".join(
             f"task {task!r}: {label!r} ({n} row{'s' if n > 1 else ''})"
@@ -143,16 +144,19 @@ def labelled_columns(frame, schema, text_column: str = "text", where: str = "the
     return texts.tolist(), gold, sources
 
 
-def _cell_label(task, value, unknown: Counter):
-    """The model's spelling of a cell's label(s) (``OLUMSUZ`` is ``olumsuz``); a label the task
-    does not have is counted in ``unknown`` and read as none."""
+def _cell_label(task, value, spelled: dict[str, str], unknown: Counter):
+    """The model's spelling of a cell's label(s) (``spelled``: Turkish-lowercased label → the
+    label; ``OLUMSUZ`` is ``olumsuz``); a label the task does not have is counted in ``unknown``
+    and read as none."""
     if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
         return None
-    by_lower = {turkish_lower(label): label for label in task.labels}
-    raw = value if isinstance(value, list) else [p.strip() for p in str(value).split(";")]
+    if not task.is_multi_label:
+        parts = [str(value).strip()]
+    else:
+        parts = value if isinstance(value, list) else [p.strip() for p in str(value).split(";")]
     labels = []
-    for label in raw if task.is_multi_label else [str(value).strip()]:
-        known = label if label in task.labels else by_lower.get(turkish_lower(label))
+    for label in parts:
+        known = label if label in task.labels else spelled.get(turkish_lower(label))
         if known is None:
             unknown[(task.name, label)] += 1
         else:
