@@ -22,15 +22,17 @@
     by: "Kırılım", status: "Durum", level: "Seviye", channel: "Kanal", topic: "Konu",
     corrected_by: "Adınız", corrections: "Düzeltmeler", feedback_id: "Kayıt numarası",
     acknowledged: "Göster", limit: "Sayfa", offset: "Sayfa",
-    sentiment: "Duygu", urgency: "Aciliyet", aksiyon: "Aksiyon",
   };
 
   function fieldName(loc) {
-    var names = (loc || []).filter(function (part) { return FIELDS[part]; });
-    if (!names.length) return "";
-    var last = FIELDS[names[names.length - 1]];
-    // corrections.<task>: "Düzeltmeler (Konu)"
-    return names.length > 1 && names[0] === "corrections" ? FIELDS.corrections + " (" + last + ")" : last;
+    var parts = loc || [];
+    var at = parts.indexOf("corrections");
+    // corrections.<task>: "Düzeltmeler (Konu)", the task as the model names it (labels.js)
+    if (at >= 0 && parts[at + 1] !== undefined) {
+      return FIELDS.corrections + " (" + window.NabizLabels.taskTitle(String(parts[at + 1])) + ")";
+    }
+    var names = parts.filter(function (part) { return FIELDS[part]; });
+    return names.length ? FIELDS[names[names.length - 1]] : "";
   }
 
   // The Turkish sentence for a failed call: status 0 is "no answer at all".
