@@ -1,15 +1,22 @@
 """Why customers are unhappy: the phrases that set a group of texts apart, and what changed.
 
 **Phrases** — weighted log-odds ratios with an informative Dirichlet prior (Monroe, Colaresi and
-Quinn 2008, "Fightin' Words", eq. 16-22). For a phrase *w* with counts ``y_a`` in the texts of
-interest (``n_a`` phrases in all) and ``y_b`` in the comparison texts (``n_b``), and a prior
-``α_w = α0 · (y_a + y_b) / (n_a + n_b)`` taken from both together::
+Quinn 2008, "Fightin' Words", eq. 16-22), counted over *texts*: ``y_a`` of the ``n_a`` texts of
+interest use the phrase *w*, ``y_b`` of the ``n_b`` comparison texts. The prior is both groups
+together, worth ``α0`` texts: ``α_w = α0 · (y_a + y_b) / (n_a + n_b)`` uses and ``α0 − α_w``
+non-uses. With ``ȳ = y + α_w`` and ``n̄ = n + α0``::
 
-    δ_w = log((y_a+α_w) / (n_a+α0−y_a−α_w)) − log((y_b+α_w) / (n_b+α0−y_b−α_w))
-    z_w = δ_w / sqrt(1/(y_a+α_w) + 1/(y_b+α_w))
+    δ_w = log(ȳ_a / (n̄_a − ȳ_a)) − log(ȳ_b / (n̄_b − ȳ_b))
+    z_w = δ_w / sqrt(1/ȳ_a + 1/(n̄_a − ȳ_a) + 1/ȳ_b + 1/(n̄_b − ȳ_b))
 
-The prior shrinks rare phrases toward zero, so a word seen twice does not top the list; ``z``
-is comparable across phrases. Phrases are unigrams and bigrams of Turkish-lowercased words
+Why texts and not phrase tokens, as the paper counts: the paper's variance drops the non-use
+terms because a word is a tiny share of a long speech, but a phrase can be in every short
+complaint of a group, and a customer who writes "rezalet" five times is one customer. Counted
+over tokens with α0 = 500, 36 outage complaints that all said "internet yok" against 10 texts of
+other topics listed no phrase at all (z 0.03). ``α0`` is a tenth of the texts read
+(:data:`PRIOR_SHARE`), so the prior weighs the same against 50 texts as against 5,000; it
+shrinks rare phrases toward zero (a phrase in 3 of 36 texts and none of 10 gets z ≈ 0.6), and
+``z`` is comparable across phrases. Phrases are unigrams and bigrams of Turkish-lowercased words
 of at least two letters, without common Turkish function words.
 
 **What changed** — per topic, its share of all feedback and its negative share, this period
@@ -34,8 +41,8 @@ from nabiz.text import turkish_lower
 if TYPE_CHECKING:
     from scipy import sparse
 
-PRIOR_STRENGTH = 500.0  # α0: how many pseudo-phrases the prior is worth
-MIN_COUNT = 3  # a phrase must occur this often in the texts of interest
+PRIOR_SHARE = 0.1  # α0 as a share of the texts compared: how many texts the prior is worth
+MIN_COUNT = 3  # a phrase must be used in this many of the texts of interest
 SIGNIFICANT_Z = 1.96
 EXAMPLES = 2
 
@@ -172,10 +179,10 @@ def phrases_of(text: str) -> list[str]:
 
 @dataclass
 class PhraseCounts:
-    """Phrase counts of a list of texts, computed once and sliced per comparison."""
+    """Which phrases each text uses, computed once and sliced per comparison."""
 
     texts: list[str]
-    counts: sparse.csr_matrix  # texts x phrases
+    counts: sparse.csr_matrix  # texts x phrases, 1 where the text uses the phrase
     phrases: np.ndarray
 
     @classmethod
@@ -186,7 +193,7 @@ class PhraseCounts:
         from sklearn.feature_extraction.text import CountVectorizer
 
         texts = list(texts)
-        vectorizer = CountVectorizer(analyzer=phrases_of, min_df=2)
+        vectorizer = CountVectorizer(analyzer=phrases_of, min_df=2, binary=True)
         try:
             counts = vectorizer.fit_transform(texts).tocsr()
             phrases = vectorizer.get_feature_names_out()
@@ -196,20 +203,24 @@ class PhraseCounts:
 
 
 def log_odds(
-    counts_a: np.ndarray, counts_b: np.ndarray, prior_strength: float = PRIOR_STRENGTH
+    uses_a: np.ndarray,
+    uses_b: np.ndarray,
+    texts_a: int,
+    texts_b: int,
+    prior_share: float = PRIOR_SHARE,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(δ, z) per phrase of group a against group b (see the module docstring)."""
-    counts_a = np.asarray(counts_a, dtype=float)
-    counts_b = np.asarray(counts_b, dtype=float)
-    n_a, n_b = counts_a.sum(), counts_b.sum()
-    total = n_a + n_b
-    alpha = prior_strength * (counts_a + counts_b) / total if total else counts_a * 0
-    a0 = alpha.sum()
+    """(δ, z) per phrase of group a against group b: ``uses_*`` counts the texts of each group
+    that use the phrase, ``texts_*`` the group's texts (see the module docstring)."""
+    uses_a = np.asarray(uses_a, dtype=float)
+    uses_b = np.asarray(uses_b, dtype=float)
+    total = texts_a + texts_b
+    a0 = prior_share * total
+    alpha = a0 * (uses_a + uses_b) / total if total else uses_a * 0
+    use_a, use_b = uses_a + alpha, uses_b + alpha
+    rest_a, rest_b = texts_a + a0 - use_a, texts_b + a0 - use_b
     with np.errstate(divide="ignore", invalid="ignore"):
-        delta = np.log((counts_a + alpha) / (n_a + a0 - counts_a - alpha)) - np.log(
-            (counts_b + alpha) / (n_b + a0 - counts_b - alpha)
-        )
-        z = delta / np.sqrt(1 / (counts_a + alpha) + 1 / (counts_b + alpha))
+        delta = np.log(use_a / rest_a) - np.log(use_b / rest_b)
+        z = delta / np.sqrt(1 / use_a + 1 / rest_a + 1 / use_b + 1 / rest_b)
     return np.nan_to_num(delta), np.nan_to_num(z)
 
 
@@ -221,17 +232,17 @@ def distinctive_phrases(
     examples: int = EXAMPLES,
     prefer: np.ndarray | None = None,
 ) -> list[dict[str, Any]]:
-    """The phrases most over-represented in the ``target`` texts against the ``comparison``
-    texts (boolean masks over ``counted.texts``) with ``z >= 1.96`` and at least
-    :data:`MIN_COUNT` uses, each with up to ``examples`` texts that contain it (those marked in
-    ``prefer``, e.g. negative ones, first)."""
+    """The phrases used in a larger share of the ``target`` texts than of the ``comparison``
+    texts (boolean masks over ``counted.texts``) with ``z >= 1.96`` and in at least
+    :data:`MIN_COUNT` target texts, each with up to ``examples`` texts that use it (those marked
+    in ``prefer``, e.g. negative ones, first)."""
     target = np.asarray(target, dtype=bool)
     comparison = np.asarray(comparison, dtype=bool) & ~target
     if not target.any() or not comparison.any() or not len(counted.phrases):
         return []
-    counts_a = np.asarray(counted.counts[target].sum(axis=0)).ravel()
-    counts_b = np.asarray(counted.counts[comparison].sum(axis=0)).ravel()
-    delta, z = log_odds(counts_a, counts_b)
+    uses_a = np.asarray(counted.counts[target].sum(axis=0)).ravel()
+    uses_b = np.asarray(counted.counts[comparison].sum(axis=0)).ravel()
+    delta, z = log_odds(uses_a, uses_b, int(target.sum()), int(comparison.sum()))
     target_rows = np.flatnonzero(target)
     preferred = (
         np.asarray(prefer, dtype=bool)[target_rows]
@@ -243,7 +254,7 @@ def distinctive_phrases(
     for index in np.argsort(-z):
         if z[index] < SIGNIFICANT_Z or len(out) >= top:
             break
-        if counts_a[index] < MIN_COUNT:
+        if uses_a[index] < MIN_COUNT:
             continue
         hits = np.sort(by_phrase[:, index].nonzero()[0])
         hits = np.concatenate([hits[preferred[hits]], hits[~preferred[hits]]])[:examples]
@@ -252,8 +263,8 @@ def distinctive_phrases(
                 "phrase": str(counted.phrases[index]),
                 "z": round(float(z[index]), 2),
                 "log_odds": round(float(delta[index]), 3),
-                "count": int(counts_a[index]),
-                "count_other": int(counts_b[index]),
+                "count": int(uses_a[index]),
+                "count_other": int(uses_b[index]),
                 "examples": [counted.texts[target_rows[h]][:300] for h in hits],
             }
         )

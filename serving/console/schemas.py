@@ -43,8 +43,8 @@ class Phrase(BaseModel):
     phrase: str
     z: float = Field(description="z-score of the weighted log-odds (>= 1.96 listed).")
     log_odds: float
-    count: int = Field(description="Uses in the texts of interest.")
-    count_other: int = Field(description="Uses in the comparison texts.")
+    count: int = Field(description="Texts of interest that use the phrase.")
+    count_other: int = Field(description="Comparison texts that use the phrase.")
     examples: list[str]
 
 

@@ -338,7 +338,7 @@
   // --- root causes ----------------------------------------------------------------------------
   function phraseTable(rows, emptyText) {
     if (!rows.length) return '<p class="muted">' + esc(emptyText) + "</p>";
-    return '<table class="phrases"><tr><th>İfade</th><th class="num">z</th><th class="num">Şimdi / karşılaştırma</th><th>Örnek metinler</th></tr>' +
+    return '<table class="phrases"><tr><th>İfade</th><th class="num">z</th><th class="num">Metin: şimdi / karşılaştırma</th><th>Örnek metinler</th></tr>' +
       rows.map(function (p) {
         return "<tr><td><b>" + esc(p.phrase) + '</b></td><td class="num">' + fixed(p.z, 1) + '</td><td class="num">' + num(p.count) + " / " + num(p.count_other) +
           "</td><td>" + p.examples.map(function (e) { return '<div class="ex">“' + esc(e) + "”</div>"; }).join("") + "</td></tr>";

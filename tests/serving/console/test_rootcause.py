@@ -26,28 +26,25 @@ def test_tokenize_lowercases_turkish_and_drops_function_words():
 def test_log_odds_is_zero_for_identical_groups_and_antisymmetric():
     a = np.array([10, 5, 1, 0])
     b = np.array([3, 8, 2, 4])
-    delta_same, z_same = log_odds(a, a)
+    delta_same, z_same = log_odds(a, a, 20, 20)
     assert np.allclose(delta_same, 0) and np.allclose(z_same, 0)
-    delta_ab, z_ab = log_odds(a, b)
-    delta_ba, z_ba = log_odds(b, a)
+    delta_ab, z_ab = log_odds(a, b, 20, 30)
+    delta_ba, z_ba = log_odds(b, a, 30, 20)
     assert np.allclose(delta_ab, -delta_ba) and np.allclose(z_ab, -z_ba)
 
 
 def test_the_prior_shrinks_a_rare_phrase_below_a_frequent_one_of_the_same_ratio():
-    # both phrases occur 4x as often (relatively) in group a, but one is seen 200 times
-    a = np.array([2, 200, 1000])
-    b = np.array([1, 100, 2000])
-    _, z = log_odds(a, b)
+    # both phrases are used by a 4x larger share of group a's texts, but one by 200 of them
+    _, z = log_odds(np.array([2, 200]), np.array([1, 100]), 1000, 2000)
     assert z[1] > z[0] > 0
 
 
-@given(
-    st.lists(st.integers(0, 50), min_size=2, max_size=12),
-    st.lists(st.integers(0, 50), min_size=2, max_size=12),
-)
-def test_log_odds_is_finite_for_any_counts(a, b):
-    n = min(len(a), len(b))
-    delta, z = log_odds(np.array(a[:n]), np.array(b[:n]))
+@given(st.data(), st.integers(1, 60), st.integers(1, 60))
+def test_log_odds_is_finite_for_any_counts(data, texts_a, texts_b):
+    uses = st.lists(st.integers(0, min(texts_a, texts_b)), min_size=1, max_size=12)
+    a = data.draw(uses)
+    b = data.draw(st.lists(st.integers(0, texts_b), min_size=len(a), max_size=len(a)))
+    delta, z = log_odds(np.array(a), np.array(b), texts_a, texts_b)
     assert np.isfinite(delta).all() and np.isfinite(z).all()
 
 
@@ -62,6 +59,42 @@ def test_distinctive_phrases_find_the_planted_phrase_with_examples():
     first = found[phrases.index("çift çekim")]
     assert first["count"] == 12 and first["count_other"] == 0
     assert all("çift çekim" in example for example in first["examples"])
+
+
+def test_a_phrase_in_every_text_of_a_small_group_and_none_of_the_others_is_listed():
+    # 36 outage complaints against 10 texts of other topics: counted over phrase tokens with a
+    # fixed prior of 500, no phrase reached z 1.96
+    outage = [f"{n} gündür internet yok, arıza kaydı açtım kimse gelmedi" for n in range(36)]
+    others = [
+        "faturama fazla ücret yansımış",
+        "müşteri hizmetleri telefonu açmıyor",
+        "kampanya fiyatı değişti haberim olmadı",
+        "uygulama şifre kabul etmiyor",
+        "ek paket pahalı",
+        "mağazadaki çalışan kaba davrandı",
+        "numara taşıma yapacağım",
+        "reklam mesajları durmadan geliyor",
+        "faturam yine yüksek geldi",
+        "kampanyadan çıkmak istiyorum",
+    ]
+    target = np.array([True] * 36 + [False] * 10)
+    found = distinctive_phrases(PhraseCounts.of(outage + others), target, ~target)
+    assert "internet" in [p["phrase"] for p in found]
+
+
+def test_a_phrase_repeated_inside_one_text_counts_that_text_once():
+    texts = ["rezalet rezalet rezalet kargo"] * 5 + ["fatura geldi"] * 20
+    target = np.array([True] * 5 + [False] * 20)
+    found = distinctive_phrases(PhraseCounts.of(texts), target, ~target)
+    assert next(p for p in found if p["phrase"] == "rezalet")["count"] == 5
+
+
+def test_a_phrase_in_three_of_many_texts_and_none_of_the_others_is_not_listed():
+    texts = ["kargo geç geldi"] * 33 + ["kargo geç geldi, kapıda ödeme yok"] * 3
+    texts += ["fatura yüksek"] * 10
+    target = np.array([True] * 36 + [False] * 10)
+    found = distinctive_phrases(PhraseCounts.of(texts), target, ~target)
+    assert "kapıda ödeme" not in [p["phrase"] for p in found]
 
 
 def test_distinctive_phrases_list_nothing_when_the_groups_say_the_same():
