@@ -32,7 +32,7 @@ from nabiz.model.tokenize import (
     length_sorted_batches,
     pad_arrays,
 )
-from nabiz.text import normalize_text
+from nabiz.text import EMPTY_TEXT, has_visible_text, normalize_text
 
 MODEL_INFO_FILE = "nabiz.json"
 METRICS_FILE = "metrics.json"
@@ -209,7 +209,9 @@ class Predictor(ABC):
         return ScoredBatch(scores=scores, truncated=batch.truncated, cues=hits)
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        """Labels and scores per text, in input order.
+        """Labels and scores per text, in input order. A text with nothing visible in it (only
+        whitespace, control or zero-width characters) is a ``ValueError`` naming its position,
+        as the API's 422 and a file row's error: its "labels" would say nothing about anyone.
 
         A text that occurs more than once is scored once: every part of a prediction (network,
         baseline, cues) is a function of the text alone, and real exports repeat texts ("Çok
@@ -219,6 +221,10 @@ class Predictor(ABC):
             raise TypeError("predict takes a sequence of texts, not one string")
         if not texts:
             return []
+        empty = [i for i, text in enumerate(texts) if not has_visible_text(text)]
+        if empty:
+            shown = ", ".join(map(str, empty[:10])) + (", …" if len(empty) > 10 else "")
+            raise ValueError(f"{EMPTY_TEXT} (positions {shown} of {len(texts)} texts)")
         position: dict[str, int] = {}
         rows = [position.setdefault(text, len(position)) for text in texts]
         batch = self.predict_scores(list(position))

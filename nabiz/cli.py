@@ -318,7 +318,7 @@ def predict(
     )
     from nabiz.serving.schemas import ItemResult, ModelRef, PredictResponse
     from nabiz.settings import get_settings
-    from nabiz.text import normalize_text
+    from nabiz.text import EMPTY_TEXT, has_visible_text
 
     settings = get_settings()
     if not settings.num_threads:
@@ -326,8 +326,8 @@ def predict(
         # machine each of the pass's ~200 kernels waits for it at a barrier: the first pass took
         # 0.05-0.65 s with two threads and 0.03 s with one (BENCHMARKS.md §9).
         settings = settings.model_copy(update={"num_threads": 1})
-    if not normalize_text(text):
-        raise fail("the text is empty")
+    if not has_visible_text(text):
+        raise fail(EMPTY_TEXT)
     try:
         policy = load_policy(settings.priority_policy)
         canonical = normalize_channel(channel, policy)

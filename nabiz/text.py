@@ -15,6 +15,8 @@ import unicodedata
 
 from nabiz.deasciify import deasciify
 
+EMPTY_TEXT = "text is empty: it holds only whitespace, control or zero-width characters"
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf"})  # control and format (zero-width) characters
 _SPACES = re.compile(r"[^\S\n]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -31,6 +33,15 @@ def normalize_text(text: str) -> str:
     text = "\n".join(line.strip() for line in text.split("\n"))
     text = _BLANK_LINES.sub("\n\n", text)
     return restore_turkish_letters(text.strip())
+
+
+def has_visible_text(text: str) -> bool:
+    """Whether ``text`` holds a character a reader sees. One made only of whitespace, control
+    characters or zero-width ones (U+200B, U+200D, U+FEFF) has nothing to tag: the API refuses
+    it, a file's row gets an error, and the Python API raises, all by this one rule."""
+    return not all(
+        char.isspace() or unicodedata.category(char) in _INVISIBLE_CATEGORIES for char in text
+    )
 
 
 _TURKISH_LETTERS = frozenset("çğıöşüÇĞİÖŞÜ")

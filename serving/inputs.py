@@ -11,19 +11,17 @@ tagged differ from the text that was sent).
 
 **Texts with content.** A text must hold something visible: one made only of whitespace,
 control characters or zero-width characters (format characters such as U+200B, U+200D,
-U+FEFF) is a 422 with :data:`EMPTY_TEXT` on both ``/v1/predict`` and ``/v1/feedback``.
+U+FEFF) is a 422 with :data:`~nabiz.text.EMPTY_TEXT` on both ``/v1/predict`` and ``/v1/feedback``.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
-EMPTY_TEXT = "text is empty: it holds only whitespace, control or zero-width characters"
-INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf"})  # control and format (zero-width) characters
+from nabiz.text import EMPTY_TEXT, has_visible_text
 
 
 def storable(value: Any) -> Any:
@@ -46,7 +44,7 @@ def storable(value: Any) -> Any:
 
 def has_content(text: str) -> str:
     """``text`` unchanged when it holds a visible character; else a validation error."""
-    if all(char.isspace() or unicodedata.category(char) in INVISIBLE_CATEGORIES for char in text):
+    if not has_visible_text(text):
         raise PydanticCustomError("empty_text", EMPTY_TEXT)
     return text
 

@@ -55,3 +55,9 @@ def test_evaluate_refuses_a_report_path_it_cannot_write_before_scoring(tmp_path,
     result = runner.invoke(app, ["evaluate", "--model", str(tmp_path), "--output", str(output)])
     assert result.exit_code == 2
     assert "cannot write the report" in " ".join(result.output.split())
+
+
+def test_predict_refuses_a_text_with_nothing_visible_before_loading_a_model(tmp_path):
+    result = runner.invoke(app, ["predict", "\u200b \u200d", "--model", str(tmp_path / "none")])
+    assert result.exit_code != 0
+    assert "text is empty" in result.output

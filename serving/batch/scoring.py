@@ -57,6 +57,7 @@ from nabiz.tabular import (
     iter_table_chunks,
     join_text,
 )
+from nabiz.text import has_visible_text
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +151,7 @@ def score_chunk(
             text = join_text([record.get(name) for name in plan.text_columns])
             if mask:
                 text = mask_text(text)
-            if not text.strip():
+            if not has_visible_text(text):
                 error = f"empty text in {' + '.join(plan.text_columns)}"
         channel = None
         if error is None and plan.channel_column is not None:

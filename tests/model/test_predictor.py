@@ -161,6 +161,12 @@ def test_a_single_string_is_refused(tiny_model_dir):
         from_pretrained(tiny_model_dir).predict("tek metin")
 
 
+@pytest.mark.parametrize("empty", ["", "   \n", "\u200b\ufeff", "\x07"])
+def test_a_text_with_nothing_visible_is_refused_with_its_position(tiny_model_dir, empty):
+    with pytest.raises(ValueError, match=r"text is empty.*positions 1 of 2 texts"):
+        from_pretrained(tiny_model_dir).predict(["Fatura yüksek geldi", empty])
+
+
 def test_a_directory_that_is_not_a_model_says_so(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a Nabız model directory"):
         from_pretrained(tmp_path)

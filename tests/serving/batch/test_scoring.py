@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from nabiz.serving.batch import score_file, state_path
 from nabiz.serving.writers import partial_path
 from nabiz.tabular import read_table
+from nabiz.text import has_visible_text
 from tests.serving.batch.inputs import (
     BAD_IDS,
     COLUMNS,
@@ -111,6 +112,16 @@ def test_bad_rows_get_an_error_and_no_prediction(tmp_path, predictor, policy):
     assert summary.failed == 3 and len(summary.error_examples) == 3
     assert {top.id for top in summary.top} <= set(rows) - BAD_IDS
     assert "Highest priority" in summary.render()
+
+
+def test_a_row_whose_text_is_only_zero_width_characters_gets_an_error(tmp_path, predictor, policy):
+    source = tmp_path / "in.csv"
+    source.write_text("id,yorum\n1,Fatura yüksek\n2,\u200b\u200d\n", encoding="utf-8")
+    output = tmp_path / "out.jsonl"
+    summary = score_file(source, output, predictor, policy, progress=False, now=NOW)
+    rows = {row["id"]: row for row in jsonl_rows(output)}
+    assert "empty text" in rows["2"]["error"] and rows["1"]["error"] is None
+    assert summary.failed == 1
 
 
 def test_a_channel_or_time_column_left_unnamed_is_pointed_out_not_guessed(
@@ -243,7 +254,7 @@ def test_property_every_row_comes_back_in_order(
     assert [row["no"] for row in rows] == [f"r{i}" for i in range(len(texts))]
     assert [row["yorum"] for row in rows] == texts
     for row, text in zip(rows, texts, strict=True):
-        assert (row["error"] is not None) == (not text.strip())
-        assert (row["sentiment"] is None) == (not text.strip())
+        assert (row["error"] is not None) == (not has_visible_text(text))
+        assert (row["sentiment"] is None) == (not has_visible_text(text))
     assert summary.rows == len(texts)
-    assert summary.failed == sum(1 for text in texts if not text.strip())
+    assert summary.failed == sum(1 for text in texts if not has_visible_text(text))
