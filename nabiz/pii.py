@@ -1,4 +1,5 @@
-"""Personal data masking (KVKK): national ids, IBANs, card numbers, phone numbers, e-mail addresses.
+"""Personal data masking (KVKK): national ids, IBANs, card, account and customer numbers, phone
+numbers, e-mail addresses.
 
 Customers write their own identifiers into complaints. Nabız replaces them with a typed mask before
 a text is stored, logged, exported for training or learned by the baseline's vocabulary, so the
@@ -27,6 +28,14 @@ What counts, and why each rule is strict:
   too (only ``#5321234567`` stays, read as an order number). Ten digits not starting with 5 stay,
   and so do dates, times and amounts (wrong shape), and any slice of a longer number: no digit,
   and no ``.``/``/``/``-`` then a digit, on either side.
+* ``[HESAP]``  an account or customer number, known by the words around it, since it has no
+  check digit of its own: 6 or more digits (single spaces or hyphens between them) right after
+  ``hesap`` or ``müşteri`` + ``numaram``/``numarası``/``no`` (``Hesap numaram 00158007307494407'dir``,
+  ``müşteri no: 444000032746``), or right before ``numaralı`` + up to two words + ``hesap…``
+  (``00158007304586602 numaralı vadesiz hesabımdan``). Only the digits are masked. A complaint's
+  other numbers (policy, application, record, reference numbers) stay: they are what an agent
+  looks the case up by. Bank complaints hold such account and customer numbers (44 of 1,688
+  VakıfBank complaints in the mirror); they were stored and shown as written.
 * ``[EPOSTA]``  ``local@domain.tld``.
 
 Phones are looked for before cards: a +90 number can pass the Luhn check by chance, and no card
@@ -45,7 +54,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-KINDS = ("iban", "eposta", "telefon", "kart", "tckn")  # the order in which they are looked for
+# The order in which they are looked for: an account number after "hesap numaram" is one even if
+# its digits pass the Luhn or TCKN check or look like a mobile by chance.
+KINDS = ("iban", "eposta", "hesap", "telefon", "kart", "tckn")
 MASKS = {kind: f"[{kind.upper()}]" for kind in KINDS}
 
 
@@ -119,6 +130,15 @@ _PHONE = (
     r"(?!\d)(?![./-]\d)"
 )
 
+_ACCOUNT_NUMBER = r"(?<![\w+#])(?<!\d[ -])\d(?:[ -]?\d){5,}(?!\d)(?![ -]\d)"
+_ACCOUNT = (
+    # "hesap numaram 0015…", "Müşteri No: 4440…": the words kept (group 1), the number masked
+    r"(\b(?:hesap|müşter[iİ])\s+(?:numara(?:m|mız|sı|n|nız)?|no)\b\.?\s*[:=]?\s*)"
+    rf"({_ACCOUNT_NUMBER})"
+    # "0015… numaralı vadesiz hesabımdan": the number, then the words (a look-ahead)
+    rf"|{_ACCOUNT_NUMBER}(?=['’]?\s*(?:numaralı|nolu|no['’]lu)\s+(?:\w+\s+){{0,2}}hesa[bp])"
+)
+
 _PATTERNS: dict[str, re.Pattern[str]] = {
     "iban": re.compile(
         r"(?<![A-Za-z0-9])TR ?\d{2}(?:[ .-]?\d{4}){5}[ .-]?\d{2}(?!\d)", re.IGNORECASE
@@ -135,6 +155,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         + r"|(?<!\d)(?<!\d )[1-9]\d{1,3}(?: \d{2,4}){2,4}(?! ?\d)"
     ),
     "telefon": re.compile(_PHONE),
+    "hesap": re.compile(_ACCOUNT, re.IGNORECASE),
 }
 
 
@@ -149,6 +170,7 @@ _MASKED_PART: dict[str, Callable[[str], int]] = {
     "kart": _card_part,
     "tckn": _whole(lambda span: tckn_valid(_digits(span))),
     "telefon": len,
+    "hesap": len,
 }
 
 
@@ -166,7 +188,8 @@ class Masked:
 
 
 def mask_personal_data(text: str) -> Masked:
-    """``text`` with every id, IBAN, card, phone number and e-mail address replaced by its mask.
+    """``text`` with every id, IBAN, card, account and phone number and e-mail address replaced by
+    its mask.
 
     Everything else is left exactly as it was (spacing, casing, punctuation).
     """
@@ -175,12 +198,13 @@ def mask_personal_data(text: str) -> Masked:
         masked_part = _MASKED_PART[kind]
 
         def replace(match: re.Match[str], kind: str = kind, masked_part=masked_part) -> str:
-            span = match.group(0)
+            # a pattern with groups matched words to keep (group 1) before the value (group 2)
+            kept, span = (match.group(1), match.group(2)) if match.lastindex else ("", match[0])
             length = masked_part(span)
             if not length:
-                return span
+                return match.group(0)
             found[kind] += 1
-            return MASKS[kind] + span[length:]
+            return kept + MASKS[kind] + span[length:]
 
         text = _PATTERNS[kind].sub(replace, text)
     return Masked(text=text, found=dict(found))

@@ -215,7 +215,7 @@ class ItemResult(BaseModel):
         default_factory=list,
         description=(
             "Kinds of personal data found in the text and masked before the model saw it "
-            "(iban, eposta, telefon, kart, tckn); never the values themselves."
+            "(iban, eposta, hesap, telefon, kart, tckn); never the values themselves."
         ),
         examples=[["telefon"]],
     )

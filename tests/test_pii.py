@@ -274,6 +274,50 @@ def test_look_alikes_stay(text):
     assert mask_text(text) == text
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hesap numaram 00158007307494407’dir.", "Hesap numaram [HESAP]’dir."),
+        ("Kredi hesap numarası 6120440583 olan", "Kredi hesap numarası [HESAP] olan"),
+        ("MÜŞTERİ NO: 4440 0003 2746 ile", "MÜŞTERİ NO: [HESAP] ile"),
+        ("müşteri numaram 444000032746, kart", "müşteri numaram [HESAP], kart"),
+        ("bulunan 00158007304586602 numaralı vadesiz hesabımdan", "bulunan [HESAP] numaralı vadesiz hesabımdan"),
+        ("6120440583 nolu kredi hesabıma", "[HESAP] nolu kredi hesabıma"),
+    ],
+)  # fmt: skip
+def test_an_account_or_customer_number_is_masked_by_the_words_around_it(text, expected):
+    masked = mask_personal_data(text)
+    assert masked.text == expected and masked.kinds == ["hesap"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "13136043 numaralı poliçeye istinaden",  # a policy number: how the case is looked up
+        "6119909462 numaralı kredime bağlı",
+        "2265177462 numaralı başvuru kaydım",
+        "müşteri no 12345 ile",  # five digits: too short for an account
+        "1.250,00 TL hesabıma yattı",
+        "hesap numaram 12.11.2025 tarihinde değişti",
+    ],
+)
+def test_numbers_that_are_not_an_account_stay(text):
+    assert mask_text(text) == text
+
+
+@given(
+    words,
+    st.sampled_from(["hesap numaram", "Hesap no:", "müşteri numarası", "Müşteri No :"]),
+    st.text(string.digits, min_size=6, max_size=20),
+    words,
+)
+def test_digits_after_an_account_keyword_are_masked_and_nothing_else_changes(
+    before, keyword, digits, after
+):
+    text = f"{before} {keyword} {digits} {after}"
+    assert mask_text(text) == f"{before} {keyword} [HESAP] {after}"
+
+
 @st.composite
 def dates(draw) -> str:
     day, month, year = (

@@ -151,7 +151,8 @@ async def create_feedback(
     """Tag, prioritize and store one feedback text.
 
     Personal data is masked before anything is stored or tagged: the stored `text` holds
-    `[TCKN]`, `[IBAN]`, `[KART]`, `[TELEFON]`, `[EPOSTA]` where the customer wrote them."""
+    `[TCKN]`, `[IBAN]`, `[KART]`, `[HESAP]`, `[TELEFON]`, `[EPOSTA]` where the customer wrote
+    them."""
     try:
         channel = normalize_channel(body.channel, policy)
     except UnknownChannelError as error:
