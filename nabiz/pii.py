@@ -30,8 +30,9 @@ What counts, and why each rule is strict:
   and no ``.``/``/``/``-`` then a digit, on either side.
 * ``[HESAP]``  an account or customer number, known by the words around it, since it has no
   check digit of its own: 6 or more digits (single spaces or hyphens between them) right after
-  ``hesap`` or ``müşteri`` + ``numaram``/``numarası``/``no`` (``Hesap numaram 00158007307494407'dir``,
-  ``müşteri no: 444000032746``), or right before ``numaralı`` + up to two words + ``hesap…``
+  ``hesap`` or ``müşteri`` + ``numaram``/``numarası``/``no``
+  (``Hesap numaram 00158007307494407'dir``, ``müşteri no: 444000032746``), or right before
+  ``numaralı`` + up to two words + ``hesap…``
   (``00158007304586602 numaralı vadesiz hesabımdan``). Only the digits are masked. A complaint's
   other numbers (policy, application, record, reference numbers) stay: they are what an agent
   looks the case up by. Bank complaints hold such account and customer numbers (44 of 1,688

@@ -281,7 +281,7 @@ def test_look_alikes_stay(text):
         ("Kredi hesap numarası 6120440583 olan", "Kredi hesap numarası [HESAP] olan"),
         ("MÜŞTERİ NO: 4440 0003 2746 ile", "MÜŞTERİ NO: [HESAP] ile"),
         ("müşteri numaram 444000032746, kart", "müşteri numaram [HESAP], kart"),
-        ("bulunan 00158007304586602 numaralı vadesiz hesabımdan", "bulunan [HESAP] numaralı vadesiz hesabımdan"),
+        ("00158007304586602 numaralı vadesiz hesabımdan", "[HESAP] numaralı vadesiz hesabımdan"),
         ("6120440583 nolu kredi hesabıma", "[HESAP] nolu kredi hesabıma"),
     ],
 )  # fmt: skip
