@@ -35,8 +35,9 @@ What counts, and why each rule is strict:
   ``numaralı`` + up to two words + ``hesap…``
   (``00158007304586602 numaralı vadesiz hesabımdan``). Only the digits are masked. A complaint's
   other numbers (policy, application, record, reference numbers) stay: they are what an agent
-  looks the case up by. Bank complaints hold such account and customer numbers (44 of 1,688
-  VakıfBank complaints in the mirror); they were stored and shown as written.
+  looks the case up by. Complaints hold such account and customer numbers (44 of 1,688
+  VakıfBank complaints in the mirror, 10 Turkcell ones in brain_tr); they were stored and shown
+  as written.
 * ``[EPOSTA]``  ``local@domain.tld``.
 
 Phones are looked for before cards: a +90 number can pass the Luhn check by chance, and no card
