@@ -171,6 +171,8 @@ def score_chunk(
                 except ValueError as problem:
                     error = f"{plan.time_column}: {problem}"
         if error is not None:
+            if mask:  # an error quotes the value it could not read, which may be anything
+                error = mask_text(error)
             row[names["error"]] = error
             tally.add_error(int(number), error)
         else:

@@ -124,6 +124,27 @@ def test_a_row_whose_text_is_only_zero_width_characters_gets_an_error(tmp_path, 
     assert summary.failed == 1
 
 
+def test_an_error_quoting_a_value_it_could_not_read_masks_personal_data_in_it(
+    tmp_path, predictor, policy
+):
+    source = tmp_path / "in.csv"
+    source.write_text(
+        "id,yorum,tarih,kanal\n"
+        "1,Fatura yüksek,TC 10000000146 hesabımda,web\n"
+        "2,Fatura yüksek,,0532 123 45 67\n",
+        encoding="utf-8",
+    )
+    output = tmp_path / "out.jsonl"
+    summary = score_file(
+        source, output, predictor, policy, time_column="tarih", channel_column="kanal",
+        progress=False, now=NOW,
+    )  # fmt: skip
+    errors = [row["error"] for row in jsonl_rows(output)]
+    assert "[TCKN]" in errors[0] and "[TELEFON]" in errors[1]
+    shown = "".join(errors) + summary.render()
+    assert "10000000146" not in shown and "0532 123 45 67" not in shown
+
+
 def test_a_channel_or_time_column_left_unnamed_is_pointed_out_not_guessed(
     tmp_path, predictor, policy
 ):
