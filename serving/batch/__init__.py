@@ -24,10 +24,14 @@ Promises:
   ``resume=True`` checks fingerprint and options, drops whatever a killed run half wrote after its
   last complete chunk and continues with the next row, so the result equals an uninterrupted run.
   ``now`` (which the priority's deadlines and ages are computed against) is saved too and reused.
+* **One run per output**: ``<output>.lock`` is held for the whole run, so a second run into the
+  same output is refused instead of interleaving its rows with the first's
+  (:mod:`~nabiz.serving.batch.lock`).
 
 The package, one concern a module: :mod:`~nabiz.serving.batch.columns` (which columns hold the
 text), :mod:`~nabiz.serving.batch.plan` (the output's columns), :mod:`~nabiz.serving.batch.times`
 (received-at times), :mod:`~nabiz.serving.batch.rows` (row counts for the progress bar),
+:mod:`~nabiz.serving.batch.lock` (one run per output),
 :mod:`~nabiz.serving.batch.resume` (the state of an interrupted run),
 :mod:`~nabiz.serving.batch.summary` (the run's counts and report) and
 :mod:`~nabiz.serving.batch.scoring` (the run itself); the output formats are

@@ -21,6 +21,7 @@ import pandas as pd
 from nabiz.model.predictor import Prediction, Predictor
 from nabiz.pii import mask_text
 from nabiz.serving.batch.columns import unused_column_hints
+from nabiz.serving.batch.lock import output_lock
 from nabiz.serving.batch.plan import OutputPlan, plan_output
 from nabiz.serving.batch.resume import (
     STATE_VERSION,
@@ -326,141 +327,144 @@ def score_file(
         )
     output_format(output_path)
     check_target(output_path)
-    reading = {"sheet": sheet, "header_row": header_row}
-    if isinstance(text_columns, str):
-        text_columns = [text_columns]
-    fmt = detect_format(input_path)
-    for note in policy.check_against(predictor.schema):
-        logger.info("priority policy: %s", note)
+    with output_lock(output_path):
+        reading = {"sheet": sheet, "header_row": header_row}
+        if isinstance(text_columns, str):
+            text_columns = [text_columns]
+        fmt = detect_format(input_path)
+        for note in policy.check_against(predictor.schema):
+            logger.info("priority policy: %s", note)
 
-    all_columns = None
-    if fmt == "jsonl":
-        all_columns = jsonl_columns(input_path, fmt, encoding, chunk_rows)
-        if ERROR_COLUMN in all_columns:
-            all_columns.remove(ERROR_COLUMN)
-        all_columns.append(ERROR_COLUMN)
-    chunks = chunks_from(input_path, fmt, encoding, chunk_rows, 0, all_columns, **reading)
-    first = next(chunks)
-    read = dict(first.attrs)
-    plan = plan_output(
-        list(first.columns), predictor, text_columns, id_column, channel_column, time_column
-    )
-    options = _options(plan, predictor, policy, output_path, reading)
-    fingerprint = file_fingerprint(input_path)
-    state_file = state_path(output_path)
-    output_path.parent.mkdir(parents=True, exist_ok=True)
-    writer: PartialWriter = open_writer(output_path, plan.columns)
-    tally = Tally(predictor, top_n)
+        all_columns = None
+        if fmt == "jsonl":
+            all_columns = jsonl_columns(input_path, fmt, encoding, chunk_rows)
+            if ERROR_COLUMN in all_columns:
+                all_columns.remove(ERROR_COLUMN)
+            all_columns.append(ERROR_COLUMN)
+        chunks = chunks_from(input_path, fmt, encoding, chunk_rows, 0, all_columns, **reading)
+        first = next(chunks)
+        read = dict(first.attrs)
+        plan = plan_output(
+            list(first.columns), predictor, text_columns, id_column, channel_column, time_column
+        )
+        options = _options(plan, predictor, policy, output_path, reading)
+        fingerprint = file_fingerprint(input_path)
+        state_file = state_path(output_path)
+        output_path.parent.mkdir(parents=True, exist_ok=True)
+        writer: PartialWriter = open_writer(output_path, plan.columns)
+        tally = Tally(predictor, top_n)
 
-    state = load_state(state_file) if resume else None
-    if resume and state is None and partial_path(output_path).exists():
-        logger.warning("no state for %s; starting over", partial_path(output_path))
-    rows_done = 0
-    if state is not None:
-        check_resumable(state, fingerprint, options, input_path)
-        rows_done = int(state["rows_done"])
-        writer.start(state["writer"])
-        tally.load(state["summary"])
-        now = datetime.fromisoformat(state["now"])
-        if rows_done:
-            chunks.close()
-            chunks = chunks_from(
-                input_path, fmt, encoding, chunk_rows, rows_done, all_columns, **reading
-            )
-            first = None
-    else:
-        if state_file.exists():
-            state_file.unlink()
-        if partial_path(output_path).exists():
-            logger.warning(
-                "discarding the partial output of an earlier run (pass resume to use it)"
-            )
-        writer.start(None)
-        now = now or datetime.now(UTC).replace(microsecond=0)
-        if now.tzinfo is None:
-            now = now.replace(tzinfo=policy.zone)
-        state = {
-            "version": STATE_VERSION,
-            "input": {"path": str(input_path.resolve()), "fingerprint": fingerprint},
-            "options": options,
-            "now": now.isoformat(),
-            "rows_done": 0,
-            "writer": None,
-            "summary": tally.to_json(),
-        }
-        save_state(state_file, state)
-
-    from tqdm.auto import tqdm
-
-    total = estimate_rows(input_path, fmt, encoding, sheet=sheet)
-    bar = tqdm(
-        total=total,
-        initial=rows_done,
-        unit=" rows",
-        desc=f"scoring {input_path.name}",
-        disable=not progress,
-        dynamic_ncols=True,
-        smoothing=0.1,
-    )
-
-    def advance(n: int) -> None:
-        bar.update(n)
-        if bar.total is not None and bar.n > bar.total:
-            bar.total = bar.n
-
-    resumed_rows = rows_done
-    try:
-        stream = chunks if first is None else _prepend(first, chunks)
-        for chunk in stream:
-            rows = score_chunk(
-                chunk,
-                plan,
-                predictor,
-                policy,
-                now,
-                tally,
-                batch_size,
-                advance,
-                mask=mask_personal_data,
-            )
-            checkpoint = writer.write_chunk(rows)
-            rows_done += len(rows)
-            state.update(rows_done=rows_done, writer=checkpoint, summary=tally.to_json())
+        state = load_state(state_file) if resume else None
+        if resume and state is None and partial_path(output_path).exists():
+            logger.warning("no state for %s; starting over", partial_path(output_path))
+        rows_done = 0
+        if state is not None:
+            check_resumable(state, fingerprint, options, input_path)
+            rows_done = int(state["rows_done"])
+            writer.start(state["writer"])
+            tally.load(state["summary"])
+            now = datetime.fromisoformat(state["now"])
+            if rows_done:
+                chunks.close()
+                chunks = chunks_from(
+                    input_path, fmt, encoding, chunk_rows, rows_done, all_columns, **reading
+                )
+                first = None
+        else:
+            if state_file.exists():
+                state_file.unlink()
+            if partial_path(output_path).exists():
+                logger.warning(
+                    "discarding the partial output of an earlier run (pass resume to use it)"
+                )
+            writer.start(None)
+            now = now or datetime.now(UTC).replace(microsecond=0)
+            if now.tzinfo is None:
+                now = now.replace(tzinfo=policy.zone)
+            state = {
+                "version": STATE_VERSION,
+                "input": {"path": str(input_path.resolve()), "fingerprint": fingerprint},
+                "options": options,
+                "now": now.isoformat(),
+                "rows_done": 0,
+                "writer": None,
+                "summary": tally.to_json(),
+            }
             save_state(state_file, state)
-        bar.total = bar.n
-        bar.refresh()
-    finally:
-        bar.close()
-        writer.close()
-    writer.finish()
-    state_file.unlink(missing_ok=True)
-    notes = reading_notes(read)
-    cut = getattr(writer, "cells_cut", 0)
-    if cut:
-        notes.append(
-            f"{cut:,} cell(s) longer than Excel's 32,767 characters were cut (ending in …); "
-            "write .csv, .jsonl or .parquet to keep whole texts"
+
+        from tqdm.auto import tqdm
+
+        total = estimate_rows(input_path, fmt, encoding, sheet=sheet)
+        bar = tqdm(
+            total=total,
+            initial=rows_done,
+            unit=" rows",
+            desc=f"scoring {input_path.name}",
+            disable=not progress,
+            dynamic_ncols=True,
+            smoothing=0.1,
         )
 
-    return ScoreSummary(
-        input_path=input_path,
-        output_path=output_path,
-        rows=tally.rows,
-        scored=tally.scored,
-        failed=tally.failed,
-        truncated=tally.truncated,
-        noted=tally.noted,
-        resumed_rows=resumed_rows,
-        text_columns=plan.text_columns,
-        hints=unused_column_hints(plan.originals, plan.channel_column, plan.time_column),
-        notes=notes,
-        columns=[column.name for column in plan.columns],
-        label_counts=tally.labels,
-        priority_counts={level: tally.levels[level] for level in LEVELS if level in tally.levels},
-        top=[TopRow(**item) for item in tally.top],
-        error_examples=list(tally.errors),
-        seconds=time.perf_counter() - started,
-    )
+        def advance(n: int) -> None:
+            bar.update(n)
+            if bar.total is not None and bar.n > bar.total:
+                bar.total = bar.n
+
+        resumed_rows = rows_done
+        try:
+            stream = chunks if first is None else _prepend(first, chunks)
+            for chunk in stream:
+                rows = score_chunk(
+                    chunk,
+                    plan,
+                    predictor,
+                    policy,
+                    now,
+                    tally,
+                    batch_size,
+                    advance,
+                    mask=mask_personal_data,
+                )
+                checkpoint = writer.write_chunk(rows)
+                rows_done += len(rows)
+                state.update(rows_done=rows_done, writer=checkpoint, summary=tally.to_json())
+                save_state(state_file, state)
+            bar.total = bar.n
+            bar.refresh()
+        finally:
+            bar.close()
+            writer.close()
+        writer.finish()
+        state_file.unlink(missing_ok=True)
+        notes = reading_notes(read)
+        cut = getattr(writer, "cells_cut", 0)
+        if cut:
+            notes.append(
+                f"{cut:,} cell(s) longer than Excel's 32,767 characters were cut (ending in …); "
+                "write .csv, .jsonl or .parquet to keep whole texts"
+            )
+
+        return ScoreSummary(
+            input_path=input_path,
+            output_path=output_path,
+            rows=tally.rows,
+            scored=tally.scored,
+            failed=tally.failed,
+            truncated=tally.truncated,
+            noted=tally.noted,
+            resumed_rows=resumed_rows,
+            text_columns=plan.text_columns,
+            hints=unused_column_hints(plan.originals, plan.channel_column, plan.time_column),
+            notes=notes,
+            columns=[column.name for column in plan.columns],
+            label_counts=tally.labels,
+            priority_counts={
+                level: tally.levels[level] for level in LEVELS if level in tally.levels
+            },
+            top=[TopRow(**item) for item in tally.top],
+            error_examples=list(tally.errors),
+            seconds=time.perf_counter() - started,
+        )
 
 
 def _prepend(first: pd.DataFrame, rest: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
