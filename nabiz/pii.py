@@ -9,11 +9,13 @@ What counts, and why each rule is strict:
 
 * ``[TCKN]``  eleven digits, the first not 0, whose two check digits are right (the official
   algorithm), so order numbers and other 11-digit strings stay as written. Written in groups of
-  2–4 digits split by single spaces (``100 000 001 46``) counts too, if the group run is exactly
-  the eleven digits and they pass the same check.
+  2–4 digits split by single spaces, dots or hyphens, the same one each time (``100 000 001 46``,
+  ``100.000.001.46``), counts too, if the group run is exactly the eleven digits and they pass
+  the same check.
 * ``[IBAN]``  ``TR`` + 24 digits that pass ISO 13616 mod-97, in one piece or in groups of four split
   by spaces, hyphens or dots (``TR33 0006 …``, ``TR 33 0006 …``, ``TR33-0006-…``, ``TR33.0006.…``).
-* ``[KART]``  13–19 digits, optionally grouped by spaces or hyphens, that pass the Luhn check
+* ``[KART]``  13–19 digits, optionally grouped by spaces or hyphens (or four groups of four split
+  by dots or slashes, the same one each time: ``5555.5555.5555.4444``), that pass the Luhn check
   (not glued to letters, so a ``TR…`` string failing mod-97 loses no slice as a card). Four
   groups of four are a card even when more digits follow (``4111 1111 1111 1111 12/28 123``:
   its expiry and CVV stay, the number is masked); a longer grouped reference whose first sixteen
@@ -135,8 +137,8 @@ _PHONE = (
 _ACCOUNT_NUMBER = r"(?<![\w+#])(?<!\d[ -])\d(?:[ -]?\d){5,}(?!\d)(?![ -]\d)"
 _ACCOUNT = (
     # "hesap numaram 0015…", "Müşteri No: 4440…": the words kept (group 1), the number masked
-    r"(\b(?:hesap|müşter[iİ])\s+(?:numara(?:m|mız|sı|n|nız)?|no)\b\.?\s*[:=]?\s*)"
-    rf"({_ACCOUNT_NUMBER})"
+    r"(?P<kept>\b(?:hesap|müşter[iİ])\s+(?:numara(?:m|mız|sı|n|nız)?|no)\b\.?\s*[:=]?\s*)"
+    rf"(?P<value>{_ACCOUNT_NUMBER})"
     # "0015… numaralı vadesiz hesabımdan": the number, then the words (a look-ahead)
     rf"|{_ACCOUNT_NUMBER}(?=['’]?\s*(?:numaralı|nolu|no['’]lu)\s+(?:\w+\s+){{0,2}}hesa[bp])"
 )
@@ -148,13 +150,18 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "eposta": re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b"),
     # A whole run of digits (single spaces or hyphens between them), not glued to a word
     # (``TR00-0000-…`` failing mod-97 is no card); :func:`_card_part` says which part is a card.
-    "kart": re.compile(r"(?<!\w)(?<!\d[ -])\d(?:[ -]?\d){12,}(?!\d)(?![ -]\d)"),
+    "kart": re.compile(
+        r"(?<!\w)(?<!\d[ -])\d(?:[ -]?\d){12,}(?!\d)(?![ -]\d)"
+        # four groups of four split by dots or slashes, the same one each time (5555.5555.…)
+        r"|(?<!\w)(?<!\d[./])\d{4}(?P<sep>[./])\d{4}(?P=sep)\d{4}(?P=sep)\d{4}(?!\d)(?![./]\d)"
+    ),
     # Eleven digits in one piece, or a whole run of space-split groups of 2–4 digits.
     "tckn": re.compile(
         _NOT_AFTER_DIGIT
         + r"[1-9]\d{10}"
         + _NOT_BEFORE_DIGIT
-        + r"|(?<!\d)(?<!\d )[1-9]\d{1,3}(?: \d{2,4}){2,4}(?! ?\d)"
+        + r"|(?<!\d)(?<!\d[ .-])[1-9]\d{1,3}(?P<sep>[ .-])\d{2,4}(?:(?P=sep)\d{2,4}){1,3}"
+        + r"(?![ .-]?\d)"
     ),
     "telefon": re.compile(_PHONE),
     "hesap": re.compile(_ACCOUNT, re.IGNORECASE),
@@ -200,8 +207,12 @@ def mask_personal_data(text: str) -> Masked:
         masked_part = _MASKED_PART[kind]
 
         def replace(match: re.Match[str], kind: str = kind, masked_part=masked_part) -> str:
-            # a pattern with groups matched words to keep (group 1) before the value (group 2)
-            kept, span = (match.group(1), match.group(2)) if match.lastindex else ("", match[0])
+            # where a pattern matched words to keep before the value, they are ``kept``
+            groups = match.groupdict()
+            if groups.get("value") is not None:
+                kept, span = groups["kept"], groups["value"]
+            else:
+                kept, span = "", match[0]
             length = masked_part(span)
             if not length:
                 return match.group(0)

@@ -244,6 +244,10 @@ def test_a_mobile_in_every_format_is_masked_and_the_sentence_kept(before, phone,
         ("IBAN: TR 33 0006 1005 1978 6457 8413 26, adıma", "IBAN: [IBAN], adıma"),
         ("TC 100 000 001 46, ad soyad", "TC [TCKN], ad soyad"),
         ("TC 1000 0000 146", "TC [TCKN]"),
+        ("Kartım 5555.5555.5555.4444 bloke oldu", "Kartım [KART] bloke oldu"),
+        ("kart 4111/1111/1111/1111.", "kart [KART]."),
+        ("TC 100.000.001.46, ad soyad", "TC [TCKN], ad soyad"),
+        ("TC 100-000-001-46", "TC [TCKN]"),
     ],
 )
 def test_formats_found_by_qa_are_masked(text, expected):
@@ -262,6 +266,9 @@ def test_formats_found_by_qa_are_masked(text, expected):
         "takip no 123456789012",
         "kart 4111 1111 1111 1112",  # fails Luhn
         "kart 4111-1111-1111-1112",
+        "kart 5555.5555.5555.4445",  # dotted, fails Luhn
+        "kart 4111.1111/1111.1111",  # two kinds of separator: no card's way of writing
+        "TC 100.000.001.47",  # dotted, fails the TCKN check
         "IBAN TR33-0006-1005-1978-6457-8413-27",  # fails mod-97
         "TC 100 000 001 47",  # fails the TCKN check
         "TC 100 000 001 46 7",  # the groups run on: not an 11-digit id
