@@ -274,7 +274,10 @@ class DataConfig(BaseModel):
     )
     split: SplitConfig = Field(default_factory=SplitConfig)
     min_class_examples: int = Field(
-        default=50, ge=0, description="Report (and refuse) classes with fewer training examples."
+        default=50,
+        ge=0,
+        description="Warn about classes with fewer training examples (a task whose training "
+        "texts all have one label is refused).",
     )
     budgets: dict[str, SourceBudget] = Field(
         default_factory=dict,

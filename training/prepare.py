@@ -30,7 +30,7 @@ import datasets as datasets_lib
 import pandas as pd
 from datasets import Dataset, DatasetDict, Features, List, Value, load_from_disk
 
-from nabiz.model.schema import LabelSchema
+from nabiz.model.schema import LabelSchema, TaskKind
 from nabiz.pii import mask_text
 from nabiz.settings import Settings, get_settings
 from nabiz.text import dedupe_key, has_turkish_letters, near_duplicate_key, normalize_text
@@ -126,6 +126,21 @@ def require_labels(datasets: DatasetDict, config: NabizConfig) -> None:
         raise DataSourceError(
             f"no training text is labelled for task(s) {missing}; give each a column under "
             "`labels:` of a source (data.files[n].labels.<task>), or remove the task."
+        )
+    # One label in all of train: the head learns to say it whatever the text, and the test split
+    # (the same label) scores that as perfect (macro-F1 1.000, calibration error 0).
+    alone = {
+        task.name: seen.pop()
+        for task in config.tasks
+        if task.kind != TaskKind.MULTI_LABEL
+        and len(seen := {label for label in train[task.name] if label is not None}) == 1
+    }
+    if alone:
+        named = ", ".join(f"{name!r} only {label!r}" for name, label in alone.items())
+        raise DataSourceError(
+            f"every labelled training text of a task has the same label ({named}): a model "
+            "cannot learn to tell labels apart from one; add texts of its other labels (or "
+            "map more raw values onto them), or remove the task."
         )
 
 

@@ -50,6 +50,17 @@ def test_training_refuses_a_task_no_text_is_labelled_for(tmp_path: Path) -> None
         require_labels(prepared.datasets, config)
 
 
+def test_training_refuses_a_task_whose_training_texts_all_have_one_label(tmp_path: Path) -> None:
+    labels = {
+        "mood": {"column": "duygu", "map": {"kotu": "neg", "iyi": "neg"}},
+        "subject": {"column": "konu", "separator": "|", "map_file": "subject.csv"},
+    }
+    config = make_config(tmp_path, [fixture_spec(labels=labels)])
+    prepared = prepare_data(config, offline_settings(tmp_path))
+    with pytest.raises(DataSourceError, match=r"same label \('mood' only 'neg'\)"):
+        require_labels(prepared.datasets, config)
+
+
 SUBJECTS = (
     "id,text,duygu,konu\n1,Fatura yüksek geldi,kotu,para\n2,Uygulama açılmıyor,kotu,uygulama\n"
     "3,Çok memnunum,iyi,\n4,Harika bir gün,iyi,\n"
