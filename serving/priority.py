@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -299,9 +298,9 @@ def load_policy(path: str | Path | None = None) -> PriorityPolicy:
             "(data/priority_policy.yaml is the documented default)"
         )
     try:
-        raw = load_yaml(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise PolicyError(f"{path}: not valid YAML: {error}") from None
+        raw = load_yaml(path.read_text(encoding="utf-8"), str(path))
+    except ValueError as error:
+        raise PolicyError(str(error)) from None
     if not isinstance(raw, dict):
         raise PolicyError(f"{path}: a priority policy is a YAML mapping, got {type(raw).__name__}")
     try:

@@ -61,3 +61,12 @@ def test_predict_refuses_a_text_with_nothing_visible_before_loading_a_model(tmp_
     result = runner.invoke(app, ["predict", "\u200b \u200d", "--model", str(tmp_path / "none")])
     assert result.exit_code != 0
     assert "text is empty" in result.output
+
+
+def test_a_config_with_a_bad_indent_is_a_one_line_error(tmp_path):
+    config = tmp_path / "bad.yaml"
+    config.write_text("name: x\ntasks:\n  - name: a\n   labels: [b, c]\n", encoding="utf-8")
+    result = runner.invoke(app, ["train", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "bad.yaml, line 4, column 4: not valid YAML" in result.output
+    assert "Traceback" not in result.output

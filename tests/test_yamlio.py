@@ -8,7 +8,7 @@ import pytest
 
 from nabiz.serving.priority import load_policy
 from nabiz.training.config import load_config, parse_override
-from nabiz.yamlio import load_yaml
+from nabiz.yamlio import YamlError, load_yaml
 
 REPO = Path(__file__).resolve().parent.parent
 YAML_11_BOOLEANS = ["OFF", "Off", "off", "ON", "on", "NO", "no", "N", "YES", "yes", "y", "Y"]
@@ -68,3 +68,8 @@ def test_a_priority_policy_reads_label_yes_as_a_string(tmp_path):
     )
     policy = load_policy(tmp_path / "policy.yaml")
     assert policy.factors["needs_action"].values == {"YES": 1.0, "no": 0.0}
+
+
+def test_invalid_yaml_is_one_line_naming_the_source_line_and_column():
+    with pytest.raises(YamlError, match=r"^my\.yaml, line 3, column 4: not valid YAML: .*indent"):
+        load_yaml("tasks:\n  - name: a\n   labels: [b]\n", "my.yaml")

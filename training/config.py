@@ -463,7 +463,7 @@ def parse_override(text: str) -> tuple[str, Any]:
     if "=" not in text:
         raise ValueError(f"override {text!r} must look like section.key=value")
     key, raw = text.split("=", 1)
-    return key.strip(), load_yaml(raw)
+    return key.strip(), load_yaml(raw, f"override {text!r}")
 
 
 def load_config(
@@ -477,7 +477,7 @@ def load_config(
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"config file {path} does not exist")
-    tree = load_yaml(path.read_text(encoding="utf-8")) or {}
+    tree = load_yaml(path.read_text(encoding="utf-8"), str(path)) or {}
     if not isinstance(tree, dict):
         raise ValueError(f"{path}: a config is a YAML mapping")
     profiles = tree.pop("profiles", {}) or {}

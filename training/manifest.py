@@ -45,7 +45,10 @@ def load_manifest(path: str | Path) -> dict[str, SourceSpec]:
             f"data manifest {path} does not exist; set NABIZ_MANIFEST to the manifest file "
             "(the project ships data/manifest.yaml)."
         )
-    tree = load_yaml(path.read_text(encoding="utf-8")) or {}
+    try:
+        tree = load_yaml(path.read_text(encoding="utf-8"), str(path)) or {}
+    except ValueError as error:
+        raise DataSourceError(str(error)) from None
     entries = tree.get("sources") if isinstance(tree, dict) else None
     if not isinstance(entries, dict):
         raise DataSourceError(f"{path}: a manifest is a mapping with a `sources:` mapping inside")
