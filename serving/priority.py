@@ -263,6 +263,15 @@ class PriorityPolicy(BaseModel):
                     f"factor {name!r} reads task {factor.task!r}, which the model does not have "
                     f"(its tasks: {list(tasks)})"
                 )
+                stand_in = _role_player(schema, factor.task)
+                if stand_in is not None:
+                    # a model whose urgency task is named otherwise: skipping the factor would
+                    # leave the priority to the other factors alone (every complaint P1)
+                    errors.append(
+                        f"{message}, but its task {stand_in!r} plays the role {factor.task!r}: "
+                        f"point the factor at it (`task: {stand_in}` and that task's labels)"
+                    )
+                    continue
                 if factor.optional:
                     notes.append(f"{message}; the factor is skipped")
                 else:
@@ -283,6 +292,17 @@ class PriorityPolicy(BaseModel):
                 "(docs/prioritization.md)."
             )
         return notes
+
+
+def _role_player(schema: LabelSchema, name: str) -> str | None:
+    """The task of ``schema`` that plays the role called ``name`` (None when ``name`` is no
+    role, or no task plays it)."""
+    from nabiz.model.schema import TaskRole
+
+    if name not in TaskRole._value2member_map_:
+        return None
+    task = schema.role(TaskRole(name))
+    return task.name if task is not None else None
 
 
 def load_policy(path: str | Path | None = None) -> PriorityPolicy:

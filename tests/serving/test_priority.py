@@ -317,6 +317,21 @@ def test_check_against_notes_a_missing_optional_task(policy: PriorityPolicy) -> 
     assert "'aksiyon'" in notes[0] and "skipped" in notes[0]
 
 
+def test_check_against_points_an_optional_factor_at_the_task_playing_its_role(
+    policy: PriorityPolicy,
+) -> None:
+    # a bank's own model names its urgency task `aciliyet` (role: urgency); skipping the
+    # policy's urgency factor left the sentiment factor alone, and every complaint was P1
+    tasks = [
+        task.model_copy(update={"name": "aciliyet", "role": "urgency"})
+        if task.name == "urgency"
+        else task
+        for task in default_schema().tasks
+    ]
+    with pytest.raises(PolicyError, match=r"'aciliyet' plays the role 'urgency'.*task: aciliyet"):
+        policy.check_against(LabelSchema(tasks=tasks))
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
