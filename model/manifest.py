@@ -75,6 +75,25 @@ def write_manifest(directory: str | Path) -> Path:
     return target
 
 
+def unlisted_files(directory: str | Path) -> list[str] | None:
+    """Files under ``directory`` that its manifest does not list (relative paths), or None when
+    it has no manifest (it is no saved model directory)."""
+    directory = Path(directory)
+    manifest = directory / MANIFEST_FILE
+    if not manifest.is_file():
+        return None
+    listed = {
+        line.partition("  ")[2]
+        for line in manifest.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    }
+    return [
+        name
+        for path in _files(directory)
+        if (name := path.relative_to(directory).as_posix()) not in listed
+    ]
+
+
 def verify_manifest(directory: str | Path, hash_only: frozenset[str] | None = None) -> bool:
     """Check the files the manifest lists; True when checked, False when there is no manifest.
 

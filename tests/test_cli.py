@@ -70,3 +70,15 @@ def test_a_config_with_a_bad_indent_is_a_one_line_error(tmp_path):
     assert result.exit_code == 2
     assert "bad.yaml, line 4, column 4: not valid YAML" in result.output
     assert "Traceback" not in result.output
+
+
+def test_train_refuses_an_output_holding_files_that_are_not_a_models_before_training(tmp_path):
+    output = tmp_path / "models" / "banka"
+    output.mkdir(parents=True)
+    (output / "notlar.txt").write_text("teslim notları", encoding="utf-8")
+    result = runner.invoke(
+        app, ["train", "--config", _write_config(tmp_path), "--output", str(output)]
+    )
+    assert result.exit_code == 2
+    assert "is not a Nabız model directory (notlar.txt)" in result.output
+    assert (output / "notlar.txt").is_file()

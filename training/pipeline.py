@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from nabiz.model.calibration import (
 )
 from nabiz.model.cues import UrgencyCues
 from nabiz.model.loading import BASELINE_DIR, from_pretrained
-from nabiz.model.manifest import write_manifest
+from nabiz.model.manifest import unlisted_files, write_manifest
 from nabiz.model.mixture import mix_scores
 from nabiz.model.predictor import METRICS_FILE, ModelInfo
 from nabiz.model.schema import LabelSchema
@@ -48,6 +49,8 @@ from nabiz.training.modeleval import (
 from nabiz.training.thresholds import label_matrix, tune_thresholds
 
 log = logging.getLogger(__name__)
+# What `nabiz evaluate` writes into a model directory by default (nabiz.cli).
+EVALUATION_REPORT = re.compile(r"evaluation_\w+\.json")
 DATA_CARD = "data_card.json"
 
 
@@ -186,6 +189,7 @@ def run_training(
 
     settings = settings or get_settings()
     output_dir = Path(output_dir or config.resolve(config.output_dir))
+    check_replaceable(output_dir)
     parallel = data_parallel(settings, config.training.device)  # under torchrun: one of several
     with parallel.main_first():
         datasets = leave_out_sources(load_or_prepare(config, settings), config.training.leave_out)
@@ -309,6 +313,32 @@ def run_training(
     if config.training.leave_out and (full_dir / METRICS_FILE).is_file():
         refresh_model_card(full_dir, settings)  # the full model's card shows this run too
     return metrics
+
+
+def check_replaceable(output_dir: Path) -> None:
+    """The trained model replaces ``output_dir`` whole, at the end of the run: refuse, before
+    any minute is spent, a directory holding files that are not a saved model's (its own
+    ``evaluation_*.json`` reports aside, which describe the model being replaced). A user's notes
+    left beside a model were deleted without a word."""
+    if not output_dir.exists():
+        return
+    if not output_dir.is_dir():
+        raise ValueError(f"the output {output_dir} is a file; choose a directory (--output)")
+    unlisted = unlisted_files(output_dir)
+    if unlisted is None:
+        unlisted = [path.relative_to(output_dir).as_posix() for path in output_dir.rglob("*")]
+        what = "is not a Nabız model directory"
+    else:
+        unlisted = [name for name in unlisted if not EVALUATION_REPORT.fullmatch(name)]
+        what = "holds files the model there was not saved with"
+    if unlisted:
+        shown = ", ".join(unlisted[:5]) + (
+            f" and {len(unlisted) - 5} more" if len(unlisted) > 5 else ""
+        )
+        raise ValueError(
+            f"{output_dir} {what} ({shown}); training replaces the directory whole and would "
+            "delete them: move them, or choose another --output"
+        )
 
 
 def cross_domain_figures(model_dir: Path) -> dict[str, dict]:
