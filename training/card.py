@@ -66,6 +66,14 @@ def _per_class_rows(schema: LabelSchema, report: dict) -> list[str]:
                 "move the macro-F1 by several points.",
                 "",
             ]
+        absent = [label for label, m in per_class.items() if m["support"] == 0]
+        if absent and not task.is_multi_label:
+            lines += [
+                f"No test text: {', '.join(f'`{label}`' for label in absent)}. The "
+                f"{task.name} macro-F1 averages only the classes the test split has, so it says "
+                "nothing about how well the model finds these.",
+                "",
+            ]
     return lines
 
 

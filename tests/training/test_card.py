@@ -28,8 +28,17 @@ def test_a_class_with_few_test_texts_is_named_under_its_task():
     ]
 
 
-def test_classes_with_enough_or_no_test_texts_get_no_note():
+def test_classes_with_enough_test_texts_get_no_note():
+    lines = _per_class_rows(
+        LabelSchema(tasks=[TOPIC]), _report({"fatura": 200, "magaza": 20, "diger": 10})
+    )
+    assert not any(line.startswith(("Few test texts", "No test text")) for line in lines)
+
+
+def test_a_class_without_test_texts_is_named_as_outside_the_macro_f1():
     lines = _per_class_rows(
         LabelSchema(tasks=[TOPIC]), _report({"fatura": 200, "magaza": 0, "diger": 10})
     )
     assert not any(line.startswith("Few test texts") for line in lines)
+    [note] = [line for line in lines if line.startswith("No test text")]
+    assert note.startswith("No test text: `magaza`. The topic macro-F1 averages only the classes")
