@@ -412,7 +412,11 @@ def compute_priority(
         if contributions[name] >= REASON_MIN_CONTRIBUTION:
             label, probability = tops[name]
             title = policy.factors[name].title or name
-            reasons.append(f"{title}: {label} ({probability:.2f}) → +{contributions[name]:.2f}")
+            # "olasılığı": the factor adds its labels' probabilities, and the one named may not
+            # be the task's label ("aciliyet: yuksek (0.03)" read as if the text were urgent)
+            reasons.append(
+                f"{title}: {label} olasılığı {probability:.2f} → +{contributions[name]:.2f}"
+            )
     reasons.extend(cues)
     if not values:
         reasons.append("skoru belirleyecek görev yok: skor 0")

@@ -293,9 +293,9 @@ PREDICT_RESPONSE_EXAMPLE = {
                 "respond_by": "2025-03-14T10:30:00+03:00",
                 "reasons": [
                     "seviye P1: skor 0.85 ≥ 0.75",
-                    "aciliyet: yuksek (0.75) → +0.43",
-                    "duygu: olumsuz (0.93) → +0.19",
-                    "aksiyon: evet (0.92) → +0.18",
+                    "aciliyet: yuksek olasılığı 0.75 → +0.43",
+                    "duygu: olumsuz olasılığı 0.93 → +0.19",
+                    "aksiyon: evet olasılığı 0.92 → +0.18",
                     "konu: fatura_odeme (0.81) → +0.05",
                     "kanal sosyal_medya (twitter): hedef 4 saat; P1 ×0.25 → 1 saat",
                 ],

@@ -212,8 +212,8 @@ def test_factors_sum_to_the_score(policy: PriorityPolicy) -> None:
 def test_reasons_name_the_deciding_factors(policy: PriorityPolicy) -> None:
     result = compute_priority(tags(yuksek=0.91, olumsuz=0.88), policy, "sms", RECEIVED)
     assert result.reasons[0].startswith(f"seviye {result.level}")
-    assert any(reason.startswith("aciliyet: yuksek (0.91)") for reason in result.reasons)
-    assert any(reason.startswith("duygu: olumsuz (0.88)") for reason in result.reasons)
+    assert any(reason.startswith("aciliyet: yuksek olasılığı 0.91") for reason in result.reasons)
+    assert any(reason.startswith("duygu: olumsuz olasılığı 0.88") for reason in result.reasons)
     assert any(reason.startswith("kanal sms: hedef 2 saat") for reason in result.reasons)
 
 

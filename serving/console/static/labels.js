@@ -79,9 +79,9 @@
     return found.length === 1 ? found[0] : null;
   }
   // priority reasons are the server's Turkish sentences: only two fixed shapes get their ids named,
-  // "aciliyet: yuksek (0.57) → +0.39" and "kanal sosyal_medya: …"; any other reason stays as sent
+  // "aciliyet: yuksek olasılığı 0.57 → +0.39" and "kanal sosyal_medya: …"; any other reason stays as sent
   function reason(text) {
-    var factor = /^([^:]+): ([^\s:()]+) (\(\d)/.exec(text);
+    var factor = /^([^:]+): ([^\s:()]+) (olasılığı \d)/.exec(text);
     if (factor) {
       var words = uniqueLabel(factor[2]);
       if (words) return factor[1] + ": " + words + " " + factor[3] + text.slice(factor[0].length);

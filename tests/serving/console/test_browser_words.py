@@ -96,7 +96,7 @@ def test_a_correction_shows_words_and_stores_the_raw_label(page, server):  # noq
         stored = httpx.get(f"{server}/v1/feedback/{item['id']}").json()
         assert stored["corrections"]["topic"] == new_topic
         assert stored["labels"]["topic"] == new_topic
-        # a reason "aciliyet: yuksek (0.57) → +0.39" names the label in words (the saved
+        # a reason "aciliyet: yuksek olasılığı 0.57 → +0.39" names the label in words (the saved
         # item's reasons are the server's: the page shows them once reloaded)
         page.reload()
         page.wait_for_selector("#item-form")
@@ -106,8 +106,8 @@ def test_a_correction_shows_words_and_stores_the_raw_label(page, server):  # noq
         reasons = stored["priority"]["reasons"]
         assert any(r.startswith("aciliyet: ") for r in reasons), reasons
         for reason in reasons:
-            if found := re.match(r"aciliyet: (\w+) \(", reason):
-                assert f"aciliyet: {urgency[found[1]]} (" in shown
+            if found := re.match(r"aciliyet: (\w+) olasılığı ", reason):
+                assert f"aciliyet: {urgency[found[1]]} olasılığı " in shown
     finally:
         httpx.patch(
             f"{server}/v1/feedback/{item['id']}", json={"corrections": {"topic": before}}
