@@ -50,6 +50,16 @@ class NumberText(str):
         return value if math.isfinite(value) else None
 
 
+class BoolText(str):
+    """A cell that was a boolean in the file (JSON, Parquet, Excel), as ``"true"``/``"false"``:
+    JSON Lines writes it back as a boolean (as the text ``"false"`` it would be truthy)."""
+
+    __slots__ = ()
+
+    def boolean(self) -> bool:
+        return self == "true"
+
+
 def note(message: str) -> str:
     """A :data:`ERROR_COLUMN` message for a row whose values were read exactly."""
     return NOTE_PREFIX + message
@@ -94,7 +104,7 @@ def to_text(value: Any) -> Any:
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, bool):
-        return "true" if value else "false"
+        return BoolText("true" if value else "false")
     if isinstance(value, int):
         return NumberText(value)
     if isinstance(value, float):

@@ -62,7 +62,7 @@ from nabiz.serving.writers_base import (
 )
 from nabiz.serving.writers_excel import ExcelWriter
 from nabiz.spreadsheet import neutralize_formula
-from nabiz.tabular import NumberText
+from nabiz.tabular import BoolText, NumberText
 
 
 def _csv_cell(value: Any, kind: ColumnKind) -> str:
@@ -174,9 +174,20 @@ class JsonlWriter(_AppendWriter):
     def _encode(self, rows: Sequence[dict[str, Any]]) -> bytes:
         lines = []
         for row in rows:
-            record = {column.name: row.get(column.name) for column in self.columns}
+            record = {column.name: _json_value(row.get(column.name)) for column in self.columns}
             lines.append(json.dumps(record, ensure_ascii=False) + "\n")
         return "".join(lines).encode("utf-8")
+
+
+def _json_value(value: Any) -> Any:
+    """A value as JSON holds it: a cell the reader got as a number or a boolean (JSON, Parquet,
+    Excel) is written as one again, not as its text (``"id": 0`` came back as ``"0"``)."""
+    if isinstance(value, NumberText):
+        number = value.number()
+        return str(value) if number is None else number
+    if isinstance(value, BoolText):
+        return value.boolean()
+    return value
 
 
 class ParquetWriter(_PartsWriter):

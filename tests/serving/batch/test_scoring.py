@@ -145,6 +145,23 @@ def test_an_error_quoting_a_value_it_could_not_read_masks_personal_data_in_it(
     assert "10000000146" not in shown and "0532 123 45 67" not in shown
 
 
+def test_json_lines_numbers_and_booleans_come_back_as_json_numbers_and_booleans(
+    tmp_path, predictor, policy
+):
+    source = tmp_path / "in.jsonl"
+    source.write_text(
+        '{"id": 0, "puan": 4.5, "cozuldu": false, "yorum": "Geç", "uzun": 1234567890123456789}\n'
+        '{"id": "A-7", "puan": null, "cozuldu": true, "yorum": "Teşekkürler", "uzun": 1}\n',
+        encoding="utf-8",
+    )  # fmt: skip
+    output = tmp_path / "out.jsonl"
+    score_file(source, output, predictor, policy, progress=False, now=NOW)
+    first, second = jsonl_rows(output)
+    assert (first["id"], first["puan"], first["cozuldu"]) == (0, 4.5, False)
+    assert first["uzun"] == 1234567890123456789
+    assert (second["id"], second["puan"], second["cozuldu"]) == ("A-7", None, True)
+
+
 def test_a_channel_or_time_column_left_unnamed_is_pointed_out_not_guessed(
     tmp_path, predictor, policy
 ):
