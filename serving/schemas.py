@@ -165,7 +165,11 @@ def predict_request_model(
 class TaskResult(BaseModel):
     """One task's answer for one text."""
 
-    label: str = Field(description="The top-scoring label.", examples=["olumsuz"])
+    label: str = Field(
+        description="The top-scoring label. For a multi-label task it is there even when no "
+        "label reaches its threshold: what the text was tagged with is `labels`.",
+        examples=["olumsuz"],
+    )
     scores: dict[str, float] = Field(
         description=(
             "Every label of the task with its score, in the schema's label order: probabilities "

@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from nabiz.model.predictor import Prediction, Predictor
+from nabiz.model.schema import TaskSpec
 from nabiz.pii import mask_text
 from nabiz.serving.batch.columns import unused_column_hints
 from nabiz.serving.batch.lock import output_lock
@@ -215,7 +216,7 @@ def score_chunk(
                     "priority_score": round(float(priority.score), 4),
                     "respond_by": respond_by,
                     "labels": {
-                        task: prediction.tasks[task].label for task in predictor.schema.names
+                        task.name: _shown(task, prediction) for task in predictor.schema.tasks
                     },
                     "text": _excerpt(text),
                 }
@@ -225,6 +226,15 @@ def score_chunk(
     advance(len(rows) - len(pending))
     tally.rows += len(rows)
     return rows
+
+
+def _shown(task: TaskSpec, prediction: Prediction) -> str:
+    """A task's tag as the output file has it: a multi-label task's labels over their thresholds
+    ("—" for none), not its top label, which the summary showed where the file's cell was empty."""
+    answer = prediction.tasks[task.name]
+    if not task.is_multi_label:
+        return answer.label
+    return "+".join(answer.labels) or "—"
 
 
 def _text(value: Any) -> str | None:

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from nabiz.model.schema import LabelSchema, TaskSpec
 from nabiz.serving.batch import score_file, state_path
 from nabiz.serving.writers import partial_path
 from nabiz.tabular import read_table
@@ -160,6 +161,20 @@ def test_json_lines_numbers_and_booleans_come_back_as_json_numbers_and_booleans(
     assert (first["id"], first["puan"], first["cozuldu"]) == (0, 4.5, False)
     assert first["uzun"] == 1234567890123456789
     assert (second["id"], second["puan"], second["cozuldu"]) == ("A-7", None, True)
+
+
+def test_the_summary_shows_a_multi_label_tasks_labels_as_the_file_has_them(
+    tmp_path, default_schema, policy
+):
+    tags = TaskSpec(name="etiket", kind="multi_label", labels=["kargo", "iade", "kalite", "fiyat"])
+    fake = FakePredictor(LabelSchema(tasks=[*default_schema.tasks, tags]))
+    source = write_input(tmp_path / "in.csv")
+    output = tmp_path / "out.jsonl"
+    summary = score_file(source, output, fake, policy, **KEYS, progress=False, now=NOW)
+    by_row = {int(row["id"]) - 1: row["etiket"] for row in jsonl_rows(output)}
+    assert summary.top
+    for top in summary.top:
+        assert top.labels["etiket"] == ("+".join(by_row[top.row]) or "—")
 
 
 def test_a_channel_or_time_column_left_unnamed_is_pointed_out_not_guessed(
