@@ -306,7 +306,8 @@ def report(
             "--model",
             "-m",
             help="The model that scored the file: its schema says which tasks are sentiment, "
-            "topic and urgency. Default: the tasks named so.",
+            "topic and urgency and how labels are shown. Default: the model `nabiz score` uses "
+            "by default (NABIZ_MODEL_DIR) when there is one, else the tasks named so.",
         ),
     ] = None,
 ) -> None:
@@ -319,6 +320,8 @@ def report(
 
     try:
         rules = load_policy(policy if policy is not None else get_settings().priority_policy)
+        if model is None and (get_settings().model_dir / "schema.json").is_file():
+            model = get_settings().model_dir  # what scored the file when --model was left out
         roles = Roles.of(LabelSchema.load(model)) if model is not None else DEFAULT_ROLES
     except (PolicyError, FileNotFoundError) as exc:
         raise fail(str(exc)) from None

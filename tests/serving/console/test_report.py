@@ -124,7 +124,8 @@ def test_a_model_with_its_own_task_names_is_reported_through_its_roles(tmp_path)
     assert frame["urgency"].notna().all()
 
 
-def test_report_takes_the_roles_from_the_model_it_is_given(tmp_path):
+def test_report_takes_the_roles_from_the_model_it_is_given(tmp_path, monkeypatch):
+    monkeypatch.setenv("NABIZ_MODEL_DIR", str(tmp_path / "no-model-here"))
     own_task_names(scored_rows(200, seed=6)).to_csv(tmp_path / "scored.csv", index=False)
     OWN_SCHEMA.save(tmp_path)
     for extra, name in (([], "plain.html"), (["--model", str(tmp_path)], "roles.html")):
@@ -132,6 +133,16 @@ def test_report_takes_the_roles_from_the_model_it_is_given(tmp_path):
         assert runner.invoke(app, command).exit_code == 0
     assert "Olumsuz payı<b>" not in (tmp_path / "plain.html").read_text(encoding="utf-8")
     assert "Olumsuz payı<b>" in (tmp_path / "roles.html").read_text(encoding="utf-8")
+
+
+def test_report_without_a_model_takes_the_roles_of_the_default_model(tmp_path, monkeypatch):
+    own_task_names(scored_rows(200, seed=6)).to_csv(tmp_path / "scored.csv", index=False)
+    (tmp_path / "model").mkdir()
+    OWN_SCHEMA.save(tmp_path / "model")
+    monkeypatch.setenv("NABIZ_MODEL_DIR", str(tmp_path / "model"))
+    command = ["report", str(tmp_path / "scored.csv"), "-o", str(tmp_path / "r.html")]
+    assert runner.invoke(app, command).exit_code == 0
+    assert "Olumsuz payı<b>" in (tmp_path / "r.html").read_text(encoding="utf-8")
 
 
 def test_a_scored_file_without_a_sentiment_task_gets_no_negative_share(tmp_path):
