@@ -305,7 +305,7 @@ def run_training(
     full_dir = Path(config.resolve(config.output_dir))
     if not config.training.leave_out:
         metrics["cross_domain"] = cross_domain_figures(output_dir)
-    _write_run_files(partial, config, metrics, datasets, settings)
+    _write_run_files(partial, config, metrics, datasets, settings, output_dir)
     write_manifest(partial)  # last: it lists every file the model was saved with
     if output_dir.exists():
         shutil.rmtree(output_dir)
@@ -371,19 +371,54 @@ def refresh_model_card(model_dir: Path, settings: Settings | None = None) -> Non
     write_manifest(model_dir)  # the card and metrics changed: list their new checksums
 
 
-def _frozen_config(config: NabizConfig) -> NabizConfig:
-    """The config as saved in the model: data paths made absolute, so evaluate finds them."""
+def frozen_config(config: NabizConfig, output_dir: Path) -> NabizConfig:
+    """The config as saved in the model: every path the config file gave relative to itself
+    made absolute, and ``output_dir`` the directory the model went to, so that `nabiz evaluate`
+    finds the data and a copy of the file anywhere trains the same model again (relative paths
+    were read against the model directory, and a run with ``--output`` recorded the config's)."""
+
+    def absolute(path: str | None) -> str | None:
+        return None if path is None else str(config.resolve(path))
+
+    files = [
+        spec.model_copy(
+            update={
+                "path": absolute(spec.path),
+                "labels": {
+                    name: column.model_copy(update={"map_file": absolute(column.map_file)})
+                    for name, column in spec.labels.items()
+                },
+            }
+        )
+        for spec in config.data.files
+    ]
+    exclude = [
+        item.model_copy(update={"file": absolute(item.file)}) for item in config.data.exclude
+    ]
     data = config.data.model_copy(
-        update={"prepared_dir": str(config.resolve(config.data.prepared_dir))}
+        update={
+            "prepared_dir": absolute(config.data.prepared_dir),
+            "files": files,
+            "exclude": exclude,
+        }
     )
-    return config.model_copy(update={"data": data})
+    return config.model_copy(
+        update={
+            "data": data,
+            "urgency_cues": absolute(config.urgency_cues),
+            "output_dir": str(Path(output_dir).resolve()),
+        }
+    )
 
 
-def _write_run_files(directory: Path, config, metrics, datasets, settings) -> None:
+def _write_run_files(
+    directory: Path, config, metrics, datasets, settings, output_dir: Path
+) -> None:
     (directory / METRICS_FILE).write_text(
         json.dumps(metrics, indent=2, ensure_ascii=False), "utf-8"
     )
-    (directory / CONFIG_FILE).write_text(_frozen_config(config).to_yaml(), encoding="utf-8")
+    config_text = frozen_config(config, output_dir).to_yaml()
+    (directory / CONFIG_FILE).write_text(config_text, encoding="utf-8")
     card = Path(config.resolve(config.data.prepared_dir)) / DATA_CARD
     if card.is_file():
         shutil.copy(card, directory / DATA_CARD)
