@@ -385,7 +385,7 @@ def score_file(
                 state_file.unlink()
             if partial_path(output_path).exists():
                 logger.warning(
-                    "discarding the partial output of an earlier run (pass resume to use it)"
+                    "discarding the partial output of an earlier run (--resume would continue it)"
                 )
             writer.start(None)
             now = now or datetime.now(UTC).replace(microsecond=0)

@@ -68,11 +68,12 @@ class ScoreSummary:
             + (f", {self.noted:,} scored with a note" if self.noted else "")
             + ")"
             + (
-                f"; {self.resumed_rows:,} rows came from the interrupted run"
+                f"; {self.rows - self.resumed_rows:,} of them in this run, in {self.seconds:.1f} s "
+                f"({_rate(self.rows_per_second)}), and {self.resumed_rows:,} in the interrupted "
+                "run before it."
                 if self.resumed_rows
-                else ""
-            )
-            + f" in {self.seconds:.1f} s ({self.rows_per_second:,.0f} rows/s).",
+                else f" in {self.seconds:.1f} s ({_rate(self.rows_per_second)})."
+            ),
             f"Text column(s): {' + '.join(self.text_columns)}",
             *(f"note: {note}" for note in self.notes),
             *(f"note: {hint}" for hint in self.hints),
@@ -184,3 +185,12 @@ def reading_notes(read: dict[str, Any]) -> list[str]:
         )
         notes.append(f"the header was taken from {where}{skipped}; --header-row N names another")
     return notes
+
+
+def _rate(rows_per_second: float) -> str:
+    """Rows a second, with a decimal where whole numbers would say 0."""
+    return (
+        f"{rows_per_second:,.0f} rows/s"
+        if rows_per_second >= 10
+        else f"{rows_per_second:.1f} rows/s"
+    )

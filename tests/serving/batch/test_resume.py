@@ -161,7 +161,7 @@ def test_resume_after_the_process_is_killed(tmp_path, tiny_model_source, predict
         app, ["score", *args, "--resume"], env={"NABIZ_DEVICE": "cpu", "NABIZ_PRECISION": "fp32"}
     )
     assert result.exit_code == 0, result.output
-    assert "came from the interrupted run" in result.output
+    assert "in the interrupted run before it" in result.output
     table = read_table(output)
     assert list(table["id"]) == [row[0] for row in rows]  # each row once, in order
     assert list(table["yorum"]) == [row[4] for row in rows]
