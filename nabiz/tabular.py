@@ -42,6 +42,7 @@ from nabiz.tabular_detect import (
     EXTENSIONS,
     TableFormat,
     TableReadError,
+    check_text_file,
     detect_encoding,
     detect_format,
     sniff_delimiter,
@@ -143,6 +144,7 @@ def iter_table_chunks(
         )
     if sheet is not None and format != "xlsx":
         raise TableReadError(f"{path}: only Excel workbooks have sheets; this is {format}.")
+    check_text_file(path, format)
     if format in ("csv", "tsv"):
         if format == "tsv" and delimiter is None:
             delimiter = "\t"

@@ -72,6 +72,29 @@ def detect_format(path: str | Path) -> TableFormat:
     )
 
 
+# Files that are not text, by their first bytes, and what the user most likely has.
+_BINARY_STARTS = {
+    b"PK\x03\x04": "a ZIP archive (an Excel .xlsx workbook is one: give it its .xlsx extension)",
+    b"\xd0\xcf\x11\xe0": "an old Excel .xls workbook (save it as .xlsx)",
+    b"PAR1": "a Parquet file (give it its .parquet extension)",
+    b"%PDF": "a PDF document",
+    b"\x1f\x8b": "a gzip archive (unpack it first)",
+    b"\x89PNG": "a PNG image",
+}
+
+
+def check_text_file(path: str | Path, fmt: TableFormat) -> None:
+    """A CSV/TSV/JSON Lines path whose first bytes say it is a workbook, an archive or an image
+    is refused by name: read as text, it gave "the columns are 'PK\\x03\\x04…'"."""
+    if fmt not in ("csv", "tsv", "jsonl"):
+        return
+    with Path(path).open("rb") as handle:
+        start = handle.read(8)
+    for magic, what in _BINARY_STARTS.items():
+        if start.startswith(magic):
+            raise TableReadError(f"{path} is not a {fmt.upper()} text file: it is {what}.")
+
+
 def _looks_utf16_without_bom(sample: bytes) -> str | None:
     """UTF-16 text without a BOM has NUL in every other byte of its ASCII characters."""
     if len(sample) < 4:

@@ -269,3 +269,19 @@ def test_a_rows_text_columns_join_with_a_blank_line_skipping_blanks():
         "Fatura\n\nÇok yüksek."
     )
     assert join_text([["fatura", "şebeke"], {"a": "ş"}]) == '["fatura", "şebeke"]\n\n{"a": "ş"}'
+
+
+@pytest.mark.parametrize(
+    ("start", "what"),
+    [
+        (b"PK\x03\x04\x14\x00", "ZIP archive"),
+        (b"PAR1\x15\x04", "Parquet file"),
+        (b"%PDF-1.7", "PDF"),
+    ],
+)
+@pytest.mark.parametrize("name", ["export.csv", "export.jsonl"])
+def test_a_binary_file_named_like_text_is_refused_by_what_it_is(tmp_path, start, what, name):
+    path = tmp_path / name
+    path.write_bytes(start + bytes(range(256)) * 4)
+    with pytest.raises(TableReadError, match=rf"is not a .* text file: it is an? {what}"):
+        read_table(path)
