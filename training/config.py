@@ -7,6 +7,7 @@ own folder, so a config works from any working directory.
 
 from __future__ import annotations
 
+import difflib
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -401,9 +402,18 @@ class NabizConfig(BaseModel):
     def _check_references(self) -> NabizConfig:
         names = {task.name for task in self.tasks}
         for spec in self.data.files:
-            unknown = set(spec.labels) - names
+            unknown = sorted(set(spec.labels) - names)
             if unknown:
-                raise ValueError(f"file {spec.name!r} maps labels for unknown tasks {unknown}")
+                near = [
+                    f"{name!r} → {match[0]!r}"
+                    for name in unknown
+                    if (match := difflib.get_close_matches(name, names, n=1))
+                ]
+                raise ValueError(
+                    f"file {spec.name!r} maps labels for unknown task(s) {unknown}; the config's "
+                    f"tasks are {sorted(names)}"
+                    + (f"; did you mean {', '.join(near)}?" if near else "")
+                )
             for task_name, label in spec.neutral_labels.items():
                 task = next((task for task in self.tasks if task.name == task_name), None)
                 if task is None or label not in task.labels:

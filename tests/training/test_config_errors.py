@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from nabiz.training.config import load_config
+from nabiz.training.config import NabizConfig, load_config
 from nabiz.training.config_errors import ConfigError
 
 DEFAULT = Path(__file__).resolve().parents[2] / "configs" / "default.yaml"
@@ -30,3 +30,14 @@ def test_a_bad_value_names_its_place_and_hides_the_input(tmp_path):
     message = str(error.value)
     assert "tasks[2].kind: Input should be 'single_label', 'ordinal' or 'multi_label'" in message
     assert "input_value" not in message and "errors.pydantic.dev" not in message
+
+
+def test_a_misspelt_task_under_a_files_labels_names_the_tasks_and_the_nearest(tmp_path):
+    from tests.helpers import custom_config_dict
+
+    tree = custom_config_dict("mine.csv", "unused-base", "prepared", "model")
+    labels = tree["data"]["files"][0]["labels"]
+    task = next(iter(labels))
+    labels[task[:-1] + "x" + task[-1:]] = labels.pop(task)
+    with pytest.raises(ValueError, match=rf"unknown task\(s\).*did you mean .* → '{task}'\?"):
+        NabizConfig.model_validate(tree | {"config_dir": tmp_path})
