@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from nabiz.tabular import NumberText
 
 # Day-first dates as Turkish exports write them (12.03.2024, 12/03/2024, 12-03-2024) and year-first
 # ones (2024/03/12, 2024.03.12), each with seconds, with minutes or without a time: 15 formats.
@@ -19,16 +21,27 @@ _TIME_FORMATS = tuple(
 )
 
 
+# Excel's day 0 (its 1900 system, leap-year bug included), and the serials read as dates:
+# 1955-01-01 to early 2119; a number outside them is no date a complaint was received on.
+_EXCEL_EPOCH = datetime(1899, 12, 30)
+_EXCEL_SERIALS = (20090, 79993)
+
+
 def parse_time(value: Any) -> datetime:
     """A received-at time from an export cell, timezone-aware.
 
     ISO 8601 (``2024-03-12T14:35``, ``…+03:00``, ``…Z``), Turkish day-first dates
-    (``12.03.2024 14:35``, ``12/03/2024``), or Unix seconds/milliseconds (UTC). A time without a
-    zone stays naive: the priority reads it in the policy's timezone. Raises ``ValueError`` for
-    anything else.
+    (``12.03.2024 14:35``, ``12/03/2024``), Unix seconds/milliseconds (UTC), or an Excel date
+    serial typed as a number (``45691.5`` = 2025-02-03 12:00, days since 1899-12-30, for the
+    years 1955–2118: what a date cell formatted as a number holds). A time without a zone stays
+    naive: the priority reads it in the policy's timezone. Raises ``ValueError`` for anything
+    else.
     """
     if isinstance(value, datetime):
         return value
+    days = value.number() if isinstance(value, NumberText) else None
+    if days is not None and _EXCEL_SERIALS[0] <= days < _EXCEL_SERIALS[1]:
+        return _EXCEL_EPOCH + timedelta(days=days)
     text = str(value).strip()
     if re.fullmatch(r"\d{10}(\.\d+)?|\d{13}", text):
         seconds = float(text) / (1000 if len(text) == 13 else 1)

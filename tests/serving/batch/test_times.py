@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nabiz.serving.batch import parse_time
+from nabiz.tabular import NumberText
 
 
 def test_parse_time():
@@ -38,3 +39,14 @@ def test_every_written_layout_reads_back(moment, layout, clock):
         **precision.get(clock, {"hour": 0, "minute": 0, "second": 0, "microsecond": 0})
     )
     assert parse_time(moment.strftime(layout + clock)) == expected
+
+
+def test_an_excel_date_serial_typed_as_a_number_is_a_time():
+    assert parse_time(NumberText("45691.5")) == datetime(2025, 2, 3, 12, 0)
+    assert parse_time(NumberText("45691")) == datetime(2025, 2, 3)
+
+
+@pytest.mark.parametrize("value", [NumberText("3"), NumberText("12000"), "45691.5"])
+def test_a_number_outside_the_serials_or_a_serial_written_as_text_is_refused(value):
+    with pytest.raises(ValueError, match="cannot read the time"):
+        parse_time(value)
