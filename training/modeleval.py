@@ -144,16 +144,24 @@ def labelled_columns(frame, schema, text_column: str = "text", where: str = "the
     return texts.tolist(), gold, sources
 
 
+# A multi-label cell saying that none of the task's labels applies (an empty cell is unlabelled:
+# the row is left out of the task), unless the task has a label spelled so.
+NO_LABEL = frozenset({"-", "yok", "none"})
+
+
 def _cell_label(task, value, spelled: dict[str, str], unknown: Counter):
     """The model's spelling of a cell's label(s) (``spelled``: Turkish-lowercased label → the
     label; ``OLUMSUZ`` is ``olumsuz``); a label the task does not have is counted in ``unknown``
-    and read as none."""
+    and read as none. A multi-label cell of :data:`NO_LABEL` is the empty label set."""
     if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
         return None
     if not task.is_multi_label:
         parts = [str(value).strip()]
     else:
         parts = value if isinstance(value, list) else [p.strip() for p in str(value).split(";")]
+        word = turkish_lower(str(parts[0])) if len(parts) == 1 else ""
+        if word in NO_LABEL and word not in spelled:
+            return []  # "no label of the task applies": a negative example for every label
     labels = []
     for label in parts:
         known = label if label in task.labels else spelled.get(turkish_lower(label))

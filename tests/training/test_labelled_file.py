@@ -41,3 +41,16 @@ def test_a_file_with_a_header_and_no_rows_is_an_error(default_schema):
     frame = pd.DataFrame({"text": [], "sentiment": []})
     with pytest.raises(ValueError, match="no rows with a text"):
         labelled_columns(frame, default_schema, where="gold.csv")
+
+
+def test_a_multi_label_cell_can_say_no_label_applies_and_an_empty_one_is_unlabelled():
+    from nabiz.model.schema import LabelSchema, TaskSpec
+
+    schema = LabelSchema(
+        tasks=[TaskSpec(name="kanal", kind="multi_label", labels=["mobil", "şube", "atm"])]
+    )
+    frame = pd.DataFrame(
+        {"text": ["a", "b", "c", "d", "e"], "kanal": ["mobil;ATM", "-", "yok", "", "None"]}
+    )
+    _, gold, _ = labelled_columns(frame, schema)
+    assert gold["kanal"] == [["mobil", "atm"], [], [], None, []]
