@@ -190,7 +190,32 @@ def format_report(reports: dict[str, dict], schema: LabelSchema) -> str:
             f"{label} {v['f1']:.2f} (n={v['support']})" for label, v in per_class.items()
         )
         lines.append(f"{task.name} per-class F1 ({first}): {cells}")
+    lines += _by_source_lines(reports, schema)
     return "\n".join(lines)
+
+
+def _source_figure(report: dict, source: str, task: str) -> float:
+    return report.get("by_source", {}).get(source, {}).get(task, {}).get("macro_f1", float("nan"))
+
+
+def _by_source_lines(reports: dict[str, dict], schema: LabelSchema) -> list[str]:
+    """Macro-F1 per source, task and model, when the texts come from more than one source: an
+    average over sources can hide a weak one."""
+    first = next(iter(reports))
+    sources = reports[first].get("by_source") or {}
+    if len(sources) < 2:
+        return []
+    lines = ["", "macro-F1 per source: " + ", ".join(reports)]
+    for source in sorted(sources):
+        for task in schema.tasks:
+            n = sources[source].get(task.name, {}).get("n", 0)
+            if not n:
+                continue
+            figures = "  ".join(
+                f"{_source_figure(report, source, task.name):.3f}" for report in reports.values()
+            )
+            lines.append(f"  {source:<24} {task.name:<12} n={n:<6} {figures}")
+    return lines
 
 
 REFERENCE_SOURCE = "brain_tr"

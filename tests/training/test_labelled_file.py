@@ -54,3 +54,21 @@ def test_a_multi_label_cell_can_say_no_label_applies_and_an_empty_one_is_unlabel
     )
     _, gold, _ = labelled_columns(frame, schema)
     assert gold["kanal"] == [["mobil", "atm"], [], [], None, []]
+
+
+def test_the_printed_report_gives_macro_f1_per_source_when_texts_come_from_several():
+    from nabiz.model.schema import LabelSchema, TaskSpec
+    from nabiz.training.evaluate import format_report
+
+    schema = LabelSchema(tasks=[TaskSpec(name="sentiment", labels=["olumsuz", "olumlu"])])
+    figures = {"n": 10, "accuracy": 0.9, "macro_f1": 0.9, "ece": 0.01, "per_class": {}}
+    weak = figures | {"macro_f1": 0.41}
+    report = {
+        "tasks": {"sentiment": figures},
+        "by_source": {"banka": {"sentiment": weak}, "magaza": {"sentiment": figures}},
+    }
+    text = format_report({"nabiz": report}, schema)
+    assert "macro-F1 per source: nabiz" in text
+    assert any(
+        line.split()[:2] == ["banka", "sentiment"] and "0.410" in line for line in text.splitlines()
+    )
