@@ -6,6 +6,7 @@ Each command parses its options and calls a plain function; the functions are wh
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -66,6 +67,15 @@ def data_prepare(
         f"{rows['kept']} texts kept of {rows['read']} read ({describe_dropped(rows)} dropped): "
         f"{splits}; data card: {result.path / 'data_card.md'}"
     )
+    conflicts = Counter()
+    for item in result.card.get("duplicates", {}).values():
+        conflicts.update(item.get("label_conflicts", {}) if isinstance(item, dict) else {})
+    if any(conflicts.values()):
+        named = ", ".join(f"{task} {n}" for task, n in conflicts.items() if n)
+        typer.echo(
+            f"note: duplicate texts with different labels ({named} groups) kept their majority "
+            "label (a tie: the first row's); the data card lists them per kind"
+        )
 
 
 @app.command("train")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import yaml
 from typer.testing import CliRunner
 
@@ -82,3 +83,13 @@ def test_train_refuses_an_output_holding_files_that_are_not_a_models_before_trai
     assert result.exit_code == 2
     assert "is not a Nabız model directory (notlar.txt)" in result.output
     assert (output / "notlar.txt").is_file()
+
+
+def test_data_prepare_says_when_duplicate_texts_disagreed_on_a_label(tmp_path):
+    config = _write_config(tmp_path)
+    frame = labelled_frame(60)
+    other = next(mood for mood in frame["duygu"] if mood != frame["duygu"][0])
+    pd.concat([frame, frame.iloc[[0]].assign(duygu=other)]).to_csv(tmp_path / "mine.csv")
+    result = runner.invoke(app, ["data", "prepare", "--config", config])
+    assert result.exit_code == 0, result.output
+    assert "duplicate texts with different labels (mood 1 groups)" in result.output
