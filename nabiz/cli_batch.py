@@ -250,6 +250,8 @@ def _check_report_path(report: Path, *inputs: Path) -> None:
         check_target(report, "report")
     except OutputError as exc:
         raise fail(str(exc)) from None
+    if report.suffix.lower() not in (".html", ".htm"):
+        raise fail(f"the report is an HTML page: name it .html (not {report.name!r}).")
 
 
 def _write_report(scored: Path, output: Path, **options) -> None:

@@ -226,3 +226,12 @@ def test_sheet_and_header_row_reach_the_reader(fake, tmp_path):
     assert "the header was taken from row 3 of sheet 'Veri'" in result.output
     result = _run("score", tmp_path / "in.xlsx", "-o", output, "--sheet", "Yok")
     _one_line_error(result, "no sheet 'Yok'")
+
+
+def test_a_report_named_other_than_html_is_refused_before_scoring(fake, tmp_path):
+    small = tmp_path / "small.csv"
+    small.write_text("id,yorum\n1,Kargo geç geldi\n", encoding="utf-8")
+    fake.seen.clear()
+    result = _run("score", small, "-o", tmp_path / "b.csv", "--report", tmp_path / "r.pdf")
+    _one_line_error(result, "name it .html")
+    assert fake.seen == [] and not (tmp_path / "b.csv").exists()
