@@ -7,7 +7,6 @@ own folder, so a config works from any working directory.
 
 from __future__ import annotations
 
-import difflib
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -24,7 +23,7 @@ from pydantic import (
 )
 
 from nabiz.model.schema import LabelSchema, TaskKind, TaskSpec
-from nabiz.training.config_errors import describe
+from nabiz.training.config_errors import describe, did_you_mean
 from nabiz.yamlio import load_yaml
 
 DataFormat = Literal["csv", "tsv", "xlsx", "jsonl", "parquet", "aste"]
@@ -275,10 +274,7 @@ class DataConfig(BaseModel):
     )
     split: SplitConfig = Field(default_factory=SplitConfig)
     min_class_examples: int = Field(
-        default=50,
-        ge=0,
-        description="Warn about classes with fewer training examples (a task whose training "
-        "texts all have one label is refused).",
+        default=50, ge=0, description="Warn about classes with fewer training examples."
     )
     budgets: dict[str, SourceBudget] = Field(
         default_factory=dict,
@@ -404,15 +400,9 @@ class NabizConfig(BaseModel):
         for spec in self.data.files:
             unknown = sorted(set(spec.labels) - names)
             if unknown:
-                near = [
-                    f"{name!r} → {match[0]!r}"
-                    for name in unknown
-                    if (match := difflib.get_close_matches(name, names, n=1))
-                ]
                 raise ValueError(
                     f"file {spec.name!r} maps labels for unknown task(s) {unknown}; the config's "
-                    f"tasks are {sorted(names)}"
-                    + (f"; did you mean {', '.join(near)}?" if near else "")
+                    f"tasks are {sorted(names)}{did_you_mean(unknown, names)}"
                 )
             for task_name, label in spec.neutral_labels.items():
                 task = next((task for task in self.tasks if task.name == task_name), None)

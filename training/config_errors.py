@@ -42,6 +42,16 @@ def _where(loc: tuple[int | str, ...]) -> str:
     return text or "(the config)"
 
 
+def did_you_mean(names: list[str], known: set[str]) -> str:
+    """A "did you mean" for those of ``names`` close to one of ``known`` ("" for none)."""
+    near = [
+        f"{name!r} → {match[0]!r}"
+        for name in names
+        if (match := difflib.get_close_matches(name, known, n=1))
+    ]
+    return f"; did you mean {', '.join(near)}?" if near else ""
+
+
 def describe(error: ValidationError, path: Path, root: type[BaseModel]) -> ConfigError:
     """One line per problem; unknown keys get a "did you mean"."""
     known = sorted({name for model in _models(root) for name in model.model_fields})
