@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+import time
 
 import pytest
 from hypothesis import assume, given, settings
@@ -429,3 +430,11 @@ def test_grouped_tr_strings_failing_mod97_stay(digits, separator):
     assume(not iban_valid(iban))
     grouped = separator.join(iban[i : i + 4] for i in range(0, len(iban), 4))
     assert mask_text(f"IBAN: {grouped}") == f"IBAN: {grouped}"
+
+
+@pytest.mark.parametrize("text", ["ç" * 20_000, "1" * 20_000, "TR" + "1" * 19_998, "1-" * 10_000])
+def test_a_long_text_without_spaces_is_masked_in_linear_time(text):
+    # the e-mail pattern, tried at every character of a long word, took 1-2 s here; now ~10 ms
+    started = time.perf_counter()
+    mask_personal_data(text)
+    assert time.perf_counter() - started < 0.5

@@ -19,7 +19,7 @@ from fastapi import APIRouter, status
 from fastapi.exceptions import RequestValidationError
 
 from nabiz.model.predictor import Prediction
-from nabiz.pii import Masked, mask_many
+from nabiz.pii import Masked
 from nabiz.serving.arrival import FutureArrivalError, resolve_arrival
 from nabiz.serving.deps import (
     BatcherDep,
@@ -29,6 +29,7 @@ from nabiz.serving.deps import (
     RequestIdDep,
     SettingsDep,
 )
+from nabiz.serving.inputs import mask_off_loop
 from nabiz.serving.metrics import Metrics
 from nabiz.serving.priority import (
     PriorityPolicy,
@@ -183,7 +184,7 @@ def make_router(
         skew = timedelta(seconds=settings.max_clock_skew_s)
         arrivals = resolve_arrivals(body.items, policy, datetime.now(UTC), skew)
         texts = [item.text for item in body.items]
-        masked = mask_many(texts, settings.mask_personal_data)
+        masked = await mask_off_loop(texts, settings.mask_personal_data)
         predictions = await batcher.submit([m.text for m in masked])
         now = datetime.now(UTC)
         if len(body.items) > INLINE_POSTPROCESS_ITEMS:

@@ -52,11 +52,10 @@ from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
 from nabiz.model.schema import TaskRole
-from nabiz.pii import mask_many
 from nabiz.serving.arrival import FutureArrivalError, resolve_arrival
 from nabiz.serving.auth import AdminScope, QueueReadScope, QueueWriteScope
 from nabiz.serving.deps import SettingsDep
-from nabiz.serving.inputs import Storable
+from nabiz.serving.inputs import Storable, mask_off_loop
 from nabiz.serving.priority import UnknownChannelError, normalize_channel
 from nabiz.serving.queue import repository
 from nabiz.serving.queue.deps import (
@@ -165,7 +164,7 @@ async def create_feedback(
             ("body", "received_at"), str(error), body.received_at, "future_received_at"
         ) from None
     received_at = arrival or now
-    text = mask_many([body.text], settings.mask_personal_data)[0].text
+    text = (await mask_off_loop([body.text], settings.mask_personal_data))[0].text
 
     # The model runs only for an id not seen before, and never inside a transaction.
     seen = await run_in_threadpool(_seen, session, body.id)
