@@ -32,8 +32,8 @@ What counts, and why each rule is strict:
   and no ``.``/``/``/``-`` then a digit, on either side.
 * ``[HESAP]``  an account or customer number, known by the words around it, since it has no
   check digit of its own: 6 or more digits (single spaces or hyphens between them) right after
-  ``hesap`` or ``müşteri`` + ``numaram``/``numarası``/``no``
-  (``Hesap numaram 00158007307494407'dir``, ``müşteri no: 444000032746``), or right before
+  ``hesap``/``hesabım…``, ``müşteri`` or ``abone`` + ``numara…``/``no``/``nr`` (``Hesap numaram
+  00158007307494407'dir``, ``hesap numaramı …``, ``müşteri no: 444000032746``), or right before
   ``numaralı`` + up to two words + ``hesap…``
   (``00158007304586602 numaralı vadesiz hesabımdan``). Only the digits are masked. A complaint's
   other numbers (policy, application, record, reference numbers) stay: they are what an agent
@@ -137,7 +137,9 @@ _PHONE = (
 _ACCOUNT_NUMBER = r"(?<![\w+#])(?<!\d[ -])\d(?:[ -]?\d){5,}(?!\d)(?![ -]\d)"
 _ACCOUNT = (
     # "hesap numaram 0015…", "Müşteri No: 4440…": the words kept (group 1), the number masked
-    r"(?P<kept>\b(?:hesap|müşter[iİ])\s+(?:numara(?:m|mız|sı|n|nız)?|no)\b\.?\s*[:=]?\s*)"
+    # (inflected too: hesap numaramı, hesabımın numarası, müşteri numaramda, abone no, hesap nr)
+    r"(?P<kept>\b(?:hesa[bp]\w*|müşter[iİ]\w*|abone\w*)\s+(?:numara\w*|no|nr)\b\.?"
+    r"(?:\s+(?:şu|ise|olarak))?\s*[:=]?\s*)"
     rf"(?P<value>{_ACCOUNT_NUMBER})"
     # "0015… numaralı vadesiz hesabımdan": the number, then the words (a look-ahead)
     rf"|{_ACCOUNT_NUMBER}(?=['’]?\s*(?:numaralı|nolu|no['’]lu)\s+(?:\w+\s+){{0,2}}hesa[bp])"

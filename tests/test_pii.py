@@ -291,6 +291,10 @@ def test_look_alikes_stay(text):
         ("müşteri numaram 444000032746, kart", "müşteri numaram [HESAP], kart"),
         ("00158007304586602 numaralı vadesiz hesabımdan", "[HESAP] numaralı vadesiz hesabımdan"),
         ("6120440583 nolu kredi hesabıma", "[HESAP] nolu kredi hesabıma"),
+        ("hesap numaramı 00158007307494407 kontrol", "hesap numaramı [HESAP] kontrol"),
+        ("hesabımın numarası 12345678", "hesabımın numarası [HESAP]"),
+        ("hesap numaram şu: 12345678", "hesap numaram şu: [HESAP]"),
+        ("hesap nr 12345678, abone numaram 7654321", "hesap nr [HESAP], abone numaram [HESAP]"),
     ],
 )  # fmt: skip
 def test_an_account_or_customer_number_is_masked_by_the_words_around_it(text, expected):
@@ -305,6 +309,7 @@ def test_an_account_or_customer_number_is_masked_by_the_words_around_it(text, ex
         "6119909462 numaralı kredime bağlı",
         "2265177462 numaralı başvuru kaydım",
         "müşteri no 12345 ile",  # five digits: too short for an account
+        "Müşteri hizmetleri numarası 444 0 444",
         "1.250,00 TL hesabıma yattı",
         "hesap numaram 12.11.2025 tarihinde değişti",
     ],
