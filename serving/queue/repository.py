@@ -7,6 +7,7 @@ HTTP answers: :class:`FeedbackNotFoundError` → 404, :class:`FeedbackConflictEr
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,6 +27,17 @@ DEFAULT_QUEUE_STATUSES: tuple[Status, ...] = (Status.OPEN, Status.IN_PROGRESS)
 
 class QueueError(Exception):
     """Base of the queue's errors."""
+
+
+def same_text(stored: str, sent: str) -> bool:
+    """Whether a retry carries the stored text: equal up to Unicode composition (NFC) and
+    whitespace (runs of it, line ends, the ends of the text). A CRM that trims or normalizes
+    text on its retry path got 409 for a trailing space, a CRLF or a decomposed "Ş"."""
+
+    def canonical(text: str) -> str:
+        return " ".join(unicodedata.normalize("NFC", text).split())
+
+    return stored == sent or canonical(stored) == canonical(sent)
 
 
 class FeedbackNotFoundError(QueueError, LookupError):
@@ -238,12 +250,13 @@ def create_or_get_feedback(
     """Store a new item, or return the stored one: ``(row, created)``.
 
     Idempotent on the client's id: the same id with the same text returns the stored item without
-    running the model again (``assess`` is only called for a new id); the same id with another
-    text raises :class:`FeedbackConflictError`. Two concurrent posts of one id store it once.
+    running the model again (``assess`` is only called for a new id; "the same" up to whitespace
+    and Unicode composition, :func:`same_text`); the same id with another text raises
+    :class:`FeedbackConflictError`. Two concurrent posts of one id store it once.
     """
     existing = find_feedback(session, feedback_id)
     if existing is not None:
-        if existing.text != text:
+        if not same_text(existing.text, text):
             raise FeedbackConflictError(feedback_id)
         return existing, False
 
@@ -281,7 +294,7 @@ def create_or_get_feedback(
         existing = find_feedback(session, feedback_id)
         if existing is None:
             raise
-        if existing.text != text:
+        if not same_text(existing.text, text):
             raise FeedbackConflictError(feedback_id) from None
         return existing, False
     return row, True

@@ -191,6 +191,18 @@ def test_post_is_idempotent_on_the_client_id(client, scripted):
     assert page["count"] == 1
 
 
+@pytest.mark.parametrize(
+    "retried",
+    ["Şikayetim var  \r\nfatura ", "S\u0327ikayetim var\nfatura", " Şikayetim var fatura"],
+)
+def test_a_retry_whose_text_differs_only_in_whitespace_or_composition_is_the_same(client, retried):
+    first = post(client, "retry-1", "Şikayetim var\nfatura")
+    assert first.status_code == 201
+    again = post(client, "retry-1", retried)
+    assert again.status_code == 200, again.text
+    assert again.json()["text"] == "Şikayetim var\nfatura"
+
+
 def test_post_same_id_other_text_is_a_conflict(client):
     assert post(client, "x-1", "Birinci metin").status_code == 201
     response = post(client, "x-1", "Başka bir metin")
