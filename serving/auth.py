@@ -22,7 +22,8 @@ import time
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, Security, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
 from nabiz.serving.queue.keys import Principal, active_keys, hash_key
@@ -83,19 +84,24 @@ def _unauthorized(message: str) -> HTTPException:
     )
 
 
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
+# Declared so that the OpenAPI document names the scheme (a client generator sends the key, and
+# /docs has an Authorize button); the dependency below decides, since keys may be off.
+BEARER = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="An API key made with `nabiz keys create NAME --scope …`, sent as "
+    "`Authorization: Bearer <key>` (asked for once a key exists, or with NABIZ_AUTH=on).",
+)
 
 
 def require(scope: str) -> Callable[..., Any]:
     """A dependency that lets a request through only with a key holding ``scope`` (when keys are
     asked for); it returns the caller's :class:`Principal`, or ``None`` when keys are not asked."""
 
-    async def check(request: Request) -> Principal | None:
+    async def check(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],
+    ) -> Principal | None:
         state = request.app.state
         ring: KeyRing | None = getattr(state, "keyring", None)
         settings = getattr(state, "settings", None)
@@ -125,8 +131,8 @@ def require(scope: str) -> Callable[..., Any]:
             )
             if not ring.keys:
                 return None
-        token = _bearer(request)
-        if token is None:
+        token = credentials.credentials.strip() if credentials is not None else None
+        if not token:
             raise _unauthorized("send an API key: Authorization: Bearer <key>")
         principal = ring.lookup(token)
         if principal is None and time.monotonic() - ring.loaded_at > MISS_REFRESH_S:

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from nabiz.serving.auth import require
+from nabiz.serving.auth import BEARER, require
 from nabiz.serving.deps import MetricsDep, PolicyDep, PredictorDep, SettingsDep
 from nabiz.serving.schemas import ErrorResponse, Health, Limits, ModelPublic, Readiness
 
@@ -94,5 +94,5 @@ async def model(predictor: PredictorDep, policy: PolicyDep, settings: SettingsDe
 async def metrics(request: Request, app_metrics: MetricsDep, settings: SettingsDep) -> Response:
     """Prometheus exposition of this app's registry (an ``admin`` key unless public_metrics)."""
     if not settings.public_metrics:
-        await require("admin")(request)
+        await require("admin")(request, await BEARER(request))
     return Response(app_metrics.render(), media_type=app_metrics.content_type)

@@ -125,3 +125,14 @@ def test_the_console_calls_the_api_only_through_the_helper_that_sends_the_key():
     assert '"Bearer " + key' in helper
     for path in ("/v1/alerts", "/v1/insights/trends", "/v1/insights/root-causes"):
         assert f'api("{path}' in script
+
+
+def test_the_openapi_document_names_the_key_scheme_on_the_routes_that_take_keys(
+    make_settings, serving_predictor, sqlite_queue
+):
+    with client_for(make_settings, serving_predictor, sqlite_queue) as client:
+        document = client.get("/openapi.json").json()
+    scheme = document["components"]["securitySchemes"]["ApiKey"]
+    assert scheme["type"] == "http" and scheme["scheme"] == "bearer"
+    assert document["paths"]["/v1/predict"]["post"]["security"] == [{"ApiKey": []}]
+    assert "security" not in document["paths"]["/healthz"]["get"]
