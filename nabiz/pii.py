@@ -136,7 +136,7 @@ _PHONE = (
 
 _ACCOUNT_NUMBER = r"(?<![\w+#])(?<!\d[ -])\d(?:[ -]?\d){5,}(?!\d)(?![ -]\d)"
 _ACCOUNT = (
-    # "hesap numaram 0015…", "Müşteri No: 4440…": the words kept (group 1), the number masked
+    # "hesap numaram 0015…", "Müşteri No: 4440…": the words kept (`kept`), the number masked
     # (inflected too: hesap numaramı, hesabımın numarası, müşteri numaramda, abone no, hesap nr)
     r"(?P<kept>\b(?:hesa[bp]\w*|müşter[iİ]\w*|abone\w*)\s+(?:numara\w*|no|nr)\b\.?"
     r"(?:\s+(?:şu|ise|olarak))?\s*[:=]?\s*)"
@@ -159,7 +159,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         # four groups of four split by dots or slashes, the same one each time (5555.5555.…)
         r"|(?<!\w)(?<!\d[./])\d{4}(?P<sep>[./])\d{4}(?P=sep)\d{4}(?P=sep)\d{4}(?!\d)(?![./]\d)"
     ),
-    # Eleven digits in one piece, or a whole run of space-split groups of 2–4 digits.
+    # Eleven digits in one piece, or a whole run of groups of 2–4 digits split by one separator.
     "tckn": re.compile(
         _NOT_AFTER_DIGIT
         + r"[1-9]\d{10}"
