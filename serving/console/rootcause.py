@@ -15,7 +15,7 @@ complaint of a group, and a customer who writes "rezalet" five times is one cust
 over tokens with α0 = 500, 36 outage complaints that all said "internet yok" against 10 texts of
 other topics listed no phrase at all (z 0.03). ``α0`` is a tenth of the texts read
 (:data:`PRIOR_SHARE`), so the prior weighs the same against 50 texts as against 5,000; it
-shrinks rare phrases toward zero (a phrase in 3 of 36 texts and none of 10 gets z ≈ 0.6), and
+shrinks rare phrases toward zero (a phrase in 3 of 36 texts and none of 10 gets z 0.74), and
 ``z`` is comparable across phrases. Phrases are unigrams and bigrams of Turkish-lowercased words
 of at least two letters, without common Turkish function words.
 
