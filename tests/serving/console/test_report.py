@@ -73,10 +73,11 @@ def test_rows_the_scorer_could_not_score_are_counted_not_shown(tmp_path):
 
 def test_a_file_that_was_not_scored_is_a_clear_error(tmp_path):
     (tmp_path / "raw.csv").write_text("id,metin\n1,merhaba\n", encoding="utf-8")
-    result = runner.invoke(app, ["report", str(tmp_path / "raw.csv"), "-o", str(tmp_path / "r")])
+    report = tmp_path / "r.html"
+    result = runner.invoke(app, ["report", str(tmp_path / "raw.csv"), "-o", str(report)])
     assert result.exit_code == 2
     assert "nabiz score" in result.output
-    assert not (tmp_path / "r").exists()
+    assert not report.exists()
 
 
 def test_score_with_report_writes_both_files(tmp_path, tiny_model_source):
