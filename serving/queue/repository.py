@@ -47,12 +47,13 @@ class FeedbackNotFoundError(QueueError, LookupError):
 
 
 class FeedbackConflictError(QueueError):
-    """The id is taken by a feedback item with another text."""
+    """The id is taken by a feedback item with another text, channel or survey answer."""
 
-    def __init__(self, feedback_id: str) -> None:
+    def __init__(self, feedback_id: str, differences: Sequence[str] = ("text",)) -> None:
         super().__init__(
-            f"feedback {feedback_id!r} already exists with a different text; "
-            "ids are the client's and must name one text (use a new id for a new text)"
+            f"feedback {feedback_id!r} already exists with a different {', '.join(differences)}; "
+            "ids are the client's and a repeat returns the stored item unchanged, so it must "
+            "send the same text, channel and survey (use a new id for new feedback)"
         )
         self.feedback_id = feedback_id
 
@@ -246,19 +247,34 @@ def create_or_get_feedback(
     assess: Callable[[], Assessment],
     survey_kind: str | None = None,
     survey_score: int | None = None,
+    channel_given: bool = True,
 ) -> tuple[Feedback, bool]:
     """Store a new item, or return the stored one: ``(row, created)``.
 
     Idempotent on the client's id: the same id with the same text returns the stored item without
     running the model again (``assess`` is only called for a new id; "the same" up to whitespace
     and Unicode composition, :func:`same_text`); the same id with another text raises
-    :class:`FeedbackConflictError`. Two concurrent posts of one id store it once.
+    :class:`FeedbackConflictError`, and so does a repeat that names another channel
+    (``channel_given``: the client named one) or another survey answer, which would otherwise be
+    dropped without a word. Two concurrent posts of one id store it once.
     """
+
+    def check_repeat(existing: Feedback) -> tuple[Feedback, bool]:
+        differences = []
+        if not same_text(existing.text, text):
+            differences.append("text")
+        if channel_given and existing.channel != channel:
+            differences.append(f"channel ({existing.channel!r} stored, {channel!r} sent)")
+        sent = (survey_kind, survey_score)
+        if survey_kind is not None and (existing.survey_kind, existing.survey_score) != sent:
+            differences.append("survey answer")
+        if differences:
+            raise FeedbackConflictError(feedback_id, differences)
+        return existing, False
+
     existing = find_feedback(session, feedback_id)
     if existing is not None:
-        if not same_text(existing.text, text):
-            raise FeedbackConflictError(feedback_id)
-        return existing, False
+        return check_repeat(existing)
 
     assessment = assess()
     now = utcnow()
@@ -294,9 +310,7 @@ def create_or_get_feedback(
         existing = find_feedback(session, feedback_id)
         if existing is None:
             raise
-        if not same_text(existing.text, text):
-            raise FeedbackConflictError(feedback_id) from None
-        return existing, False
+        return check_repeat(existing)
     return row, True
 
 

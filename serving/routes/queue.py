@@ -3,7 +3,8 @@
 ``POST /v1/feedback``
     Tag and prioritize one text and store it. Idempotent on the client's ``id``: 201 when stored,
     200 with the stored item when the same id and text were posted before, 409 when the id is
-    taken by another text. The model runs only for a new id.
+    taken by another text, or the repeat names another channel or survey answer. The model runs
+    only for a new id.
 ``GET /v1/feedback/{id}``
     One item (404 when unknown).
 ``GET /v1/queue``
@@ -132,7 +133,7 @@ def _not_found(error: repository.FeedbackNotFoundError) -> HTTPException:
     status_code=status.HTTP_201_CREATED,
     responses={
         200: {"description": "Already stored with this id and text: the stored item."},
-        409: {"description": "The id is taken by a different text."},
+        409: {"description": "The id is taken by a different text, channel or survey answer."},
         **AUTH,
     },
 )
@@ -181,6 +182,7 @@ async def create_feedback(
                 assess=lambda: assessment,
                 survey_kind=body.survey.kind if body.survey else None,
                 survey_score=body.survey.score if body.survey else None,
+                channel_given=body.channel is not None,
             )
         )
     except repository.FeedbackConflictError as error:

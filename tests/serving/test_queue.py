@@ -203,6 +203,22 @@ def test_a_retry_whose_text_differs_only_in_whitespace_or_composition_is_the_sam
     assert again.json()["text"] == "Şikayetim var\nfatura"
 
 
+def test_a_repeat_naming_another_channel_or_survey_answer_is_a_conflict(client):
+    repeat = {"id": "sv-1", "text": "Kargo geç geldi"}
+    answer = {"kind": "nps", "score": 2}
+    first = client.post("/v1/feedback", json={**repeat, "channel": "web", "survey": answer})
+    assert first.status_code == 201
+    assert client.post("/v1/feedback", json=repeat).status_code == 200  # nothing else named
+    other_channel = client.post("/v1/feedback", json={**repeat, "channel": "telefon"})
+    assert other_channel.status_code == 409, other_channel.text
+    assert "channel ('web' stored, 'call_center' sent)" in other_channel.json()["detail"]
+    other_answer = client.post(
+        "/v1/feedback", json={**repeat, "survey": {"kind": "nps", "score": 9}}
+    )
+    assert other_answer.status_code == 409 and "survey answer" in other_answer.json()["detail"]
+    assert client.get("/v1/feedback/sv-1").json()["survey"]["score"] == 2
+
+
 def test_post_same_id_other_text_is_a_conflict(client):
     assert post(client, "x-1", "Birinci metin").status_code == 201
     response = post(client, "x-1", "Başka bir metin")
