@@ -300,7 +300,7 @@ PREDICT_RESPONSE_EXAMPLE = {
                     "aciliyet: yuksek olasılığı 0.75 → +0.43",
                     "duygu: olumsuz olasılığı 0.93 → +0.19",
                     "aksiyon: evet olasılığı 0.92 → +0.18",
-                    "konu: fatura_odeme (0.81) → +0.05",
+                    "konu: fatura_odeme olasılığı 0.81 → +0.05",
                     "kanal sosyal_medya (twitter): hedef 4 saat; P1 ×0.25 → 1 saat",
                 ],
                 "factors": {
