@@ -15,6 +15,7 @@ directory without a manifest (saved before manifests existed) loads with a warni
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 from nabiz.checksums import file_sha256
@@ -75,6 +76,14 @@ def write_manifest(directory: str | Path) -> Path:
     return target
 
 
+def _entries(manifest: Path) -> Iterator[tuple[int, str, str]]:
+    """``(line number, sha256, file)`` per non-blank line of a manifest."""
+    for number, line in enumerate(manifest.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            expected, _, name = line.partition("  ")
+            yield number, expected, name
+
+
 def unlisted_files(directory: str | Path) -> list[str] | None:
     """Files under ``directory`` that its manifest does not list (relative paths), or None when
     it has no manifest (it is no saved model directory)."""
@@ -82,11 +91,7 @@ def unlisted_files(directory: str | Path) -> list[str] | None:
     manifest = directory / MANIFEST_FILE
     if not manifest.is_file():
         return None
-    listed = {
-        line.partition("  ")[2]
-        for line in manifest.read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    }
+    listed = {name for _, _, name in _entries(manifest)}
     return [
         name
         for path in _files(directory)
@@ -112,10 +117,7 @@ def verify_manifest(directory: str | Path, hash_only: frozenset[str] | None = No
             log.warning("%s has no %s: its files cannot be checked", directory, MANIFEST_FILE)
         return False
     listed: set[str] = set()
-    for number, line in enumerate(manifest.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        expected, _, name = line.partition("  ")
+    for number, expected, name in _entries(manifest):
         if not name.startswith(prefix):
             continue
         listed.add(name)

@@ -322,9 +322,11 @@ def report(
 
     try:
         rules = load_policy(policy if policy is not None else get_settings().priority_policy)
-        if model is None and (get_settings().model_dir / "schema.json").is_file():
-            model = get_settings().model_dir  # what scored the file when --model was left out
-        roles = Roles.of(LabelSchema.load(model)) if model is not None else DEFAULT_ROLES
+        scored_by = model_dir_or_default(model)  # without --model: what `nabiz score` used
+        if model is not None or (scored_by / "schema.json").is_file():
+            roles = Roles.of(LabelSchema.load(scored_by))
+        else:
+            roles = DEFAULT_ROLES
     except (PolicyError, FileNotFoundError) as exc:
         raise fail(str(exc)) from None
     _write_report(

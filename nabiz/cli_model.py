@@ -34,11 +34,12 @@ def quantize(
     how many labels it keeps, how fast it is; write the plan into the model directory.
 
     Measured on the validation split of the model's prepared data, against the fp32 labels."""
+    from nabiz.model.manifest import MANIFEST_FILE
     from nabiz.training.quantize import quantize_directory
 
     model_dir = model_dir_or_default(model)
     if model_dir.is_dir():  # the plan goes into the directory: know it can before measuring
-        writable_or_fail(model_dir / "checksums.sha256", "plan")
+        writable_or_fail(model_dir / MANIFEST_FILE, "plan")
     firmer = " (a plan from the model's validation texts is firmer)"
     measured_on = texts_of(model_dir, texts, "measuring", firmer)
     try:
@@ -110,11 +111,12 @@ def export_onnx(
 
     if not onnxruntime_installed():
         raise fail("exporting needs ONNX Runtime and onnx: pip install -e '.[onnx]'")
+    from nabiz.model.manifest import MANIFEST_FILE
     from nabiz.model.onnx_export import ExportError, export_directory
 
     model_dir = model_dir_or_default(model)
     if model_dir.is_dir():  # network.onnx goes into the directory: know it can before exporting
-        writable_or_fail(model_dir / "checksums.sha256", "network.onnx")
+        writable_or_fail(model_dir / MANIFEST_FILE, "network.onnx")
     checked = texts_of(model_dir, texts, "checking")
     try:
         report = export_directory(model_dir, checked)

@@ -6,8 +6,7 @@
   "use strict";
   var model = null;
   var ALL = "hepsi"; // the trends' series of every item (GET /v1/insights/trends)
-  // fallbacks where a model gives no title for a task playing a role
-  var ROLE_TITLES = { sentiment: "Duygu", topic: "Konu", urgency: "Aciliyet" };
+  // fallbacks where a model gives no title for a task (by its name, or the role it plays)
   var TASK_TITLES = { sentiment: "Duygu", topic: "Konu", urgency: "Aciliyet", aksiyon: "Aksiyon" };
   // alert kinds are fixed by the server (serving/alerts/rules.py)
   var ALERT_KINDS = { overdue: "Gecikme", volume_spike: "Hacim artışı", share_spike: "Oran artışı" };
@@ -38,7 +37,7 @@
   }
   function roleTitle(role) {
     var t = roleTask(role);
-    return (t && t.title) || ROLE_TITLES[role] || (t ? t.name : role);
+    return (t && t.title) || TASK_TITLES[role] || (t ? t.name : role);
   }
   function channel(id) {
     if (id === null || id === undefined || id === "") return id;
