@@ -56,6 +56,15 @@ def score(
         str | None,
         typer.Option("--time-column", help="When each row was received (ISO or 12.03.2024 14:35)."),
     ] = None,
+    time_format: Annotated[
+        str | None,
+        typer.Option(
+            "--time-format",
+            help="Read the time column with this strptime format only, e.g. '%m/%d/%Y %H:%M' "
+            "for an export written month-first. Default: ISO 8601, day-first dates, Unix and "
+            "Excel times.",
+        ),
+    ] = None,
     model: ModelOption = None,
     policy: Annotated[
         Path | None,
@@ -142,6 +151,7 @@ def score(
     """Tag and prioritize every row of a feedback export; print counts and the most urgent rows.
 
     Exits with 1 when rows were read but none could be scored (the output is still written)."""
+    _check_time_format(time_format)
     if engine is Engine.ray:
         if sheet is not None or header_row is not None:
             raise fail("--sheet and --header-row work with the local engine only.")
@@ -156,6 +166,7 @@ def score(
             id_column=id_column,
             channel_column=channel_column,
             time_column=time_column,
+            time_format=time_format,
             chunk_rows=chunk_rows,
             batch_size=batch_size,
             encoding=encoding,
@@ -201,6 +212,7 @@ def score(
             id_column=id_column,
             channel_column=channel_column,
             time_column=time_column,
+            time_format=time_format,
             chunk_rows=chunk_rows,
             batch_size=batch_size,
             resume=resume,
@@ -231,11 +243,24 @@ def score(
             text_columns=text_column,
             channel_column=channel_column,
             time_column=time_column,
+            time_format=time_format,
             timezone=rules.timezone,
             roles=Roles.of(predictor.schema),
         )
     if summary.nothing_scored:
         raise typer.Exit(code=1)
+
+
+def _check_time_format(time_format: str | None) -> None:
+    """Refuse a --time-format that names no date or cannot be read back, before loading a model."""
+    if time_format is None:
+        return
+    from nabiz.serving.batch.times import check_time_format
+
+    try:
+        check_time_format(time_format)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
 
 
 def _check_report_path(report: Path, *inputs: Path) -> None:
@@ -291,6 +316,15 @@ def report(
         str | None,
         typer.Option("--time-column", help="Default: received_at/tarih/date if present."),
     ] = None,
+    time_format: Annotated[
+        str | None,
+        typer.Option(
+            "--time-format",
+            help="Read the time column with this strptime format only, e.g. '%m/%d/%Y %H:%M' "
+            "for an export written month-first. Default: ISO 8601, day-first dates, Unix and "
+            "Excel times.",
+        ),
+    ] = None,
     survey_column: Annotated[
         str | None,
         typer.Option("--survey-column", help="Survey score column; default: nps/csat/ces."),
@@ -315,6 +349,7 @@ def report(
 ) -> None:
     """Write one self-contained HTML report (no script, no internet) of a scored file."""
     _check_report_path(output, scored)
+    _check_time_format(time_format)
     from nabiz.model.schema import LabelSchema
     from nabiz.serving.console.frame import DEFAULT_ROLES, Roles
     from nabiz.serving.priority import PolicyError, load_policy
@@ -335,6 +370,7 @@ def report(
         text_columns=text_column or None,
         channel_column=channel_column,
         time_column=time_column,
+        time_format=time_format,
         survey_column=survey_column,
         survey_kind=survey_kind,
         timezone=rules.timezone,
@@ -377,6 +413,7 @@ def _score_on_ray(input_path: Path, output: Path, **options) -> None:
             text_columns=options["text_columns"],
             channel_column=options["channel_column"],
             time_column=options["time_column"],
+            time_format=options["time_format"],
             timezone=rules.timezone,
             roles=Roles.of(LabelSchema.load(model_dir)),
         )

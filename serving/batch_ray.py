@@ -51,7 +51,14 @@ from nabiz.serving.batch.scoring import (
     jsonl_columns,
     score_chunk,
 )
-from nabiz.serving.batch.summary import TOP_ROWS, ScoreSummary, Tally, TopRow, queue_order
+from nabiz.serving.batch.summary import (
+    TOP_ROWS,
+    ScoreSummary,
+    Tally,
+    TopRow,
+    queue_order,
+    undated_example,
+)
 from nabiz.serving.priority import LEVELS, PriorityPolicy
 from nabiz.serving.ray_sizing import block_bytes_for, default_concurrency
 from nabiz.serving.writers import OutputError, arrow_schema, arrow_table, partial_path
@@ -228,7 +235,8 @@ class _Scorer:
             ]
             for item in tally.top:
                 item["file"] = file
-            reports.append((tally.to_json(), heapq.nsmallest(ERROR_EXAMPLES, errors)))
+            report = tally.to_json() | {"file": file}
+            reports.append((report, heapq.nsmallest(ERROR_EXAMPLES, errors)))
             rows += scored
             origins += [file] * len(part)
             numbers += part.index.tolist()
@@ -253,7 +261,8 @@ class SummaryCollector:
 
     def __init__(self, schema_tasks: dict[str, list[str]], top_n: int) -> None:
         self.top_n = top_n
-        self.rows = self.scored = self.failed = self.truncated = 0
+        self.rows = self.scored = self.failed = self.truncated = self.noted = self.undated = 0
+        self.first_undated: tuple[str, int, str] | None = None  # (file, row, why)
         self.labels = {task: dict.fromkeys(labels, 0) for task, labels in schema_tasks.items()}
         self.levels: dict[str, int] = {}
         self.top: list[dict[str, Any]] = []
@@ -265,8 +274,11 @@ class SummaryCollector:
             self._add(tally, errors)
 
     def _add(self, tally: dict[str, Any], errors: list[tuple[str, int, str]]) -> None:
-        for key in ("rows", "scored", "failed", "truncated"):
+        for key in ("rows", "scored", "failed", "truncated", "noted", "undated"):
             setattr(self, key, getattr(self, key) + tally[key])
+        if tally["first_undated"] is not None:  # the first in file order, whichever came first
+            first = (tally["file"], *tally["first_undated"])
+            self.first_undated = min(self.first_undated or first, first)
         for task, counts in tally["labels"].items():
             mine = self.labels.setdefault(task, {})
             for label, count in counts.items():
@@ -329,6 +341,7 @@ def score_with_ray(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     batch_size: int | None = None,
     *,
+    time_format: str | None = None,
     address: str | None = None,
     concurrency: int | None = None,
     num_gpus: float = 0.0,
@@ -372,7 +385,9 @@ def score_with_ray(
     read_columns = ray.remote(file_columns)
     per_file = ray.get([read_columns.remote(file, encoding, chunk_rows) for file in files])
     columns = union_columns(per_file)
-    plan = plan_output(columns, model, text_columns, id_column, channel_column, time_column)
+    plan = plan_output(
+        columns, model, text_columns, id_column, channel_column, time_column, time_format
+    )
     for file, present in zip(files, per_file, strict=True):
         missing = [name for name in plan.text_columns if name not in present]
         if missing:
@@ -443,6 +458,7 @@ def score_with_ray(
         for file, number, message in tally["errors"]
     ]
     top = [TopRow(**{k: v for k, v in item.items() if k != "file"}) for item in tally["top"]]
+    first = tally["first_undated"]  # (file, row, why) of the first row without a respond-by
     summary = ScoreSummary(
         input_path=Path(inputs),
         output_path=output_path,
@@ -450,6 +466,9 @@ def score_with_ray(
         scored=tally["scored"],
         failed=tally["failed"],
         truncated=tally["truncated"],
+        noted=tally["noted"],
+        undated=tally["undated"],
+        first_undated=undated_example(first[1:], first[0] if several else None) if first else None,
         text_columns=plan.text_columns,
         hints=unused_column_hints(plan.originals, plan.channel_column, plan.time_column),
         columns=[*(column.name for column in plan.columns), *names.values()],

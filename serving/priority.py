@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -80,26 +81,24 @@ def normalize_channel(value: str | None, policy: PriorityPolicy) -> str:
     return channel
 
 
-def compute_priority(
-    tasks: Mapping[str, TaskPrediction],
-    policy: PriorityPolicy,
-    channel: str | None = None,
-    received_at: datetime | None = None,
-    now: datetime | None = None,
-    cues: Sequence[str] = (),
-) -> Priority:
-    """Priority of one item from its task predictions (``cues``: see the module). ``received_at``
-    defaults to ``now``, which defaults to the clock (the only impure path). Raises
-    :class:`UnknownChannelError` for an unknown channel and :class:`PolicyError` when a task lacks
-    a label that one of the factors names."""
-    zone = policy.zone
-    channel_id = normalize_channel(channel, policy)
-    notes: list[str] = []
-    if received_at is None:
-        received_at = now if now is not None else datetime.now(UTC)
-        notes.append("alınma zamanı verilmedi: şimdiki zaman kullanıldı")
-    received = _aware(received_at, zone)
+@dataclass(frozen=True)
+class Assessment:
+    """Level, score and their reasons: a :class:`Priority` without the deadline, all that a row
+    whose channel or received-at time cannot be read still gets (its tags do not depend on them)."""
 
+    level: Level
+    score: float
+    reasons: list[str]
+    factors: dict[str, float]
+
+
+def assess(
+    tasks: Mapping[str, TaskPrediction], policy: PriorityPolicy, cues: Sequence[str] = ()
+) -> Assessment:
+    """The level and score of one item from its task predictions, with the factors' and cues'
+    reasons (the level's own reason first). Raises :class:`PolicyError` when a task lacks a label
+    that one of the factors names."""
+    notes: list[str] = []
     values: dict[str, float] = {}
     tops: dict[str, tuple[str, float]] = {}
     for name, factor in policy.factors.items():
@@ -119,10 +118,6 @@ def compute_priority(
     level = next(level for level in LEVELS if score >= policy.levels[level].min_score)
     level_policy = policy.levels[level]
 
-    target = policy.channels[channel_id]
-    deadline = answer_deadline(policy, channel_id, received, level_policy.time_factor)
-    respond_by = deadline.respond_by
-
     reasons = [f"seviye {level}: skor {score:.2f} ≥ {level_policy.min_score:.2f}"]
     ranked = sorted(contributions, key=lambda name: -contributions[name])
     for name in ranked:
@@ -137,24 +132,52 @@ def compute_priority(
     reasons.extend(cues)
     if not values:
         reasons.append("skoru belirleyecek görev yok: skor 0")
+    reasons.extend(notes)
+    factors = {name: round(value, SCORE_DIGITS) for name, value in contributions.items()}
+    return Assessment(level=level, score=score, reasons=reasons, factors=factors)
+
+
+def compute_priority(
+    tasks: Mapping[str, TaskPrediction],
+    policy: PriorityPolicy,
+    channel: str | None = None,
+    received_at: datetime | None = None,
+    now: datetime | None = None,
+    cues: Sequence[str] = (),
+) -> Priority:
+    """Priority of one item from its task predictions (``cues``: see the module): :func:`assess`
+    and the respond-by. ``received_at`` defaults to ``now``, which defaults to the clock (the only
+    impure path). Raises :class:`UnknownChannelError` for an unknown channel and
+    :class:`PolicyError` when a task lacks a label that one of the factors names."""
+    channel_id = normalize_channel(channel, policy)
+    notes: list[str] = []
+    if received_at is None:
+        received_at = now if now is not None else datetime.now(UTC)
+        notes.append("alınma zamanı verilmedi: şimdiki zaman kullanıldı")
+    received = _aware(received_at, policy.zone)
+    assessment = assess(tasks, policy, cues)
+    level_policy = policy.levels[assessment.level]
+    target = policy.channels[channel_id]
+    deadline = answer_deadline(policy, channel_id, received, level_policy.time_factor)
+
+    reasons = list(assessment.reasons)
     given = (channel or "").strip()
     if not given:
         reasons.append(f"kanal belirtilmedi: varsayılan {channel_id}")
     shown = channel_id if given in ("", channel_id) else f"{channel_id} ({given})"
     floor = " (en az süre)" if deadline.floored else ""
     reasons.append(
-        f"kanal {shown}: {target.describe()}; {level} ×{level_policy.time_factor:g} → "
+        f"kanal {shown}: {target.describe()}; {assessment.level} ×{level_policy.time_factor:g} → "
         f"{format_duration(deadline.work)}{floor}"
     )
     reasons.extend(deadline.pause_reasons())
     reasons.extend(notes)
-
     return Priority(
-        level=level,
-        score=score,
-        respond_by=respond_by,
+        level=assessment.level,
+        score=assessment.score,
+        respond_by=deadline.respond_by,
         reasons=reasons,
-        factors={name: round(value, SCORE_DIGITS) for name, value in contributions.items()},
+        factors=assessment.factors,
     )
 
 

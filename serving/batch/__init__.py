@@ -9,9 +9,10 @@ Promises:
 
 * **Every input row is an output row, in order**, with all its original columns followed by the
   prediction and priority columns. A row that cannot be scored — unreadable (the reader marked
-  it), empty text, an unknown channel, an unreadable time — gets a message in ``error`` and no
-  prediction. A row the reader read exactly but with a note (an Excel value in a column without
-  a header, left out) is scored and keeps the note in ``error``.
+  it), empty text — gets a message in ``error`` and no prediction. A row the reader read exactly
+  but with a note (an Excel value in a column without a header, left out) is scored and keeps the
+  note in ``error``; so is a row whose channel is unknown or whose time cannot be read, with no
+  ``respond_by`` (the tags and the level do not depend on them).
 * **Columns follow the model's schema**: per task ``<task>`` (the label; for a multi-label task
   the labels over their thresholds), ``<task>_score`` (the top label's score) and
   ``<task>_scores`` (every label's score, JSON); then ``truncated``, ``priority_level``,

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from nabiz.model.predictor import Predictor
-from nabiz.serving.batch.columns import find_column, resolve_text_columns
+from nabiz.serving.batch.columns import ColumnError, find_column, resolve_text_columns
+from nabiz.serving.batch.times import check_time_format
 from nabiz.serving.writers import Column
 from nabiz.tabular import ERROR_COLUMN
 
@@ -24,6 +25,7 @@ class OutputPlan:
     time_column: str | None
     names: dict[str, str]  # prediction column key → output name (renamed on a clash)
     columns: list[Column]
+    time_format: str | None = None  # a strptime format the time column is read with, else guessed
 
 
 def _prediction_columns(predictor: Predictor) -> list[Column]:
@@ -52,6 +54,7 @@ def plan_output(
     id_column: str | None,
     channel_column: str | None,
     time_column: str | None,
+    time_format: str | None = None,
 ) -> OutputPlan:
     originals = [column for column in originals if column != ERROR_COLUMN]
     texts = resolve_text_columns(originals, text_columns)
@@ -59,6 +62,11 @@ def plan_output(
     def optional(name: str | None, what: str) -> str | None:
         return find_column(originals, name, what) if name else None
 
+    if time_format:
+        try:
+            check_time_format(time_format)
+        except ValueError as exc:
+            raise ColumnError(str(exc)) from None
     taken = set(originals)
     names: dict[str, str] = {}
     columns = [Column(name, "text") for name in originals]
@@ -77,4 +85,5 @@ def plan_output(
         time_column=optional(time_column, "time column"),
         names=names,
         columns=columns,
+        time_format=time_format or None,
     )

@@ -11,7 +11,7 @@ import logging
 import math
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,12 +33,21 @@ from nabiz.serving.batch.resume import (
     state_path,
 )
 from nabiz.serving.batch.rows import estimate_rows
-from nabiz.serving.batch.summary import TOP_ROWS, ScoreSummary, Tally, TopRow, reading_notes
+from nabiz.serving.batch.summary import (
+    TOP_ROWS,
+    UNDATED_NOTE,
+    ScoreSummary,
+    Tally,
+    TopRow,
+    reading_notes,
+    undated_example,
+)
 from nabiz.serving.batch.times import parse_time
 from nabiz.serving.priority import (
     LEVELS,
     PriorityPolicy,
     UnknownChannelError,
+    assess,
     compute_priority,
     normalize_channel,
 )
@@ -107,6 +116,7 @@ def _options(
         "id_column": plan.id_column,
         "channel_column": plan.channel_column,
         "time_column": plan.time_column,
+        "time_format": plan.time_format,
         "columns": [asdict(column) for column in plan.columns],
         "model": {
             "name": predictor.info.name,
@@ -133,7 +143,7 @@ def score_chunk(
     masked (:mod:`nabiz.pii`) in what the model reads and in what is written."""
     names = plan.names
     rows: list[dict[str, Any]] = []
-    pending: list[tuple[int, str, str | None, datetime | None]] = []  # (position, text, ch, t)
+    pending: list[tuple[int, str, Arrival, str | None]] = []  # (position, text, arrival, note)
     records = chunk.to_dict("records")
     for position, (number, record) in enumerate(zip(chunk.index, records, strict=True)):
         row = {name: record.get(name) for name in plan.originals}
@@ -155,57 +165,49 @@ def score_chunk(
                 text = mask_text(text)
             if not has_visible_text(text):
                 error = f"empty text in {' + '.join(plan.text_columns)}"
-        channel = None
-        if error is None and plan.channel_column is not None:
-            value = record.get(plan.channel_column)
-            if not is_blank(value):
-                channel = str(value).strip()
-                try:
-                    normalize_channel(channel, policy)
-                except UnknownChannelError as problem:
-                    error = f"{plan.channel_column}: {problem}"
-        received = None
-        if error is None and plan.time_column is not None:
-            value = record.get(plan.time_column)
-            if not is_blank(value):
-                try:
-                    received = parse_time(value)
-                except ValueError as problem:
-                    error = f"{plan.time_column}: {problem}"
         if error is not None:
             if mask:  # an error quotes the value it could not read, which may be anything
                 error = mask_text(error)
             row[names["error"]] = error
             tally.add_error(int(number), error)
         else:
-            pending.append((position, text, channel, received, read_note))
+            pending.append((position, text, _arrival(record, plan, policy, mask), read_note))
 
     candidates = []
     for start in range(0, len(pending), batch_size):
         batch = pending[start : start + batch_size]
         predictions = predictor.predict([item[1] for item in batch])
-        for (position, text, channel, received, read_note), prediction in zip(
+        for (position, text, arrival, read_note), prediction in zip(
             batch, predictions, strict=True
         ):
             row = rows[position]
             _fill_prediction(row, prediction, predictor, names, tally)
-            priority = compute_priority(
-                prediction.tasks,
-                policy,
-                channel=channel,
-                received_at=received,
-                now=now,
-                cues=prediction.cues,
-            )
-            respond_by = priority.respond_by.isoformat() if priority.respond_by else None
+            number = int(chunk.index[position])
+            notes = [read_note] if read_note is not None else []
+            if not arrival.unread:
+                priority = compute_priority(
+                    prediction.tasks,
+                    policy,
+                    channel=arrival.channel,
+                    received_at=arrival.received,
+                    now=now,
+                    cues=prediction.cues,
+                )
+                respond_by = priority.respond_by.isoformat()
+            else:  # tagged and levelled all the same: neither depends on the arrival
+                priority = assess(prediction.tasks, policy, prediction.cues)
+                unread = " ve ".join(arrival.unread)
+                priority.reasons.append(f"yanıt için son hesaplanmadı: {unread} okunamadı")
+                respond_by = None
+                notes.append(UNDATED_NOTE + arrival.problem)
+                tally.add_undated(number, arrival.problem)
             row[names["priority_level"]] = str(priority.level)
             row[names["priority_score"]] = round(float(priority.score), 4)
             row[names["respond_by"]] = respond_by
             row[names["priority_reasons"]] = list(priority.reasons)
-            row[names["error"]] = read_note
+            row[names["error"]] = "; ".join(notes) or None
             level = str(priority.level)
             tally.levels[level] = tally.levels.get(level, 0) + 1
-            number = int(chunk.index[position])
             if read_note is not None:
                 tally.add_note(number, read_note)
             candidates.append(
@@ -226,6 +228,45 @@ def score_chunk(
     advance(len(rows) - len(pending))
     tally.rows += len(rows)
     return rows
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """A row's channel and received-at time as the priority reads them, and the columns of the two
+    that could not be read (with why): such a row loses its respond-by, not its tags."""
+
+    channel: str | None = None
+    received: datetime | None = None
+    unread: dict[str, str] = field(default_factory=dict)  # column → why
+
+    @property
+    def problem(self) -> str:
+        return "; ".join(f"{column}: {why}" for column, why in self.unread.items())
+
+
+def _arrival(
+    record: dict[str, Any], plan: OutputPlan, policy: PriorityPolicy, mask: bool
+) -> Arrival:
+    channel = received = None
+    unread: dict[str, str] = {}
+    if plan.channel_column is not None:
+        value = record.get(plan.channel_column)
+        if not is_blank(value):
+            channel = str(value).strip()
+            try:
+                normalize_channel(channel, policy)
+            except UnknownChannelError as problem:
+                unread[plan.channel_column] = str(problem)
+    if plan.time_column is not None:
+        value = record.get(plan.time_column)
+        if not is_blank(value):
+            try:
+                received = parse_time(value, plan.time_format)
+            except ValueError as problem:
+                unread[plan.time_column] = str(problem)
+    if mask:  # the message quotes the value, which may be anything (a TC number in a wrong column)
+        unread = {column: mask_text(why) for column, why in unread.items()}
+    return Arrival(channel, received, unread)
 
 
 def _shown(task: TaskSpec, prediction: Prediction) -> str:
@@ -312,6 +353,7 @@ def score_file(
     mask_personal_data: bool = True,
     sheet: str | None = None,
     header_row: int | None = None,
+    time_format: str | None = None,
 ) -> ScoreSummary:
     """Tag and prioritize every row of ``input_path`` and write ``output_path``.
 
@@ -325,7 +367,10 @@ def score_file(
     original). ``encoding`` overrides the detected text encoding of CSV/TSV/JSON Lines input.
     ``mask_personal_data`` masks ids, IBANs, cards, phones and e-mails in the text columns before
     scoring and writing (:mod:`nabiz.pii`). ``sheet`` and ``header_row`` choose where an Excel
-    (or CSV) table starts (:func:`nabiz.tabular.iter_table_chunks`).
+    (or CSV) table starts (:func:`nabiz.tabular.iter_table_chunks`). ``time_format`` reads the
+    time column with one strptime format (``%m/%d/%Y``) instead of the usual ones
+    (:func:`~nabiz.serving.batch.times.parse_time`). A row whose channel or time cannot be read is
+    tagged and levelled without a respond-by, and says why in its error column (a note).
     """
     started = time.perf_counter()
     input_path, output_path = Path(input_path), Path(output_path)
@@ -355,7 +400,13 @@ def score_file(
         first = next(chunks)
         read = dict(first.attrs)
         plan = plan_output(
-            list(first.columns), predictor, text_columns, id_column, channel_column, time_column
+            list(first.columns),
+            predictor,
+            text_columns,
+            id_column,
+            channel_column,
+            time_column,
+            time_format,
         )
         options = _options(plan, predictor, policy, output_path, reading)
         fingerprint = file_fingerprint(input_path)
@@ -462,6 +513,8 @@ def score_file(
             failed=tally.failed,
             truncated=tally.truncated,
             noted=tally.noted,
+            undated=tally.undated,
+            first_undated=undated_example(tally.first_undated),
             resumed_rows=resumed_rows,
             text_columns=plan.text_columns,
             hints=unused_column_hints(plan.originals, plan.channel_column, plan.time_column),

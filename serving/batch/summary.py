@@ -12,6 +12,7 @@ from nabiz.model.predictor import Predictor
 from nabiz.serving.priority import queue_key
 
 TOP_ROWS = 10
+UNDATED_NOTE = "note: no respond-by: "  # starts the error column of a row scored without one
 
 
 @dataclass
@@ -38,6 +39,8 @@ class ScoreSummary:
     failed: int = 0
     truncated: int = 0
     noted: int = 0  # scored rows with a note of the reader (an Excel value without a header)
+    undated: int = 0  # scored rows without a respond-by: their channel or time could not be read
+    first_undated: str | None = None  # why the first of them has none
     resumed_rows: int = 0  # rows an interrupted run had already written
     text_columns: list[str] = field(default_factory=list)
     hints: list[str] = field(default_factory=list)  # columns that look useful but were not read
@@ -66,6 +69,7 @@ class ScoreSummary:
             f"({self.scored:,} scored, {self.failed:,} with an error"
             + (f", {self.truncated:,} truncated" if self.truncated else "")
             + (f", {self.noted:,} scored with a note" if self.noted else "")
+            + (f", {self.undated:,} scored without a respond-by" if self.undated else "")
             + ")"
             + (
                 f"; {self.rows - self.resumed_rows:,} of them in this run, in {self.seconds:.1f} s "
@@ -83,6 +87,11 @@ class ScoreSummary:
                 f"warning: {self.noted:,} of {self.rows:,} rows have values right of the header's "
                 "last column (left out): is the header row right? --header-row N names it."
             )
+        if self.undated:
+            lines.append(
+                f"warning: {self.undated:,} scored rows have no respond-by (tags and level are "
+                f"there); their channel or time could not be read. First: {self.first_undated}"
+            )
         if self.nothing_scored:
             lines.append(
                 f"warning: no row was scored: all {self.rows:,} have an error (first ones below). "
@@ -99,7 +108,8 @@ class ScoreSummary:
                 "priority: " + ", ".join(f"{k} {v:,}" for k, v in self.priority_counts.items())
             )
         if self.error_examples:
-            lines.append("errors and notes (first ones):" if self.noted else "errors (first ones):")
+            noted = self.noted or self.undated
+            lines.append("errors and notes (first ones):" if noted else "errors (first ones):")
             lines.extend(f"  {message}" for message in self.error_examples)
         if self.top:
             lines.append(f"Highest priority ({len(self.top)}):")
@@ -119,7 +129,8 @@ class Tally:
 
     def __init__(self, predictor: Predictor, top_n: int) -> None:
         self.top_n = top_n
-        self.rows = self.scored = self.failed = self.truncated = self.noted = 0
+        self.rows = self.scored = self.failed = self.truncated = self.noted = self.undated = 0
+        self.first_undated: list | None = None  # [row, problem] of the first row without one
         self.labels = {task.name: dict.fromkeys(task.labels, 0) for task in predictor.schema.tasks}
         self.levels: dict[str, int] = {}
         self.top: list[dict[str, Any]] = []
@@ -134,6 +145,8 @@ class Tally:
                 "failed",
                 "truncated",
                 "noted",
+                "undated",
+                "first_undated",
                 "labels",
                 "levels",
                 "top",
@@ -156,8 +169,25 @@ class Tally:
         if len(self.errors) < 5:
             self.errors.append(f"row {row + 1}: {message}")
 
+    def add_undated(self, row: int, problem: str) -> None:
+        """A scored row without a respond-by: ``problem`` says which channel or time value could
+        not be read (its row's note is ``note: no respond-by: <problem>``)."""
+        self.undated += 1
+        if self.first_undated is None:
+            self.first_undated = [row, problem]
+        if len(self.errors) < 5:
+            self.errors.append(f"row {row + 1}: {UNDATED_NOTE}{problem}")
+
     def add_top(self, candidates: list[dict[str, Any]]) -> None:
         self.top = heapq.nsmallest(self.top_n, self.top + candidates, key=queue_order)
+
+
+def undated_example(first: list | tuple | None, file: str | None = None) -> str | None:
+    """The summary's words for the first row without a respond-by (``[row, problem]``)."""
+    if first is None:
+        return None
+    row, problem = first
+    return f"{file + ' ' if file else ''}row {row + 1}: {problem}"
 
 
 def queue_order(item: dict[str, Any]) -> tuple:

@@ -27,8 +27,9 @@ _EXCEL_EPOCH = datetime(1899, 12, 30)
 _EXCEL_SERIALS = (20090, 79993)
 
 
-def parse_time(value: Any) -> datetime:
-    """A received-at time from an export cell, timezone-aware.
+def parse_time(value: Any, time_format: str | None = None) -> datetime:
+    """A received-at time from an export cell; with ``time_format`` (a :func:`check_time_format`
+    strptime format, for exports written month-first) the cell's text is read with it alone.
 
     ISO 8601 (``2024-03-12T14:35``, ``…+03:00``, ``…Z``), Turkish day-first dates
     (``12.03.2024 14:35``, ``12/03/2024``), Unix seconds/milliseconds (UTC), or an Excel date
@@ -39,6 +40,12 @@ def parse_time(value: Any) -> datetime:
     """
     if isinstance(value, datetime):
         return value
+    if time_format is not None:
+        text = str(value).strip()
+        try:
+            return datetime.strptime(text, time_format)
+        except ValueError:
+            raise ValueError(f"cannot read the time {text[:40]!r} as {time_format!r}") from None
     days = value.number() if isinstance(value, NumberText) else None
     if days is not None and _EXCEL_SERIALS[0] <= days < _EXCEL_SERIALS[1]:
         return _EXCEL_EPOCH + timedelta(days=days)
@@ -55,7 +62,35 @@ def parse_time(value: Any) -> datetime:
             return datetime.strptime(text, pattern)
         except ValueError:
             continue
+    month_first = re.fullmatch(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})( .*)?", text)
+    if month_first and int(month_first[1]) <= 12 < int(month_first[3]) <= 31:
+        sep = month_first[2]
+        clock = " %H:%M" if month_first[5] else ""
+        hint = f"; it reads month-first: --time-format '%m{sep}%d{sep}%Y{clock}' reads it"
+    else:
+        hint = ""
     raise ValueError(
         f"cannot read the time {text[:40]!r}; use ISO 8601 (2024-03-12T14:35:00+03:00) "
-        "or day-first dates (12.03.2024 14:35)"
+        f"or day-first dates (12.03.2024 14:35){hint}"
     )
+
+
+def check_time_format(time_format: str) -> str:
+    """``time_format`` if it is a strptime format that names a day, a month and a year and reads
+    back what it writes; else a ``ValueError`` saying what is wrong (before any row is read)."""
+    sample = datetime(2024, 3, 12, 14, 35, 9)
+    missing = [
+        part
+        for part, codes in (("day", "dj"), ("month", "mbB"), ("year", "Yy"))
+        if not any(f"%{code}" in time_format for code in codes)
+    ]
+    if missing:
+        raise ValueError(
+            f"the time format {time_format!r} names no {' or '.join(missing)} "
+            "(strptime codes: %d day, %m month, %Y year, %H:%M time; e.g. '%m/%d/%Y %H:%M')"
+        )
+    try:
+        datetime.strptime(sample.strftime(time_format), time_format)
+    except ValueError as exc:
+        raise ValueError(f"the time format {time_format!r} cannot be read back: {exc}") from None
+    return time_format

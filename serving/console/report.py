@@ -24,7 +24,7 @@ from nabiz.serving.batch import ColumnError, normalize_column_name, parse_time, 
 from nabiz.serving.batch.columns import CHANNEL_COLUMN_NAMES, TIME_COLUMN_NAMES, named_like
 from nabiz.serving.console import analytics, rootcause, svg
 from nabiz.serving.console.frame import DEFAULT_ROLES, Roles, normalize_frame, urgency_index
-from nabiz.tabular import ERROR_COLUMN, is_blank, iter_table_chunks, join_text
+from nabiz.tabular import ERROR_COLUMN, is_blank, is_note, iter_table_chunks, join_text
 from nabiz.text import turkish_number
 
 SURVEY_KINDS = ("nps", "csat", "ces")
@@ -37,6 +37,7 @@ class ReportOptions:
     text_columns: list[str] | None = None
     channel_column: str | None = None
     time_column: str | None = None
+    time_format: str | None = None  # as `nabiz score --time-format` read the time column
     survey_column: str | None = None
     survey_kind: str | None = None
     timezone: str = "Europe/Istanbul"
@@ -82,14 +83,19 @@ def load_scored(path: Path, options: ReportOptions) -> tuple[pd.DataFrame, dict[
     errors = pd.Series(False, index=raw.index)
     if error_column in raw:
         messages = raw[error_column]
-        errors = messages.notna() & (messages.astype(str).str.strip() != "")
+        # a note (no respond-by, a value right of the header) marks a row that was scored
+        errors = (
+            messages.notna() & ~messages.map(is_note) & (messages.astype(str).str.strip() != "")
+        )
     ok = raw[~errors]
     frame = pd.DataFrame(
         {
             "id": ok.index.astype(str),
             "text": [join_text(v) for v in ok[text_columns].itertuples(index=False)],
             "channel": ok[channel] if channel else None,
-            "received_at": _times(ok[when], options.timezone) if when else None,
+            "received_at": _times(ok[when], options.timezone, options.time_format)
+            if when
+            else None,
             "sentiment": ok[roles.sentiment] if roles.sentiment else None,
             "topic": ok[roles.topic] if roles.topic else None,
             "level": ok[_prediction(columns, "priority_level") or "priority_level"],
@@ -169,7 +175,7 @@ def _survey(columns: list[str], options: ReportOptions) -> tuple[str | None, str
     return None, None
 
 
-def _times(values: pd.Series, tz: str) -> pd.Series:
+def _times(values: pd.Series, tz: str, time_format: str | None = None) -> pd.Series:
     """Times as UTC, read as the scorer reads them (:func:`parse_time`); a time without a zone
     is in the policy's zone, an unreadable one is NaT."""
     zone = ZoneInfo(tz)
@@ -178,7 +184,7 @@ def _times(values: pd.Series, tz: str) -> pd.Series:
         if is_blank(value):
             return None
         try:
-            moment = parse_time(value)
+            moment = parse_time(value, time_format)
         except ValueError:
             return None
         return (moment if moment.tzinfo else moment.replace(tzinfo=zone)).astimezone(UTC)
@@ -248,8 +254,9 @@ def build_report(frame: pd.DataFrame, read: dict[str, Any], options: ReportOptio
         causes.append(cause)
     sections["causes"] = causes
     sections["survey"] = analytics.survey_metrics(frame, "week", tz)
-    urgent = frame.assign(_due=frame["respond_by"].fillna(pd.Timestamp.max.tz_localize(UTC)))
-    urgent = urgent.sort_values(["level", "_due"], kind="stable").head(TOP_ITEMS)
+    # a row without a respond-by (its time or channel could not be read) after those with one
+    urgent = frame.sort_values(["level", "respond_by"], kind="stable", na_position="last")
+    urgent = urgent.head(TOP_ITEMS)
     sections["urgent"] = urgent.to_dict("records")
     env = Environment(
         loader=PackageLoader("nabiz.serving.console", "templates"),

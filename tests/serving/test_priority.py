@@ -21,6 +21,7 @@ from nabiz.serving.priority import (
     Priority,
     PriorityPolicy,
     UnknownChannelError,
+    assess,
     compute_priority,
     load_policy,
     normalize_channel,
@@ -420,6 +421,10 @@ def test_score_is_bounded_and_respond_by_follows_received_at(
     assert 0.0 <= result.score <= 1.0
     received = received_at if received_at.tzinfo else received_at.replace(tzinfo=IST)
     assert result.respond_by > received
+    # the level and score without a deadline (a row whose time could not be read) are the same
+    alone = assess(tasks, policy)
+    assert (alone.level, alone.score, alone.factors) == (result.level, result.score, result.factors)
+    assert result.reasons[: len(alone.reasons)] == alone.reasons
 
 
 @settings(max_examples=200, deadline=None)

@@ -141,9 +141,11 @@ def test_ray_and_local_engines_give_the_same_rows_and_counts(
         assert_same_answers(part.drop(columns=[SOURCE_FILE, SOURCE_ROW]), local)
 
     summaries = [summary for _, summary in runs.values()]
-    for field in ["rows", "scored", "failed", "truncated"]:
+    for field in ["rows", "scored", "failed", "truncated", "noted", "undated"]:
         assert getattr(summary, field) == sum(getattr(s, field) for s in summaries), field
-    assert summary.failed == int(ray_table["error"].notna().sum()) > 0
+    notes = ray_table["error"].dropna().str.startswith("note: ")
+    assert summary.failed == int((~notes).sum()) > 0
+    assert summary.undated == int(notes.sum()) > 0
     for task, counts in summary.label_counts.items():
         assert counts == {
             label: sum(s.label_counts[task][label] for s in summaries) for label in counts
@@ -296,6 +298,9 @@ def test_the_summary_adds_up_reports_and_keeps_the_first_errors():
         "scored": 2,
         "failed": 1,
         "truncated": 0,
+        "noted": 0,
+        "undated": 1,
+        "first_undated": [2, "tarih: cannot read the time 'dün'"],
         "labels": {"sentiment": {"olumsuz": 2, "olumlu": 0}},
         "levels": {"P2": 2},
         "top": [],
@@ -304,7 +309,10 @@ def test_the_summary_adds_up_reports_and_keeps_the_first_errors():
     top = {"row": 4, "id": None, "priority_level": "P1", "priority_score": 0.9}
     top |= {"respond_by": None, "labels": {}, "text": "x", "file": "b.csv"}
     collector.add(
-        [(tally, [("b.csv", 7, "empty")]), ({**tally, "top": [top]}, [("a.csv", 9, "x")])]
+        [
+            (tally | {"file": "b.csv"}, [("b.csv", 7, "empty")]),
+            (tally | {"top": [top], "file": "a.csv"}, [("a.csv", 9, "x")]),
+        ]
     )
     result = collector.result()
     assert (result["rows"], result["scored"], result["failed"]) == (6, 4, 2)
@@ -312,3 +320,4 @@ def test_the_summary_adds_up_reports_and_keeps_the_first_errors():
     assert result["levels"] == {"P2": 4}
     assert result["errors"] == [("a.csv", 9, "x"), ("b.csv", 7, "empty")]
     assert result["top"] == [top]
+    assert result["undated"] == 2 and result["first_undated"][:2] == ("a.csv", 2)

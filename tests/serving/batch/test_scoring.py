@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -24,6 +25,7 @@ from tests.serving.batch.inputs import (
     NOW,
     REPO,
     ROWS,
+    UNDATED_IDS,
     FakePredictor,
     check_rows,
     jsonl_rows,
@@ -60,13 +62,14 @@ def test_every_input_format_keeps_rows_columns_and_turkish_text(tmp_path, name, 
     if name.endswith(".jsonl"):
         ids.insert(2, "")  # the broken line is a row of its own, with an error
         bad.add("")
-    check_rows(table, predictor, ids, bad)
+    check_rows(table, predictor, ids, bad, UNDATED_IDS)
     kept = table[table["id"] == "5"].iloc[0]
     assert kept["yorum"] == ROWS[4][4]
     assert kept["baslik"] == "Şube"
     assert summary.rows == len(ids)
     assert summary.failed == len(bad)
     assert summary.scored == len(ids) - len(bad)
+    assert summary.undated == len(UNDATED_IDS)
     assert summary.text_columns == ["baslik", "yorum"]
     assert sum(summary.label_counts["sentiment"].values()) == summary.scored
     if name.endswith(".jsonl"):
@@ -83,7 +86,7 @@ def test_every_output_format(tmp_path, extension, predictor, policy):
     assert output.is_file()
     assert not partial_path(output).exists() and not state_path(output).exists()
     table = read_output(output)
-    check_rows(table, predictor, [row[0] for row in ROWS], BAD_IDS)
+    check_rows(table, predictor, [row[0] for row in ROWS], BAD_IDS, UNDATED_IDS)
     expected = read_output(reference)
     for column in ["sentiment", "topic", "priority_level", "respond_by", "error"]:
         assert texts(table[column]) == texts(expected[column])
@@ -99,20 +102,52 @@ def test_every_output_format(tmp_path, extension, predictor, policy):
         assert isinstance(first["priority_reasons"], list)
 
 
-def test_bad_rows_get_an_error_and_no_prediction(tmp_path, predictor, policy):
+def test_a_row_without_visible_text_gets_an_error_and_no_prediction(tmp_path, predictor, policy):
     source = write_input(tmp_path / "in.csv")
     output = tmp_path / "out.jsonl"
     summary = score_file(source, output, predictor, policy, **KEYS, progress=False, now=NOW)
     rows = {row["id"]: row for row in jsonl_rows(output)}
     assert "empty text" in rows["4"]["error"]
-    assert "unknown channel 'faks'" in rows["7"]["error"]
-    assert "dün akşam" in rows["8"]["error"]
-    for bad in BAD_IDS:
-        assert rows[bad]["sentiment"] is None and rows[bad]["priority_score"] is None
+    assert rows["4"]["sentiment"] is None and rows["4"]["priority_score"] is None
     assert rows["6"]["error"] is None  # a missing time is fine
-    assert summary.failed == 3 and len(summary.error_examples) == 3
+    assert summary.failed == 1
     assert {top.id for top in summary.top} <= set(rows) - BAD_IDS
     assert "Highest priority" in summary.render()
+
+
+def test_an_unknown_channel_or_unreadable_time_costs_the_row_its_respond_by_not_its_tags(
+    tmp_path, predictor, policy
+):
+    source = write_input(tmp_path / "in.csv")
+    output = tmp_path / "out.jsonl"
+    summary = score_file(source, output, predictor, policy, **KEYS, progress=False, now=NOW)
+    rows = {row["id"]: row for row in jsonl_rows(output)}
+    channel, time = rows["7"], rows["8"]
+    assert channel["error"].startswith("note: no respond-by: kanal: unknown channel 'faks'")
+    assert time["error"].startswith("note: no respond-by: tarih: cannot read the time 'dün akşam'")
+    for row in (channel, time):
+        assert row["sentiment"] and row["priority_level"] and row["respond_by"] is None
+    assert channel["priority_reasons"][-1] == "yanıt için son hesaplanmadı: kanal okunamadı"
+    assert time["priority_reasons"][-1] == "yanıt için son hesaplanmadı: tarih okunamadı"
+    assert summary.undated == 2 and summary.failed == 1
+    assert "2 scored without a respond-by" in summary.render()
+    assert "First: row 7: kanal: unknown channel 'faks'" in summary.render()
+
+
+def test_a_month_first_date_names_the_format_that_reads_it_and_that_format_reads_it(
+    tmp_path, predictor, policy
+):
+    source = tmp_path / "in.csv"
+    source.write_text("id,yorum,tarih\n1,Kartımdan iki kez çekildi,12/31/2025 14:05\n", "utf-8")
+    output = tmp_path / "out.jsonl"
+    summary = score_file(source, output, predictor, policy, time_column="tarih", progress=False)
+    assert "--time-format '%m/%d/%Y %H:%M' reads it" in summary.render()
+    score_file(
+        source, output, predictor, policy, time_column="tarih", time_format="%m/%d/%Y %H:%M",
+        progress=False, now=datetime(2026, 1, 2, 9, 0),
+    )  # fmt: skip
+    row = jsonl_rows(output)[0]
+    assert row["error"] is None and row["respond_by"].startswith("2026-")
 
 
 def test_a_row_whose_text_is_only_zero_width_characters_gets_an_error(tmp_path, predictor, policy):
@@ -221,7 +256,9 @@ def test_cli_scores_the_sample_export(tmp_path, tiny_model_source):
     assert "Highest priority" in result.output and "sentiment:" in result.output
     table = read_table(output)
     assert len(table) == 40
-    assert table["error"].notna().sum() == 4  # two empty rows, a bad date, an unknown channel
+    errors = table["error"].dropna()
+    assert len(errors) == 4  # two empty rows; a bad date and an unknown channel (notes)
+    assert errors.str.startswith("note: no respond-by: ").sum() == 2
 
     result = CliRunner().invoke(
         app, ["score", str(output), "-o", str(tmp_path / "x.csv"), "-t", "nope"],

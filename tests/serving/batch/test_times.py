@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nabiz.serving.batch import parse_time
+from nabiz.serving.batch.times import check_time_format
 from nabiz.tabular import NumberText
 
 
@@ -50,3 +51,36 @@ def test_an_excel_date_serial_typed_as_a_number_is_a_time():
 def test_a_number_outside_the_serials_or_a_serial_written_as_text_is_refused(value):
     with pytest.raises(ValueError, match="cannot read the time"):
         parse_time(value)
+
+
+def test_a_month_first_date_is_refused_naming_the_format_that_reads_it():
+    with pytest.raises(ValueError, match=r"month-first: --time-format '%m/%d/%Y' reads it"):
+        parse_time("12/31/2025")
+
+
+def test_only_a_date_that_fits_month_first_alone_gets_the_hint():
+    """12/03/2025 fits both orders and is read day-first (Turkish exports); 31/31/2025 fits
+    neither."""
+    assert parse_time("12/03/2025") == datetime(2025, 3, 12)
+    with pytest.raises(ValueError) as refused:
+        parse_time("31/31/2025")
+    assert "month-first" not in str(refused.value)
+
+
+def test_a_named_format_alone_reads_the_cell():
+    assert parse_time("12/31/2025 14:05", "%m/%d/%Y %H:%M") == datetime(2025, 12, 31, 14, 5)
+    with pytest.raises(ValueError, match="as '%m/%d/%Y'"):
+        parse_time("31.12.2025", "%m/%d/%Y")  # the usual formats are not tried behind it
+
+
+@pytest.mark.parametrize(
+    ("time_format", "why"),
+    [
+        ("%H:%M", "names no day or month or year"),
+        ("%m/%d", "names no year"),
+        ("%d.%m.%Y %Q", "cannot be read back"),
+    ],
+)
+def test_a_time_format_without_a_date_or_that_cannot_be_read_back_is_refused(time_format, why):
+    with pytest.raises(ValueError, match=why):
+        check_time_format(time_format)
