@@ -56,8 +56,10 @@ from nabiz.serving.middleware import (
     RETRY_AFTER_S,
     BodyLimitMiddleware,
     ConcurrencyLimitMiddleware,
+    JsonBodyMiddleware,
     RequestContextMiddleware,
 )
+from nabiz.serving.openapi import complete_openapi
 from nabiz.serving.priority import load_policy
 from nabiz.settings import Settings, get_settings
 
@@ -367,6 +369,7 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
     for name in (*names, "alerts", "keyring", "database_watcher"):
         setattr(app.state, name, None)
 
+    app.add_middleware(JsonBodyMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes(settings))
     app.add_middleware(ConcurrencyLimitMiddleware, limit=settings.max_concurrent_requests)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)  # outermost: ids on every answer
@@ -389,6 +392,7 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
     app.include_router(insights_router)
     install_console(app, docs=settings.public_docs)
     app.include_router(alerts_router)
+    complete_openapi(app)
     return app
 
 

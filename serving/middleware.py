@@ -138,3 +138,43 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, counted, send)
+
+
+JSON_MEDIA_TYPES = ("application/json",)
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media in JSON_MEDIA_TYPES or media.endswith("+json")
+
+
+class JsonBodyMiddleware:
+    """A body sent to the API (``/v1/…``) without a JSON ``Content-Type`` gets 415.
+
+    Why: FastAPI reads a body as JSON only when its type says JSON (``strict_content_type``), so a
+    CRM that posted ``text/plain``, a form or no type at all got a 422 "Input should be a valid
+    dictionary" about a body it had sent, which reads as a fault in the body rather than in the
+    header. A request without a body is not checked.
+    """
+
+    def __init__(self, app: ASGIApp, prefix: str = "/v1/") -> None:
+        self.app = app
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(self.prefix):
+            headers = Headers(scope=scope)
+            content_type = headers.get("content-type")
+            has_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+            if has_body and not _is_json(content_type or ""):
+                named = f"Content-Type {content_type[:80]!r}" if content_type else "no Content-Type"
+                response = JSONResponse(
+                    {
+                        "detail": f"a body with {named}: send it as application/json",
+                        "request_id": scope.get("state", {}).get("request_id"),
+                    },
+                    status_code=415,
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

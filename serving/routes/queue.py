@@ -83,6 +83,14 @@ router = APIRouter(prefix="/v1", tags=["queue"])
 FeedbackIdPath = Annotated[str, Path(min_length=1, max_length=ID_MAX_LENGTH), Storable]
 MAX_OFFSET = 1_000_000_000  # beyond any queue; keeps the number inside every database's integer
 NOT_FOUND = {404: {"description": "No feedback with this id."}}
+WITH_ETAG = {
+    "headers": {
+        "ETag": {
+            "description": 'The item\'s version ("3"): send it back in `If-Match` to change it.',
+            "schema": {"type": "string"},
+        }
+    }
+}
 AUTH = {
     401: {"description": "No API key, or an unknown or revoked one."},
     403: {"description": "The API key lacks the scope this route needs."},
@@ -132,7 +140,8 @@ def _not_found(error: repository.FeedbackNotFoundError) -> HTTPException:
     response_model=FeedbackPublic,
     status_code=status.HTTP_201_CREATED,
     responses={
-        200: {"description": "Already stored with this id and text: the stored item."},
+        200: {"description": "Already stored with this id and text: the stored item.", **WITH_ETAG},
+        201: WITH_ETAG,
         409: {"description": "The id is taken by a different text, channel or survey answer."},
         **AUTH,
     },
@@ -198,7 +207,7 @@ async def create_feedback(
 @router.get(
     "/feedback/{feedback_id}",
     response_model=FeedbackPublic,
-    responses={**NOT_FOUND, **AUTH},
+    responses={200: WITH_ETAG, **NOT_FOUND, **AUTH},
 )
 def read_feedback(
     feedback_id: FeedbackIdPath,
@@ -220,6 +229,7 @@ def read_feedback(
     "/feedback/{feedback_id}",
     response_model=FeedbackPublic,
     responses={
+        200: WITH_ETAG,
         **NOT_FOUND,
         **AUTH,
         412: {"description": "If-Match names an older version: the item changed meanwhile."},
