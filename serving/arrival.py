@@ -32,6 +32,20 @@ def plausible_arrival(moment: datetime) -> datetime:
 ArrivalTime = Annotated[datetime, AfterValidator(plausible_arrival)]
 
 
+def in_zone(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
+    """``moment`` with ``zone`` where it has no UTC offset: how a filter's bound such as
+    ``received_from=2026-12-07`` (midnight) is read, as ``received_at`` is."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=zone)
+
+
+TIME_BOUND_HELP = (
+    "ISO 8601; without a UTC offset it is read in the policy's timezone, and a date alone "
+    "(2026-12-07) is that day's midnight."
+)
+
+
 class FutureArrivalError(ValueError):
     """``received_at`` lies further in the future than the allowed clock skew."""
 

@@ -30,9 +30,9 @@ import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Depends, Query
 from fastapi.exceptions import RequestValidationError
-from pydantic import AwareDatetime
 from sqlalchemy import func, select
 
+from nabiz.serving.arrival import TIME_BOUND_HELP, ArrivalTime, in_zone
 from nabiz.serving.auth import require
 from nabiz.serving.console import aggregate, analytics, rootcause, schemas, summaries
 from nabiz.serving.console.aggregate import Window
@@ -57,8 +57,10 @@ router = APIRouter(
 )
 
 PeriodQuery = Annotated[Literal["day", "week"], Query(description="Calendar day or ISO week.")]
-FromQuery = Annotated[AwareDatetime | None, Query(description="Received at or after.")]
-ToQuery = Annotated[AwareDatetime | None, Query(description="Received before.")]
+FromQuery = Annotated[
+    ArrivalTime | None, Query(description=f"Received at or after. {TIME_BOUND_HELP}")
+]
+ToQuery = Annotated[ArrivalTime | None, Query(description=f"Received before. {TIME_BOUND_HELP}")]
 
 
 def _roles(predictor) -> Roles:
@@ -78,7 +80,7 @@ def trends(
 ) -> schemas.TrendsPublic:
     """Per period: volume, negative share, mean urgency; and answers within target per channel."""
     connection = session.connection()
-    window = Window(received_from, received_to)
+    window = Window(in_zone(received_from, policy.zone), in_zone(received_to, policy.zone))
     counts = aggregate.trend_counts(
         connection, window, period, by, policy.timezone, _roles(predictor)
     )
@@ -190,7 +192,7 @@ def survey(
     received_to: ToQuery = None,
 ) -> schemas.SurveyPublic:
     """NPS (% promoters − % detractors), CSAT (% 4-5) and CES (mean), with topic impacts."""
-    window = Window(received_from, received_to)
+    window = Window(in_zone(received_from, policy.zone), in_zone(received_to, policy.zone))
     counts = aggregate.score_counts(
         session.connection(), window, period, policy.timezone, _roles(predictor)
     )

@@ -49,11 +49,16 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
 from nabiz.model.schema import TaskRole
-from nabiz.serving.arrival import FutureArrivalError, resolve_arrival
+from nabiz.serving.arrival import (
+    TIME_BOUND_HELP,
+    ArrivalTime,
+    FutureArrivalError,
+    in_zone,
+    resolve_arrival,
+)
 from nabiz.serving.auth import AdminScope, QueueReadScope, QueueWriteScope
 from nabiz.serving.deps import SettingsDep
 from nabiz.serving.inputs import Storable, mask_off_loop
@@ -328,10 +333,10 @@ def read_queue(
         bool, Query(description="Only items past their respond_by and not resolved.")
     ] = False,
     received_from: Annotated[
-        AwareDatetime | None, Query(description="Received at or after (with a UTC offset).")
+        ArrivalTime | None, Query(description=f"Received at or after. {TIME_BOUND_HELP}")
     ] = None,
     received_to: Annotated[
-        AwareDatetime | None, Query(description="Received before (with a UTC offset).")
+        ArrivalTime | None, Query(description=f"Received before. {TIME_BOUND_HELP}")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
@@ -377,8 +382,8 @@ def read_queue(
         labels=labels,
         levels=tuple(level or ()),
         overdue_at=now if overdue else None,
-        received_from=received_from,
-        received_to=received_to,
+        received_from=in_zone(received_from, policy.zone),
+        received_to=in_zone(received_to, policy.zone),
     )
     count, rows = repository.list_queue(session, filters, limit=limit, offset=offset, now=now)
     return QueuePage(

@@ -8,7 +8,7 @@ double charge ("çift çekim") — the root cause the endpoints must find.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from fastapi import FastAPI
@@ -155,8 +155,22 @@ def test_queue_filters_by_arrival_range(client, seeded):
     assert page["count"] == expected
 
 
-def test_queue_refuses_a_time_without_zone(client):
-    response = client.get("/v1/queue", params={"received_from": "2026-11-01T00:00:00"})
+def test_a_bound_without_an_offset_is_read_in_the_policys_timezone(client, seeded):
+    """A date alone is that day's midnight in Istanbul (21:00 UTC the day before), as a
+    ``received_at`` without an offset is read."""
+    istanbul = timezone(timedelta(hours=3))
+    start = (END - timedelta(days=3)).astimezone(istanbul).replace(hour=0, minute=0, second=0)
+    aware = {"received_from": start.isoformat()}
+    for naive in (start.date().isoformat(), start.replace(tzinfo=None).isoformat()):
+        for route in ("/v1/queue", "/v1/insights/trends"):
+            expected = client.get(route, params=aware)
+            answer = client.get(route, params={"received_from": naive})
+            assert answer.status_code == 200, answer.text
+            assert answer.json() == expected.json(), (route, naive)
+
+
+def test_a_bound_that_is_not_a_time_is_a_422_naming_it(client):
+    response = client.get("/v1/queue", params={"received_from": "07.12.2026"})
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["query", "received_from"]
 
