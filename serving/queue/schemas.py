@@ -11,6 +11,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -28,9 +29,19 @@ MAX_TEXT_CHARS = get_settings().max_text_chars
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
 
+
+def _not_a_dot_segment(value: str) -> str:
+    """``.`` and ``..`` are path segments to every URL library: ``GET /v1/feedback/..`` is sent
+    as ``GET /v1/``, so an item stored under them could never be read, changed or deleted."""
+    if value in (".", ".."):
+        raise ValueError(f"{value!r} cannot be an id: URLs read it as a folder step")
+    return value
+
+
 FeedbackId = Annotated[
     str,
     StringConstraints(min_length=1, max_length=ID_MAX_LENGTH, pattern=r"^[^\s/]+$"),
+    AfterValidator(_not_a_dot_segment),
     Storable,
 ]
 LabelValue = str | list[str]
@@ -59,7 +70,9 @@ class FeedbackCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: FeedbackId = Field(description="The client's id of this feedback; no spaces or '/'.")
+    id: FeedbackId = Field(
+        description="The client's id of this feedback; no spaces or '/', not '.' or '..'."
+    )
     text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
     channel: str | None = Field(
         default=None, max_length=64, description="Where it came from; normalized by the policy."

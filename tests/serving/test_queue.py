@@ -234,6 +234,8 @@ def test_post_same_id_other_text_is_a_conflict(client):
         ({"id": "a", "text": ""}, "text"),
         ({"id": "a/b", "text": "metin"}, "id"),
         ({"id": "", "text": "metin"}, "id"),
+        ({"id": ".", "text": "metin"}, "id"),  # a URL path's dot segments: never reachable
+        ({"id": "..", "text": "metin"}, "id"),
         ({"id": "a", "text": "metin", "received_at": "2999-03-03T09:00:00+03:00"}, "received_at"),
         ({"id": "a", "text": "metin", "received_at": "2999-03-03T09:00:00"}, "received_at"),
         ({"id": "a", "text": "metin", "channel": "güvercin"}, "channel"),
