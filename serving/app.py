@@ -160,7 +160,11 @@ async def _not_ready(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _database_down(request: Request, exc: Exception) -> JSONResponse:
+    from nabiz.serving.queue.db import is_missing_table
+
     log.warning("queue database error: %s", type(exc).__name__)
+    if isinstance(exc, DBAPIError) and is_missing_table(exc):  # SQLite's: an OperationalError
+        request.app.state.database_ready = False  # the watcher migrates it within a second
     return JSONResponse(
         {
             "detail": "the queue database is unreachable or timed out; retry later",
@@ -174,8 +178,13 @@ async def _database_down(request: Request, exc: Exception) -> JSONResponse:
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     """A statement the database refused: a 500, logged by its first line only. Handled here,
     not by :func:`_unexpected`, because Starlette logs an unhandled error's whole traceback, and
-    PostgreSQL's message goes on with "DETAIL: Failing row contains (…)", the customer's text."""
+    PostgreSQL's message goes on with "DETAIL: Failing row contains (…)", the customer's text.
+    A missing table is a database that lost its schema: a 503 while the watcher migrates it."""
     assert isinstance(exc, DBAPIError)
+    from nabiz.serving.queue.db import is_missing_table
+
+    if is_missing_table(exc):  # PostgreSQL's
+        return await _database_down(request, exc)
     first_line = (str(exc.orig) if exc.orig is not None else "").strip().split("\n", 1)[0]
     rid = _request_id(request)
     log.error("request %s failed: %s: %s", rid, type(exc).__name__, first_line)
@@ -282,6 +291,12 @@ async def prepare_database(app: FastAPI, settings: Settings) -> None:
     from nabiz.serving.queue.db import upgrade_database
 
     timeout = settings.database_timeout_s * 4  # migrations may run a few statements
+    if app.state.database_ready and not await _still_migrated(app, settings):
+        log.warning(
+            "the queue database has lost its tables (dropped and created again?): "
+            "migrating it again"
+        )
+        app.state.database_ready = False
     if not app.state.database_ready:
         try:
             await asyncio.wait_for(
@@ -292,6 +307,19 @@ async def prepare_database(app: FastAPI, settings: Settings) -> None:
             log.warning("queue database migration failed: %s", type(error).__name__)
             return
     await app.state.keyring.refresh(app.state.session_factory, settings.database_timeout_s)
+
+
+async def _still_migrated(app: FastAPI, settings: Settings) -> bool:
+    """False only when the database answers but its tables are gone; an unreachable one is not
+    marked here (its routes answer 503 by themselves, and come back with it)."""
+    from nabiz.serving.queue.db import is_migrated
+
+    try:
+        return await asyncio.wait_for(
+            asyncio.to_thread(is_migrated, app.state.session_factory), settings.database_timeout_s
+        )
+    except Exception:  # unreachable or slow: nothing to migrate yet
+        return True
 
 
 async def watch_database(app: FastAPI, settings: Settings) -> None:

@@ -17,8 +17,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -169,3 +170,26 @@ def current_revision(url: str | URL | Engine | None = None) -> str | None:
     finally:
         if engine is not url:
             engine.dispose()
+
+
+def is_migrated(session_factory: sessionmaker[Session]) -> bool:
+    """Whether the database holds the queue's tables (its version table has a row); raises when
+    the database cannot be reached. A database dropped and created again under a running server
+    answers ``SELECT 1`` but has no tables: every queue route failed with a 500 until a restart.
+    """
+    with session_factory() as session:
+        session.execute(text("SELECT 1"))  # unreachable: raise, not "not migrated"
+        try:
+            return session.execute(text(f"SELECT 1 FROM {VERSION_TABLE}")).first() is not None
+        except DBAPIError as error:
+            if is_missing_table(error):
+                return False
+            raise
+
+
+def is_missing_table(error: DBAPIError) -> bool:
+    """A statement refused because a table does not exist (PostgreSQL 42P01, SQLite's "no such
+    table"): the database lost its schema, which a migration mends, not a 500."""
+    original = error.orig
+    code = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    return code == "42P01" or "no such table" in str(original)

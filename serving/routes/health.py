@@ -1,8 +1,10 @@
 """Probes and descriptions: ``/healthz``, ``/readyz``, ``/v1/model``, ``/metrics``.
 
 ``/healthz`` answers as long as the process serves HTTP (liveness). ``/readyz`` answers 200 only
-when the model is loaded, the inference worker runs and the database answers ``SELECT 1`` within
-``READY_DB_TIMEOUT`` seconds; otherwise 503 with what failed (readiness).
+when the model is loaded, the inference worker runs and the database answers within
+``READY_DB_TIMEOUT`` seconds with the queue's tables in it (a database dropped and created again is
+"not migrated" until the server's watcher migrates it, within seconds); otherwise 503 with what
+failed (readiness).
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ import asyncio
 
 from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from nabiz.serving.auth import BEARER, require
 from nabiz.serving.deps import MetricsDep, PolicyDep, PredictorDep, SettingsDep
+from nabiz.serving.queue.db import is_migrated
 from nabiz.serving.schemas import ErrorResponse, Health, Limits, ModelPublic, Readiness
 
 READY_DB_TIMEOUT = 3.0
@@ -26,11 +28,6 @@ router = APIRouter()
 async def healthz() -> Health:
     """The process is up and serving HTTP."""
     return Health()
-
-
-def _ping_database(session_factory) -> None:
-    with session_factory() as session:
-        session.execute(text("SELECT 1"))
 
 
 @router.get(
@@ -52,10 +49,10 @@ async def readyz(request: Request) -> Response:
         checks["database"] = "not configured"
     else:
         try:
-            await asyncio.wait_for(
-                asyncio.to_thread(_ping_database, session_factory), READY_DB_TIMEOUT
+            migrated = await asyncio.wait_for(
+                asyncio.to_thread(is_migrated, session_factory), READY_DB_TIMEOUT
             )
-            checks["database"] = "ok"
+            checks["database"] = "ok" if migrated else "reachable, not migrated yet"
         except TimeoutError:
             checks["database"] = f"no answer within {READY_DB_TIMEOUT:g} s"
         except Exception as error:  # report, never raise: this is a probe

@@ -1,0 +1,91 @@
+"""A queue database dropped and created again under a running server: 503s, then migrated again."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy import make_url
+from sqlalchemy import text as sa_text
+
+from nabiz.serving.app import create_app
+from nabiz.serving.queue.db import VERSION_TABLE, make_engine
+from nabiz.serving.queue.models import Base
+from tests.serving.live import live_server
+
+TEXT = "İnternetim üç gündür çekmiyor, arıza kaydı açın."
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_url(request, tmp_path) -> Iterator[str]:
+    """An empty database of each backend, for this test alone (it loses its tables)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'queue.db'}"
+        return
+    psycopg = pytest.importorskip("psycopg")
+    admin = make_url(
+        os.environ.get("NABIZ_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    ).set(drivername="postgresql")
+    try:
+        connection = psycopg.connect(admin.render_as_string(False), autocommit=True)
+    except psycopg.OperationalError as error:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is not reachable and CI is set: {error}")
+        pytest.skip(f"PostgreSQL is not reachable: {error}")
+    name = f"nabiz_lost_{uuid.uuid4().hex[:12]}"
+    with connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+        try:
+            url = admin.set(drivername="postgresql+psycopg", database=name)
+            yield url.render_as_string(hide_password=False)
+        finally:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def drop_every_table(url: str) -> None:
+    engine = make_engine(url)
+    Base.metadata.drop_all(engine)
+    with engine.begin() as connection:
+        connection.execute(sa_text(f"DROP TABLE {VERSION_TABLE}"))
+    engine.dispose()
+
+
+def test_a_database_that_lost_its_tables_answers_503_then_is_migrated_again(
+    make_settings, serving_predictor, fresh_url
+):
+    settings = make_settings(database_url=fresh_url, database_timeout_s=2)
+    app = create_app(settings, predictor=serving_predictor)
+    with live_server(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+        assert client.post("/v1/feedback", json={"id": "before", "text": TEXT}).status_code == 201
+        drop_every_table(fresh_url)
+
+        queue = client.get("/v1/queue")
+        assert queue.status_code == 503, queue.text  # not a 500: retry, it mends itself
+        assert int(queue.headers["retry-after"]) > 0
+
+        deadline = time.monotonic() + 15
+        while client.get("/readyz").status_code != 200:
+            assert time.monotonic() < deadline, client.get("/readyz").json()
+            time.sleep(0.2)
+        assert client.post("/v1/feedback", json={"id": "after", "text": TEXT}).status_code == 201
+        assert [item["id"] for item in client.get("/v1/queue").json()["items"]] == ["after"]
+
+
+def test_readiness_says_a_database_without_the_tables_is_not_migrated(
+    make_settings, serving_predictor, fresh_url
+):
+    settings = make_settings(database_url=fresh_url, database_timeout_s=2)
+    app = create_app(settings, predictor=serving_predictor)
+    with live_server(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+        assert client.get("/readyz").status_code == 200
+        watcher = app.state.database_watcher  # stop it mending, from the server's own loop
+        watcher.get_loop().call_soon_threadsafe(watcher.cancel)
+        time.sleep(0.2)
+        drop_every_table(fresh_url)
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["database"] == "reachable, not migrated yet"
