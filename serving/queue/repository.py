@@ -10,7 +10,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, delete, exists, func, select
@@ -237,6 +237,14 @@ def _sync_label_rows(row: Feedback) -> None:
     ]
 
 
+SAME_INSTANT = timedelta(milliseconds=1)  # what every backend stores of a time, and more
+
+
+def _aware_utc(moment: datetime) -> datetime:
+    """SQLite hands times back without their offset: they were stored in UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def create_or_get_feedback(
     session: Session,
     *,
@@ -248,6 +256,7 @@ def create_or_get_feedback(
     survey_kind: str | None = None,
     survey_score: int | None = None,
     channel_given: bool = True,
+    received_at_given: bool = False,
 ) -> tuple[Feedback, bool]:
     """Store a new item, or return the stored one: ``(row, created)``.
 
@@ -255,8 +264,10 @@ def create_or_get_feedback(
     running the model again (``assess`` is only called for a new id; "the same" up to whitespace
     and Unicode composition, :func:`same_text`); the same id with another text raises
     :class:`FeedbackConflictError`, and so does a repeat that names another channel
-    (``channel_given``: the client named one) or another survey answer, which would otherwise be
-    dropped without a word. Two concurrent posts of one id store it once.
+    (``channel_given``: the client named one), another survey answer or another ``received_at``
+    (``received_at_given``: the client sent one that the server did not clamp to its clock),
+    which would otherwise be dropped without a word. Two concurrent posts of one id store it
+    once.
     """
 
     def check_repeat(existing: Feedback) -> tuple[Feedback, bool]:
@@ -268,6 +279,12 @@ def create_or_get_feedback(
         sent = (survey_kind, survey_score)
         if survey_kind is not None and (existing.survey_kind, existing.survey_score) != sent:
             differences.append("survey answer")
+        stored_at = _aware_utc(existing.received_at)
+        if received_at_given and abs(stored_at - _aware_utc(received_at)) > SAME_INSTANT:
+            differences.append(
+                f"received_at ({stored_at.isoformat()} stored, "
+                f"{_aware_utc(received_at).isoformat()} sent)"
+            )
         if differences:
             raise FeedbackConflictError(feedback_id, differences)
         return existing, False

@@ -3,8 +3,8 @@
 ``POST /v1/feedback``
     Tag and prioritize one text and store it. Idempotent on the client's ``id``: 201 when stored,
     200 with the stored item when the same id and text were posted before, 409 when the id is
-    taken by another text, or the repeat names another channel or survey answer. The model runs
-    only for a new id.
+    taken by another text, or the repeat names another channel, survey answer or received_at.
+    The model runs only for a new id.
 ``GET /v1/feedback/{id}``
     One item (404 when unknown).
 ``GET /v1/queue``
@@ -147,7 +147,10 @@ def _not_found(error: repository.FeedbackNotFoundError) -> HTTPException:
     responses={
         200: {"description": "Already stored with this id and text: the stored item.", **WITH_ETAG},
         201: WITH_ETAG,
-        409: {"description": "The id is taken by a different text, channel or survey answer."},
+        409: {
+            "description": "The id is taken by a different text, channel, survey answer or "
+            "received_at."
+        },
         **AUTH,
     },
 )
@@ -197,6 +200,7 @@ async def create_feedback(
                 survey_kind=body.survey.kind if body.survey else None,
                 survey_score=body.survey.score if body.survey else None,
                 channel_given=body.channel is not None,
+                received_at_given=arrival is not None and arrival < now,  # not clamped to now
             )
         )
     except repository.FeedbackConflictError as error:

@@ -219,6 +219,20 @@ def test_a_repeat_naming_another_channel_or_survey_answer_is_a_conflict(client):
     assert client.get("/v1/feedback/sv-1").json()["survey"]["score"] == 2
 
 
+def test_a_repeat_naming_another_received_at_is_a_conflict_the_same_instant_is_not(client):
+    repeat = {"id": "ra-1", "text": "Kargo geç geldi"}
+    sent = {**repeat, "received_at": "2025-03-03T09:00:00+03:00"}
+    assert client.post("/v1/feedback", json=sent).status_code == 201
+    same_instant = {**repeat, "received_at": "2025-03-03T06:00:00Z"}
+    assert client.post("/v1/feedback", json=same_instant).status_code == 200
+    assert client.post("/v1/feedback", json=repeat).status_code == 200  # none sent: the stored
+    other = client.post("/v1/feedback", json={**repeat, "received_at": "2025-03-04T09:00:00+03:00"})
+    assert (
+        other.status_code == 409
+        and "received_at (2025-03-03T06:00:00+00:00 stored" in (other.json()["detail"])
+    )
+
+
 def test_post_same_id_other_text_is_a_conflict(client):
     assert post(client, "x-1", "Birinci metin").status_code == 201
     response = post(client, "x-1", "Başka bir metin")
