@@ -50,6 +50,19 @@ class NumberText(str):
         return value if math.isfinite(value) else None
 
 
+class DateText(str):
+    """A cell that was a date, a time or both in the file (Excel, Parquet), in ISO form:
+    ``"2025-02-03 12:00:00"``. Excel output writes it back as a date cell (as text it would no
+    longer sort or filter as a date); everywhere else it is the text."""
+
+    __slots__ = ()
+
+    def moment(self) -> datetime | date | time:
+        if ":" not in self:
+            return date.fromisoformat(self)
+        return datetime.fromisoformat(self) if "-" in self else time.fromisoformat(self)
+
+
 class BoolText(str):
     """A cell that was a boolean in the file (JSON, Parquet, Excel), as ``"true"``/``"false"``:
     JSON Lines writes it back as a boolean (as the text ``"false"`` it would be truthy)."""
@@ -116,9 +129,9 @@ def to_text(value: Any) -> Any:
     if isinstance(value, Decimal):
         return NumberText(value) if value.is_finite() else str(value)
     if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
+        return DateText(value.isoformat(sep=" "))
     if isinstance(value, date | time):
-        return value.isoformat()
+        return DateText(value.isoformat())
     if isinstance(value, list | dict):
         return value
     if isinstance(value, bytes):

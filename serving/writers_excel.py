@@ -24,7 +24,7 @@ from nabiz.serving.writers_base import (
     flat_value,
 )
 from nabiz.spreadsheet import is_formula_like, neutralize_formula
-from nabiz.tabular import NumberText
+from nabiz.tabular import DateText, NumberText
 
 EXCEL_MAX_ROWS = 1_048_576  # header included
 EXCEL_MAX_CELL_CHARS = 32_767
@@ -34,7 +34,8 @@ class ExcelWriter(_PartsWriter):
     """An .xlsx workbook streamed with openpyxl's write-only mode, one sheet, a bold header.
 
     Its parts carry one more column, the positions of the row's cells that were read as numbers
-    (:class:`~nabiz.tabular.NumberText`), so that the workbook gets them back as numbers."""
+    (:class:`~nabiz.tabular.NumberText`; ``i``) or dates (:class:`~nabiz.tabular.DateText`;
+    ``-1 - i``), so that the workbook gets them back as numbers and dates."""
 
     format = "xlsx"
     sheet_title = "nabiz"
@@ -56,9 +57,9 @@ class ExcelWriter(_PartsWriter):
         table = arrow_table(rows, self.columns, arrow_schema(self.columns))
         numbers = [
             [
-                i
+                i if isinstance(row.get(column.name), NumberText) else -1 - i
                 for i, column in enumerate(self.columns)
-                if isinstance(row.get(column.name), NumberText)
+                if isinstance(row.get(column.name), NumberText | DateText)
             ]
             or None
             for row in rows
@@ -118,10 +119,20 @@ class ExcelWriter(_PartsWriter):
                 for values, typed in zip(zip(*columns, strict=True), numbers, strict=True):
                     cells = [text(v, kind) for v, kind in zip(values, kinds, strict=True)]
                     for i in typed or ():
-                        cells[i] = excel_number(values[i], sheet)
+                        if i >= 0:
+                            cells[i] = excel_number(values[i], sheet)
+                        else:
+                            cells[-1 - i] = excel_date(values[-1 - i])
                     sheet.append(cells)
             parquet.close()
         workbook.save(target)
+
+
+def excel_date(text: str) -> Any:
+    """A cell read as a date or time, as one; with a UTC offset (Parquet), as its text: Excel
+    has no time zones, and the wall-clock time alone would be another instant."""
+    moment = DateText(text).moment()
+    return text if getattr(moment, "tzinfo", None) is not None else moment
 
 
 def excel_number(text: str, sheet: Any) -> Any:

@@ -3,6 +3,7 @@ command's checks of its paths before any row is scored."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,20 @@ def test_typed_numbers_stay_numbers_and_text_that_starts_like_a_formula_is_guard
     assert sheet.cell(2, 3).value == 905551234567 and sheet.cell(2, 3).data_type == "n"
     assert sheet.cell(3, 1).value == "'" + TYPED[2][0] and sheet.cell(3, 1).data_type == "s"
     assert sheet.cell(4, 3).value == "'+905551234567"
+
+
+def test_date_and_time_cells_stay_dates_in_an_excel_output_and_iso_text_elsewhere(
+    tmp_path, default_schema, policy
+):
+    when, day = datetime(2025, 2, 3, 14, 5), date(2025, 2, 4)
+    source = _book(tmp_path / "in.xlsx", [["yorum", "tarih", "gun"], ["Kargo geç", when, day]])
+    _score(source, tmp_path / "out.xlsx", default_schema, policy, time_column="tarih")
+    sheet = load_workbook(tmp_path / "out.xlsx").active
+    assert sheet.cell(2, 2).value == when and sheet.cell(2, 2).is_date
+    assert sheet.cell(2, 3).value.date() == day and sheet.cell(2, 3).is_date
+    _score(source, tmp_path / "out.csv", default_schema, policy)
+    written = (tmp_path / "out.csv").read_text("utf-8-sig")
+    assert "Kargo geç,2025-02-03 14:05:00,2025-02-04" in written
 
 
 def test_an_integer_too_long_for_excel_stays_exact_as_text(tmp_path, default_schema, policy):
