@@ -163,12 +163,17 @@ def _cross_domain_rows(schema: LabelSchema, runs: dict[str, dict], primary: dict
     return [*lines, ""]
 
 
-def _source_rows(sources: list[SourceSpec]) -> list[str]:
+def _source_rows(sources: list[SourceSpec], config: NabizConfig) -> list[str]:
+    """Where each source came from: its upstream for the mirror's, else the file itself (the
+    config's relative path means nothing beside the model), and its licence or that none was
+    given."""
     rows = [
         [
             s.name,
-            f"{s.upstream_repo} @ `{s.upstream_path}`" if s.upstream_repo else s.path,
-            s.licence or "?",
+            f"{s.upstream_repo} @ `{s.upstream_path}`"
+            if s.upstream_repo
+            else f"`{config.resolve(s.path)}`",
+            s.licence or "not given (`licence:` in the source)",
             s.attribution or "",
         ]
         for s in sources
@@ -246,7 +251,7 @@ def write_model_card(
         "",
         "## Training data",
         "",
-        *_source_rows(sources),
+        *_source_rows(sources, config),
         "",
         f"Split: validation {split.validation}, test {split.test}, the rest train; seed "
         f"{split.seed}, stratified; exact and near duplicates kept inside one split. "

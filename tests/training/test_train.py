@@ -152,6 +152,15 @@ def test_a_model_card_of_ones_own_data_speaks_of_no_source_it_was_not_trained_on
     assert "telecom" not in card and "Trained on mine alone" in card
 
 
+def test_a_model_card_of_ones_own_file_names_the_file_and_a_licence_not_given(custom_run):
+    root, _, _ = custom_run
+    card = (root / "model" / "README.md").read_text()
+    rows = [line.split("|") for line in card.splitlines() if line.startswith("|")]
+    row = "|".join(next(cells for cells in rows if cells[1].strip() == "mine"))
+    assert f"`{(root / 'mine.csv').resolve()}`" in row  # not "mine.csv", relative to the config
+    assert "not given (`licence:` in the source)" in row
+
+
 def test_evaluate_reads_the_models_own_test_split(custom_run):
     root, _, metrics = custom_run
     reports = evaluate_model(root / "model", split="test")
