@@ -16,7 +16,7 @@ import numpy as np
 from nabiz.model.loading import BASELINE_DIR, from_pretrained
 from nabiz.model.predictor import Predictor
 from nabiz.settings import Settings
-from nabiz.text import turkish_lower
+from nabiz.text import has_visible_text, turkish_lower
 from nabiz.training.config import NabizConfig, load_config
 from nabiz.training.evaluate import evaluate_predictor
 
@@ -120,7 +120,7 @@ def labelled_columns(frame, schema, text_column: str = "text", where: str = "the
     if missing:
         log.warning("%s has no column for task(s) %s: they are not evaluated", where, missing)
     texts = frame[text_column].fillna("").astype(str)
-    blank = texts.str.strip() == ""
+    blank = ~texts.map(has_visible_text)  # the one rule: Predictor.predict raises on the rest
     if blank.any():
         log.warning("%s: %d row(s) without a text are left out", where, int(blank.sum()))
         frame, texts = frame[~blank], texts[~blank]

@@ -194,6 +194,17 @@ def test_evaluate_on_a_labelled_file(custom_run, tmp_path):
     assert reports["nabiz"]["tasks"]["area"] == {"n": 0}
 
 
+def test_evaluate_leaves_out_a_row_of_only_invisible_characters_as_it_does_a_blank_one(
+    custom_run, tmp_path
+):
+    root, _, _ = custom_run
+    frame = labelled_frame(30, seed=5).rename(columns={"metin": "text", "duygu": "mood"})
+    frame.loc[[3, 4], "text"] = ["\u200b\u200d", "   "]
+    frame[["text", "mood"]].to_csv(tmp_path / "gold.csv", index=False)
+    reports = evaluate_model(root / "model", data_file=tmp_path / "gold.csv")
+    assert reports["nabiz"]["tasks"]["mood"]["n"] == 28  # was a crash in Predictor.predict
+
+
 def test_evaluate_names_the_tasks_a_labelled_file_has_no_column_for(custom_run, tmp_path, caplog):
     root, _, _ = custom_run
     frame = labelled_frame(30, seed=5).rename(columns={"metin": "text", "duygu": "mood"})
