@@ -175,30 +175,42 @@ def fit_cues(
     cues: Annotated[Path, typer.Option("--cues", help="The urgency cue list (YAML).")] = Path(
         "data/urgency_cues.yaml"
     ),
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="Your sector's own labelled texts (CSV, JSONL, Parquet or Excel: a text column "
+            "and one named as the urgency task): the weight under which they are most likely. "
+            "Default: the model's validation split, which tolerates a small cost only.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    text_column: Annotated[
+        str, typer.Option("--text-column", help="Text column of --data.")
+    ] = "text",
 ) -> None:
-    """Choose the urgency cues' weight for a trained model on its validation split (or take the
-    cue file's), and save the cue list with it into the model directory (after editing the cue
-    list, or for a model trained without it)."""
+    """Choose the urgency cues' weight for a trained model (or take the cue file's) and save the
+    cue list with it into the model directory: after editing the cue list, for a model trained
+    without it, or on labelled complaints of the sector the model serves."""
+    from nabiz.training.cues import describe_fit
     from nabiz.training.data import DataSourceError
     from nabiz.training.pipeline import attach_urgency_cues
 
     setup_logging()
     model_dir = model_dir_or_default(model)
     try:
-        fitted = attach_urgency_cues(model_dir, cues)
+        fitted = attach_urgency_cues(model_dir, cues, data, text_column)
     except (DataSourceError, FileNotFoundError, ValueError) as exc:
         raise fail(str(exc)) from None
     if fitted is None:
+        where = str(data) if data is not None else "its validation split"
         raise fail(
-            "the model has no urgency task (one named `urgency`, or with `role: urgency`) whose "
-            "validation texts hold its most urgent label and others, to fit cues on"
+            "nothing to fit the cues on: the model needs an urgency task (one named `urgency`, "
+            f"or with `role: urgency`), and {where} texts labelled with its most urgent label "
+            "and texts labelled otherwise"
         )
-    typer.echo(
-        f"urgency cues: +{fitted.coef[1]:.2f} log-odds of P({fitted.label}) per cue group hit "
-        f"({'fixed in the cue file' if fitted.cues.weight is not None else 'chosen on'} "
-        f"{fitted.fitted_on['rows']} validation texts, {fitted.fitted_on['rows_with_hits']} "
-        f"with hits); saved in {model_dir}"
-    )
+    typer.echo(f"urgency cues: {describe_fit(fitted, data is not None)}; saved in {model_dir}")
 
 
 @app.command("convert-encoder")

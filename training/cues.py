@@ -22,9 +22,11 @@ def fit_urgency_cues(
     gold: dict[str, Sequence],
     task: str | None = None,
     label: str | None = None,
+    in_domain: bool = False,
 ) -> UrgencyCues | None:
-    """The cue weight chosen on validation scores (calibrated) and labels; None when the schema
-    has no such task and label, or validation has no text of that label.
+    """The cue weight chosen on calibrated scores and labels (validation's, or with
+    ``in_domain`` a sector's own: :meth:`UrgencyCues.fit`); None when the schema has no such task
+    and label, or the labels hold no text of that label or only such texts.
 
     By default the task is the one playing the urgency role (named `urgency`, or `role: urgency`)
     and the label its most urgent one, the last of its labels (`yuksek` in the default taxonomy).
@@ -40,17 +42,26 @@ def fit_urgency_cues(
     y = np.array([spec.index(gold[task][i]) for i in rows])
     index = spec.index(label)
     if not (y == index).any() or (y == index).all():
-        log.info("no urgency cues: validation has no %r / non-%r mix to fit on", label, label)
+        log.info("no urgency cues: the labels have no %r / non-%r mix to fit on", label, label)
         return None
     cues = UrgencyCues(task=task, label=label, cues=CueList.load(cue_file))
-    cues.fit(scores[task][rows], index, [texts[i] for i in rows], y)
-    log.info(
-        "urgency cues: %.2f log-odds of P(%s) per cue group hit (%s; %d validation texts, "
-        "%d with hits)",
-        cues.coef[1],
-        label,
-        "fixed in the cue file" if cues.cues.weight is not None else "chosen on validation",
-        cues.fitted_on["rows"],
-        cues.fitted_on["rows_with_hits"],
-    )
+    cues.fit(scores[task][rows], index, [texts[i] for i in rows], y, in_domain=in_domain)
+    log.info("urgency cues: %s", describe_fit(cues, in_domain))
     return cues
+
+
+def describe_fit(cues: UrgencyCues, in_domain: bool) -> str:
+    """How the weight was chosen, in words, for the log and the CLI."""
+    if cues.cues.weight is not None:
+        how = "fixed in the cue file"
+    elif in_domain:
+        how = "the most likely on your labelled texts"
+    else:
+        how = (
+            f"the largest costing at most {cues.cues.max_validation_cost:.0%} of the validation "
+            "log-loss"
+        )
+    return (
+        f"+{cues.coef[1]:.2f} log-odds of P({cues.label}) per cue group hit ({how}; "
+        f"{cues.fitted_on['rows']} texts, {cues.fitted_on['rows_with_hits']} with hits)"
+    )

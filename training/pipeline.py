@@ -425,18 +425,29 @@ def _write_run_files(
     write_model_card(directory, config, metrics, used_sources(config, settings))
 
 
-def attach_urgency_cues(model_dir: Path, cue_file: Path) -> UrgencyCues | None:
-    """Fit the combiner for a saved model on its prepared validation split and save it there."""
-    from nabiz.training.data import load_prepared
-
-    config = load_model_config(model_dir)
-    validation = leave_out_sources(load_prepared(config), config.training.leave_out)["validation"]
+def attach_urgency_cues(
+    model_dir: Path, cue_file: Path, data_file: Path | None = None, text_column: str = "text"
+) -> UrgencyCues | None:
+    """Fit the combiner for a saved model and save it there: on its prepared validation split,
+    or on ``data_file``, a sector's own labelled texts (a text column and a column named as the
+    urgency task; :func:`~nabiz.training.modeleval.read_labelled_file`)."""
     predictor = from_pretrained(model_dir)
     predictor.urgency_cues = None  # fit on the calibrated scores without any earlier cues
-    texts = list(validation["text"])
+    if data_file is None:
+        from nabiz.training.data import load_prepared
+
+        config = load_model_config(model_dir)
+        prepared = leave_out_sources(load_prepared(config), config.training.leave_out)
+        texts = list(prepared["validation"]["text"])
+        gold = {t.name: list(prepared["validation"][t.name]) for t in predictor.schema.tasks}
+    else:
+        from nabiz.training.modeleval import read_labelled_file
+
+        texts, gold, _ = read_labelled_file(data_file, predictor.schema, text_column)
     scores = predictor.predict_scores(texts).scores
-    gold = {t.name: list(validation[t.name]) for t in predictor.schema.tasks}
-    cues = fit_urgency_cues(cue_file, predictor.schema, scores, texts, gold)
+    cues = fit_urgency_cues(
+        cue_file, predictor.schema, scores, texts, gold, in_domain=data_file is not None
+    )
     if cues is not None:
         cues.save(model_dir)
         write_manifest(model_dir)  # urgency_cues.json changed
