@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nabiz.tabular import NumberText
+from nabiz.text import turkish_lower
 
 # Day-first dates as Turkish exports write them (12.03.2024, 12/03/2024, 12-03-2024) and year-first
 # ones (2024/03/12, 2024.03.12), each with seconds, with minutes or without a time: 15 formats.
@@ -21,6 +22,32 @@ _TIME_FORMATS = tuple(
 )
 
 
+# Dates written with the Turkish month's name, as şikayetvar and many Turkish exports show them
+# ("31 Aralık 2025 23:30", "3 Şub 2025"): the name or its first three letters, never a guess.
+_MONTHS = ("ocak", "şubat", "mart", "nisan", "mayıs", "haziran", "temmuz", "ağustos", "eylül",
+           "ekim", "kasım", "aralık")  # fmt: skip
+_MONTH_NUMBER = {
+    **{name: number for number, name in enumerate(_MONTHS, 1)},
+    **{name[:3]: number for number, name in enumerate(_MONTHS, 1)},
+}
+_NAMED_MONTH = re.compile(
+    r"(\d{1,2})\.? +([a-zçğıöşü]+)\.? +(\d{4})(?:,? +(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?)?"
+)
+
+
+def _named_month(text: str) -> datetime | None:
+    """``31 Aralık 2025 23:30`` (or ``3 Şub 2025``) as a datetime; None when it is not one."""
+    match = _NAMED_MONTH.fullmatch(turkish_lower(text))
+    if match is None or match[2] not in _MONTH_NUMBER:
+        return None
+    day, _, year, hour, minute, second = match.groups()
+    clock = (int(hour), int(minute), int(second or 0)) if hour else (0, 0, 0)
+    try:
+        return datetime(int(year), _MONTH_NUMBER[match[2]], int(day), *clock)
+    except ValueError:  # 31 Şubat
+        return None
+
+
 # Excel's day 0 (its 1900 system, leap-year bug included), and the serials read as dates:
 # 1955-01-01 to early 2119; a number outside them is no date a complaint was received on.
 _EXCEL_EPOCH = datetime(1899, 12, 30)
@@ -32,9 +59,10 @@ def parse_time(value: Any, time_format: str | None = None) -> datetime:
     strptime format, for exports written month-first) the cell's text is read with it alone.
 
     ISO 8601 (``2024-03-12T14:35``, ``…+03:00``, ``…Z``), Turkish day-first dates
-    (``12.03.2024 14:35``, ``12/03/2024``), Unix seconds/milliseconds (UTC), or an Excel date
-    serial typed as a number (``45691.5`` = 2025-02-03 12:00, days since 1899-12-30, for the
-    years 1955–2118: what a date cell formatted as a number holds). A time without a zone stays
+    (``12.03.2024 14:35``, ``12/03/2024``, ``31 Aralık 2025 23:30``, ``3 Şub 2025``), Unix
+    seconds/milliseconds (UTC), or an Excel date serial typed as a number (``45691.5`` =
+    2025-02-03 12:00, days since 1899-12-30, for the years 1955–2118: what a date cell
+    formatted as a number holds). A time without a zone stays
     naive: the priority reads it in the policy's timezone. Raises ``ValueError`` for anything
     else.
     """
@@ -62,6 +90,9 @@ def parse_time(value: Any, time_format: str | None = None) -> datetime:
             return datetime.strptime(text, pattern)
         except ValueError:
             continue
+    named = _named_month(text)
+    if named is not None:
+        return named
     month_first = re.fullmatch(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})( .*)?", text)
     if month_first and int(month_first[1]) <= 12 < int(month_first[3]) <= 31:
         sep = month_first[2]

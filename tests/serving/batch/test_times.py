@@ -84,3 +84,23 @@ def test_a_named_format_alone_reads_the_cell():
 def test_a_time_format_without_a_date_or_that_cannot_be_read_back_is_refused(time_format, why):
     with pytest.raises(ValueError, match=why):
         check_time_format(time_format)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("31 Aralık 2025 23:30", datetime(2025, 12, 31, 23, 30)),  # as şikayetvar shows a date
+        ("3 Şub 2025", datetime(2025, 2, 3)),
+        ("3 ŞUBAT 2025 09:05:07", datetime(2025, 2, 3, 9, 5, 7)),
+        ("1 Mayıs 2024", datetime(2024, 5, 1)),
+        ("15 Eki 2024 8.05", datetime(2024, 10, 15, 8, 5)),
+    ],
+)
+def test_a_date_with_the_turkish_months_name_is_read(text, expected):
+    assert parse_time(text) == expected
+
+
+@pytest.mark.parametrize("text", ["31 Şubat 2025", "12 Foo 2025", "Aralık 2025", "31 Aralık"])
+def test_a_named_month_date_that_is_not_one_is_refused(text):
+    with pytest.raises(ValueError, match="cannot read the time"):
+        parse_time(text)
