@@ -10,6 +10,16 @@ import typer
 
 from nabiz.cli_common import ModelOption, fail, model_dir_or_default, setup_logging
 
+TimeFormatOption = Annotated[
+    str | None,
+    typer.Option(
+        "--time-format",
+        help="Read the time column with this strptime format only, e.g. '%m/%d/%Y %H:%M' for "
+        "an export written month-first. Default: ISO 8601, day-first dates (also with the "
+        "month's name), Unix and Excel times.",
+    ),
+]
+
 
 class Engine(StrEnum):
     """Where ``nabiz score`` runs."""
@@ -56,15 +66,7 @@ def score(
         str | None,
         typer.Option("--time-column", help="When each row was received (ISO or 12.03.2024 14:35)."),
     ] = None,
-    time_format: Annotated[
-        str | None,
-        typer.Option(
-            "--time-format",
-            help="Read the time column with this strptime format only, e.g. '%m/%d/%Y %H:%M' "
-            "for an export written month-first. Default: ISO 8601, day-first dates, Unix and "
-            "Excel times.",
-        ),
-    ] = None,
+    time_format: TimeFormatOption = None,
     model: ModelOption = None,
     policy: Annotated[
         Path | None,
@@ -316,15 +318,7 @@ def report(
         str | None,
         typer.Option("--time-column", help="Default: received_at/tarih/date if present."),
     ] = None,
-    time_format: Annotated[
-        str | None,
-        typer.Option(
-            "--time-format",
-            help="Read the time column with this strptime format only, e.g. '%m/%d/%Y %H:%M' "
-            "for an export written month-first. Default: ISO 8601, day-first dates, Unix and "
-            "Excel times.",
-        ),
-    ] = None,
+    time_format: TimeFormatOption = None,
     survey_column: Annotated[
         str | None,
         typer.Option("--survey-column", help="Survey score column; default: nps/csat/ces."),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,9 +25,10 @@ def _postgres_admin_url() -> str:
     return os.environ.get("NABIZ_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-@pytest.fixture(scope="session")
-def postgresql_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test session, dropped afterwards."""
+@contextmanager
+def fresh_postgresql_database(prefix: str = "nabiz_test") -> Iterator[str]:
+    """A new, empty PostgreSQL database (its URL), dropped afterwards; skips the test where
+    PostgreSQL cannot be reached, except on CI (``CI`` set), where that is a failure."""
     psycopg = pytest.importorskip("psycopg")
     admin = make_url(_postgres_admin_url()).set(drivername="postgresql")
     conninfo = admin.render_as_string(hide_password=False)
@@ -36,7 +38,7 @@ def postgresql_url() -> Iterator[str]:
         if os.environ.get("CI"):  # CI machines have the database: missing is a failure there
             pytest.fail(f"PostgreSQL is not reachable at {admin!r} and CI is set: {error}")
         pytest.skip(f"PostgreSQL is not reachable at {admin!r}: {error}")
-    name = f"nabiz_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with connection:
         connection.execute(f'CREATE DATABASE "{name}"')
         try:
@@ -45,6 +47,13 @@ def postgresql_url() -> Iterator[str]:
             )
         finally:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgresql_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped afterwards."""
+    with fresh_postgresql_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

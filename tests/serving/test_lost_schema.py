@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import time
-import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
-from sqlalchemy import make_url
 from sqlalchemy import text as sa_text
 
 from nabiz.serving.app import create_app
 from nabiz.serving.queue.db import VERSION_TABLE, make_engine
 from nabiz.serving.queue.models import Base
+from tests.serving.conftest import fresh_postgresql_database
 from tests.serving.live import live_server
 
 TEXT = "İnternetim üç gündür çekmiyor, arıza kaydı açın."
@@ -26,24 +24,8 @@ def fresh_url(request, tmp_path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'queue.db'}"
         return
-    psycopg = pytest.importorskip("psycopg")
-    admin = make_url(
-        os.environ.get("NABIZ_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-    ).set(drivername="postgresql")
-    try:
-        connection = psycopg.connect(admin.render_as_string(False), autocommit=True)
-    except psycopg.OperationalError as error:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is not reachable and CI is set: {error}")
-        pytest.skip(f"PostgreSQL is not reachable: {error}")
-    name = f"nabiz_lost_{uuid.uuid4().hex[:12]}"
-    with connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-        try:
-            url = admin.set(drivername="postgresql+psycopg", database=name)
-            yield url.render_as_string(hide_password=False)
-        finally:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgresql_database("nabiz_lost") as url:
+        yield url
 
 
 def drop_every_table(url: str) -> None:
