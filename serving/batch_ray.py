@@ -52,11 +52,12 @@ from nabiz.serving.batch.scoring import (
     score_chunk,
 )
 from nabiz.serving.batch.summary import (
+    ERROR_EXAMPLES,
     TOP_ROWS,
     ScoreSummary,
+    SummaryCollector,
     Tally,
     TopRow,
-    queue_order,
     undated_example,
 )
 from nabiz.serving.priority import LEVELS, PriorityPolicy
@@ -71,7 +72,6 @@ SUMMARY_FILE = "_summary.json"
 SOURCE_FILE, SOURCE_ROW = "source_file", "source_row"
 # Columns that carry a row's origin from the reader to the scorer (never in the output as such).
 _FILE, _ROW = "__nabiz_source_file", "__nabiz_source_row"
-ERROR_EXAMPLES = 5
 # Logical CPUs a reading or writing task asks for: none, so that they are never left waiting for
 # CPUs the scoring actors hold (with --concurrency × --cpus-per-actor = every CPU, a task asking
 # for any would never start, and the run would hang). They do use the cores: the default
@@ -254,43 +254,6 @@ def output_schema(plan: OutputPlan, names: dict[str, str]):
     schema = arrow_schema(plan.columns)
     schema = schema.append(pa.field(names[SOURCE_FILE], pa.string()))
     return schema.append(pa.field(names[SOURCE_ROW], pa.int64()))
-
-
-class SummaryCollector:
-    """Adds up the counts the scoring actors report per batch (run as a Ray actor)."""
-
-    def __init__(self, schema_tasks: dict[str, list[str]], top_n: int) -> None:
-        self.top_n = top_n
-        self.rows = self.scored = self.failed = self.truncated = self.noted = self.undated = 0
-        self.first_undated: tuple[str, int, str] | None = None  # (file, row, why)
-        self.labels = {task: dict.fromkeys(labels, 0) for task, labels in schema_tasks.items()}
-        self.levels: dict[str, int] = {}
-        self.top: list[dict[str, Any]] = []
-        self.errors: list[tuple[str, int, str]] = []
-
-    def add(self, reports: list[tuple[dict[str, Any], list[tuple[str, int, str]]]]) -> None:
-        """Adds each (tally of a part of a batch, its first errors as (file, row, message))."""
-        for tally, errors in reports:
-            self._add(tally, errors)
-
-    def _add(self, tally: dict[str, Any], errors: list[tuple[str, int, str]]) -> None:
-        for key in ("rows", "scored", "failed", "truncated", "noted", "undated"):
-            setattr(self, key, getattr(self, key) + tally[key])
-        if tally["first_undated"] is not None:  # the first in file order, whichever came first
-            first = (tally["file"], *tally["first_undated"])
-            self.first_undated = min(self.first_undated or first, first)
-        for task, counts in tally["labels"].items():
-            mine = self.labels.setdefault(task, {})
-            for label, count in counts.items():
-                mine[label] = mine.get(label, 0) + count
-        for level, count in tally["levels"].items():
-            self.levels[level] = self.levels.get(level, 0) + count
-        order = lambda item: (*queue_order(item)[:-1], item.get("file", ""), item["row"])  # noqa: E731
-        self.top = heapq.nsmallest(self.top_n, self.top + tally["top"], key=order)
-        self.errors = heapq.nsmallest(ERROR_EXAMPLES, self.errors + [tuple(e) for e in errors])
-
-    def result(self) -> dict[str, Any]:
-        return {key: getattr(self, key) for key in vars(self)}
 
 
 # ----------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import logging
 import math
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ import pandas as pd
 from nabiz.model.predictor import Prediction, Predictor
 from nabiz.model.schema import TaskSpec
 from nabiz.pii import mask_text
+from nabiz.serving.batch.arrival import Arrival, read_arrival
 from nabiz.serving.batch.columns import unused_column_hints
 from nabiz.serving.batch.lock import output_lock
 from nabiz.serving.batch.plan import OutputPlan, plan_output
@@ -42,14 +43,11 @@ from nabiz.serving.batch.summary import (
     reading_notes,
     undated_example,
 )
-from nabiz.serving.batch.times import parse_time
 from nabiz.serving.priority import (
     LEVELS,
     PriorityPolicy,
-    UnknownChannelError,
     assess,
     compute_priority,
-    normalize_channel,
 )
 from nabiz.serving.writers import (
     OutputError,
@@ -171,7 +169,7 @@ def score_chunk(
             row[names["error"]] = error
             tally.add_error(int(number), error)
         else:
-            pending.append((position, text, _arrival(record, plan, policy, mask), read_note))
+            pending.append((position, text, read_arrival(record, plan, policy, mask), read_note))
 
     candidates = []
     for start in range(0, len(pending), batch_size):
@@ -228,45 +226,6 @@ def score_chunk(
     advance(len(rows) - len(pending))
     tally.rows += len(rows)
     return rows
-
-
-@dataclass(frozen=True)
-class Arrival:
-    """A row's channel and received-at time as the priority reads them, and the columns of the two
-    that could not be read (with why): such a row loses its respond-by, not its tags."""
-
-    channel: str | None = None
-    received: datetime | None = None
-    unread: dict[str, str] = field(default_factory=dict)  # column → why
-
-    @property
-    def problem(self) -> str:
-        return "; ".join(f"{column}: {why}" for column, why in self.unread.items())
-
-
-def _arrival(
-    record: dict[str, Any], plan: OutputPlan, policy: PriorityPolicy, mask: bool
-) -> Arrival:
-    channel = received = None
-    unread: dict[str, str] = {}
-    if plan.channel_column is not None:
-        value = record.get(plan.channel_column)
-        if not is_blank(value):
-            channel = str(value).strip()
-            try:
-                normalize_channel(channel, policy)
-            except UnknownChannelError as problem:
-                unread[plan.channel_column] = str(problem)
-    if plan.time_column is not None:
-        value = record.get(plan.time_column)
-        if not is_blank(value):
-            try:
-                received = parse_time(value, plan.time_format)
-            except ValueError as problem:
-                unread[plan.time_column] = str(problem)
-    if mask:  # the message quotes the value, which may be anything (a TC number in a wrong column)
-        unread = {column: mask_text(why) for column, why in unread.items()}
-    return Arrival(channel, received, unread)
 
 
 def _shown(task: TaskSpec, prediction: Prediction) -> str:

@@ -12,6 +12,7 @@ from nabiz.model.predictor import Predictor
 from nabiz.serving.priority import queue_key
 
 TOP_ROWS = 10
+ERROR_EXAMPLES = 5  # a Ray run's first errors, by file and row
 UNDATED_NOTE = "note: no respond-by: "  # starts the error column of a row scored without one
 
 
@@ -224,3 +225,40 @@ def _rate(rows_per_second: float) -> str:
         if rows_per_second >= 10
         else f"{rows_per_second:.1f} rows/s"
     )
+
+
+class SummaryCollector:
+    """Adds up the counts the scoring actors report per batch (run as a Ray actor)."""
+
+    def __init__(self, schema_tasks: dict[str, list[str]], top_n: int) -> None:
+        self.top_n = top_n
+        self.rows = self.scored = self.failed = self.truncated = self.noted = self.undated = 0
+        self.first_undated: tuple[str, int, str] | None = None  # (file, row, why)
+        self.labels = {task: dict.fromkeys(labels, 0) for task, labels in schema_tasks.items()}
+        self.levels: dict[str, int] = {}
+        self.top: list[dict[str, Any]] = []
+        self.errors: list[tuple[str, int, str]] = []
+
+    def add(self, reports: list[tuple[dict[str, Any], list[tuple[str, int, str]]]]) -> None:
+        """Adds each (tally of a part of a batch, its first errors as (file, row, message))."""
+        for tally, errors in reports:
+            self._add(tally, errors)
+
+    def _add(self, tally: dict[str, Any], errors: list[tuple[str, int, str]]) -> None:
+        for key in ("rows", "scored", "failed", "truncated", "noted", "undated"):
+            setattr(self, key, getattr(self, key) + tally[key])
+        if tally["first_undated"] is not None:  # the first in file order, whichever came first
+            first = (tally["file"], *tally["first_undated"])
+            self.first_undated = min(self.first_undated or first, first)
+        for task, counts in tally["labels"].items():
+            mine = self.labels.setdefault(task, {})
+            for label, count in counts.items():
+                mine[label] = mine.get(label, 0) + count
+        for level, count in tally["levels"].items():
+            self.levels[level] = self.levels.get(level, 0) + count
+        order = lambda item: (*queue_order(item)[:-1], item.get("file", ""), item["row"])  # noqa: E731
+        self.top = heapq.nsmallest(self.top_n, self.top + tally["top"], key=order)
+        self.errors = heapq.nsmallest(ERROR_EXAMPLES, self.errors + [tuple(e) for e in errors])
+
+    def result(self) -> dict[str, Any]:
+        return {key: getattr(self, key) for key in vars(self)}

@@ -1,0 +1,55 @@
+"""A row's arrival as the priority reads it: its channel and received-at time, and which of the
+two could not be read. Such a row loses its respond-by, not its tags (:mod:`.scoring`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from nabiz.pii import mask_text
+from nabiz.serving.batch.plan import OutputPlan
+from nabiz.serving.batch.times import parse_time
+from nabiz.serving.priority import PriorityPolicy, UnknownChannelError, normalize_channel
+from nabiz.tabular import is_blank
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """A row's channel and received-at time as the priority reads them, and the columns of the two
+    that could not be read (with why): such a row loses its respond-by, not its tags."""
+
+    channel: str | None = None
+    received: datetime | None = None
+    unread: dict[str, str] = field(default_factory=dict)  # column → why
+
+    @property
+    def problem(self) -> str:
+        return "; ".join(f"{column}: {why}" for column, why in self.unread.items())
+
+
+def read_arrival(
+    record: dict[str, Any], plan: OutputPlan, policy: PriorityPolicy, mask: bool
+) -> Arrival:
+    """The arrival of one row of a chunk from the plan's channel and time columns; with ``mask``,
+    personal data in a message about a value is masked."""
+    channel = received = None
+    unread: dict[str, str] = {}
+    if plan.channel_column is not None:
+        value = record.get(plan.channel_column)
+        if not is_blank(value):
+            channel = str(value).strip()
+            try:
+                normalize_channel(channel, policy)
+            except UnknownChannelError as problem:
+                unread[plan.channel_column] = str(problem)
+    if plan.time_column is not None:
+        value = record.get(plan.time_column)
+        if not is_blank(value):
+            try:
+                received = parse_time(value, plan.time_format)
+            except ValueError as problem:
+                unread[plan.time_column] = str(problem)
+    if mask:  # the message quotes the value, which may be anything (a TC number in a wrong column)
+        unread = {column: mask_text(why) for column, why in unread.items()}
+    return Arrival(channel, received, unread)
