@@ -119,6 +119,10 @@ def load_scored(path: Path, options: ReportOptions) -> tuple[pd.DataFrame, dict[
         "text_columns": text_columns,
         "channel_column": channel,
         "time_column": when,
+        # times that are there but could not be read: the trends leave those rows out
+        "times_unread": int((frame["received_at"].isna() & ok[when].map(_given)).sum())
+        if when
+        else 0,
         "survey_column": survey_column,
     }
     out = normalize_frame(frame, roles)  # the negative share reads the labels themselves
@@ -173,6 +177,10 @@ def _survey(columns: list[str], options: ReportOptions) -> tuple[str | None, str
         if kind in by_name:
             return kind, by_name[kind]
     return None, None
+
+
+def _given(value: Any) -> bool:
+    return not is_blank(value)
 
 
 def _times(values: pd.Series, tz: str, time_format: str | None = None) -> pd.Series:

@@ -71,6 +71,20 @@ def test_rows_the_scorer_could_not_score_are_counted_not_shown(tmp_path):
     assert read["rows"] == 50 and read["errors"] == 10 and len(frame) == 40
 
 
+def test_a_row_scored_without_a_respond_by_is_reported_and_its_unread_time_is_said(tmp_path):
+    rows = scored_rows(50, seed=5)
+    rows["tarih"] = rows["tarih"].astype(object)
+    rows.loc[:4, "tarih"] = "12/31/2025"  # month-first: the scorer could not read it either
+    rows.loc[:4, "respond_by"] = None
+    rows.loc[:4, "error"] = "note: no respond-by: tarih: cannot read the time '12/31/2025'"
+    rows.to_csv(tmp_path / "scored.csv", index=False)
+    frame, read = load_scored(tmp_path / "scored.csv", ReportOptions(time_column="tarih"))
+    assert read["errors"] == 0 and len(frame) == 50 and read["times_unread"] == 5
+    write_report(tmp_path / "scored.csv", tmp_path / "r.html", ReportOptions(time_column="tarih"))
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Zaman sütunundaki 5 değer okunamadı" in html and "--time-format" in html
+
+
 def test_a_file_that_was_not_scored_is_a_clear_error(tmp_path):
     (tmp_path / "raw.csv").write_text("id,metin\n1,merhaba\n", encoding="utf-8")
     report = tmp_path / "r.html"
