@@ -303,9 +303,10 @@ def write_model_card(
             "complaint urgent in any sector. Each cue group a text hits adds "
             f"{cues['coef'][1]:.2f} to the log-odds of the model's P(yuksek): P(yuksek) = "
             f"σ({cues['coef'][0]:.2f}·log-odds + {cues['coef'][1]:.2f}·cue groups hit + "
-            f"{cues['intercept']:.2f}); the weight is the largest that keeps validation's "
-            f"urgency macro-F1 within the cue file's tolerance, unless the file fixes it "
-            f"(validation: {cues['fitted_on']}).",
+            f"{cues['intercept']:.2f}); the weight is the largest that raises validation's "
+            "log-loss of P(yuksek) by at most the cue file's `max_validation_cost`, unless the "
+            f"file fixes it (validation: {cues['fitted_on']}). A sector with its own labelled "
+            "complaints fits weight and intercept on them: `nabiz fit-cues --data`.",
             "",
             "| urgency on the test split | macro-F1 | ECE | AUC of P(yuksek) |",
             "|---|---|---|---|",
