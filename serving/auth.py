@@ -8,10 +8,12 @@ create`` works, and closes an open server, at once; a revoked key is refused wit
 keeps answering; if the keys were never loaded, protected routes answer 503: the server cannot
 tell who may call it, so nobody may.
 
-The ``auth`` setting: ``auto`` asks for a key as soon as one active key exists, ``required`` always
-(no keys, no access), ``off`` never. Missing or unknown key: 401 with ``WWW-Authenticate: Bearer``;
-a key without the scope: 403. An app without a key ring on ``app.state`` (the queue router mounted
-on its own, as tests do) is not protected: :func:`nabiz.serving.app.create_app` always adds one.
+The ``auth`` setting: ``auto`` asks for a key as soon as one active key exists (and keeps asking
+when the key table is emptied under the running server: a database dropped and created again must
+not open it), ``required`` always (no keys, no access), ``off`` never. Missing or unknown key: 401
+with ``WWW-Authenticate: Bearer``; a key without the scope: 403. An app without a key ring on
+``app.state`` (the queue router mounted on its own, as tests do) is not protected:
+:func:`nabiz.serving.app.create_app` always adds one.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from nabiz.serving.queue.keys import Principal, active_keys, hash_key
+from nabiz.serving.queue.models import ApiKey
 
 log = logging.getLogger("nabiz.serving")
 
@@ -39,6 +43,9 @@ class KeyRing:
 
     def __init__(self) -> None:
         self.keys: dict[str, Principal] | None = None
+        # The key table was emptied under the server (a database dropped and created again):
+        # `auto` keeps asking for keys, or anyone could call, admin routes included.
+        self.store_lost = False
         self.loaded_at = 0.0
         self.failed_at = -REFRESH_S
         self._lock = asyncio.Lock()
@@ -46,7 +53,15 @@ class KeyRing:
     def load(self, factory: sessionmaker[Session]) -> None:
         """Read the keys (blocking; raises when the database is unreachable)."""
         with factory() as session:
-            self.keys = active_keys(session)
+            keys = active_keys(session)
+            if self.keys and not keys and not session.scalar(select(func.count(ApiKey.key_hash))):
+                if not self.store_lost:
+                    log.warning(
+                        "the API keys are gone from the queue database (it was emptied or "
+                        "created again): keys stay required; make one with `nabiz keys create`"
+                    )
+                self.store_lost = True
+            self.keys = keys
         self.loaded_at = time.monotonic()
 
     async def refresh(
@@ -90,7 +105,8 @@ BEARER = HTTPBearer(
     auto_error=False,
     scheme_name="ApiKey",
     description="An API key made with `nabiz keys create NAME --scope …`, sent as "
-    "`Authorization: Bearer <key>` (asked for once a key exists, or with NABIZ_AUTH=on).",
+    "`Authorization: Bearer <key>` (asked for once a key exists, or with "
+    "NABIZ_AUTH=required).",
 )
 
 
@@ -121,7 +137,7 @@ def require(scope: str) -> Callable[..., Any]:
                     "answered since the server started",
                     headers={"Retry-After": "5"},
                 )
-        if mode == "auto" and not ring.keys:
+        if mode == "auto" and not ring.keys and not ring.store_lost:
             # Open only while no key exists: look again on every request (one small SELECT),
             # so the first key made while the server runs closes it at once.
             await ring.refresh(

@@ -10,7 +10,13 @@ import pytest
 from sqlalchemy import text as sa_text
 
 from nabiz.serving.app import create_app
-from nabiz.serving.queue.db import VERSION_TABLE, make_engine
+from nabiz.serving.queue.db import (
+    VERSION_TABLE,
+    make_engine,
+    make_session_factory,
+    upgrade_database,
+)
+from nabiz.serving.queue.keys import create_key
 from nabiz.serving.queue.models import Base
 from tests.serving.conftest import fresh_postgresql_database
 from tests.serving.live import live_server
@@ -71,3 +77,31 @@ def test_readiness_says_a_database_without_the_tables_is_not_migrated(
         ready = client.get("/readyz")
         assert ready.status_code == 503
         assert ready.json()["checks"]["database"] == "reachable, not migrated yet"
+
+
+def test_keys_stay_required_when_the_database_comes_back_without_them(
+    make_settings, serving_predictor, fresh_url
+):
+    """NABIZ_AUTH=auto opens a server with no keys; a key table emptied under it must not."""
+    upgrade_database(fresh_url)
+    engine = make_engine(fresh_url)
+    with make_session_factory(engine)() as session:
+        create_key(session, "crm", ["admin"])
+    settings = make_settings(database_url=fresh_url, database_timeout_s=2)
+    app = create_app(settings, predictor=serving_predictor)
+    with live_server(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+        assert client.get("/v1/queue").status_code == 401
+        drop_every_table(fresh_url)
+        deadline = time.monotonic() + 15
+        while client.get("/readyz").status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        time.sleep(1.5)  # a key ring reload after the migration
+        assert client.get("/v1/queue").status_code == 401
+        assert client.delete("/v1/feedback/x").status_code == 401
+        with make_session_factory(engine)() as session:
+            _, new_key = create_key(session, "crm-2", ["admin"])
+        time.sleep(1.5)
+        answer = client.get("/v1/queue", headers={"Authorization": f"Bearer {new_key}"})
+        assert answer.status_code == 200, answer.text
+    engine.dispose()
