@@ -154,7 +154,8 @@ class JsonBodyMiddleware:
     Why: FastAPI reads a body as JSON only when its type says JSON (``strict_content_type``), so a
     CRM that posted ``text/plain``, a form or no type at all got a 422 "Input should be a valid
     dictionary" about a body it had sent, which reads as a fault in the body rather than in the
-    header. A request without a body is not checked.
+    header. A request without a body is not checked, nor a GET or DELETE (their bodies are not
+    read).
     """
 
     def __init__(self, app: ASGIApp, prefix: str = "/v1/") -> None:
@@ -162,7 +163,11 @@ class JsonBodyMiddleware:
         self.prefix = prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(self.prefix):
+        if (
+            scope["type"] == "http"
+            and scope["method"] in ("POST", "PUT", "PATCH")  # a GET's body is not read at all
+            and scope["path"].startswith(self.prefix)
+        ):
             headers = Headers(scope=scope)
             content_type = headers.get("content-type")
             has_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers

@@ -257,6 +257,7 @@ def create_or_get_feedback(
     survey_score: int | None = None,
     channel_given: bool = True,
     received_at_given: bool = False,
+    same_within: timedelta = timedelta(0),
 ) -> tuple[Feedback, bool]:
     """Store a new item, or return the stored one: ``(row, created)``.
 
@@ -265,8 +266,9 @@ def create_or_get_feedback(
     and Unicode composition, :func:`same_text`); the same id with another text raises
     :class:`FeedbackConflictError`, and so does a repeat that names another channel
     (``channel_given``: the client named one), another survey answer or another ``received_at``
-    (``received_at_given``: the client sent one that the server did not clamp to its clock),
-    which would otherwise be dropped without a word. Two concurrent posts of one id store it
+    (``received_at_given``; more than ``same_within`` apart: the allowed clock skew, since a time
+    a little ahead of the server's clock was stored as the clock's time), which would otherwise
+    be dropped without a word. Two concurrent posts of one id store it
     once.
     """
 
@@ -280,7 +282,8 @@ def create_or_get_feedback(
         if survey_kind is not None and (existing.survey_kind, existing.survey_score) != sent:
             differences.append("survey answer")
         stored_at = _aware_utc(existing.received_at)
-        if received_at_given and abs(stored_at - _aware_utc(received_at)) > SAME_INSTANT:
+        apart = abs(stored_at - _aware_utc(received_at))
+        if received_at_given and apart > max(same_within, SAME_INSTANT):
             differences.append(
                 f"received_at ({stored_at.isoformat()} stored, "
                 f"{_aware_utc(received_at).isoformat()} sent)"

@@ -200,7 +200,8 @@ async def create_feedback(
                 survey_kind=body.survey.kind if body.survey else None,
                 survey_score=body.survey.score if body.survey else None,
                 channel_given=body.channel is not None,
-                received_at_given=arrival is not None and arrival < now,  # not clamped to now
+                received_at_given=arrival is not None,
+                same_within=max_skew,  # a time clamped to the clock is the sent one, give or take
             )
         )
     except repository.FeedbackConflictError as error:

@@ -93,3 +93,11 @@ def test_a_body_without_a_content_type_is_a_415_saying_so(api_client):
 def test_a_post_without_a_body_is_not_refused_for_its_type(api_client):
     answer = api_client.post("/v1/predict")
     assert answer.status_code == 422  # the body is missing: a field error, not a type error
+
+
+def test_a_get_with_a_body_of_any_type_is_answered_as_a_get(api_client):
+    """A GET's body is never read: its type is no reason to refuse (and no 415 is documented)."""
+    answer = api_client.request(
+        "GET", "/v1/model", content=b"x", headers={"content-type": "text/plain"}
+    )
+    assert answer.status_code == 200

@@ -11,6 +11,7 @@ admin URL to use another server (default: postgres@127.0.0.1:5432/test).
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -231,6 +232,19 @@ def test_a_repeat_naming_another_received_at_is_a_conflict_the_same_instant_is_n
         other.status_code == 409
         and "received_at (2025-03-03T06:00:00+00:00 stored" in (other.json()["detail"])
     )
+
+
+def test_a_retry_of_a_time_a_little_ahead_of_the_clock_is_the_same_once_that_time_has_passed(
+    client,
+):
+    """Stored as the server's clock (within the allowed skew); its retry, sent once the time has
+    passed, names the same moment (QA: it was a 409)."""
+    ahead = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()
+    body = {"id": "skew-1", "text": "Kargo geç geldi", "received_at": ahead}
+    assert client.post("/v1/feedback", json=body).status_code == 201
+    time.sleep(2.5)
+    again = client.post("/v1/feedback", json=body)
+    assert again.status_code == 200, again.text
 
 
 def test_post_same_id_other_text_is_a_conflict(client):
