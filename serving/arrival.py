@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
 EARLIEST = datetime(1970, 1, 1)  # a received_at outside these years is a typo, not feedback
 LATEST = datetime(2200, 1, 1)
@@ -38,6 +38,22 @@ def in_zone(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=zone)
+
+
+def _not_bare_digits(value: object) -> object:
+    """``20261110`` or ``1762722000`` in a query: pydantic reads digits as Unix seconds (1970-08-23
+    for the first), and the filter silently matched nothing."""
+    if isinstance(value, str) and value.strip().isdigit():
+        raise ValueError(
+            f"{value!r} is not read as a time: give a date (2026-11-10) or an ISO 8601 time"
+        )
+    return value
+
+
+TimeBound = Annotated[
+    datetime, BeforeValidator(_not_bare_digits), AfterValidator(plausible_arrival)
+]
+"""A filter's bound in a query (``received_from``): as :data:`ArrivalTime`, digits refused."""
 
 
 TIME_BOUND_HELP = (

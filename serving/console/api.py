@@ -32,7 +32,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import func, select
 
-from nabiz.serving.arrival import TIME_BOUND_HELP, ArrivalTime, in_zone
+from nabiz.serving.arrival import TIME_BOUND_HELP, TimeBound, in_zone
 from nabiz.serving.auth import require
 from nabiz.serving.console import aggregate, analytics, rootcause, schemas, summaries
 from nabiz.serving.console.aggregate import Window
@@ -58,9 +58,9 @@ router = APIRouter(
 
 PeriodQuery = Annotated[Literal["day", "week"], Query(description="Calendar day or ISO week.")]
 FromQuery = Annotated[
-    ArrivalTime | None, Query(description=f"Received at or after. {TIME_BOUND_HELP}")
+    TimeBound | None, Query(description=f"Received at or after. {TIME_BOUND_HELP}")
 ]
-ToQuery = Annotated[ArrivalTime | None, Query(description=f"Received before. {TIME_BOUND_HELP}")]
+ToQuery = Annotated[TimeBound | None, Query(description=f"Received before. {TIME_BOUND_HELP}")]
 
 
 def _roles(predictor) -> Roles:

@@ -54,8 +54,8 @@ from sqlalchemy.orm import Session
 from nabiz.model.schema import TaskRole
 from nabiz.serving.arrival import (
     TIME_BOUND_HELP,
-    ArrivalTime,
     FutureArrivalError,
+    TimeBound,
     in_zone,
     resolve_arrival,
 )
@@ -338,10 +338,10 @@ def read_queue(
         bool, Query(description="Only items past their respond_by and not resolved.")
     ] = False,
     received_from: Annotated[
-        ArrivalTime | None, Query(description=f"Received at or after. {TIME_BOUND_HELP}")
+        TimeBound | None, Query(description=f"Received at or after. {TIME_BOUND_HELP}")
     ] = None,
     received_to: Annotated[
-        ArrivalTime | None, Query(description=f"Received before. {TIME_BOUND_HELP}")
+        TimeBound | None, Query(description=f"Received before. {TIME_BOUND_HELP}")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,

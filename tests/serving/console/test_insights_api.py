@@ -169,8 +169,10 @@ def test_a_bound_without_an_offset_is_read_in_the_policys_timezone(client, seede
             assert answer.json() == expected.json(), (route, naive)
 
 
-def test_a_bound_that_is_not_a_time_is_a_422_naming_it(client):
-    response = client.get("/v1/queue", params={"received_from": "07.12.2026"})
+@pytest.mark.parametrize("bound", ["07.12.2026", "20261110", "1762722000"])
+def test_a_bound_that_is_not_a_time_is_a_422_naming_it(client, bound):
+    """Digits alone were read as Unix seconds: 20261110 is 1970-08-23, and nothing matched."""
+    response = client.get("/v1/queue", params={"received_from": bound})
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["query", "received_from"]
 
