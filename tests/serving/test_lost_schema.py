@@ -105,3 +105,25 @@ def test_keys_stay_required_when_the_database_comes_back_without_them(
         answer = client.get("/v1/queue", headers={"Authorization": f"Bearer {new_key}"})
         assert answer.status_code == 200, answer.text
     engine.dispose()
+
+
+def test_tables_dropped_under_the_version_that_names_them_are_made_again(
+    make_settings, serving_predictor, fresh_url
+):
+    """The version table left: migrating to it created nothing, and the queue answered 503 with
+    /readyz flapping between ready and not (QA)."""
+    settings = make_settings(database_url=fresh_url, database_timeout_s=2)
+    app = create_app(settings, predictor=serving_predictor)
+    with live_server(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+        assert client.post("/v1/feedback", json={"id": "before", "text": TEXT}).status_code == 201
+        engine = make_engine(fresh_url)
+        with engine.begin() as connection:
+            connection.execute(sa_text("DROP TABLE feedback_label"))
+            connection.execute(sa_text("DROP TABLE feedback"))
+        engine.dispose()
+        deadline = time.monotonic() + 15
+        while client.post("/v1/feedback", json={"id": "after", "text": TEXT}).status_code != 201:
+            assert time.monotonic() < deadline, client.get("/readyz").json()
+            time.sleep(0.3)
+        assert client.get("/readyz").status_code == 200
+        assert [item["id"] for item in client.get("/v1/queue").json()["items"]] == ["after"]
