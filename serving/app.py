@@ -288,13 +288,13 @@ async def start_alerts(
 
 async def prepare_database(app: FastAPI, settings: Settings) -> None:
     """Migrate the queue database (once) and reload the API keys; errors leave it not ready."""
-    from nabiz.serving.queue.db import upgrade_database
+    from nabiz.serving.queue.db import sqlite_file, upgrade_database
 
     timeout = settings.database_timeout_s * 4  # migrations may run a few statements
     if app.state.database_ready and not await _still_migrated(app, settings):
         log.warning(
-            "the queue database has lost its tables (dropped and created again?): "
-            "migrating it again"
+            "the queue database has lost its tables or its file (dropped, deleted or created "
+            "again?): migrating it again"
         )
         app.state.database_ready = False
     if not app.state.database_ready:
@@ -303,6 +303,7 @@ async def prepare_database(app: FastAPI, settings: Settings) -> None:
                 asyncio.to_thread(upgrade_database, settings.database_url), timeout
             )
             app.state.database_ready = True
+            app.state.database_file = sqlite_file(app.state.engine)
         except Exception as error:
             log.warning("queue database migration failed: %s", type(error).__name__)
             return
@@ -310,10 +311,15 @@ async def prepare_database(app: FastAPI, settings: Settings) -> None:
 
 
 async def _still_migrated(app: FastAPI, settings: Settings) -> bool:
-    """False only when the database answers but its tables are gone; an unreachable one is not
-    marked here (its routes answer 503 by themselves, and come back with it)."""
-    from nabiz.serving.queue.db import is_migrated
+    """False when the database answers but its tables are gone, or when its SQLite file was
+    deleted or replaced (its pooled connections are closed, so the next ones open the path); an
+    unreachable one is not marked here (its routes answer 503 by themselves, and come back)."""
+    from nabiz.serving.queue.db import is_migrated, sqlite_file
 
+    engine = app.state.engine
+    if getattr(app.state, "database_file", None) != sqlite_file(engine):
+        engine.dispose()
+        return False
     try:
         return await asyncio.wait_for(
             asyncio.to_thread(is_migrated, app.state.session_factory), settings.database_timeout_s

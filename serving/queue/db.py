@@ -211,3 +211,21 @@ def is_missing_table(error: DBAPIError) -> bool:
     original = error.orig
     code = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
     return code == "42P01" or "no such table" in str(original)
+
+
+def sqlite_file(engine: Engine) -> tuple[int, int] | None:
+    """The (device, inode) of a SQLite database file (``None``: another database, an in-memory
+    one, or no file at the path). A file deleted or replaced under a running server keeps being
+    written through the connections that hold it open, and those writes are lost: the watcher
+    compares this with what it saw at the last migration."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or not _is_file(url.database):
+        return None
+    database = str(url.database)
+    if database.startswith("file:"):
+        database = database.removeprefix("file:").split("?", 1)[0]
+    try:
+        found = Path(database).expanduser().stat()
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino

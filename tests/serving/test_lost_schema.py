@@ -127,3 +127,27 @@ def test_tables_dropped_under_the_version_that_names_them_are_made_again(
             time.sleep(0.3)
         assert client.get("/readyz").status_code == 200
         assert [item["id"] for item in client.get("/v1/queue").json()["items"]] == ["after"]
+
+
+def test_a_sqlite_file_deleted_under_the_server_is_made_again_and_written_to(
+    make_settings, serving_predictor, tmp_path
+):
+    """The pooled connections kept writing to the deleted file: a 201 for an item that was gone
+    at the next restart (QA)."""
+    path = tmp_path / "queue.db"
+    url = f"sqlite:///{path}"
+    app = create_app(make_settings(database_url=url), predictor=serving_predictor)
+    with live_server(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+        assert client.post("/v1/feedback", json={"id": "before", "text": TEXT}).status_code == 201
+        for leftover in tmp_path.glob("queue.db*"):
+            leftover.unlink()
+        deadline = time.monotonic() + 15
+        while not path.exists() or client.get("/readyz").status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert client.post("/v1/feedback", json={"id": "after", "text": TEXT}).status_code == 201
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        stored = connection.execute(sa_text("SELECT id FROM feedback")).scalars().all()
+    engine.dispose()
+    assert stored == ["after"]  # in the file at the path, where a restart will find it
