@@ -45,7 +45,9 @@ def read_arrival(
                 unread[plan.channel_column] = str(problem)
     if plan.time_column is not None:
         value = record.get(plan.time_column)
-        if not is_blank(value):
+        if is_blank(value):  # not the scoring time: a 2025 complaint would be due tomorrow
+            unread[plan.time_column] = "no time in the cell"
+        else:
             try:
                 received = parse_time(value, plan.time_format)
             except ValueError as problem:

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from nabiz.tabular import NumberText
+from nabiz.tabular import DateText, NumberText
 from nabiz.text import turkish_lower
 
 # Day-first dates as Turkish exports write them (12.03.2024, 12/03/2024, 12-03-2024) and year-first
@@ -68,7 +68,10 @@ def parse_time(value: Any, time_format: str | None = None) -> datetime:
     """
     if isinstance(value, datetime):
         return value
-    if time_format is not None:
+    if isinstance(value, DateText):  # a typed date cell: nothing to guess, whatever the format
+        moment = value.moment()
+        return moment if isinstance(moment, datetime) else datetime(*moment.timetuple()[:3])
+    if time_format is not None and not isinstance(value, NumberText):
         text = str(value).strip()
         try:
             return datetime.strptime(text, time_format)
@@ -76,7 +79,7 @@ def parse_time(value: Any, time_format: str | None = None) -> datetime:
             raise ValueError(f"cannot read the time {text[:40]!r} as {time_format!r}") from None
     days = value.number() if isinstance(value, NumberText) else None
     if days is not None and _EXCEL_SERIALS[0] <= days < _EXCEL_SERIALS[1]:
-        return _EXCEL_EPOCH + timedelta(days=days)
+        return _EXCEL_EPOCH + timedelta(seconds=round(days * 86400))  # a float's noise off
     text = str(value).strip()
     if re.fullmatch(r"\d{10}(\.\d+)?|\d{13}", text):
         seconds = float(text) / (1000 if len(text) == 13 else 1)
@@ -93,10 +96,12 @@ def parse_time(value: Any, time_format: str | None = None) -> datetime:
     named = _named_month(text)
     if named is not None:
         return named
-    month_first = re.fullmatch(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})( .*)?", text)
+    month_first = re.fullmatch(
+        r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})( \d{1,2}:\d{2}(:\d{2})?)?", text
+    )
     if month_first and int(month_first[1]) <= 12 < int(month_first[3]) <= 31:
         sep = month_first[2]
-        clock = " %H:%M" if month_first[5] else ""
+        clock = (" %H:%M:%S" if month_first[6] else " %H:%M") if month_first[5] else ""
         hint = f"; it reads month-first: --time-format '%m{sep}%d{sep}%Y{clock}' reads it"
     else:
         hint = ""

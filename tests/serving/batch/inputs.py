@@ -25,12 +25,12 @@ ROWS = [
     ["3", "telefon", "03.02.2025 10:30", "Teşekkür", "Müşteri hizmetleri çok ilgiliydi."],
     ["4", "web", "03.02.2025 11:00", "", ""],  # empty text
     ["5", "Mağaza", "03.02.2025 12:00", "Şube", "Şubede ığdır, çğüşöı ÇĞÜŞÖİ harfleri."],
-    ["6", "SMS", "", "", "Şifre kodu gelmiyor, giriş yapamıyorum."],  # no time: fine
+    ["6", "SMS", "", "", "Şifre kodu gelmiyor, giriş yapamıyorum."],  # no time in the cell
     ["7", "faks", "03.02.2025 13:00", "", "Kayıtlarımı faksla gönderin."],  # unknown channel
     ["8", "", "dün akşam", "", "Kampanya fiyatı mağazada farklı söylendi."],  # bad time
 ]
 BAD_IDS = {"4"}  # no prediction
-UNDATED_IDS = {"7", "8"}  # tagged and levelled, no respond-by: a note says which value
+UNDATED_IDS = {"6", "7", "8"}  # tagged and levelled, no respond-by: a note says which value
 KEYS = {"id_column": "id", "channel_column": "kanal", "time_column": "tarih"}
 
 

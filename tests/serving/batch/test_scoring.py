@@ -109,7 +109,6 @@ def test_a_row_without_visible_text_gets_an_error_and_no_prediction(tmp_path, pr
     rows = {row["id"]: row for row in jsonl_rows(output)}
     assert "empty text" in rows["4"]["error"]
     assert rows["4"]["sentiment"] is None and rows["4"]["priority_score"] is None
-    assert rows["6"]["error"] is None  # a missing time is fine
     assert summary.failed == 1
     assert {top.id for top in summary.top} <= set(rows) - BAD_IDS
     assert "Highest priority" in summary.render()
@@ -129,9 +128,21 @@ def test_an_unknown_channel_or_unreadable_time_costs_the_row_its_respond_by_not_
         assert row["sentiment"] and row["priority_level"] and row["respond_by"] is None
     assert channel["priority_reasons"][-1] == "yanıt için son hesaplanmadı: kanal okunamadı"
     assert time["priority_reasons"][-1] == "yanıt için son hesaplanmadı: tarih okunamadı"
-    assert summary.undated == 2 and summary.failed == 1
-    assert "2 scored without a respond-by" in summary.render()
-    assert "First: row 7: kanal: unknown channel 'faks'" in summary.render()
+    assert summary.undated == 3 and summary.failed == 1
+    assert "3 scored without a respond-by" in summary.render()
+    assert "First: row 6: tarih: no time in the cell" in summary.render()
+
+
+def test_a_blank_time_in_the_named_column_gives_no_respond_by_not_the_scoring_time(
+    tmp_path, predictor, policy
+):
+    """QA: a 2025 complaint with an empty time cell was due the day the export was scored."""
+    source = write_input(tmp_path / "in.csv")
+    output = tmp_path / "out.jsonl"
+    score_file(source, output, predictor, policy, **KEYS, progress=False, now=NOW)
+    blank = {row["id"]: row for row in jsonl_rows(output)}["6"]
+    assert blank["respond_by"] is None and blank["sentiment"]
+    assert blank["error"] == "note: no respond-by: tarih: no time in the cell"
 
 
 def test_a_month_first_date_names_the_format_that_reads_it_and_that_format_reads_it(
