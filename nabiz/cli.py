@@ -172,9 +172,14 @@ def evaluate(
 @app.command("fit-cues")
 def fit_cues(
     model: ModelOption = None,
-    cues: Annotated[Path, typer.Option("--cues", help="The urgency cue list (YAML).")] = Path(
-        "data/urgency_cues.yaml"
-    ),
+    cues: Annotated[
+        Path | None,
+        typer.Option(
+            "--cues",
+            help="The urgency cue list (YAML), e.g. data/urgency_cues.yaml after editing it. "
+            "Default: the list saved in the model.",
+        ),
+    ] = None,
     data: Annotated[
         Path | None,
         typer.Option(

@@ -13,9 +13,11 @@ from nabiz.model.schema import LabelSchema, TaskRole
 
 log = logging.getLogger(__name__)
 
+MIN_IN_DOMAIN_EACH = 15  # texts of the urgent label, and of the others, for a sector's own fit
+
 
 def fit_urgency_cues(
-    cue_file: Path,
+    cue_file: Path | CueList,
     schema: LabelSchema,
     scores: dict[str, np.ndarray],
     texts: Sequence[str],
@@ -44,7 +46,15 @@ def fit_urgency_cues(
     if not (y == index).any() or (y == index).all():
         log.info("no urgency cues: the labels have no %r / non-%r mix to fit on", label, label)
         return None
-    cues = UrgencyCues(task=task, label=label, cues=CueList.load(cue_file))
+    urgent, others = int((y == index).sum()), int((y != index).sum())
+    if in_domain and (urgent < MIN_IN_DOMAIN_EACH or others < MIN_IN_DOMAIN_EACH):
+        # 5 texts gave an intercept of -2.8, and the fitted copy tagged 21 of 65 urgent ones
+        raise ValueError(
+            f"too few labelled texts to fit the cues on: {urgent} {label!r} and {others} others; "
+            f"give at least {MIN_IN_DOMAIN_EACH} of each (a hundred texts or so in all)"
+        )
+    cue_list = cue_file if isinstance(cue_file, CueList) else CueList.load(cue_file)
+    cues = UrgencyCues(task=task, label=label, cues=cue_list)
     cues.fit(scores[task][rows], index, [texts[i] for i in rows], y, in_domain=in_domain)
     log.info("urgency cues: %s", describe_fit(cues, in_domain))
     return cues

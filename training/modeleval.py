@@ -16,7 +16,7 @@ import numpy as np
 from nabiz.model.loading import BASELINE_DIR, from_pretrained
 from nabiz.model.predictor import Predictor
 from nabiz.settings import Settings
-from nabiz.text import has_visible_text, turkish_lower
+from nabiz.text import fold_case_and_accents, has_visible_text
 from nabiz.training.config import NabizConfig, load_config
 from nabiz.training.evaluate import evaluate_predictor
 
@@ -129,7 +129,7 @@ def labelled_columns(frame, schema, text_column: str = "text", where: str = "the
     gold, unknown = {}, Counter()
     for task in schema.tasks:
         values = frame[task.name].tolist() if task.name in frame.columns else [None] * len(frame)
-        spelled = {turkish_lower(label): label for label in task.labels}
+        spelled = {fold_case_and_accents(label): label for label in task.labels}
         gold[task.name] = [_cell_label(task, v, spelled, unknown) for v in values]
     if unknown:
         named = "; ".join(
@@ -150,7 +150,8 @@ NO_LABEL = frozenset({"-", "yok", "none"})
 
 
 def _cell_label(task, value, spelled: dict[str, str], unknown: Counter):
-    """The model's spelling of a cell's label(s) (``spelled``: Turkish-lowercased label → the
+    """The model's spelling of a cell's label(s) (``spelled``: label without case and accents,
+    so that ``YÜKSEK`` and ``Düşük`` are ``yuksek`` and ``dusuk`` → the
     label; ``OLUMSUZ`` is ``olumsuz``); a label the task does not have is counted in ``unknown``
     and read as none. A multi-label cell of :data:`NO_LABEL` is the empty label set."""
     if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
@@ -159,12 +160,12 @@ def _cell_label(task, value, spelled: dict[str, str], unknown: Counter):
         parts = [str(value).strip()]
     else:
         parts = value if isinstance(value, list) else [p.strip() for p in str(value).split(";")]
-        word = turkish_lower(str(parts[0])) if len(parts) == 1 else ""
+        word = fold_case_and_accents(str(parts[0])) if len(parts) == 1 else ""
         if word in NO_LABEL and word not in spelled:
             return []  # "no label of the task applies": a negative example for every label
     labels = []
     for label in parts:
-        known = label if label in task.labels else spelled.get(turkish_lower(label))
+        known = label if label in task.labels else spelled.get(fold_case_and_accents(label))
         if known is None:
             unknown[(task.name, label)] += 1
         else:

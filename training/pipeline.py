@@ -23,7 +23,7 @@ from nabiz.model.calibration import (
     gold_indices,
     save_calibration,
 )
-from nabiz.model.cues import UrgencyCues
+from nabiz.model.cues import CueList, UrgencyCues
 from nabiz.model.loading import BASELINE_DIR, from_pretrained
 from nabiz.model.manifest import unlisted_files, write_manifest
 from nabiz.model.mixture import mix_scores
@@ -426,11 +426,23 @@ def _write_run_files(
 
 
 def attach_urgency_cues(
-    model_dir: Path, cue_file: Path, data_file: Path | None = None, text_column: str = "text"
+    model_dir: Path,
+    cue_file: Path | None = None,
+    data_file: Path | None = None,
+    text_column: str = "text",
 ) -> UrgencyCues | None:
     """Fit the combiner for a saved model and save it there: on its prepared validation split,
     or on ``data_file``, a sector's own labelled texts (a text column and a column named as the
-    urgency task; :func:`~nabiz.training.modeleval.read_labelled_file`)."""
+    urgency task; :func:`~nabiz.training.modeleval.read_labelled_file`). The cue list is
+    ``cue_file``, else the model's own copy (``urgency_cues.json``)."""
+    if cue_file is not None:  # a missing or broken cue file fails before anything is scored
+        cue_list = CueList.load(cue_file)
+    elif (saved := UrgencyCues.load(model_dir)) is not None:
+        cue_list = saved.cues
+    else:
+        raise FileNotFoundError(
+            f"{model_dir} holds no urgency cue list (urgency_cues.json): name one with --cues"
+        )
     predictor = from_pretrained(model_dir)
     predictor.urgency_cues = None  # fit on the calibrated scores without any earlier cues
     if data_file is None:
@@ -446,7 +458,7 @@ def attach_urgency_cues(
         texts, gold, _ = read_labelled_file(data_file, predictor.schema, text_column)
     scores = predictor.predict_scores(texts).scores
     cues = fit_urgency_cues(
-        cue_file, predictor.schema, scores, texts, gold, in_domain=data_file is not None
+        cue_list, predictor.schema, scores, texts, gold, in_domain=data_file is not None
     )
     if cues is not None:
         cues.save(model_dir)

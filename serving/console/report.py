@@ -120,6 +120,7 @@ def load_scored(path: Path, options: ReportOptions) -> tuple[pd.DataFrame, dict[
         "channel_column": channel,
         "time_column": when,
         # times that are there but could not be read: the trends leave those rows out
+        "time_format": options.time_format,
         "times_unread": int((frame["received_at"].isna() & ok[when].map(_given)).sum())
         if when
         else 0,

@@ -181,22 +181,37 @@ def test_the_cue_list_travels_with_the_model(tiny_model_dir):
     assert [h.group for h in loaded.cues.hits(URGENT)] == [h.group for h in CUES.hits(URGENT)]
 
 
-def test_fit_cues_on_a_sectors_labelled_file_saves_the_most_likely_weight(tiny_model_dir, tmp_path):
+def _fit_cues(model_dir, labelled, rows, *more):
     from typer.testing import CliRunner
 
     from nabiz.cli import app
 
-    labelled = tmp_path / "banka.csv"
-    rows = [(URGENT, "yuksek"), (CALM, "dusuk"), ("Şubede uzun kuyruk vardı", "orta")] * 10
     labelled.write_text(
         "metin,urgency\n" + "".join(f'"{t}",{u}\n' for t, u in rows), encoding="utf-8"
     )
-    result = CliRunner().invoke(
-        app,
-        ["fit-cues", "--model", str(tiny_model_dir), "--data", str(labelled),
-         "--text-column", "metin"],
-    )  # fmt: skip
+    command = ["fit-cues", "--model", str(model_dir), "--data", str(labelled)]
+    return CliRunner().invoke(app, [*command, "--text-column", "metin", *more])
+
+
+def test_fit_cues_on_a_sectors_labelled_file_saves_the_most_likely_weight(tiny_model_dir, tmp_path):
+    """Labels as a bank team writes them (YÜKSEK, Düşük) read as the model's; the cue list is the
+    one saved in the model when no --cues is given (from any folder)."""
+    UrgencyCues(cues=CUES).save(tiny_model_dir)
+    write_manifest(tiny_model_dir)  # as training does: the cue list is part of the model
+    rows = [(URGENT, "YÜKSEK"), (CALM, "Düşük"), ("Şubede uzun kuyruk vardı", "orta")] * 16
+    result = _fit_cues(tiny_model_dir, tmp_path / "banka.csv", rows)
     assert result.exit_code == 0, result.output
-    assert "the most likely on your labelled texts; 30 texts, 10 with hits" in result.output
+    assert "the most likely on your labelled texts; 48 texts, 16 with hits" in result.output
     fitted = UrgencyCues.load(tiny_model_dir)
-    assert fitted.fitted_on == {"rows": 30, "rows_with_hits": 10} and fitted.coef[1] > 0
+    assert fitted.fitted_on == {"rows": 48, "rows_with_hits": 16} and fitted.coef[1] > 0
+
+
+def test_fit_cues_refuses_a_handful_of_labels_and_leaves_the_model_alone(tiny_model_dir, tmp_path):
+    """Five texts gave an intercept of -2.8: the fitted copy tagged 21 of 65 urgent ones (QA)."""
+    UrgencyCues(cues=CUES).save(tiny_model_dir)
+    write_manifest(tiny_model_dir)
+    before = (tiny_model_dir / "urgency_cues.json").read_bytes()
+    rows = [(URGENT, "yuksek"), (CALM, "dusuk"), (CALM, "orta")] * 3
+    result = _fit_cues(tiny_model_dir, tmp_path / "az.csv", rows)
+    assert result.exit_code == 2 and "too few labelled texts" in result.output
+    assert (tiny_model_dir / "urgency_cues.json").read_bytes() == before
