@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nabiz.tabular import DateText, NumberText
-from nabiz.text import turkish_lower
+from nabiz.text import fold_case_and_accents, turkish_lower
 
 # Day-first dates as Turkish exports write them (12.03.2024, 12/03/2024, 12-03-2024) and year-first
 # ones (2024/03/12, 2024.03.12), each with seconds, with minutes or without a time: 15 formats.
@@ -26,9 +26,10 @@ _TIME_FORMATS = tuple(
 # ("31 Aralık 2025 23:30", "3 Şub 2025"): the name or its first three letters, never a guess.
 _MONTHS = ("ocak", "şubat", "mart", "nisan", "mayıs", "haziran", "temmuz", "ağustos", "eylül",
            "ekim", "kasım", "aralık")  # fmt: skip
-_MONTH_NUMBER = {
-    **{name: number for number, name in enumerate(_MONTHS, 1)},
-    **{name[:3]: number for number, name in enumerate(_MONTHS, 1)},
+_MONTH_NUMBER = {  # without accents too: "Aralik", "Subat" (exports typed on other keyboards)
+    key: number
+    for number, name in enumerate(_MONTHS, 1)
+    for key in (name, name[:3], fold_case_and_accents(name), fold_case_and_accents(name)[:3])
 }
 _NAMED_MONTH = re.compile(
     r"(\d{1,2})\.? +([a-zçğıöşü]+)\.? +(\d{4})(?:,? +(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?)?"

@@ -94,6 +94,8 @@ def test_a_time_format_without_a_date_or_that_cannot_be_read_back_is_refused(tim
         ("3 ŞUBAT 2025 09:05:07", datetime(2025, 2, 3, 9, 5, 7)),
         ("1 Mayıs 2024", datetime(2024, 5, 1)),
         ("15 Eki 2024 8.05", datetime(2024, 10, 15, 8, 5)),
+        ("31 Aralik 2025", datetime(2025, 12, 31)),  # typed without Turkish letters
+        ("3 SUBAT 2025", datetime(2025, 2, 3)),
     ],
 )
 def test_a_date_with_the_turkish_months_name_is_read(text, expected):
