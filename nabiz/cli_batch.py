@@ -154,6 +154,8 @@ def score(
 
     Exits with 1 when rows were read but none could be scored (the output is still written)."""
     _check_time_format(time_format)
+    if time_format is not None and time_column is None:  # it was ignored without a word
+        raise fail("--time-format reads the time column: name it with --time-column.")
     if engine is Engine.ray:
         if sheet is not None or header_row is not None:
             raise fail("--sheet and --header-row work with the local engine only.")

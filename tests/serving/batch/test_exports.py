@@ -255,3 +255,8 @@ def test_a_report_named_other_than_html_is_refused_before_scoring(fake, tmp_path
 def test_a_time_format_naming_no_date_is_a_one_line_error_before_the_model_loads(small, tmp_path):
     result = _run("score", small, "-o", tmp_path / "o.csv", "--time-format", "%H:%M")
     _one_line_error(result, "names no day or month or year")
+
+
+def test_a_time_format_without_a_time_column_is_a_one_line_error(small, tmp_path):
+    result = _run("score", small, "-o", tmp_path / "o.csv", "--time-format", "%m/%d/%Y")
+    _one_line_error(result, "name it with --time-column")
