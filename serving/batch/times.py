@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from nabiz.tabular import DateText, NumberText
@@ -63,15 +63,18 @@ def parse_time(value: Any, time_format: str | None = None) -> datetime:
     (``12.03.2024 14:35``, ``12/03/2024``, ``31 Aralık 2025 23:30``, ``3 Şub 2025``), Unix
     seconds/milliseconds (UTC), or an Excel date serial typed as a number (``45691.5`` =
     2025-02-03 12:00, days since 1899-12-30, for the years 1955–2118: what a date cell
-    formatted as a number holds). A time without a zone stays
-    naive: the priority reads it in the policy's timezone. Raises ``ValueError`` for anything
-    else.
+    formatted as a number holds). A time without a zone stays naive: the priority reads it in the
+    policy's timezone. Raises ``ValueError`` for anything else.
     """
     if isinstance(value, datetime):
         return value
     if isinstance(value, DateText):  # a typed date cell: nothing to guess, whatever the format
         moment = value.moment()
-        return moment if isinstance(moment, datetime) else datetime(*moment.timetuple()[:3])
+        if isinstance(moment, datetime):
+            return moment
+        if isinstance(moment, time):  # a time of day alone is no received-at time
+            raise ValueError(f"cannot read the time {str(value)!r}: a time of day with no date")
+        return datetime(moment.year, moment.month, moment.day)
     if time_format is not None and not isinstance(value, NumberText):
         text = str(value).strip()
         try:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from nabiz.serving.batch import parse_time
 from nabiz.serving.batch.times import check_time_format
-from nabiz.tabular import NumberText
+from nabiz.tabular import DateText, NumberText
 
 
 def test_parse_time():
@@ -106,3 +106,11 @@ def test_a_date_with_the_turkish_months_name_is_read(text, expected):
 def test_a_named_month_date_that_is_not_one_is_refused(text):
     with pytest.raises(ValueError, match="cannot read the time"):
         parse_time(text)
+
+
+def test_a_typed_cell_holding_a_time_of_day_alone_is_refused_not_a_crash():
+    """An Excel cell formatted as a time (14:35) has no date: a row note, as before typed dates
+    were read as such (it raised AttributeError, which ended the whole run)."""
+    with pytest.raises(ValueError, match="a time of day with no date"):
+        parse_time(DateText("14:35:00"))
+    assert parse_time(DateText("2025-12-31"), "%m/%d/%Y") == datetime(2025, 12, 31)
