@@ -14,9 +14,9 @@ labels tolerate: the weight is the largest whose validation log-loss of P(yuksek
 ``max_validation_cost`` (5 %) of the log-loss without cues. A log-loss moves smoothly with the
 weight and with the model's scores, so the weight does too; macro-F1, used before, moves by whole
 texts and chose 0.75, 0.25 and 0 in three runs of one configuration. A sector with its own
-urgency labels fits the weight on them instead (``nabiz fit-cues --data``): the weight under which
-they are most likely. The cue file may also fix it (``weight``). The model's own log-odds keep
-their calibrated scale (coefficient 1, no intercept).
+urgency labels fits the weight on them instead (``nabiz fit-cues --data``): the weight, and an
+intercept, under which they are most likely. The cue file may also fix it (``weight``). The
+model's own log-odds keep their calibrated scale (coefficient 1; no intercept but a sector's).
 
 The model directory keeps a copy of the cue list with its weight (``urgency_cues.json``), so a
 saved model scores the same however the data file changes later.

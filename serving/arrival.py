@@ -86,9 +86,9 @@ def resolve_arrival(
     Naive times are read in ``zone``; a time up to ``max_skew`` ahead of ``now`` is taken as now;
     later ones raise :class:`FutureArrivalError`.
     """
-    if moment is None:
+    aware = in_zone(moment, zone)
+    if aware is None:
         return None
-    aware = moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
     if aware > now + max_skew:
         raise FutureArrivalError(aware, now, max_skew)
     return min(aware, now.astimezone(aware.tzinfo))

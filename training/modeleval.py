@@ -150,10 +150,10 @@ NO_LABEL = frozenset({"-", "yok", "none"})
 
 
 def _cell_label(task, value, spelled: dict[str, str], unknown: Counter):
-    """The model's spelling of a cell's label(s) (``spelled``: label without case and accents,
-    so that ``YÜKSEK`` and ``Düşük`` are ``yuksek`` and ``dusuk`` → the
-    label; ``OLUMSUZ`` is ``olumsuz``); a label the task does not have is counted in ``unknown``
-    and read as none. A multi-label cell of :data:`NO_LABEL` is the empty label set."""
+    """The model's spelling of a cell's label(s) (``spelled``: each label without case and
+    accents → the label, so that ``OLUMSUZ`` is ``olumsuz`` and ``YÜKSEK`` is ``yuksek``); a
+    label the task does not have is counted in ``unknown`` and read as none. A multi-label cell
+    of :data:`NO_LABEL` is the empty label set."""
     if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
         return None
     if not task.is_multi_label:

@@ -12,7 +12,7 @@ from nabiz.model.predictor import Predictor
 from nabiz.serving.priority import queue_key
 
 TOP_ROWS = 10
-ERROR_EXAMPLES = 5  # a Ray run's first errors, by file and row
+ERROR_EXAMPLES = 5  # the first errors and notes the summary quotes
 UNDATED_NOTE = "note: no respond-by: "  # starts the error column of a row scored without one
 
 
@@ -159,16 +159,18 @@ class Tally:
         for key, value in data.items():
             setattr(self, key, value)
 
+    def _example(self, row: int, message: str) -> None:
+        if len(self.errors) < ERROR_EXAMPLES:
+            self.errors.append(f"row {row + 1}: {message}")
+
     def add_error(self, row: int, message: str) -> None:
         self.failed += 1
-        if len(self.errors) < 5:
-            self.errors.append(f"row {row + 1}: {message}")
+        self._example(row, message)
 
     def add_note(self, row: int, message: str) -> None:
         """A scored row with a note of the reader."""
         self.noted += 1
-        if len(self.errors) < 5:
-            self.errors.append(f"row {row + 1}: {message}")
+        self._example(row, message)
 
     def add_undated(self, row: int, problem: str) -> None:
         """A scored row without a respond-by: ``problem`` says which channel or time value could
@@ -176,8 +178,7 @@ class Tally:
         self.undated += 1
         if self.first_undated is None:
             self.first_undated = [row, problem]
-        if len(self.errors) < 5:
-            self.errors.append(f"row {row + 1}: {UNDATED_NOTE}{problem}")
+        self._example(row, UNDATED_NOTE + problem)
 
     def add_top(self, candidates: list[dict[str, Any]]) -> None:
         self.top = heapq.nsmallest(self.top_n, self.top + candidates, key=queue_order)

@@ -121,7 +121,7 @@ def load_scored(path: Path, options: ReportOptions) -> tuple[pd.DataFrame, dict[
         "time_column": when,
         # times that are there but could not be read: the trends leave those rows out
         "time_format": options.time_format,
-        "times_unread": int((frame["received_at"].isna() & ok[when].map(_given)).sum())
+        "times_unread": int((frame["received_at"].isna() & ~ok[when].map(is_blank)).sum())
         if when
         else 0,
         "survey_column": survey_column,
@@ -178,10 +178,6 @@ def _survey(columns: list[str], options: ReportOptions) -> tuple[str | None, str
         if kind in by_name:
             return kind, by_name[kind]
     return None, None
-
-
-def _given(value: Any) -> bool:
-    return not is_blank(value)
 
 
 def _times(values: pd.Series, tz: str, time_format: str | None = None) -> pd.Series:

@@ -268,8 +268,7 @@ def create_or_get_feedback(
     (``channel_given``: the client named one), another survey answer or another ``received_at``
     (``received_at_given``; more than ``same_within`` apart: the allowed clock skew, since a time
     a little ahead of the server's clock was stored as the clock's time), which would otherwise
-    be dropped without a word. Two concurrent posts of one id store it
-    once.
+    be dropped without a word. Two concurrent posts of one id store it once.
     """
 
     def check_repeat(existing: Feedback) -> tuple[Feedback, bool]:
@@ -281,12 +280,10 @@ def create_or_get_feedback(
         sent = (survey_kind, survey_score)
         if survey_kind is not None and (existing.survey_kind, existing.survey_score) != sent:
             differences.append("survey answer")
-        stored_at = _aware_utc(existing.received_at)
-        apart = abs(stored_at - _aware_utc(received_at))
-        if received_at_given and apart > max(same_within, SAME_INSTANT):
+        stored_at, sent_at = _aware_utc(existing.received_at), _aware_utc(received_at)
+        if received_at_given and abs(stored_at - sent_at) > max(same_within, SAME_INSTANT):
             differences.append(
-                f"received_at ({stored_at.isoformat()} stored, "
-                f"{_aware_utc(received_at).isoformat()} sent)"
+                f"received_at ({stored_at.isoformat()} stored, {sent_at.isoformat()} sent)"
             )
         if differences:
             raise FeedbackConflictError(feedback_id, differences)
