@@ -17,10 +17,8 @@ routes answer 503 with ``Retry-After`` and a watcher task migrates the database 
 API keys (:mod:`nabiz.serving.auth`) once it answers. At most ``max_concurrent_requests`` requests
 are handled at once (503 before the body is read); bodies over :func:`max_body_bytes` get 413.
 
-Errors are JSON, always: 422 ``{detail: [{loc, msg, type}], request_id}`` for bad input (the field
-path is in ``loc``), 429 when the inference queue is full, 503 when not ready, 500 ``{detail,
-request_id}`` without a stack trace for anything unexpected. Every response carries
-``X-Request-ID`` (the client's own, when it sent a sane one).
+Errors are JSON, always (:mod:`nabiz.serving.errors`). Every response carries ``X-Request-ID``
+(the client's own, when it sent a sane one).
 """
 
 from __future__ import annotations
@@ -33,13 +31,7 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi import Depends, FastAPI
 
 import nabiz
 from nabiz.model.loading import load_predictor
@@ -48,12 +40,10 @@ from nabiz.serving.alerts.delivery import Backoff
 from nabiz.serving.alerts.engine import AlertEngine
 from nabiz.serving.alerts.rules import AlertRules, load_rules
 from nabiz.serving.auth import REFRESH_S, KeyRing, require
-from nabiz.serving.batching import BatcherStopped, MicroBatcher, Overloaded, inference_thread
-from nabiz.serving.deps import NotReady
+from nabiz.serving.batching import MicroBatcher, inference_thread
+from nabiz.serving.errors import install_error_handlers
 from nabiz.serving.metrics import Metrics
 from nabiz.serving.middleware import (
-    REQUEST_ID_HEADER,
-    RETRY_AFTER_S,
     BodyLimitMiddleware,
     ConcurrencyLimitMiddleware,
     JsonBodyMiddleware,
@@ -65,7 +55,6 @@ from nabiz.settings import Settings, get_settings
 
 log = logging.getLogger("nabiz.serving")
 
-DATABASE_RETRY_AFTER_S = 5
 DEFAULT_QUEUE_PASSES = 16  # without a batch_max_queue setting: this many full passes may wait
 
 DESCRIPTION = """\
@@ -82,124 +71,6 @@ deadline and the reasons).
 Task names come from the model, not from this API: read them from `GET /v1/model`.
 Errors are JSON: 422 names the field in `detail[].loc`, 429 means retry later, 503 not ready.
 """
-
-
-# --- error handlers -----------------------------------------------------------------------------
-
-
-def _request_id(request: Request) -> str | None:
-    return getattr(request.state, "request_id", None)
-
-
-def _scrub(text: Any) -> str:
-    """``text`` as a string that UTF-8 can encode (a client's lone surrogate becomes U+FFFD)."""
-    text = str(text)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return text
-
-
-def _clean_errors(errors: Any) -> list[dict[str, Any]]:
-    """``{loc, msg, type}`` per error: no echo of the input (it may be a 20 000-character text)."""
-    cleaned = []
-    for error in errors:
-        cleaned.append(
-            {
-                "loc": [part if isinstance(part, int) else _scrub(part) for part in error["loc"]],
-                "msg": _scrub(error.get("msg", "invalid value")),
-                "type": _scrub(error.get("type", "value_error")),
-            }
-        )
-    return cleaned
-
-
-async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    return JSONResponse(
-        {"detail": _clean_errors(exc.errors()), "request_id": _request_id(request)},
-        status_code=422,
-    )
-
-
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
-    if isinstance(exc.__cause__, UnicodeDecodeError):  # FastAPI's 400 "error parsing the body"
-        error = {
-            "loc": ["body"],
-            "msg": f"the body is not UTF-8 (byte {exc.__cause__.start}); send JSON as UTF-8",
-            "type": "json_invalid",
-        }
-        return JSONResponse({"detail": [error], "request_id": _request_id(request)}, 422)
-    detail = exc.detail if isinstance(exc.detail, str) else jsonable_encoder(exc.detail)
-    return JSONResponse(
-        {
-            "detail": _scrub(detail) if isinstance(detail, str) else detail,
-            "request_id": _request_id(request),
-        },
-        status_code=exc.status_code,
-        headers=getattr(exc, "headers", None),
-    )
-
-
-async def _overloaded(request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse(
-        {"detail": _scrub(f"overloaded: {exc}"), "request_id": _request_id(request)},
-        status_code=429,
-        headers={"Retry-After": str(RETRY_AFTER_S)},
-    )
-
-
-async def _not_ready(request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse(
-        {"detail": _scrub(exc), "request_id": _request_id(request)},
-        status_code=503,
-        headers={"Retry-After": str(RETRY_AFTER_S)},
-    )
-
-
-async def _database_down(request: Request, exc: Exception) -> JSONResponse:
-    from nabiz.serving.queue.db import is_missing_table
-
-    log.warning("queue database error: %s", type(exc).__name__)
-    if isinstance(exc, DBAPIError) and is_missing_table(exc):  # SQLite's: an OperationalError
-        request.app.state.database_ready = False  # the watcher migrates it within a second
-    return JSONResponse(
-        {
-            "detail": "the queue database is unreachable or timed out; retry later",
-            "request_id": _request_id(request),
-        },
-        status_code=503,
-        headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
-    )
-
-
-async def _database_error(request: Request, exc: Exception) -> JSONResponse:
-    """A statement the database refused: a 500, logged by its first line only. Handled here,
-    not by :func:`_unexpected`, because Starlette logs an unhandled error's whole traceback, and
-    PostgreSQL's message goes on with "DETAIL: Failing row contains (…)", the customer's text.
-    A missing table is a database that lost its schema: a 503 while the watcher migrates it."""
-    assert isinstance(exc, DBAPIError)
-    from nabiz.serving.queue.db import is_missing_table
-
-    if is_missing_table(exc):  # PostgreSQL's
-        return await _database_down(request, exc)
-    first_line = (str(exc.orig) if exc.orig is not None else "").strip().split("\n", 1)[0]
-    rid = _request_id(request)
-    log.error("request %s failed: %s: %s", rid, type(exc).__name__, first_line)
-    return JSONResponse({"detail": "internal server error", "request_id": rid}, 500)
-
-
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    # The server logs the traceback itself; the client gets no detail of the internals.
-    rid = _request_id(request)
-    log.error("request %s failed: %s", rid, type(exc).__name__)
-    return JSONResponse(
-        {"detail": "internal server error", "request_id": rid},
-        status_code=500,
-        headers={REQUEST_ID_HEADER: rid} if rid else None,
-    )
 
 
 # --- the app ------------------------------------------------------------------------------------
@@ -407,15 +278,7 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes(settings))
     app.add_middleware(ConcurrencyLimitMiddleware, limit=settings.max_concurrent_requests)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)  # outermost: ids on every answer
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Overloaded, _overloaded)
-    app.add_exception_handler(NotReady, _not_ready)
-    app.add_exception_handler(BatcherStopped, _not_ready)
-    for error in (OperationalError, InterfaceError, PoolTimeoutError):
-        app.add_exception_handler(error, _database_down)
-    app.add_exception_handler(DBAPIError, _database_error)  # the rest of the database's refusals
-    app.add_exception_handler(Exception, _unexpected)
+    install_error_handlers(app)
 
     app.include_router(
         predict_routes.make_router(settings.max_items, settings.max_text_chars),

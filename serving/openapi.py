@@ -6,7 +6,8 @@ generated document knows none of this, so generated clients had no type for an e
 integrators learnt the codes by meeting them. :func:`complete_openapi` adds them in one place,
 from the routes' own declarations: 401/403 where the route takes a key (its ``security``),
 413/415 where it takes a body, the error shapes where a response declares none (422 as the
-API writes it, not FastAPI's ``HTTPValidationError``), and the request-id header everywhere.
+API writes it, not FastAPI's ``HTTPValidationError``), the request-id header everywhere, and
+``Retry-After`` on every 429 and 503.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ ADDED = {
     "413": "The body is larger than a full request can be (from `NABIZ_MAX_ITEMS` and "
     "`NABIZ_MAX_TEXT_CHARS`).",
     "415": "The body's `Content-Type` is not JSON.",
+}
+RETRY_AFTER = {
+    "description": "Seconds to wait before trying again.",
+    "schema": {"type": "integer"},
 }
 _REF = "#/components/schemas/{model}"
 
@@ -63,7 +68,10 @@ def _complete(schema: dict[str, Any]) -> dict[str, Any]:
                     response["content"] = _body(ErrorResponse.__name__)
                 elif code < "300" and "content" not in response and success and code != "204":
                     response["content"] = success  # a 200 beside a 201: the same item
-                response.setdefault("headers", {})["X-Request-ID"] = REQUEST_ID
+                headers = response.setdefault("headers", {})
+                headers["X-Request-ID"] = REQUEST_ID
+                if code in ("429", "503"):
+                    headers["Retry-After"] = RETRY_AFTER
     return schema
 
 

@@ -7,7 +7,8 @@ for JSON and for the HTML report.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 import numpy as np
@@ -24,6 +25,17 @@ def period_start(times: pd.Series, period: Period, tz: str) -> pd.Series:
     if period == "week":
         days = days - pd.to_timedelta(local.dt.day_of_week, unit="D")
     return days.dt.strftime("%Y-%m-%d").where(times.notna(), None)
+
+
+def every_period(found: Iterable[str], period: Period) -> list[str]:
+    """The periods from the first found to the last, the empty ones too: a chart of a day with
+    no feedback must show the day at zero, not join its neighbours as if it were not there."""
+    starts = sorted(set(found))
+    if not starts:
+        return []
+    first, last = date.fromisoformat(starts[0]), date.fromisoformat(starts[-1])
+    step = 7 if period == "week" else 1
+    return [str(first + timedelta(days=d)) for d in range(0, (last - first).days + 1, step)]
 
 
 def period_bounds(start: str, period: Period, tz: str) -> tuple[datetime, datetime]:
@@ -44,7 +56,7 @@ def trends(
     """
     dated = frame[frame["received_at"].notna()].copy()
     dated["period"] = period_start(dated["received_at"], period, tz)
-    periods = sorted(dated["period"].dropna().unique().tolist())
+    periods = every_period(dated["period"].dropna().unique().tolist(), period)
 
     def series(group: pd.DataFrame, key: str) -> dict[str, Any]:
         stats = group.groupby("period").agg(

@@ -23,7 +23,7 @@ answer says how many were read.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
 import numpy as np
@@ -61,6 +61,13 @@ FromQuery = Annotated[
     TimeBound | None, Query(description=f"Received at or after. {TIME_BOUND_HELP}")
 ]
 ToQuery = Annotated[TimeBound | None, Query(description=f"Received before. {TIME_BOUND_HELP}")]
+
+
+def _invalid_query(name: str, message: str, value: object) -> RequestValidationError:
+    """A 422 in FastAPI's own shape for a query parameter checked against the model or a range."""
+    return RequestValidationError(
+        [{"loc": ("query", name), "msg": message, "type": "value_error", "input": value}]
+    )
 
 
 def _roles(predictor) -> Roles:
@@ -106,19 +113,22 @@ def root_causes(
         Query(description="Local start date of the period (YYYY-MM-DD); default: the latest."),
     ] = None,
 ) -> schemas.RootCausesPublic:
-    """What sets a topic's feedback apart in a period, and which topics moved."""
+    """What sets a topic's feedback apart in a period, and which topics moved.
+
+    A week starts on its Monday (ISO): a `start` inside the week means the week that holds it,
+    and the answer's `start` says which Monday that was."""
     tz = policy.timezone
+    roles = _roles(predictor)
+    if topic is not None:
+        known = predictor.schema.task(roles.topic).labels if roles.topic is not None else []
+        if topic not in known:
+            raise _invalid_query(
+                "topic", f"the model has no topic {topic!r}; its topics are {known}", topic
+            )
     if start is not None and not 1970 <= start.year <= 2200:  # what pandas' timestamps hold
-        raise RequestValidationError(
-            [
-                {
-                    "loc": ("query", "start"),
-                    "msg": "start must be a date from 1970 to 2200",
-                    "type": "value_error",
-                    "input": str(start),
-                }
-            ]
-        )
+        raise _invalid_query("start", "start must be a date from 1970 to 2200", str(start))
+    if start is not None and period == "week":
+        start -= timedelta(days=start.weekday())
     if start is None:
         latest = session.scalar(select(func.max(Feedback.received_at)))
         if latest is None:
@@ -132,7 +142,6 @@ def root_causes(
     previous_begin = begin - (end - begin)
     previous_start = analytics.period_start(pd.Series([pd.Timestamp(previous_begin)]), period, tz)
     connection = session.connection()
-    roles = _roles(predictor)
     now, before = aggregate.topic_counts(connection, begin, end, previous_begin, roles)
     changes = summaries.changes_from_topic_counts(now, before)
     vs_previous: list[dict] = []

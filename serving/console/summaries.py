@@ -14,13 +14,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from nabiz.serving.console.aggregate import AnswerCount, ScoreCount, TopicCount, TrendCount
-from nabiz.serving.console.analytics import ALL, SURVEY_NAMES, Period, _num, survey_value
+from nabiz.serving.console.analytics import (
+    ALL,
+    SURVEY_NAMES,
+    Period,
+    _num,
+    every_period,
+    survey_value,
+)
 from nabiz.serving.console.rootcause import changes_from_counts
 
 
 def trends_from_counts(counts: Sequence[TrendCount], period: Period, by: str) -> dict[str, Any]:
     """:func:`.analytics.trends` from per (period, key) counts."""
-    periods = sorted({c.period for c in counts})
+    periods = every_period((c.period for c in counts), period)
     position = {p: i for i, p in enumerate(periods)}
     known = all(c.negative is not None for c in counts)  # not: a model without sentiment
 

@@ -7,6 +7,7 @@ the model's schema and answers with the same 422 shape.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime, tzinfo
 from typing import Annotated, Any, Literal
 
@@ -38,9 +39,16 @@ def _not_a_dot_segment(value: str) -> str:
     return value
 
 
+def nfc(value: str) -> str:
+    """An id in Unicode's composed form (NFC): ``ş`` typed as ``s`` + combining cedilla (macOS
+    file names, some keyboards) names the same item as the one-character ``ş``."""
+    return unicodedata.normalize("NFC", value)
+
+
 FeedbackId = Annotated[
     str,
     StringConstraints(min_length=1, max_length=ID_MAX_LENGTH, pattern=r"^[^\s/]+$"),
+    AfterValidator(nfc),
     AfterValidator(_not_a_dot_segment),
     Storable,
 ]

@@ -87,7 +87,19 @@ async def model(predictor: PredictorDep, policy: PolicyDep, settings: SettingsDe
     return ModelPublic.of(predictor, policy.accepted_channels, limits, titles)
 
 
-@router.get("/metrics", tags=["health"], include_in_schema=False)
+@router.get(
+    "/metrics",
+    tags=["health"],
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Prometheus text exposition (requests, latency, texts scored, queue).",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        },
+        401: {"description": "No API key, or an unknown or revoked one (unless public_metrics)."},
+        403: {"description": "The API key is not an `admin` key (unless public_metrics)."},
+    },
+)
 async def metrics(request: Request, app_metrics: MetricsDep, settings: SettingsDep) -> Response:
     """Prometheus exposition of this app's registry (an ``admin`` key unless public_metrics)."""
     if not settings.public_metrics:

@@ -49,6 +49,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
+from pydantic import AfterValidator
 from sqlalchemy.orm import Session
 
 from nabiz.model.schema import TaskRole
@@ -81,11 +82,14 @@ from nabiz.serving.queue.schemas import (
     FeedbackPublic,
     FeedbackUpdate,
     QueuePage,
+    nfc,
 )
 
 router = APIRouter(prefix="/v1", tags=["queue"])
 
-FeedbackIdPath = Annotated[str, Path(min_length=1, max_length=ID_MAX_LENGTH), Storable]
+FeedbackIdPath = Annotated[
+    str, Path(min_length=1, max_length=ID_MAX_LENGTH), AfterValidator(nfc), Storable
+]
 MAX_OFFSET = 1_000_000_000  # beyond any queue; keeps the number inside every database's integer
 NOT_FOUND = {404: {"description": "No feedback with this id."}}
 WITH_ETAG = {
@@ -107,18 +111,33 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def parse_if_match(value: str | None) -> int | None:
-    """The version an ``If-Match`` header names (``None``: no header or ``*``); 412 if it names
-    none we could have sent."""
+def parse_if_match(value: str | None) -> tuple[int, ...] | None:
+    """The versions an ``If-Match`` header names, in order (``None``: no header, or ``*``); 412
+    if one of them is none we could have sent. A list (``"3", "4"``) is allowed by RFC 9110
+    §13.1.1: the change goes ahead if the item is at any of them."""
     if value is None or value.strip() == "*":
         return None
-    tag = value.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
-        raise HTTPException(
-            status_code=status.HTTP_412_PRECONDITION_FAILED,
-            detail=f'If-Match {value!r} is not an ETag of this API (they look like "3")',
-        )
-    return int(tag)
+    versions = []
+    for part in value.split(","):
+        tag = part.strip().removeprefix("W/").strip('"')
+        if not tag.isdigit():
+            raise HTTPException(
+                status_code=status.HTTP_412_PRECONDITION_FAILED,
+                detail=f'If-Match {value!r} is not an ETag of this API (they look like "3")',
+            )
+        versions.append(int(tag))
+    return tuple(versions)
+
+
+def expected_version(
+    session: Session, feedback_id: str, versions: tuple[int, ...] | None
+) -> int | None:
+    """The one version the update is made against: of a list, the item's current one if listed
+    (the UPDATE checks it again, so a writer in between still gets its 412), else the first."""
+    if versions is None or len(versions) == 1:
+        return versions[0] if versions else None
+    current = repository.get_feedback(session, feedback_id).version
+    return current if current in versions else versions[0]
 
 
 def _invalid(
@@ -257,7 +276,7 @@ def update_feedback(
     if_match: Annotated[
         str | None,
         Header(
-            max_length=64,
+            max_length=256,
             description="The item's ETag from GET: the change is refused (412) if it is stale.",
         ),
     ] = None,
@@ -266,8 +285,9 @@ def update_feedback(
 
     Who corrected comes from the API key's name; `corrected_by` in the body counts only when the
     server asks for no keys."""
-    expected = parse_if_match(if_match)
+    versions = parse_if_match(if_match)
     try:
+        expected = expected_version(session, feedback_id, versions)
         row = repository.update_status_and_corrections(
             session,
             feedback_id,

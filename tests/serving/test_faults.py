@@ -98,6 +98,39 @@ def test_a_malformed_if_match_is_412(client_with_item):
     assert response.status_code == 412
 
 
+def test_an_if_match_list_holding_the_current_version_is_accepted(client_with_item):
+    client = client_with_item
+    current = client.get("/v1/feedback/one").headers["etag"]
+    response = client.patch(
+        "/v1/feedback/one", json={"status": "in_progress"}, headers={"If-Match": f'"99", {current}'}
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_an_if_match_list_of_only_older_versions_is_412(client_with_item):
+    client = client_with_item
+    response = client.patch(
+        "/v1/feedback/one", json={"status": "in_progress"}, headers={"If-Match": '"98", "99"'}
+    )
+    assert response.status_code == 412
+
+
+def test_a_405_names_every_method_the_path_takes(client_with_item):
+    response = client_with_item.put("/v1/feedback/one", json={"status": "resolved"})
+    assert response.status_code == 405
+    allowed = {method.strip() for method in response.headers["allow"].split(",")}
+    assert {"GET", "PATCH", "DELETE"} <= allowed and "PUT" not in allowed
+
+
+def test_an_id_in_decomposed_unicode_names_the_same_item_as_its_composed_form(client_with_item):
+    client = client_with_item
+    composed, decomposed = "şikayet-1", "s\u0327ikayet-1"
+    assert client.post("/v1/feedback", json={"id": decomposed, "text": TEXT}).status_code == 201
+    response = client.get(f"/v1/feedback/{composed}")
+    assert response.status_code == 200 and response.json()["id"] == composed
+    assert client.get(f"/v1/feedback/{decomposed}").json()["id"] == composed
+
+
 @pytest.fixture
 def client_with_item(make_settings, serving_predictor):
     from fastapi.testclient import TestClient

@@ -60,6 +60,24 @@ def test_every_response_documents_the_request_id_header(document):
             assert "X-Request-ID" in response.get("headers", {}), (name, code)
 
 
+def test_every_429_and_503_documents_retry_after(document):
+    documented = [
+        (name, code, response)
+        for name, operation in operations(document)
+        for code, response in operation["responses"].items()
+        if code in ("429", "503")
+    ]
+    assert any(name == "POST /v1/predict" for name, _, _ in documented)
+    for name, code, response in documented:
+        assert "Retry-After" in response["headers"], (name, code)
+
+
+def test_the_metrics_route_is_documented_as_prometheus_text(document):
+    responses = document["paths"]["/metrics"]["get"]["responses"]
+    assert "text/plain" in responses["200"]["content"]
+    assert schema_of(responses["401"]) == ERROR
+
+
 def test_the_feedback_routes_document_the_etag_and_a_repeat_post_its_item(document):
     item = document["paths"]["/v1/feedback/{feedback_id}"]
     assert "ETag" in item["get"]["responses"]["200"]["headers"]

@@ -53,6 +53,23 @@ def test_trends_count_volume_negative_share_and_mean_urgency_per_topic():
     assert b["volume"] == [0, 1]
 
 
+def test_a_day_without_feedback_is_a_period_at_zero_not_left_out():
+    rows = [
+        {"id": "1", "received_at": "2026-03-02T09:00Z", "topic": "a", "sentiment": "olumsuz"},
+        {"id": "2", "received_at": "2026-03-05T09:00Z", "topic": "a", "sentiment": "olumlu"},
+    ]
+    result = analytics.trends(frame(rows), "day", "topic", TZ)
+    assert result["periods"] == ["2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05"]
+    overall = result["series"][0]
+    assert overall["volume"] == [1, 0, 0, 1] and overall["negative_share"][1:3] == [None, None]
+
+
+def test_weeks_without_feedback_are_periods_too():
+    assert analytics.every_period(["2026-03-16", "2026-03-02"], "week") == [
+        "2026-03-02", "2026-03-09", "2026-03-16"
+    ]  # fmt: skip
+
+
 def test_answer_times_split_within_late_and_pending():
     now = datetime(2026, 3, 10, tzinfo=UTC)
     rows = [

@@ -120,6 +120,24 @@ def test_root_causes_refuse_a_malformed_start(client):
     assert response.status_code == 422
 
 
+def test_root_causes_read_a_start_inside_a_week_as_that_iso_week(client):
+    monday = client.get(
+        "/v1/insights/root-causes",
+        params={"topic": "fatura_odeme", "period": "week", "start": "2026-11-23"},
+    ).json()
+    tuesday = client.get(
+        "/v1/insights/root-causes",
+        params={"topic": "fatura_odeme", "period": "week", "start": "2026-11-24"},
+    ).json()
+    assert tuesday == monday and tuesday["start"] == "2026-11-23"
+
+
+def test_root_causes_refuse_a_topic_the_model_does_not_have(client):
+    response = client.get("/v1/insights/root-causes", params={"topic": "fatura"})
+    assert response.status_code == 422
+    assert "fatura_odeme" in response.json()["detail"][0]["msg"]
+
+
 def test_survey_metrics_match_the_definition(client, seeded):
     body = client.get("/v1/insights/survey").json()
     (nps,) = body["metrics"]
