@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from nabiz.model.predictor import Predictor, ScoredBatch
 from nabiz.settings import Settings
 from nabiz.training.config import NabizConfig
+from nabiz.training.evaluate import batch_report
 
 log = logging.getLogger(__name__)
 
@@ -41,19 +43,31 @@ def score_eval_sets(config: NabizConfig, model_dir: Path, settings: Settings) ->
             continue
         predictors = predictors or model_predictors(model_dir)  # loaded once, for every set
         texts, gold, sources = labelled_columns(frame, config.schema, where=str(path))
-        with_cues = evaluate_texts(predictors, texts, gold, sources)
         product = predictors["nabiz"]
-        cues, product.urgency_cues = product.urgency_cues, None
-        try:  # the cues change only the served model: the others' reports stand for both
-            without = evaluate_texts({"nabiz": product}, texts, gold, sources)
-        finally:
-            product.urgency_cues = cues
+        served, without = served_reports(product, texts, gold, sources)
+        others = {name: p for name, p in predictors.items() if p is not product}
+        with_cues = {
+            **{name: served for name in predictors},  # the encoder alone may be the product
+            **evaluate_texts(others, texts, gold, sources),  # the cues are the product's only
+        }
         found[path.stem] = {
             "file": exclusion.file,
             "source": exclusion.source,
             "rows": len(frame),
             "tasks": labelled,
-            "reports": {"with_cues": with_cues, "without_cues": {**with_cues, **without}},
+            "reports": {"with_cues": with_cues, "without_cues": {**with_cues, "nabiz": without}},
         }
         log.info("evaluation set %s scored (%d texts)", path.stem, len(frame))
     return found
+
+
+def served_reports(product: Predictor, texts: list[str], gold, sources) -> tuple[dict, dict]:
+    """The served model's reports with and without its urgency cues, from one pass of the
+    network: the cues act on the calibrated scores alone (:meth:`Predictor.apply_cues`), and a
+    pass over the bank set's 180 long complaints takes 15 s on a 2-core AVX2-only CPU."""
+    batch = product.compute_scores(texts)
+    calibrated = product.postprocess_scores(batch.scores)
+    cued, _ = product.apply_cues(texts, calibrated)
+    with_cues = batch_report(product, ScoredBatch(cued, batch.truncated), gold, sources)
+    without = batch_report(product, ScoredBatch(calibrated, batch.truncated), gold, sources)
+    return with_cues, without

@@ -21,7 +21,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from nabiz.model.predictor import Predictor
+from nabiz.model.predictor import Predictor, ScoredBatch
 from nabiz.model.schema import LabelSchema, TaskSpec
 
 ECE_BINS = 15
@@ -155,9 +155,18 @@ def evaluate_predictor(
     missing = [t.name for t in predictor.schema.tasks if t.name not in gold]
     if missing:
         raise ValueError(f"the evaluation data has no labels for tasks {missing}")
-    batch = predictor.predict_scores(list(texts))
+    return batch_report(predictor, predictor.predict_scores(list(texts)), gold, sources)
+
+
+def batch_report(
+    predictor: Predictor,
+    batch: ScoredBatch,
+    gold: dict[str, Sequence],
+    sources: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """The report of scores ``predictor`` gave (at its schema's thresholds) against ``gold``."""
     report = score_metrics(predictor.schema, batch.scores, gold, sources)
-    report["n_texts"] = len(texts)
+    report["n_texts"] = len(next(iter(batch.scores.values())))
     report["truncated_share"] = float(np.mean(batch.truncated)) if len(batch.truncated) else 0.0
     report["model"] = {
         "name": predictor.info.name,
