@@ -41,8 +41,11 @@ def read_arrival(
             channel = str(value).strip()
             try:
                 normalize_channel(channel, policy)
-            except UnknownChannelError as problem:
-                unread[plan.channel_column] = str(problem)
+            except UnknownChannelError as problem:  # once per row: the channels, not aliases
+                names = ", ".join(problem.accepted)
+                unread[plan.channel_column] = (
+                    f"unknown channel {channel!r}; the policy's channels: {names} (or an alias)"
+                )
     if plan.time_column is not None:
         value = record.get(plan.time_column)
         if is_blank(value):  # not the scoring time: a 2025 complaint would be due tomorrow

@@ -123,6 +123,7 @@ def test_an_unknown_channel_or_unreadable_time_costs_the_row_its_respond_by_not_
     rows = {row["id"]: row for row in jsonl_rows(output)}
     channel, time = rows["7"], rows["8"]
     assert channel["error"].startswith("note: no respond-by: kanal: unknown channel 'faks'")
+    assert "e-posta" in channel["error"] and len(channel["error"]) < 200  # not every alias
     assert time["error"].startswith("note: no respond-by: tarih: cannot read the time 'dün akşam'")
     for row in (channel, time):
         assert row["sentiment"] and row["priority_level"] and row["respond_by"] is None
