@@ -31,22 +31,43 @@ _MONTH_NUMBER = {  # without accents too: "Aralik", "Subat" (exports typed on ot
     for number, name in enumerate(_MONTHS, 1)
     for key in (name, name[:3], fold_case_and_accents(name), fold_case_and_accents(name)[:3])
 }
+_WEEKDAYS = ("pazartesi", "salı", "çarşamba", "perşembe", "cuma", "cumartesi", "pazar")
+_WEEKDAY_NUMBER = {  # the name, its short form (Pzt, Sal, Çar, Per, Cum, Cmt, Paz), unaccented
+    key: number
+    for number, (name, short) in enumerate(
+        zip(_WEEKDAYS, ("pzt", "sal", "çar", "per", "cum", "cmt", "paz"), strict=True)
+    )
+    for key in (name, short, fold_case_and_accents(name), fold_case_and_accents(short))
+}
+_WORD = r"([a-zçğıöşü]+)"
 _NAMED_MONTH = re.compile(
-    r"(\d{1,2})\.? +([a-zçğıöşü]+)\.? +(\d{4})(?:,? +(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?)?"
+    rf"(?:{_WORD},? +)?(\d{{1,2}})\.? +{_WORD}\.? +(\d{{4}})(?:,? +{_WORD})?"
+    r"(?:,? +(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?)?"
 )
 
 
 def _named_month(text: str) -> datetime | None:
-    """``31 Aralık 2025 23:30`` (or ``3 Şub 2025``) as a datetime; None when it is not one."""
+    """``31 Aralık 2025 23:30`` (or ``3 Şub 2025``, with a weekday before the day or after the
+    year: ``Çarşamba, 31 Aralık 2025``) as a datetime; None when it is not one. A weekday that
+    is not the date's is a ``ValueError``: one of the two is wrong, and choosing would guess."""
     match = _NAMED_MONTH.fullmatch(turkish_lower(text))
-    if match is None or match[2] not in _MONTH_NUMBER:
+    if match is None or match[3] not in _MONTH_NUMBER:
         return None
-    day, _, year, hour, minute, second = match.groups()
+    before, day, _, year, after, hour, minute, second = match.groups()
     clock = (int(hour), int(minute), int(second or 0)) if hour else (0, 0, 0)
     try:
-        return datetime(int(year), _MONTH_NUMBER[match[2]], int(day), *clock)
+        moment = datetime(int(year), _MONTH_NUMBER[match[3]], int(day), *clock)
     except ValueError:  # 31 Şubat
         return None
+    weekday = before or after
+    if weekday is not None and _WEEKDAY_NUMBER.get(weekday) != moment.weekday():
+        if weekday not in _WEEKDAY_NUMBER:
+            return None
+        raise ValueError(
+            f"cannot read the time {text[:40]!r}: {moment:%d.%m.%Y} is a "
+            f"{_WEEKDAYS[moment.weekday()].capitalize()}, not {weekday.capitalize()}"
+        )
+    return moment
 
 
 # Excel's day 0 (its 1900 system, leap-year bug included), and the serials read as dates:

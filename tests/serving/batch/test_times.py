@@ -108,6 +108,24 @@ def test_a_named_month_date_that_is_not_one_is_refused(text):
         parse_time(text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Çarşamba, 31 Aralık 2025 23:30",
+        "31 Aralık 2025 Çarşamba 23:30",
+        "Çar 31 Ara 2025 23:30",
+        "carsamba 31 aralik 2025 23:30",
+    ],
+)
+def test_a_named_month_date_with_its_weekday_is_read(text):
+    assert parse_time(text) == datetime(2025, 12, 31, 23, 30)
+
+
+def test_a_weekday_that_is_not_the_dates_is_refused_saying_which_day_it_is():
+    with pytest.raises(ValueError, match="31.12.2025 is a Çarşamba, not Perşembe"):
+        parse_time("Perşembe, 31 Aralık 2025")
+
+
 def test_a_typed_cell_holding_a_time_of_day_alone_is_refused_not_a_crash():
     """An Excel cell formatted as a time (14:35) has no date: a row note, as before typed dates
     were read as such (it raised AttributeError, which ended the whole run)."""
