@@ -46,6 +46,7 @@ from nabiz.serving.metrics import Metrics
 from nabiz.serving.middleware import (
     BodyLimitMiddleware,
     ConcurrencyLimitMiddleware,
+    HeadAsGetMiddleware,
     JsonBodyMiddleware,
     RequestContextMiddleware,
 )
@@ -274,6 +275,7 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
     for name in (*names, "alerts", "keyring", "database_watcher"):
         setattr(app.state, name, None)
 
+    app.add_middleware(HeadAsGetMiddleware)  # innermost: the others see the HEAD it was
     app.add_middleware(JsonBodyMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes(settings))
     app.add_middleware(ConcurrencyLimitMiddleware, limit=settings.max_concurrent_requests)

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
+from starlette.routing import Match, Mount
 
 from nabiz.serving.batching import BatcherStopped, Overloaded
 from nabiz.serving.deps import NotReady
@@ -92,14 +92,23 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 def _allowed_methods(request: Request) -> list[str]:
     """Every method some route takes at this path (GET and PATCH on one item are two routes),
     found by asking the router about each method on a fresh scope: FastAPI's included routers
-    answer a route-level partial match as no match."""
+    answer a route-level partial match as no match. ``HEAD`` goes with ``GET``
+    (:class:`~nabiz.serving.middleware.HeadAsGetMiddleware`). A mount matches every method, so
+    its 405 (the console's static files) gets what StaticFiles serves: ``GET`` and ``HEAD``."""
 
     def taken(method: str) -> bool:
         scope = {"type": "http", "path": request.scope["path"], "method": method, "headers": []}
         scope["root_path"] = request.scope.get("root_path", "")
-        return any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes)
+        return any(
+            route.matches(scope)[0] is Match.FULL
+            for route in request.app.router.routes
+            if not isinstance(route, Mount)
+        )
 
-    return [method for method in HTTP_METHODS if taken(method)]
+    methods = {method for method in HTTP_METHODS if taken(method)}
+    if not methods or "GET" in methods:
+        methods |= {"GET", "HEAD"}
+    return sorted(methods)
 
 
 async def _overloaded(request: Request, exc: Exception) -> JSONResponse:

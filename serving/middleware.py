@@ -1,7 +1,8 @@
-"""The app's own ASGI middleware: request ids and metrics, a concurrency limit, a body limit.
+"""The app's own ASGI middleware: request ids and metrics, a concurrency limit, a body limit, a
+JSON content type for bodies, and ``HEAD`` answered as ``GET``.
 
 Pure ASGI rather than ``BaseHTTPMiddleware``: they run before the body is read, and a refused
-request costs neither memory nor a task. All three answer in the API's JSON error shape
+request costs neither memory nor a task. Those that refuse answer in the API's JSON error shape
 ``{detail, request_id}``.
 """
 
@@ -183,3 +184,27 @@ class JsonBodyMiddleware:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+class HeadAsGetMiddleware:
+    """Answers ``HEAD`` as ``GET`` without the body (RFC 9110 §9.3.2): FastAPI's routes take
+    only the methods they declare, so ``curl -I /healthz``, and the uptime checkers that send
+    ``HEAD``, got a 405 whose ``Allow`` named ``GET``. The headers, ``Content-Length``
+    included, are the ``GET``'s."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_without_body)

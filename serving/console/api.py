@@ -85,17 +85,21 @@ def trends(
     received_from: FromQuery = None,
     received_to: ToQuery = None,
 ) -> schemas.TrendsPublic:
-    """Per period: volume, negative share, mean urgency; and answers within target per channel."""
+    """Per period: volume, negative share, mean urgency; and answers within target per channel.
+
+    Every period from the window's start (or the first item's) to its end (or the last item's)
+    is listed, the empty ones with volume 0 and no shares, so a chart's days are evenly spaced.
+    """
     connection = session.connection()
+    tz = policy.timezone
     window = Window(in_zone(received_from, policy.zone), in_zone(received_to, policy.zone))
-    counts = aggregate.trend_counts(
-        connection, window, period, by, policy.timezone, _roles(predictor)
-    )
-    result = summaries.trends_from_counts(counts, period, by)
+    counts = aggregate.trend_counts(connection, window, period, by, tz, _roles(predictor))
+    span = analytics.window_periods(window.received_from, window.received_to, period, tz)
+    result = summaries.trends_from_counts(counts, period, by, span)
     answers = aggregate.answer_counts(connection, window, datetime.now(UTC))
     return schemas.TrendsPublic(
-        timezone=policy.timezone,
-        bounds=[analytics.period_bounds(p, period, policy.timezone) for p in result["periods"]],
+        timezone=tz,
+        bounds=[analytics.period_bounds(p, period, tz) for p in result["periods"]],
         answer_times=summaries.answer_times_from_counts(answers),
         **result,
     )

@@ -25,9 +25,12 @@ from nabiz.serving.console.analytics import (
 from nabiz.serving.console.rootcause import changes_from_counts
 
 
-def trends_from_counts(counts: Sequence[TrendCount], period: Period, by: str) -> dict[str, Any]:
-    """:func:`.analytics.trends` from per (period, key) counts."""
-    periods = every_period((c.period for c in counts), period)
+def trends_from_counts(
+    counts: Sequence[TrendCount], period: Period, by: str, span: Sequence[str] = ()
+) -> dict[str, Any]:
+    """:func:`.analytics.trends` from per (period, key) counts; ``span``: the periods the
+    requested window begins and ends in (:func:`.analytics.every_period`)."""
+    periods = every_period((c.period for c in counts), period, span)
     position = {p: i for i, p in enumerate(periods)}
     known = all(c.negative is not None for c in counts)  # not: a model without sentiment
 

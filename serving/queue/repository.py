@@ -408,8 +408,11 @@ def update_status_and_corrections(
         checked = (
             validate_corrections(corrections, schema) if schema is not None else dict(corrections)
         )
-    try:  # a concurrent writer shows up at any flush (autoflush too): its UPDATE matched no row
-        _apply_update(row, status, checked, corrected_by, reprioritize)
+    try:  # a concurrent writer shows up at the flush: its UPDATE matched no row
+        with session.no_autoflush:  # one UPDATE, so one version step, per change
+            _apply_update(row, status, checked, corrected_by, reprioritize)
+            if session.is_modified(row):  # a PATCH that changes nothing keeps the version
+                row.updated_at = utcnow()
         session.commit()
     except StaleDataError:
         session.rollback()
@@ -435,17 +438,17 @@ def _apply_update(
                 merged.pop(task, None)
             else:
                 merged[task] = value
-        row.corrections = merged or None
-        row.corrected_at = utcnow() if merged else None
-        row.corrected_by = (corrected_by or row.corrected_by) if merged else None
-        _sync_label_rows(row)
-        if reprioritize is not None:
-            assessment = reprioritize(row)
-            if assessment is not None:
-                _apply_priority(row, assessment)
+        if merged != (row.corrections or {}):  # the same corrections again change nothing
+            row.corrections = merged or None
+            row.corrected_at = utcnow() if merged else None
+            row.corrected_by = (corrected_by or row.corrected_by) if merged else None
+            _sync_label_rows(row)
+            if reprioritize is not None:
+                assessment = reprioritize(row)
+                if assessment is not None:
+                    _apply_priority(row, assessment)
     # a PATCH without corrections (a status change) leaves who corrected as it was: the audit
     # names the person who made the corrections, not the one who closed the item
-    row.updated_at = utcnow()
 
 
 def delete_feedback(session: Session, feedback_id: str) -> None:

@@ -20,6 +20,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from nabiz.serving.arrival import ArrivalTime
 from nabiz.serving.inputs import Storable, has_content, storable
@@ -39,15 +40,28 @@ def _not_a_dot_segment(value: str) -> str:
     return value
 
 
+# A decomposed id is longer than the id it names ("ş" as "s" + U+0327): the raw text may be this
+# many times ID_MAX_LENGTH; the composed form is held to ID_MAX_LENGTH.
+RAW_ID_MAX_LENGTH = 4 * ID_MAX_LENGTH
+
+
 def nfc(value: str) -> str:
-    """An id in Unicode's composed form (NFC): ``ş`` typed as ``s`` + combining cedilla (macOS
-    file names, some keyboards) names the same item as the one-character ``ş``."""
-    return unicodedata.normalize("NFC", value)
+    """An id in Unicode's composed form (NFC), at most ``ID_MAX_LENGTH`` characters: ``ş`` typed
+    as ``s`` + combining cedilla (macOS file names, some keyboards) names the same item as the
+    one-character ``ş``. The length is the composed form's, the one stored."""
+    composed = unicodedata.normalize("NFC", value)
+    if len(composed) > ID_MAX_LENGTH:
+        raise PydanticCustomError(
+            "string_too_long",
+            "String should have at most {max_length} characters",
+            {"max_length": ID_MAX_LENGTH},
+        )
+    return composed
 
 
 FeedbackId = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=ID_MAX_LENGTH, pattern=r"^[^\s/]+$"),
+    StringConstraints(min_length=1, max_length=RAW_ID_MAX_LENGTH, pattern=r"^[^\s/]+$"),
     AfterValidator(nfc),
     AfterValidator(_not_a_dot_segment),
     Storable,
@@ -79,7 +93,8 @@ class FeedbackCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: FeedbackId = Field(
-        description="The client's id of this feedback; no spaces or '/', not '.' or '..'."
+        description="The client's id of this feedback; no spaces or '/', not '.' or '..'; "
+        "stored in Unicode's composed form (NFC), at most 128 characters in it."
     )
     text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
     channel: str | None = Field(

@@ -91,6 +91,7 @@ async def model(predictor: PredictorDep, policy: PolicyDep, settings: SettingsDe
     "/metrics",
     tags=["health"],
     response_class=Response,
+    openapi_extra={"security": [{"ApiKey": []}, {}]},  # an admin key, or none if public_metrics
     responses={
         200: {
             "description": "Prometheus text exposition (requests, latency, texts scored, queue).",

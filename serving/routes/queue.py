@@ -43,10 +43,11 @@ must put on ``app.state`` (``session_factory``, ``predictor``, ``policy``) is do
 
 from __future__ import annotations
 
+import re
 from functools import partial
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator
@@ -74,10 +75,11 @@ from nabiz.serving.queue.deps import (
     ReprioritizerDep,
     SessionDep,
 )
-from nabiz.serving.queue.models import ID_MAX_LENGTH, Status, utcnow
+from nabiz.serving.queue.models import Status, utcnow
 from nabiz.serving.queue.schemas import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
+    RAW_ID_MAX_LENGTH,
     FeedbackCreate,
     FeedbackPublic,
     FeedbackUpdate,
@@ -88,7 +90,7 @@ from nabiz.serving.queue.schemas import (
 router = APIRouter(prefix="/v1", tags=["queue"])
 
 FeedbackIdPath = Annotated[
-    str, Path(min_length=1, max_length=ID_MAX_LENGTH), AfterValidator(nfc), Storable
+    str, Path(min_length=1, max_length=RAW_ID_MAX_LENGTH), AfterValidator(nfc), Storable
 ]
 MAX_OFFSET = 1_000_000_000  # beyond any queue; keeps the number inside every database's integer
 NOT_FOUND = {404: {"description": "No feedback with this id."}}
@@ -111,33 +113,50 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def parse_if_match(value: str | None) -> tuple[int, ...] | None:
-    """The versions an ``If-Match`` header names, in order (``None``: no header, or ``*``); 412
-    if one of them is none we could have sent. A list (``"3", "4"``) is allowed by RFC 9110
-    §13.1.1: the change goes ahead if the item is at any of them."""
-    if value is None or value.strip() == "*":
+_ENTITY_TAG = re.compile(r'(W/)?"([\x21\x23-\x7e]*)"')  # RFC 9110 §8.8.3: opaque-tag
+
+
+def parse_if_match(values: list[str]) -> tuple[str, ...] | None:
+    """The strong entity tags of the ``If-Match`` header lines, in order (``None``: no header,
+    or ``*``); a 412 if an element is no entity tag. RFC 9110 §13.1.1: the lines form one list,
+    empty elements are ignored, and the comparison is strong: a weak tag (``W/"3"``) matches no
+    version, and a tag is compared as the text it is (``"07"`` is not ``"7"``)."""
+    if not values:
         return None
-    versions = []
-    for part in value.split(","):
-        tag = part.strip().removeprefix("W/").strip('"')
-        if not tag.isdigit():
+    elements = [part.strip() for value in values for part in value.split(",")]
+    elements = [element for element in elements if element]
+    if elements == ["*"]:
+        return None
+    tags = []
+    for element in elements:
+        match = _ENTITY_TAG.fullmatch(element)
+        if match is None:
             raise HTTPException(
                 status_code=status.HTTP_412_PRECONDITION_FAILED,
-                detail=f'If-Match {value!r} is not an ETag of this API (they look like "3")',
+                detail=f'If-Match {element[:40]!r} is not an entity tag (ours look like "3")',
             )
-        versions.append(int(tag))
-    return tuple(versions)
+        if not match[1]:  # a weak tag never passes If-Match
+            tags.append(f'"{match[2]}"')
+    return tuple(tags)
 
 
 def expected_version(
-    session: Session, feedback_id: str, versions: tuple[int, ...] | None
+    session: Session, feedback_id: str, tags: tuple[str, ...] | None
 ) -> int | None:
-    """The one version the update is made against: of a list, the item's current one if listed
-    (the UPDATE checks it again, so a writer in between still gets its 412), else the first."""
-    if versions is None or len(versions) == 1:
-        return versions[0] if versions else None
+    """The version the update is made against (``None``: any), or a 412 when no listed tag is
+    the item's current one. The UPDATE checks the version again, so a writer in between still
+    gets its 412."""
+    if tags is None:
+        return None
     current = repository.get_feedback(session, feedback_id).version
-    return current if current in versions else versions[0]
+    if etag(current) not in tags:
+        listed = ", ".join(tags) if tags else "only weak tags, which If-Match never matches"
+        raise HTTPException(
+            status_code=status.HTTP_412_PRECONDITION_FAILED,
+            detail=f"feedback {feedback_id!r} is at version {etag(current)}, not {listed}: read "
+            "it again (GET gives its ETag), then send your change with If-Match",
+        )
+    return current
 
 
 def _invalid(
@@ -170,6 +189,7 @@ def _not_found(error: repository.FeedbackNotFoundError) -> HTTPException:
             "description": "The id is taken by a different text, channel, survey answer or "
             "received_at."
         },
+        429: {"description": "The inference queue is full; retry after `Retry-After` seconds."},
         **AUTH,
     },
 )
@@ -273,11 +293,13 @@ def update_feedback(
     reprioritize: ReprioritizerDep,
     response: Response,
     caller: QueueWriteScope,
+    request: Request,
     if_match: Annotated[
         str | None,
         Header(
-            max_length=256,
-            description="The item's ETag from GET: the change is refused (412) if it is stale.",
+            max_length=1024,
+            description="The item's ETag from GET (or a list of them): the change is refused "
+            "(412) unless one is the item's current version. A weak tag (W/) never matches.",
         ),
     ] = None,
 ) -> FeedbackPublic:
@@ -285,9 +307,10 @@ def update_feedback(
 
     Who corrected comes from the API key's name; `corrected_by` in the body counts only when the
     server asks for no keys."""
-    versions = parse_if_match(if_match)
+    del if_match  # declared for the documentation; every line is read, as one list (§5.3)
+    tags = parse_if_match(request.headers.getlist("if-match"))
     try:
-        expected = expected_version(session, feedback_id, versions)
+        expected = expected_version(session, feedback_id, tags)
         row = repository.update_status_and_corrections(
             session,
             feedback_id,

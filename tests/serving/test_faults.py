@@ -115,11 +115,51 @@ def test_an_if_match_list_of_only_older_versions_is_412(client_with_item):
     assert response.status_code == 412
 
 
+@pytest.mark.parametrize(
+    "header",
+    ["W/{tag}", "{bare}", '"0{bare}"', '"\u00b3"', '"{bare}', '"{bare}"x'],
+    ids=["weak", "unquoted", "leading-zero", "superscript-digit", "unclosed", "trailing"],
+)
+def test_an_if_match_that_is_no_strong_tag_of_the_current_version_is_412(client_with_item, header):
+    client = client_with_item
+    tag = client.get("/v1/feedback/one").headers["etag"]
+    value = header.format(tag=tag, bare=tag.strip('"')).encode("latin-1")  # ³ as a raw byte
+    response = client.patch(
+        "/v1/feedback/one", json={"status": "in_progress"}, headers={"If-Match": value}
+    )
+    assert response.status_code == 412, response.text
+
+
+@pytest.mark.parametrize(
+    "header", ['{tag},,"99"', ",{tag}", "{tag},"], ids=["inner", "leading", "trailing"]
+)
+def test_empty_elements_of_an_if_match_list_are_ignored(client_with_item, header):
+    client = client_with_item
+    tag = client.get("/v1/feedback/one").headers["etag"]
+    response = client.patch(
+        "/v1/feedback/one",
+        json={"status": "in_progress"},
+        headers={"If-Match": header.format(tag=tag)},
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_if_match_lines_sent_separately_form_one_list(client_with_item):
+    client = client_with_item
+    tag = client.get("/v1/feedback/one").headers["etag"]
+    response = client.patch(
+        "/v1/feedback/one",
+        json={"status": "in_progress"},
+        headers=[("If-Match", '"99"'), ("If-Match", tag)],
+    )
+    assert response.status_code == 200, response.text
+
+
 def test_a_405_names_every_method_the_path_takes(client_with_item):
     response = client_with_item.put("/v1/feedback/one", json={"status": "resolved"})
     assert response.status_code == 405
     allowed = {method.strip() for method in response.headers["allow"].split(",")}
-    assert {"GET", "PATCH", "DELETE"} <= allowed and "PUT" not in allowed
+    assert {"GET", "HEAD", "PATCH", "DELETE"} <= allowed and "PUT" not in allowed
 
 
 def test_an_id_in_decomposed_unicode_names_the_same_item_as_its_composed_form(client_with_item):
@@ -129,6 +169,42 @@ def test_an_id_in_decomposed_unicode_names_the_same_item_as_its_composed_form(cl
     response = client.get(f"/v1/feedback/{composed}")
     assert response.status_code == 200 and response.json()["id"] == composed
     assert client.get(f"/v1/feedback/{decomposed}").json()["id"] == composed
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/v1/model", "/v1/feedback/one", "/ui"])
+def test_head_is_answered_as_get_without_the_body(client_with_item, path):
+    get = client_with_item.get(path)
+    head = client_with_item.head(path)
+    assert head.status_code == get.status_code == 200
+    assert head.content == b"" and head.headers["content-length"] == str(len(get.content))
+
+
+def test_a_405_on_the_consoles_static_files_allows_get_and_head(client_with_item):
+    response = client_with_item.put("/ui/static/style.css", content=b"x")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD"
+
+
+def test_an_ids_length_is_its_composed_forms(client_with_item):
+    client = client_with_item
+    decomposed = "s\u0327" * 100  # 200 code points, 100 once composed
+    assert client.post("/v1/feedback", json={"id": decomposed, "text": TEXT}).status_code == 201
+    assert client.get(f"/v1/feedback/{decomposed}").json()["id"] == "ş" * 100
+    expanding = "\u0958" * 100  # NFC decomposes it: 200 characters
+    response = client.post("/v1/feedback", json={"id": expanding, "text": TEXT})
+    assert response.status_code == 422 and response.json()["detail"][0]["type"] == "string_too_long"
+
+
+def test_a_change_moves_the_etag_one_version_and_a_patch_that_changes_nothing_keeps_it(
+    client_with_item,
+):
+    client = client_with_item
+    first = int(client.get("/v1/feedback/one").headers["etag"].strip('"'))
+    versions = []
+    for body in [{"corrections": {"sentiment": "olumlu"}}] * 2 + [{"status": "resolved"}] * 2:
+        response = client.patch("/v1/feedback/one", json=body)
+        versions.append(int(response.headers["etag"].strip('"')))
+    assert versions == [first + 1, first + 1, first + 2, first + 2]
 
 
 @pytest.fixture

@@ -72,10 +72,25 @@ def test_every_429_and_503_documents_retry_after(document):
         assert "Retry-After" in response["headers"], (name, code)
 
 
-def test_the_metrics_route_is_documented_as_prometheus_text(document):
-    responses = document["paths"]["/metrics"]["get"]["responses"]
-    assert "text/plain" in responses["200"]["content"]
-    assert schema_of(responses["401"]) == ERROR
+def test_an_optional_body_is_documented_as_its_model_not_a_union_with_null(document):
+    body = document["paths"]["/v1/alerts/{alert_id}/ack"]["post"]["requestBody"]
+    assert not body.get("required")
+    assert body["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/AlertAck"
+    }
+
+
+def test_the_metrics_route_is_documented_as_prometheus_text_behind_an_optional_key(document):
+    operation = document["paths"]["/metrics"]["get"]
+    assert "text/plain" in operation["responses"]["200"]["content"]
+    assert schema_of(operation["responses"]["401"]) == ERROR
+    assert {"ApiKey": []} in operation["security"]
+
+
+def test_every_route_but_the_probes_documents_the_concurrency_limits_503(document):
+    for name, operation in operations(document):
+        if name not in ("GET /healthz", "GET /readyz"):
+            assert "Retry-After" in operation["responses"]["503"]["headers"], name
 
 
 def test_the_feedback_routes_document_the_etag_and_a_repeat_post_its_item(document):

@@ -122,7 +122,7 @@ def test_a_named_month_date_with_its_weekday_is_read(text):
 
 
 def test_a_weekday_that_is_not_the_dates_is_refused_saying_which_day_it_is():
-    with pytest.raises(ValueError, match="31.12.2025 is a Çarşamba, not Perşembe"):
+    with pytest.raises(ValueError, match=r"31\.12\.2025 is a Çarşamba, not Perşembe"):
         parse_time("Perşembe, 31 Aralık 2025")
 
 

@@ -70,6 +70,22 @@ def test_weeks_without_feedback_are_periods_too():
     ]  # fmt: skip
 
 
+def test_the_periods_run_from_the_windows_start_to_its_end_even_without_items_there():
+    span = analytics.window_periods(
+        datetime(2026, 3, 1, 21, tzinfo=UTC), datetime(2026, 3, 6, 21, tzinfo=UTC), "day", TZ
+    )  # 2 March 00:00 to 7 March 00:00 in Istanbul
+    assert span == ["2026-03-02", "2026-03-06"]
+    assert analytics.every_period(["2026-03-04"], "day", span) == [
+        "2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05", "2026-03-06"
+    ]  # fmt: skip
+
+
+def test_a_span_of_more_than_ten_years_of_days_lists_only_the_days_with_items():
+    found = ["1970-01-02", "2026-03-02"]
+    assert analytics.every_period(found, "day") == found
+    assert len(analytics.every_period(found, "week")) > 2_900  # weeks are still filled in
+
+
 def test_answer_times_split_within_late_and_pending():
     now = datetime(2026, 3, 10, tzinfo=UTC)
     rows = [

@@ -83,6 +83,15 @@ def test_a_trend_points_bounds_select_its_texts_in_the_queue(client):
     assert page["count"] == body["series"][0]["volume"][index]
 
 
+def test_trends_list_every_day_of_the_requested_window_even_with_no_feedback(client):
+    body = client.get(
+        "/v1/insights/trends",
+        params={"period": "day", "received_from": "2027-01-05", "received_to": "2027-01-08"},
+    ).json()
+    assert body["periods"] == ["2027-01-05", "2027-01-06", "2027-01-07"]
+    assert body["series"][0]["volume"] == [0, 0, 0]
+
+
 def test_root_causes_find_the_planted_phrase_against_the_previous_week(client):
     body = client.get(
         "/v1/insights/root-causes",
