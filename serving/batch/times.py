@@ -128,6 +128,15 @@ def parse_time(value: Any, time_format: str | None = None) -> datetime:
         sep = month_first[2]
         clock = (" %H:%M:%S" if month_first[6] else " %H:%M") if month_first[5] else ""
         hint = f"; it reads month-first: --time-format '%m{sep}%d{sep}%Y{clock}' reads it"
+    elif (
+        re.fullmatch(r"\d{5}(\.\d+)?", text)
+        and _EXCEL_SERIALS[0] <= float(text) < _EXCEL_SERIALS[1]
+    ):
+        moment = _EXCEL_EPOCH + timedelta(seconds=round(float(text) * 86400))
+        hint = (
+            f"; as an Excel date serial it would be {moment:%d.%m.%Y %H:%M}, but a serial in a"
+            " text column is not read as one: save the column as dates, or as text dates"
+        )
     else:
         hint = ""
     raise ValueError(

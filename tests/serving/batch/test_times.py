@@ -53,6 +53,11 @@ def test_a_number_outside_the_serials_or_a_serial_written_as_text_is_refused(val
         parse_time(value)
 
 
+def test_a_serial_written_as_text_is_refused_saying_the_date_it_would_be():
+    with pytest.raises(ValueError, match=r"Excel date serial it would be 03\.02\.2025 12:00"):
+        parse_time("45691.5")
+
+
 def test_a_month_first_date_is_refused_naming_the_format_that_reads_it():
     with pytest.raises(ValueError, match=r"month-first: --time-format '%m/%d/%Y' reads it"):
         parse_time("12/31/2025")
