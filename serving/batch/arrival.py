@@ -44,7 +44,8 @@ def read_arrival(
             except UnknownChannelError as problem:  # once per row: the channels, not aliases
                 names = ", ".join(problem.accepted)
                 unread[plan.channel_column] = (
-                    f"unknown channel {channel!r}; the policy's channels: {names} (or an alias)"
+                    f"unknown channel {channel[:40]!r}; the policy's channels: {names}"
+                    " (or an alias)"
                 )
     if plan.time_column is not None:
         value = record.get(plan.time_column)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from nabiz.tabular import DateText, NumberText
-from nabiz.text import fold_case_and_accents, turkish_lower
+from nabiz.text import fold_case_and_accents
 
 # Day-first dates as Turkish exports write them (12.03.2024, 12/03/2024, 12-03-2024) and year-first
 # ones (2024/03/12, 2024.03.12), each with seconds, with minutes or without a time: 15 formats.
@@ -26,54 +27,68 @@ _TIME_FORMATS = tuple(
 # ("31 Aralık 2025 23:30", "3 Şub 2025"): the name or its first three letters, never a guess.
 _MONTHS = ("ocak", "şubat", "mart", "nisan", "mayıs", "haziran", "temmuz", "ağustos", "eylül",
            "ekim", "kasım", "aralık")  # fmt: skip
-_MONTH_NUMBER = {  # without accents too: "Aralik", "Subat" (exports typed on other keyboards)
+_MONTH_NUMBER = {  # folded: "Aralik", "ARALIK", "EKIM" (typed on other keyboards) read too
     key: number
     for number, name in enumerate(_MONTHS, 1)
-    for key in (name, name[:3], fold_case_and_accents(name), fold_case_and_accents(name)[:3])
+    for key in (fold_case_and_accents(name), fold_case_and_accents(name)[:3])
 }
-_WEEKDAYS = ("pazartesi", "salı", "çarşamba", "perşembe", "cuma", "cumartesi", "pazar")
-_WEEKDAY_NUMBER = {  # the name, its short form (Pzt, Sal, Çar, Per, Cum, Cmt, Paz), unaccented
-    key: number
-    for number, (name, short) in enumerate(
-        zip(_WEEKDAYS, ("pzt", "sal", "çar", "per", "cum", "cmt", "paz"), strict=True)
-    )
-    for key in (name, short, fold_case_and_accents(name), fold_case_and_accents(short))
-}
-_WORD = r"([a-zçğıöşü]+)"
 _NAMED_MONTH = re.compile(
-    rf"(?:{_WORD},? +)?(\d{{1,2}})\.? +{_WORD}\.? +(\d{{4}})(?:,? +{_WORD})?"
-    r"(?:,? +(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?)?"
+    r"(\d{1,2})\.? +([^\W\d_]+)\.? +(\d{4})(?:,? +(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?)?"
 )
+
+# A weekday written beside a date ("Çarşamba, 31 Aralık 2025", "31.12.2025 Çar 23:30"): the name
+# or a usual short form, folded as the months are. It is checked against the date, never used.
+_WEEKDAYS = ("pazartesi", "salı", "çarşamba", "perşembe", "cuma", "cumartesi", "pazar")
+_WEEKDAY_SHORT = (("pzt", "pts"), ("sal",), ("çar", "çrş"), ("per", "prş"), ("cum",),
+                  ("cmt", "cts"), ("paz", "pzr"))  # fmt: skip
+_WEEKDAY_NUMBER = {
+    fold_case_and_accents(key): number
+    for number, (name, shorts) in enumerate(zip(_WEEKDAYS, _WEEKDAY_SHORT, strict=True))
+    for key in (name, *shorts)
+}
+_LEADING_WEEKDAY = re.compile(r"([^\W\d_]+)\.?(?:\s*,\s*|\s+)(\d.*)")
+_WEEKDAY_AFTER_DATE = re.compile(r"(.*\d)\s*,?\s+([^\W\d_]+)\.?((?:,?\s+\d{1,2}[:.]\d{2}\S*)?)")
+
+
+def _split_weekday(text: str) -> tuple[str, str] | None:
+    """``(the date without its weekday, the weekday as written)`` when a weekday stands before
+    the date or after it (before a time); None when there is none."""
+    leading = _LEADING_WEEKDAY.fullmatch(text)
+    if leading and fold_case_and_accents(leading[1]) in _WEEKDAY_NUMBER:
+        return leading[2], leading[1]
+    after = _WEEKDAY_AFTER_DATE.fullmatch(text)
+    if after and fold_case_and_accents(after[2]) in _WEEKDAY_NUMBER:
+        return after[1] + after[3], after[2]
+    return None
 
 
 def _named_month(text: str) -> datetime | None:
-    """``31 Aralık 2025 23:30`` (or ``3 Şub 2025``, with a weekday before the day or after the
-    year: ``Çarşamba, 31 Aralık 2025``) as a datetime; None when it is not one. A weekday that
-    is not the date's is a ``ValueError``: one of the two is wrong, and choosing would guess."""
-    match = _NAMED_MONTH.fullmatch(turkish_lower(text))
-    if match is None or match[3] not in _MONTH_NUMBER:
+    """``31 Aralık 2025 23:30`` (or ``3 Şub 2025``) as a datetime; None when it is not one."""
+    match = _NAMED_MONTH.fullmatch(text)
+    if match is None:
         return None
-    before, day, _, year, after, hour, minute, second = match.groups()
+    day, name, year, hour, minute, second = match.groups()
+    month = _MONTH_NUMBER.get(fold_case_and_accents(name))
     clock = (int(hour), int(minute), int(second or 0)) if hour else (0, 0, 0)
     try:
-        moment = datetime(int(year), _MONTH_NUMBER[match[3]], int(day), *clock)
+        return None if month is None else datetime(int(year), month, int(day), *clock)
     except ValueError:  # 31 Şubat
         return None
-    weekday = before or after
-    if weekday is not None and _WEEKDAY_NUMBER.get(weekday) != moment.weekday():
-        if weekday not in _WEEKDAY_NUMBER:
-            return None
-        raise ValueError(
-            f"cannot read the time {text[:40]!r}: {moment:%d.%m.%Y} is a "
-            f"{_WEEKDAYS[moment.weekday()].capitalize()}, not {weekday.capitalize()}"
-        )
-    return moment
 
 
 # Excel's day 0 (its 1900 system, leap-year bug included), and the serials read as dates:
 # 1955-01-01 to early 2119; a number outside them is no date a complaint was received on.
 _EXCEL_EPOCH = datetime(1899, 12, 30)
 _EXCEL_SERIALS = (20090, 79993)
+
+
+def _serial_as_text(text: str) -> float | None:
+    """``45691.5`` or ``45691,5`` (Turkish Excel's CSV) as the number it is, when it falls in
+    :data:`_EXCEL_SERIALS`; only for a message: such text is not read as a date."""
+    if not re.fullmatch(r"\d{5}([.,]\d*)?", text):
+        return None
+    number = float(text.replace(",", "."))
+    return number if _EXCEL_SERIALS[0] <= number < _EXCEL_SERIALS[1] else None
 
 
 def parse_time(value: Any, time_format: str | None = None) -> datetime:
@@ -84,8 +99,10 @@ def parse_time(value: Any, time_format: str | None = None) -> datetime:
     (``12.03.2024 14:35``, ``12/03/2024``, ``31 Aralık 2025 23:30``, ``3 Şub 2025``), Unix
     seconds/milliseconds (UTC), or an Excel date serial typed as a number (``45691.5`` =
     2025-02-03 12:00, days since 1899-12-30, for the years 1955–2118: what a date cell
-    formatted as a number holds). A time without a zone stays naive: the priority reads it in the
-    policy's timezone. Raises ``ValueError`` for anything else.
+    formatted as a number holds). A Turkish weekday before the date or after it (``Çarşamba,
+    31 Aralık 2025``, ``31.12.2025 Çar 23:30``) is checked against the date and dropped. A time
+    without a zone stays naive: the priority reads it in the policy's timezone. Raises
+    ``ValueError`` for anything else.
     """
     if isinstance(value, datetime):
         return value
@@ -96,8 +113,21 @@ def parse_time(value: Any, time_format: str | None = None) -> datetime:
         if isinstance(moment, time):  # a time of day alone is no received-at time
             raise ValueError(f"cannot read the time {str(value)!r}: a time of day with no date")
         return datetime(moment.year, moment.month, moment.day)
+    text = " ".join(unicodedata.normalize("NFC", str(value)).split())  # NBSPs, doubled spaces
+    weekday = None if isinstance(value, NumberText) else _split_weekday(text)
+    if weekday is not None:  # the date read without it (a second weekday is checked there too)
+        rest, name = weekday
+        try:
+            moment = parse_time(rest, time_format)
+        except ValueError as error:  # its message quotes the cell as written
+            raise ValueError(str(error).replace(repr(rest[:40]), repr(text[:40]), 1)) from None
+        if _WEEKDAY_NUMBER[fold_case_and_accents(name)] != moment.weekday():
+            raise ValueError(
+                f"the weekday and the date disagree in {text[:40]!r}: {moment:%d.%m.%Y} is a "
+                f"{_WEEKDAYS[moment.weekday()].capitalize()}, not {name}"
+            )
+        return moment
     if time_format is not None and not isinstance(value, NumberText):
-        text = str(value).strip()
         try:
             return datetime.strptime(text, time_format)
         except ValueError:
@@ -105,7 +135,6 @@ def parse_time(value: Any, time_format: str | None = None) -> datetime:
     days = value.number() if isinstance(value, NumberText) else None
     if days is not None and _EXCEL_SERIALS[0] <= days < _EXCEL_SERIALS[1]:
         return _EXCEL_EPOCH + timedelta(seconds=round(days * 86400))  # a float's noise off
-    text = str(value).strip()
     if re.fullmatch(r"\d{10}(\.\d+)?|\d{13}", text):
         seconds = float(text) / (1000 if len(text) == 13 else 1)
         return datetime.fromtimestamp(seconds, UTC)
@@ -128,14 +157,12 @@ def parse_time(value: Any, time_format: str | None = None) -> datetime:
         sep = month_first[2]
         clock = (" %H:%M:%S" if month_first[6] else " %H:%M") if month_first[5] else ""
         hint = f"; it reads month-first: --time-format '%m{sep}%d{sep}%Y{clock}' reads it"
-    elif (
-        re.fullmatch(r"\d{5}(\.\d+)?", text)
-        and _EXCEL_SERIALS[0] <= float(text) < _EXCEL_SERIALS[1]
-    ):
-        moment = _EXCEL_EPOCH + timedelta(seconds=round(float(text) * 86400))
+    elif (serial := _serial_as_text(text)) is not None:
+        moment = _EXCEL_EPOCH + timedelta(seconds=round(serial * 86400))
         hint = (
-            f"; as an Excel date serial it would be {moment:%d.%m.%Y %H:%M}, but a serial in a"
-            " text column is not read as one: save the column as dates, or as text dates"
+            f"; as an Excel date serial it would be {moment:%d.%m.%Y %H:%M}, but a number in a"
+            " text file is not read as one: write the dates as text (31.12.2025 14:05), or"
+            " score the .xlsx, whose date and number cells are read"
         )
     else:
         hint = ""

@@ -53,9 +53,10 @@ def test_a_number_outside_the_serials_or_a_serial_written_as_text_is_refused(val
         parse_time(value)
 
 
-def test_a_serial_written_as_text_is_refused_saying_the_date_it_would_be():
+@pytest.mark.parametrize("text", ["45691.5", "45691,5"])  # Turkish Excel writes a decimal comma
+def test_a_serial_written_as_text_is_refused_saying_the_date_it_would_be(text):
     with pytest.raises(ValueError, match=r"Excel date serial it would be 03\.02\.2025 12:00"):
-        parse_time("45691.5")
+        parse_time(text)
 
 
 def test_a_month_first_date_is_refused_naming_the_format_that_reads_it():
@@ -118,17 +119,41 @@ def test_a_named_month_date_that_is_not_one_is_refused(text):
     [
         "Çarşamba, 31 Aralık 2025 23:30",
         "31 Aralık 2025 Çarşamba 23:30",
-        "Çar 31 Ara 2025 23:30",
+        "Çar. 31 Ara. 2025 23:30",
         "carsamba 31 aralik 2025 23:30",
+        "ÇARSAMBA 31 ARALIK 2025 23:30",  # upper case typed without Turkish letters
+        "Çarşamba,31.12.2025 23:30",
+        "31.12.2025 Çarşamba 23:30",
+        "31 Aralık 2025 23:30 Çarşamba",
+        "Çrş\u00a031 Aralık 2025 23:30",  # a non-breaking space
     ],
 )
-def test_a_named_month_date_with_its_weekday_is_read(text):
+def test_a_date_with_its_weekday_is_read(text):
     assert parse_time(text) == datetime(2025, 12, 31, 23, 30)
 
 
-def test_a_weekday_that_is_not_the_dates_is_refused_saying_which_day_it_is():
+@pytest.mark.parametrize("text", ["PAZARTESI 29 ARALIK 2025", "Pts 29 Ara 2025", "29 EKIM 2025"])
+def test_a_dotless_i_typed_as_i_reads_as_the_weekday_or_month(text):
+    assert parse_time(text).day == 29
+
+
+@pytest.mark.parametrize(
+    "text", ["Perşembe, 31 Aralık 2025", "Çarşamba, 31 Aralık 2025 Perşembe", "Perşembe 31.12.2025"]
+)
+def test_a_weekday_that_is_not_the_dates_is_refused_saying_which_day_it_is(text):
     with pytest.raises(ValueError, match=r"31\.12\.2025 is a Çarşamba, not Perşembe"):
-        parse_time("Perşembe, 31 Aralık 2025")
+        parse_time(text)
+
+
+def test_a_word_after_the_year_that_is_no_weekday_is_refused_not_skipped():
+    with pytest.raises(ValueError, match="cannot read the time 'Çarşamba 31 Aralık 2025 ÖS 11:30'"):
+        parse_time("Çarşamba 31 Aralık 2025 ÖS 11:30")  # 11:30 in the afternoon, not the morning
+
+
+def test_a_weekday_beside_a_month_first_date_is_read_with_its_format():
+    assert parse_time("Çarşamba 12/31/2025 14:05", "%m/%d/%Y %H:%M") == datetime(
+        2025, 12, 31, 14, 5
+    )
 
 
 def test_a_typed_cell_holding_a_time_of_day_alone_is_refused_not_a_crash():
