@@ -17,6 +17,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from nabiz.serving.middleware import ConcurrencyLimitMiddleware
 from nabiz.serving.schemas import ErrorResponse, ValidationErrorResponse
 
 REQUEST_ID = {
@@ -33,7 +34,6 @@ ADDED = {
     "503": "More requests at once than `NABIZ_MAX_CONCURRENT_REQUESTS`; retry after "
     "`Retry-After` seconds.",
 }
-UNLIMITED = ("/healthz", "/readyz")  # the probes pass the concurrency limit
 RETRY_AFTER = {
     "description": "Seconds to wait before trying again.",
     "schema": {"type": "integer"},
@@ -56,7 +56,7 @@ def _complete(schema: dict[str, Any]) -> dict[str, Any]:
     for path, operations in schema.get("paths", {}).items():
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
-            if path not in UNLIMITED:
+            if path not in ConcurrencyLimitMiddleware.EXEMPT:  # the probes pass the limit
                 responses.setdefault("503", {"description": ADDED["503"]})
             if operation.get("security"):
                 for code in ("401", "403"):

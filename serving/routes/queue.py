@@ -150,7 +150,7 @@ def expected_version(
         return None
     current = repository.get_feedback(session, feedback_id).version
     if etag(current) not in tags:
-        listed = ", ".join(tags) if tags else "only weak tags, which If-Match never matches"
+        listed = ", ".join(tags) if tags else "a weak or empty tag (If-Match matches neither)"
         raise HTTPException(
             status_code=status.HTTP_412_PRECONDITION_FAILED,
             detail=f"feedback {feedback_id!r} is at version {etag(current)}, not {listed}: read "
