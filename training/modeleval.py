@@ -7,14 +7,18 @@ each other.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from nabiz.model.calibration import load_calibration
 from nabiz.model.loading import BASELINE_DIR, from_pretrained
-from nabiz.model.predictor import Predictor
+from nabiz.model.mixture import MixturePredictor
+from nabiz.model.predictor import Predictor, ScoredBatch
 from nabiz.settings import Settings
 from nabiz.text import fold_case_and_accents, has_visible_text
 from nabiz.training.config import NabizConfig, load_config
@@ -55,9 +59,35 @@ def load_model_config(model_dir: Path) -> NabizConfig:
     return load_config(path)
 
 
+class _OnePass(Predictor):
+    """The network of a served mixture, remembering its last batch's raw scores: the mixture
+    and the encoder alone (the same network, other temperatures) read the same texts, and the
+    network's pass is most of an evaluation's time. Copies share the memory."""
+
+    def __init__(self, network: Predictor) -> None:
+        self.network = network
+        self.schema = network.schema
+        self.info = network.info
+        self.path = network.path
+        self.calibration = network.calibration
+        self._last: dict[str, object] = {}
+
+    @property
+    def engine(self) -> str:
+        return self.network.engine
+
+    def compute_scores(self, texts: Sequence[str]) -> ScoredBatch:
+        key = tuple(texts)
+        if self._last.get("texts") != key:
+            self._last.update(texts=key, batch=self.network.compute_scores(texts))
+        return self._last["batch"]  # type: ignore[return-value]
+
+
 def model_predictors(model_dir: Path, cues: bool = True) -> dict[str, Predictor]:
     """The served model (``nabiz``) and, when it has a baseline, the encoder and the baseline
     alone. ``cues=False`` leaves the served model's urgency cues out (to measure what they add).
+    The encoder alone is the served mixture's own network with its own temperatures, so one
+    pass of the network over a batch serves both (:class:`_OnePass`).
     """
     model_dir = Path(model_dir)
     product = from_pretrained(model_dir)
@@ -65,7 +95,12 @@ def model_predictors(model_dir: Path, cues: bool = True) -> dict[str, Predictor]
         product.urgency_cues = None
     predictors: dict[str, Predictor] = {"nabiz": product}
     if (model_dir / BASELINE_DIR / "nabiz.json").is_file():
-        if any(product.info.baseline_weights.values()) or product.urgency_cues is not None:
+        if isinstance(product, MixturePredictor):
+            product.first = _OnePass(product.first)
+            alone = copy.copy(product.first)
+            alone.calibration = load_calibration(model_dir, "transformer")
+            predictors["transformer"] = alone  # no baseline, no cues
+        elif product.urgency_cues is not None:
             predictors["transformer"] = from_pretrained(model_dir, ensemble=False)  # no cues
         else:
             predictors["transformer"] = product  # no mixture, no cues: the encoder alone

@@ -14,9 +14,10 @@ from nabiz.model.loading import BASELINE_DIR, from_pretrained
 from nabiz.model.predictor import ModelInfo
 from nabiz.model.schema import LabelSchema, TaskKind, TaskSpec
 from nabiz.model.tiny import make_tiny_encoder
+from nabiz.model.transformer import TransformerPredictor
 from nabiz.settings import Settings
 from nabiz.training.config import load_config
-from nabiz.training.modeleval import evaluate_model
+from nabiz.training.modeleval import evaluate_model, evaluate_texts, model_predictors
 from nabiz.training.pipeline import run_training
 from nabiz.training.train import IGNORE, EncodedSplit, class_weights, encode_targets, task_loss
 from tests.helpers import CUSTOM_TASKS, custom_config_dict, labelled_frame
@@ -183,6 +184,25 @@ def test_evaluate_repeats_the_training_runs_figures_on_every_task(custom_run, pr
         assert reports[predictor]["tasks"][task]["macro_f1"] == pytest.approx(
             metrics["test"][predictor]["tasks"][task]["macro_f1"]
         ), task
+
+
+def test_the_mixture_and_the_encoder_alone_are_evaluated_from_one_pass_of_the_network(
+    custom_run, monkeypatch
+):
+    root, _, _ = custom_run
+    predictors = model_predictors(root / "model")
+    calls = []
+    compute = TransformerPredictor.compute_scores  # every network's pass, whichever instance
+
+    def counted(self, texts):
+        calls.append(1)
+        return compute(self, texts)
+
+    monkeypatch.setattr(TransformerPredictor, "compute_scores", counted)
+    texts = ["fatura yüksek geldi", "internet yok", "teşekkürler"]
+    gold = {task.name: [None] * 3 for task in predictors["nabiz"].schema.tasks}
+    evaluate_texts(predictors, texts, gold, ["x"] * 3)
+    assert len(calls) == 1
 
 
 def test_evaluate_on_a_labelled_file(custom_run, tmp_path):
