@@ -82,13 +82,20 @@ _EXCEL_EPOCH = datetime(1899, 12, 30)
 _EXCEL_SERIALS = (20090, 79993)
 
 
-def _serial_as_text(text: str) -> float | None:
-    """``45691.5`` or ``45691,5`` (Turkish Excel's CSV) as the number it is, when it falls in
-    :data:`_EXCEL_SERIALS`; only for a message: such text is not read as a date."""
+def _excel_date(days: float) -> datetime | None:
+    """The date an Excel serial stands for, to the second (a float's noise off); None outside
+    :data:`_EXCEL_SERIALS`."""
+    if not _EXCEL_SERIALS[0] <= days < _EXCEL_SERIALS[1]:
+        return None
+    return _EXCEL_EPOCH + timedelta(seconds=round(days * 86400))
+
+
+def _serial_as_text(text: str) -> datetime | None:
+    """The date ``45691.5`` or ``45691,5`` (Turkish Excel's CSV) would be as an Excel serial;
+    only for a message: such text is not read as a date."""
     if not re.fullmatch(r"\d{5}([.,]\d*)?", text):
         return None
-    number = float(text.replace(",", "."))
-    return number if _EXCEL_SERIALS[0] <= number < _EXCEL_SERIALS[1] else None
+    return _excel_date(float(text.replace(",", ".")))
 
 
 def parse_time(value: Any, time_format: str | None = None) -> datetime:
@@ -133,8 +140,8 @@ def parse_time(value: Any, time_format: str | None = None) -> datetime:
         except ValueError:
             raise ValueError(f"cannot read the time {text[:40]!r} as {time_format!r}") from None
     days = value.number() if isinstance(value, NumberText) else None
-    if days is not None and _EXCEL_SERIALS[0] <= days < _EXCEL_SERIALS[1]:
-        return _EXCEL_EPOCH + timedelta(seconds=round(days * 86400))  # a float's noise off
+    if days is not None and (moment := _excel_date(days)) is not None:
+        return moment
     if re.fullmatch(r"\d{10}(\.\d+)?|\d{13}", text):
         seconds = float(text) / (1000 if len(text) == 13 else 1)
         return datetime.fromtimestamp(seconds, UTC)
@@ -157,8 +164,7 @@ def parse_time(value: Any, time_format: str | None = None) -> datetime:
         sep = month_first[2]
         clock = (" %H:%M:%S" if month_first[6] else " %H:%M") if month_first[5] else ""
         hint = f"; it reads month-first: --time-format '%m{sep}%d{sep}%Y{clock}' reads it"
-    elif (serial := _serial_as_text(text)) is not None:
-        moment = _EXCEL_EPOCH + timedelta(seconds=round(serial * 86400))
+    elif (moment := _serial_as_text(text)) is not None:
         hint = (
             f"; as an Excel date serial it would be {moment:%d.%m.%Y %H:%M}, but a number in a"
             " text file is not read as one: write the dates as text (31.12.2025 14:05), or"
