@@ -30,6 +30,14 @@ DATABASE_RETRY_AFTER_S = 5
 HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 
+def invalid_input(
+    loc: tuple[str | int, ...], message: str, value: object, kind: str = "value_error"
+) -> RequestValidationError:
+    """A 422 in FastAPI's own shape, for checks that need the loaded model or policy (``kind``:
+    the error's ``type``, the one ``/v1/predict`` gives for the same fault)."""
+    return RequestValidationError([{"type": kind, "loc": loc, "msg": message, "input": value}])
+
+
 def _request_id(request: Request) -> str | None:
     return getattr(request.state, "request_id", None)
 

@@ -29,7 +29,6 @@ from typing import Annotated, Literal
 import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Depends, Query
-from fastapi.exceptions import RequestValidationError
 from sqlalchemy import func, select
 
 from nabiz.serving.arrival import TIME_BOUND_HELP, TimeBound, in_zone
@@ -37,10 +36,11 @@ from nabiz.serving.auth import require
 from nabiz.serving.console import aggregate, analytics, rootcause, schemas, summaries
 from nabiz.serving.console.aggregate import Window
 from nabiz.serving.console.frame import Roles
+from nabiz.serving.errors import invalid_input
 from nabiz.serving.inputs import Storable
 from nabiz.serving.queue.deps import PolicyDep, PredictorDep, SessionDep
 from nabiz.serving.queue.models import Feedback
-from nabiz.serving.routes.queue import AUTH
+from nabiz.serving.routes.queue import AUTH, check_label
 
 # Texts read per group for root causes. Phrase counting (unigrams and bigrams, Python tokenizer)
 # took 1.2 s for 100,000 short texts in the report's profile, so three full groups cost well under
@@ -61,13 +61,6 @@ FromQuery = Annotated[
     TimeBound | None, Query(description=f"Received at or after. {TIME_BOUND_HELP}")
 ]
 ToQuery = Annotated[TimeBound | None, Query(description=f"Received before. {TIME_BOUND_HELP}")]
-
-
-def _invalid_query(name: str, message: str, value: object) -> RequestValidationError:
-    """A 422 in FastAPI's own shape for a query parameter checked against the model or a range."""
-    return RequestValidationError(
-        [{"loc": ("query", name), "msg": message, "type": "value_error", "input": value}]
-    )
 
 
 def _roles(predictor) -> Roles:
@@ -123,14 +116,12 @@ def root_causes(
     and the answer's `start` says which Monday that was."""
     tz = policy.timezone
     roles = _roles(predictor)
-    if topic is not None:
-        known = predictor.schema.task(roles.topic).labels if roles.topic is not None else []
-        if topic not in known:
-            raise _invalid_query(
-                "topic", f"the model has no topic {topic!r}; its topics are {known}", topic
-            )
+    if topic is not None:  # as the queue's topic filter: a label of the topic task
+        check_label(predictor.schema, roles.topic or "topic", topic, ("query", "topic"), topic)
     if start is not None and not 1970 <= start.year <= 2200:  # what pandas' timestamps hold
-        raise _invalid_query("start", "start must be a date from 1970 to 2200", str(start))
+        raise invalid_input(
+            ("query", "start"), "start must be a date from 1970 to 2200", str(start)
+        )
     if start is not None and period == "week":
         start -= timedelta(days=start.weekday())
     if start is None:

@@ -49,11 +49,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator
 from sqlalchemy.orm import Session
 
-from nabiz.model.schema import TaskRole
+from nabiz.model.schema import LabelSchema, TaskRole
 from nabiz.serving.arrival import (
     TIME_BOUND_HELP,
     FutureArrivalError,
@@ -63,6 +62,7 @@ from nabiz.serving.arrival import (
 )
 from nabiz.serving.auth import AdminScope, QueueReadScope, QueueWriteScope
 from nabiz.serving.deps import SettingsDep
+from nabiz.serving.errors import invalid_input
 from nabiz.serving.inputs import Storable, mask_off_loop
 from nabiz.serving.priority import UnknownChannelError, normalize_channel
 from nabiz.serving.queue import repository
@@ -159,12 +159,20 @@ def expected_version(
     return current
 
 
-def _invalid(
-    loc: tuple[str | int, ...], message: str, value: object, kind: str = "value_error"
-) -> RequestValidationError:
-    """A 422 in FastAPI's own shape, for checks that need the loaded model or policy (``kind``:
-    the error's ``type``, the one ``/v1/predict`` gives for the same fault)."""
-    return RequestValidationError([{"type": kind, "loc": loc, "msg": message, "input": value}])
+def check_label(
+    schema: LabelSchema, task: str, value: str, loc: tuple[str | int, ...], raw: str
+) -> None:
+    """A 422 at ``loc`` unless the model has ``task`` and ``task`` has the label ``value``: a
+    filter on a label the model never gives would match nothing, silently."""
+    if task not in schema:
+        raise invalid_input(
+            loc, f"the model has no task {task!r}; its tasks are {schema.names}", raw
+        )
+    labels = schema.task(task).labels
+    if value not in labels:
+        raise invalid_input(
+            loc, f"task {task!r} has no label {value!r}; its labels are {labels}", raw
+        )
 
 
 def _seen(session: Session, feedback_id: str) -> bool:
@@ -212,12 +220,14 @@ async def create_feedback(
     try:
         channel = normalize_channel(body.channel, policy)
     except UnknownChannelError as error:
-        raise _invalid(("body", "channel"), str(error), body.channel, "unknown_channel") from None
+        raise invalid_input(
+            ("body", "channel"), str(error), body.channel, "unknown_channel"
+        ) from None
     now = utcnow()
     try:
         arrival = resolve_arrival(body.received_at, zone=policy.zone, now=now, max_skew=max_skew)
     except FutureArrivalError as error:
-        raise _invalid(
+        raise invalid_input(
             ("body", "received_at"), str(error), body.received_at, "future_received_at"
         ) from None
     received_at = arrival or now
@@ -328,7 +338,9 @@ def update_feedback(
             status_code=status.HTTP_412_PRECONDITION_FAILED, detail=str(error)
         ) from None
     except repository.InvalidCorrectionError as error:
-        raise _invalid(("body", "corrections", error.task), error.message, error.value) from None
+        raise invalid_input(
+            ("body", "corrections", error.task), error.message, error.value
+        ) from None
     response.headers["ETag"] = etag(row.version)
     return FeedbackPublic.from_row(row, zone=policy.zone)
 
@@ -400,20 +412,14 @@ def read_queue(
     for index, item in enumerate(label or []):
         task, sep, value = item.partition(":")
         if not sep or not task or not value:
-            raise _invalid(("query", "label", index), "give a label filter as 'task:label'", item)
+            raise invalid_input(
+                ("query", "label", index), "give a label filter as 'task:label'", item
+            )
         wanted.append((("query", "label", index), task, value, item))
     for loc, task, value, raw in wanted:
-        if task not in schema:
-            raise _invalid(
-                loc, f"the model has no task {task!r}; its tasks are {schema.names}", raw
-            )
-        labels_of_task = schema.task(task).labels
-        if value not in labels_of_task:
-            raise _invalid(
-                loc, f"task {task!r} has no label {value!r}; its labels are {labels_of_task}", raw
-            )
+        check_label(schema, task, value, loc, raw)
         if task in labels and labels[task] != value:
-            raise _invalid(loc, f"two different filters for task {task!r}", raw)
+            raise invalid_input(loc, f"two different filters for task {task!r}", raw)
         labels[task] = value
 
     channel_id = None
@@ -421,7 +427,7 @@ def read_queue(
         try:
             channel_id = normalize_channel(channel, policy)
         except UnknownChannelError as error:
-            raise _invalid(("query", "channel"), str(error), channel) from None
+            raise invalid_input(("query", "channel"), str(error), channel) from None
 
     now = utcnow()  # one moment for the filter, the order and each item's overdue flag
     filters = repository.QueueFilters(
