@@ -92,10 +92,20 @@ def trends(
     answers = aggregate.answer_counts(connection, window, datetime.now(UTC))
     return schemas.TrendsPublic(
         timezone=tz,
-        bounds=[analytics.period_bounds(p, period, tz) for p in result["periods"]],
+        bounds=_within(window, [analytics.period_bounds(p, period, tz) for p in result["periods"]]),
         answer_times=summaries.answer_times_from_counts(answers),
         **result,
     )
+
+
+def _within(window: Window, bounds: list[tuple[datetime, datetime]]):
+    """Each period's range cut at the window's ends: a week the window starts or ends inside
+    counted only its part, and its bounds select in the queue what was counted."""
+    low, high = window.received_from, window.received_to
+    return [
+        (max(begin, low) if low else begin, min(end, high) if high else end)
+        for begin, end in bounds
+    ]
 
 
 @router.get("/root-causes", response_model=schemas.RootCausesPublic)

@@ -33,7 +33,10 @@ class TrendsPublic(BaseModel):
     timezone: str
     periods: list[str] = Field(description="Local start date of each period, YYYY-MM-DD.")
     bounds: list[tuple[datetime, datetime]] = Field(
-        description="Each period as a UTC [from, to) range, for GET /v1/queue's filters."
+        description=(
+            "Each period as a UTC [from, to) range, for GET /v1/queue's filters: the "
+            "first and last cut at the requested window's ends, as their counts are."
+        )
     )
     series: list[TrendSeries]
     answer_times: list[AnswerTime]

@@ -83,6 +83,20 @@ def test_a_trend_points_bounds_select_its_texts_in_the_queue(client):
     assert page["count"] == body["series"][0]["volume"][index]
 
 
+def test_a_week_the_window_cuts_has_bounds_that_select_what_it_counted(client):
+    window = {"received_from": "2026-11-11", "received_to": "2026-11-21"}  # Wed to Sat
+    body = client.get("/v1/insights/trends", params={"period": "week", **window}).json()
+    assert body["periods"] == ["2026-11-09", "2026-11-16"]
+    for (start, end), volume in zip(body["bounds"], body["series"][0]["volume"], strict=True):
+        page = client.get(
+            "/v1/queue",
+            params={"received_from": start, "received_to": end, "limit": 200,
+                    "status": ["open", "in_progress", "resolved"]},
+        ).json()  # fmt: skip
+        assert volume > 0 and page["count"] == volume
+    assert datetime.fromisoformat(body["bounds"][0][0]).date().isoformat() == "2026-11-10"
+
+
 def test_trends_list_every_day_of_the_requested_window_even_with_no_feedback(client):
     body = client.get(
         "/v1/insights/trends",
