@@ -10,6 +10,10 @@
 * **Values past the header**: cells are exact, so a value in a column right of the last named
   one is left out with a note (:func:`nabiz.tabular.note`), not an error: the row's other
   values are read as they are.
+* **Date cells** are :class:`~nabiz.tabular.DateText` with the cell's own number format
+  (``dd.mm.yyyy``), cell by cell, so that an Excel output shows them as the input did. The rows
+  are streamed as cells rather than bare values for it (read-only mode still: memory stays flat;
+  about a tenth more reading time, little beside scoring).
 
 The first frame's ``attrs`` name the sheet, the workbook's sheets, the header's row and the
 title rows passed over.
@@ -19,13 +23,15 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
 from nabiz.tabular_detect import TableReadError
 from nabiz.tabular_rows import (
+    DateText,
     check_header,
     chunk_frames,
     is_blank,
@@ -38,7 +44,26 @@ from nabiz.tabular_rows import (
 
 TITLE_ROWS = 5  # rows of one value each looked past for a header below them
 
-Row = tuple[int, tuple[Any, ...]]  # (row number in the sheet, values)
+
+class Row(NamedTuple):
+    """A row of the sheet as read: its values as openpyxl gives them (the header is told by
+    their types), and the number formats of its date cells."""
+
+    number: int  # as Excel numbers rows
+    values: tuple[Any, ...]
+    date_formats: dict[int, str]  # position → number format, of date cells only (most rows: none)
+
+
+def sheet_rows(worksheet) -> Iterator[Row]:
+    """The sheet's rows, streamed; a cell's number format is looked up only for date values."""
+    for number, cells in enumerate(worksheet.iter_rows(), start=1):
+        values = tuple(cell.value for cell in cells)
+        formats = {
+            i: cells[i].number_format
+            for i, value in enumerate(values)
+            if isinstance(value, datetime | date | time)
+        }
+        yield Row(number, values, formats)
 
 
 def open_workbook(path: Path, data_only: bool = True):
@@ -97,20 +122,20 @@ def find_header(rows: Iterator[Row], header_row: int | None) -> tuple[Row | None
     non-blank row."""
     if header_row is not None:
         skipped = 0
-        for number, values in rows:
-            if number == header_row:
-                return (number, values), [], skipped
-            skipped += _filled(values) > 0
+        for row in rows:
+            if row.number == header_row:
+                return row, [], skipped
+            skipped += _filled(row.values) > 0
         return None, [], skipped
     seen: list[Row] = []  # non-blank rows looked at
-    for number, values in rows:
-        filled = _filled(values)
+    for row in rows:
+        filled = _filled(row.values)
         if not filled:
             continue
-        texts = all(isinstance(value, str) for value in values if not is_blank(value))
+        texts = all(isinstance(value, str) for value in row.values if not is_blank(value))
         if filled >= 2 and texts:
-            return (number, values), [], len(seen)
-        seen.append((number, values))
+            return row, [], len(seen)
+        seen.append(row)
         if filled >= 2 or len(seen) > TITLE_ROWS:
             break
     if not seen:
@@ -126,7 +151,7 @@ def iter_xlsx(
     try:
         worksheet = choose_sheet(workbook, sheet, path)
         title = worksheet.title
-        rows = enumerate(worksheet.iter_rows(values_only=True), start=1)
+        rows = sheet_rows(worksheet)
         header, replay, title_rows = find_header(rows, header_row)
         if header is None:
             if header_row is not None:
@@ -139,7 +164,7 @@ def iter_xlsx(
                 f"{path}: sheet {title!r} is empty; put a header row naming the columns in its "
                 f"first row{others}."
             )
-        number, values = header
+        number, values, _ = header
         columns = unique_names(trim_blank_tail(list(values), 0))
         if not columns:
             raise TableReadError(
@@ -150,11 +175,13 @@ def iter_xlsx(
         width = len(columns)
 
         def read() -> Iterator[list[Any]]:
-            for row_number, row in itertools.chain(replay, rows):
-                cells = [to_text(value) for value in row]
+            for row in itertools.chain(replay, rows):
+                cells = [to_text(value) for value in row.values]
                 if all(is_blank(value) for value in cells):
                     continue  # formatted but empty rows
-                yield _fit(cells, width, title, row_number)
+                for i, number_format in row.date_formats.items():
+                    cells[i] = DateText(cells[i], number_format)
+                yield _fit(cells, width, title, row.number)
 
         meta = {
             "sheet": title,

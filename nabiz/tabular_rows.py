@@ -53,9 +53,25 @@ class NumberText(str):
 class DateText(str):
     """A cell that was a date, a time or both in the file (Excel, Parquet), in ISO form:
     ``"2025-02-03 12:00:00"``. Excel output writes it back as a date cell (as text it would no
-    longer sort or filter as a date); everywhere else it is the text."""
+    longer sort or filter as a date); everywhere else it is the text.
 
-    __slots__ = ()
+    ``number_format`` is the Excel number format the input cell was shown with (``dd.mm.yyyy``,
+    ``dd.mm.yyyy hh:mm``), so that Excel output shows the date as the user formatted it; it
+    travels with each cell, so a column mixing formats keeps each cell's. ``None`` where the file
+    has no formats (Parquet): the writer picks its default."""
+
+    __slots__ = ("number_format",)
+
+    number_format: str | None
+
+    def __new__(cls, text: str, number_format: str | None = None) -> DateText:
+        self = super().__new__(cls, text)
+        self.number_format = number_format
+        return self
+
+    def __reduce__(self) -> tuple[type[DateText], tuple[str, str | None]]:
+        # pickled with its format (process pools, Ray): protocols 0 and 1 cannot pickle slots
+        return (type(self), (str(self), self.number_format))
 
     def moment(self) -> datetime | date | time:
         if ":" not in self:

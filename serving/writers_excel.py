@@ -6,11 +6,18 @@ streams the parts into one sheet with openpyxl's write-only mode. Text that star
 gets the ``'`` prefix and is typed as text; a cell read as a number
 (:class:`~nabiz.tabular.NumberText`) is written as a number; a text over Excel's 32,767
 characters is cut, ending in ``…``, and counted in :attr:`ExcelWriter.cells_cut`.
+
+A cell read as a date (:class:`~nabiz.tabular.DateText`) is written as a date cell with the
+number format the input cell had (``dd.mm.yyyy``, ``dd.mm.yyyy hh:mm``: what Turkish Excel users
+set), cell by cell; a date from a file without formats (Parquet) gets
+:data:`DEFAULT_DATE_FORMATS`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date, datetime, time
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +36,27 @@ from nabiz.tabular import DateText, NumberText
 EXCEL_MAX_ROWS = 1_048_576  # header included
 EXCEL_MAX_CELL_CHARS = 32_767
 
+DEFAULT_DATE_FORMATS: dict[type, str] = {
+    datetime: "dd.mm.yyyy hh:mm",
+    date: "dd.mm.yyyy",
+    time: "hh:mm:ss",
+}
+"""How a date without a format of its own (a Parquet timestamp) is shown: as Turkish Excel shows
+a date or a date and time typed into it, day first, rather than openpyxl's ``yyyy-mm-dd
+h:mm:ss``. The users of this tool read dates day first, and an explicit format looks the same in
+every Excel, whatever its locale, and next to dates that kept their input's format. A date and
+time hides its seconds, as Excel's own date-and-time format does (the cell's value keeps them:
+the formula bar, sorting and filtering use it); a time alone shows them, having nothing else."""
+
 
 class ExcelWriter(_PartsWriter):
     """An .xlsx workbook streamed with openpyxl's write-only mode, one sheet, a bold header.
 
-    Its parts carry one more column, the positions of the row's cells that were read as numbers
+    Its parts carry two more columns: the positions of the row's cells that were read as numbers
     (:class:`~nabiz.tabular.NumberText`; ``i``) or dates (:class:`~nabiz.tabular.DateText`;
-    ``-1 - i``), so that the workbook gets them back as numbers and dates."""
+    ``-1 - i``), so that the workbook gets them back as numbers and dates; and, in the same
+    order, each one's number format (a date's from its input cell, else null), so that a resumed
+    run writes the formats of the rows it scored before it stopped."""
 
     format = "xlsx"
     sheet_title = "nabiz"
@@ -45,28 +66,34 @@ class ExcelWriter(_PartsWriter):
 
         super().__init__(output, columns)
         taken = {column.name for column in self.columns}
-        self._numbers = "__nabiz_numbers"
-        while self._numbers in taken:
-            self._numbers = "_" + self._numbers
+        self._numbers = _free_name("__nabiz_numbers", taken)
+        self._formats = _free_name("__nabiz_formats", taken | {self._numbers})
         self._schema = self._schema.append(pa.field(self._numbers, pa.list_(pa.int32())))
+        self._schema = self._schema.append(pa.field(self._formats, pa.list_(pa.string())))
         self.cells_cut = 0  # texts cut to Excel's 32,767 characters
 
     def _table(self, rows: Sequence[dict[str, Any]]):
         import pyarrow as pa
 
         table = arrow_table(rows, self.columns, arrow_schema(self.columns))
-        numbers = [
-            [
-                i if isinstance(row.get(column.name), NumberText) else -1 - i
+        numbers: list[list[int] | None] = []
+        formats: list[list[str | None] | None] = []  # in the order of ``numbers``
+        for row in rows:
+            typed = [
+                (i, value)
                 for i, column in enumerate(self.columns)
-                if isinstance(row.get(column.name), NumberText | DateText)
+                if isinstance(value := row.get(column.name), NumberText | DateText)
             ]
-            or None
-            for row in rows
-        ]
-        return table.append_column(
-            self._schema.field(self._numbers), pa.array(numbers, pa.list_(pa.int32()))
-        )
+            numbers.append([i if isinstance(v, NumberText) else -1 - i for i, v in typed] or None)
+            formats.append(
+                [v.number_format if isinstance(v, DateText) else None for _, v in typed] or None
+            )
+        for name, values, kind in (
+            (self._numbers, numbers, pa.int32()),
+            (self._formats, formats, pa.string()),
+        ):
+            table = table.append_column(self._schema.field(name), pa.array(values, pa.list_(kind)))
+        return table
 
     def _check_rows(self, total: int) -> None:
         if total + 1 > EXCEL_MAX_ROWS:
@@ -116,23 +143,40 @@ class ExcelWriter(_PartsWriter):
             for batch in parquet.iter_batches(batch_size=2_000):
                 columns = [batch.column(i).to_pylist() for i in range(width)]
                 numbers = batch.column(width).to_pylist()
-                for values, typed in zip(zip(*columns, strict=True), numbers, strict=True):
+                # parts of a run begun before formats were kept have none: the default formats
+                shown = batch.column(width + 1).to_pylist() if batch.num_columns > width + 1 else []
+                rows = zip(zip(*columns, strict=True), numbers, strict=True)
+                for (values, typed), formats in zip_longest(rows, shown):
                     cells = [text(v, kind) for v, kind in zip(values, kinds, strict=True)]
-                    for i in typed or ():
+                    for i, number_format in zip_longest(typed or (), formats or ()):
                         if i >= 0:
                             cells[i] = excel_number(values[i], sheet)
                         else:
-                            cells[-1 - i] = excel_date(values[-1 - i])
+                            cells[-1 - i] = excel_date(values[-1 - i], sheet, number_format)
                     sheet.append(cells)
             parquet.close()
         workbook.save(target)
 
 
-def excel_date(text: str) -> Any:
-    """A cell read as a date or time, as one; with a UTC offset (Parquet), as its text: Excel
-    has no time zones, and the wall-clock time alone would be another instant."""
+def _free_name(name: str, taken: set[str]) -> str:
+    """``name``, prefixed with ``_`` until no column has it (a part's hidden column)."""
+    while name in taken:
+        name = "_" + name
+    return name
+
+
+def excel_date(text: str, sheet: Any, number_format: str | None = None) -> Any:
+    """A cell read as a date or time, as a date cell shown with ``number_format`` (its input
+    cell's), else with :data:`DEFAULT_DATE_FORMATS`; with a UTC offset (Parquet), as its text:
+    Excel has no time zones, and the wall-clock time alone would be another instant."""
+    from openpyxl.cell import WriteOnlyCell
+
     moment = DateText(text).moment()
-    return text if getattr(moment, "tzinfo", None) is not None else moment
+    if getattr(moment, "tzinfo", None) is not None:
+        return text
+    cell = WriteOnlyCell(sheet, value=moment)
+    cell.number_format = number_format or DEFAULT_DATE_FORMATS[type(moment)]
+    return cell
 
 
 def excel_number(text: str, sheet: Any) -> Any:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import pickle
+from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -16,6 +17,7 @@ from openpyxl import Workbook
 import nabiz.tabular_csv
 from nabiz.tabular import (
     ERROR_COLUMN,
+    DateText,
     NumberText,
     TableReadError,
     is_note,
@@ -163,6 +165,29 @@ def test_numbers_of_excel_json_and_parquet_are_number_texts(tmp_path):
     assert table.loc[1, "tutar"] == "-2" and table.loc[1, "tutar"].number() == -2
     assert type(table.loc[2, "tutar"]) is str  # typed as text in the file: text
     assert pickle.loads(pickle.dumps(NumberText("-2.5"))).number() == -2.5
+
+
+def test_an_excel_date_cell_is_read_with_its_own_number_format(tmp_path):
+    book = Workbook()
+    book.active.append(["yorum", "tarih"])
+    for text, day, shown in [("a", 3, "dd.mm.yyyy"), ("b", 4, "dd.mm.yyyy hh:mm"), ("c", 5, None)]:
+        book.active.append([text, datetime(2025, 2, day, 14, 5)])
+        if shown:
+            book.active.cell(book.active.max_row, 2).number_format = shown
+    book.save(tmp_path / "d.xlsx")
+    dates = read_table(tmp_path / "d.xlsx")["tarih"].tolist()
+    assert dates == ["2025-02-03 14:05:00", "2025-02-04 14:05:00", "2025-02-05 14:05:00"]
+    assert [value.number_format for value in dates] == [
+        "dd.mm.yyyy", "dd.mm.yyyy hh:mm", "yyyy-mm-dd h:mm:ss",  # openpyxl's, as the cell has it
+    ]  # fmt: skip
+    kept = pickle.loads(pickle.dumps(dates[0], protocol=0))
+    assert isinstance(kept, DateText) and kept.number_format == "dd.mm.yyyy"
+
+
+def test_a_parquet_timestamp_has_no_number_format(tmp_path):
+    pq.write_table(pa.table({"tarih": [datetime(2025, 2, 3, 14, 5)]}), tmp_path / "t.parquet")
+    value = read_table(tmp_path / "t.parquet").loc[0, "tarih"]
+    assert isinstance(value, DateText) and value.number_format is None
 
 
 # ----------------------------------------------------------------------------------------------

@@ -3,9 +3,11 @@ command's checks of its paths before any row is scored."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from openpyxl import Workbook, load_workbook
 from typer.testing import CliRunner
@@ -13,6 +15,8 @@ from typer.testing import CliRunner
 import nabiz.model.loading
 from nabiz.cli import app
 from nabiz.serving.batch import score_file
+from nabiz.serving.writers import Column, ExcelWriter
+from nabiz.tabular import DateText
 from tests.serving.batch.inputs import NOW, FakePredictor, jsonl_rows
 
 runner = CliRunner()
@@ -74,6 +78,85 @@ def test_date_and_time_cells_stay_dates_in_an_excel_output_and_iso_text_elsewher
     _score(source, tmp_path / "out.csv", default_schema, policy)
     written = (tmp_path / "out.csv").read_text("utf-8-sig")
     assert "Kargo geç,2025-02-03 14:05:00,2025-02-04" in written
+
+
+def _formats_through(tmp_path, schema, policy, cells: list[tuple]) -> list[tuple]:
+    """(value, number format) of the ``tarih`` cells of an Excel output scored from a workbook
+    whose ``tarih`` cells are ``cells`` (value, number format)."""
+    book = Workbook()
+    book.active.append(["yorum", "tarih"])
+    for row, (value, number_format) in enumerate(cells, start=2):
+        book.active.append([f"Kargo geç {row}", value])
+        book.active.cell(row, 2).number_format = number_format
+    book.save(tmp_path / "in.xlsx")
+    _score(tmp_path / "in.xlsx", tmp_path / "out.xlsx", schema, policy)
+    sheet = load_workbook(tmp_path / "out.xlsx").active
+    assert all(sheet.cell(row, 2).is_date for row in range(2, len(cells) + 2))
+    return [
+        (sheet.cell(r, 2).value, sheet.cell(r, 2).number_format) for r in range(2, len(cells) + 2)
+    ]
+
+
+def test_a_date_cell_formatted_day_first_keeps_its_format_in_an_excel_output(
+    tmp_path, default_schema, policy
+):
+    cells = [(datetime(2025, 2, 3), "dd.mm.yyyy")]
+    assert _formats_through(tmp_path, default_schema, policy, cells) == cells
+
+
+def test_a_date_and_time_cell_keeps_its_hours_and_minutes_format_in_an_excel_output(
+    tmp_path, default_schema, policy
+):
+    cells = [(datetime(2025, 2, 3, 14, 5), "dd.mm.yyyy hh:mm")]
+    assert _formats_through(tmp_path, default_schema, policy, cells) == cells
+
+
+def test_a_column_mixing_date_formats_keeps_each_cells_format(tmp_path, default_schema, policy):
+    cells = [
+        (datetime(2025, 2, 3, 14, 5), "dd.mm.yyyy hh:mm"),
+        (datetime(2025, 2, 4), "dd.mm.yyyy"),
+        (datetime(2025, 2, 5), "d mmmm yyyy"),
+        (datetime(2025, 2, 6), "mm-dd-yy"),  # Excel's built-in short date, shown in the locale's
+    ]
+    assert _formats_through(tmp_path, default_schema, policy, cells) == cells
+
+
+def test_parquet_dates_are_shown_day_first_in_an_excel_output(tmp_path, default_schema, policy):
+    when, day, clock = datetime(2025, 2, 3, 14, 5, 30), date(2025, 2, 4), time(9, 15, 30)
+    table = pa.table({"yorum": ["Kargo geç"], "an": [when], "gun": [day], "saat": [clock]})
+    pq.write_table(table, tmp_path / "in.parquet")
+    _score(tmp_path / "in.parquet", tmp_path / "out.xlsx", default_schema, policy)
+    sheet = load_workbook(tmp_path / "out.xlsx").active
+    assert sheet.cell(2, 2).value == when  # the seconds kept in the value, not shown
+    assert sheet.cell(2, 2).number_format == "dd.mm.yyyy hh:mm"
+    assert sheet.cell(2, 3).value.date() == day and sheet.cell(2, 3).number_format == "dd.mm.yyyy"
+    assert sheet.cell(2, 4).value == clock and sheet.cell(2, 4).number_format == "hh:mm:ss"
+
+
+def test_a_resumed_excel_output_keeps_the_formats_of_the_parts_written_before(tmp_path):
+    columns = [Column("tarih")]
+    first = ExcelWriter(tmp_path / "out.xlsx", columns)
+    first.start()
+    checkpoint = first.write_chunk([{"tarih": DateText("2025-02-03 00:00:00", "dd.mm.yyyy")}])
+    first.close()
+    again = ExcelWriter(tmp_path / "out.xlsx", columns)
+    again.start(checkpoint)
+    again.write_chunk([{"tarih": DateText("2025-02-03 14:05:00", "dd.mm.yyyy hh:mm")}])
+    again.finish()
+    sheet = load_workbook(tmp_path / "out.xlsx").active
+    assert [sheet.cell(r, 1).number_format for r in (2, 3)] == ["dd.mm.yyyy", "dd.mm.yyyy hh:mm"]
+
+
+def test_parts_written_without_formats_get_the_default_ones(tmp_path):
+    writer = ExcelWriter(tmp_path / "out.xlsx", [Column("tarih")])
+    writer.start()
+    writer.write_chunk([{"tarih": DateText("2025-02-03 14:05:00", "hh:mm")}])
+    part = next(writer.partial.glob("part-*.parquet"))
+    old = pq.read_table(part)
+    pq.write_table(old.drop_columns([old.column_names[-1]]), part)  # as a part before formats
+    writer.finish()
+    cell = load_workbook(tmp_path / "out.xlsx").active.cell(2, 1)
+    assert cell.value == datetime(2025, 2, 3, 14, 5) and cell.number_format == "dd.mm.yyyy hh:mm"
 
 
 def test_an_integer_too_long_for_excel_stays_exact_as_text(tmp_path, default_schema, policy):
@@ -241,6 +324,18 @@ def test_sheet_and_header_row_reach_the_reader(fake, tmp_path):
     assert "the header was taken from row 3 of sheet 'Veri'" in result.output
     result = _run("score", tmp_path / "in.xlsx", "-o", output, "--sheet", "Yok")
     _one_line_error(result, "no sheet 'Yok'")
+
+
+def test_the_command_keeps_an_excel_inputs_date_formats(fake, tmp_path):
+    book = Workbook()
+    book.active.append(["yorum", "tarih"])
+    book.active.append(["Kargo geç geldi", datetime(2025, 2, 3, 14, 5)])
+    book.active["B2"].number_format = "dd.mm.yyyy hh:mm"
+    book.save(tmp_path / "in.xlsx")
+    result = _run("score", tmp_path / "in.xlsx", "-o", tmp_path / "o.xlsx", "--no-progress")
+    assert result.exit_code == 0, result.output
+    cell = load_workbook(tmp_path / "o.xlsx").active["B2"]
+    assert cell.value == datetime(2025, 2, 3, 14, 5) and cell.number_format == "dd.mm.yyyy hh:mm"
 
 
 def test_a_report_named_other_than_html_is_refused_before_scoring(fake, tmp_path):
