@@ -15,8 +15,8 @@ TimeFormatOption = Annotated[
     typer.Option(
         "--time-format",
         help="Read the time column with this strptime format only, e.g. '%m/%d/%Y %H:%M' for "
-        "an export written month-first. Default: ISO 8601, day-first dates (also with the "
-        "month's name), Unix and Excel times.",
+        "an export written month-first in numbers. Default: ISO 8601, day-first dates, dates "
+        "with the month's Turkish or English name, Unix and Excel times.",
     ),
 ]
 

@@ -431,6 +431,7 @@ def score_with_ray(
         truncated=tally["truncated"],
         noted=tally["noted"],
         undated=tally["undated"],
+        undated_by=tally["undated_by"],
         first_undated=undated_example(first[1:], first[0] if several else None) if first else None,
         text_columns=plan.text_columns,
         hints=unused_column_hints(plan.originals, plan.channel_column, plan.time_column),

@@ -198,7 +198,7 @@ def score_chunk(
                 priority.reasons.append(f"yanıt için son hesaplanmadı: {unread} okunamadı")
                 respond_by = None
                 notes.append(UNDATED_NOTE + arrival.problem)
-                tally.add_undated(number, arrival.problem)
+                tally.add_undated(number, arrival)
             row[names["priority_level"]] = str(priority.level)
             row[names["priority_score"]] = round(float(priority.score), 4)
             row[names["respond_by"]] = respond_by
@@ -473,6 +473,7 @@ def score_file(
             truncated=tally.truncated,
             noted=tally.noted,
             undated=tally.undated,
+            undated_by=tally.undated_by,
             first_undated=undated_example(tally.first_undated),
             resumed_rows=resumed_rows,
             text_columns=plan.text_columns,

@@ -9,11 +9,21 @@ from pathlib import Path
 from typing import Any
 
 from nabiz.model.predictor import Predictor
+from nabiz.serving.batch.arrival import Arrival, UndatedCause
 from nabiz.serving.priority import queue_key
 
 TOP_ROWS = 10
 ERROR_EXAMPLES = 5  # the first errors and notes the summary quotes
 UNDATED_NOTE = "note: no respond-by: "  # starts the error column of a row scored without one
+# The summary's words for each cause of a missing respond-by, naming the column that fixes it: a
+# data engineer with 4,000 undated rows learns which column to look at first.
+UNDATED_CAUSES = {
+    UndatedCause.TIME_UNREADABLE: "with a time that could not be read (time column: fix its "
+    "values, or read them with --time-format)",
+    UndatedCause.TIME_BLANK: "with an empty time cell (time column: fill it in)",
+    UndatedCause.CHANNEL_UNKNOWN: "with a channel the policy does not know (channel column: fix "
+    "its values, or add the channel or an alias to the policy)",
+}
 
 
 @dataclass
@@ -41,6 +51,7 @@ class ScoreSummary:
     truncated: int = 0
     noted: int = 0  # scored rows with a note of the reader (an Excel value without a header)
     undated: int = 0  # scored rows without a respond-by: their channel or time could not be read
+    undated_by: dict[str, int] = field(default_factory=dict)  # UndatedCause → rows (a row: 1 or 2)
     first_undated: str | None = None  # why the first of them has none
     resumed_rows: int = 0  # rows an interrupted run had already written
     text_columns: list[str] = field(default_factory=list)
@@ -89,10 +100,7 @@ class ScoreSummary:
                 "last column (left out): is the header row right? --header-row N names it."
             )
         if self.undated:
-            lines.append(
-                f"warning: {self.undated:,} scored rows have no respond-by (tags and level are "
-                f"there); their channel or time could not be read. First: {self.first_undated}"
-            )
+            lines.extend(self._undated_lines())
         if self.nothing_scored:
             lines.append(
                 f"warning: no row was scored: all {self.rows:,} have an error (first ones below). "
@@ -124,6 +132,26 @@ class ScoreSummary:
                 lines.append(f"         {top.text}")
         return "\n".join(lines)
 
+    def _undated_lines(self) -> list[str]:
+        """The warning about rows without a respond-by: how many, by cause, and the first."""
+        lines = [
+            f"warning: {self.undated:,} scored rows have no respond-by (tags and level are "
+            "there), by cause:"
+        ]
+        for cause, words in UNDATED_CAUSES.items():
+            if self.undated_by.get(cause):
+                lines.append(f"  {self.undated_by[cause]:,} {words}")
+        counted = sum(self.undated_by.values())
+        if counted > self.undated:  # one row, two causes: counted under each
+            both = counted - self.undated
+            lines.append(
+                f"  ({both:,} of them have both a time and a channel problem: counted twice)"
+            )
+        elif counted < self.undated:  # a run resumed from the state of an older version
+            lines.append(f"  {self.undated - counted:,} not counted by cause")
+        lines.append(f"  First: {self.first_undated}")
+        return lines
+
 
 class Tally:
     """The summary's running counts, saved in the state file after every chunk."""
@@ -131,6 +159,7 @@ class Tally:
     def __init__(self, predictor: Predictor, top_n: int) -> None:
         self.top_n = top_n
         self.rows = self.scored = self.failed = self.truncated = self.noted = self.undated = 0
+        self.undated_by: dict[str, int] = {}  # UndatedCause → rows without a respond-by
         self.first_undated: list | None = None  # [row, problem] of the first row without one
         self.labels = {task.name: dict.fromkeys(task.labels, 0) for task in predictor.schema.tasks}
         self.levels: dict[str, int] = {}
@@ -147,6 +176,7 @@ class Tally:
                 "truncated",
                 "noted",
                 "undated",
+                "undated_by",
                 "first_undated",
                 "labels",
                 "levels",
@@ -172,13 +202,15 @@ class Tally:
         self.noted += 1
         self._example(row, message)
 
-    def add_undated(self, row: int, problem: str) -> None:
-        """A scored row without a respond-by: ``problem`` says which channel or time value could
-        not be read (its row's note is ``note: no respond-by: <problem>``)."""
+    def add_undated(self, row: int, arrival: Arrival) -> None:
+        """A scored row without a respond-by: ``arrival`` says which channel or time value could
+        not be read and why (its row's note is ``note: no respond-by: <problem>``)."""
         self.undated += 1
+        for cause in arrival.causes:
+            self.undated_by[cause.value] = self.undated_by.get(cause.value, 0) + 1
         if self.first_undated is None:
-            self.first_undated = [row, problem]
-        self._example(row, UNDATED_NOTE + problem)
+            self.first_undated = [row, arrival.problem]
+        self._example(row, UNDATED_NOTE + arrival.problem)
 
     def add_top(self, candidates: list[dict[str, Any]]) -> None:
         self.top = heapq.nsmallest(self.top_n, self.top + candidates, key=queue_order)
@@ -234,6 +266,7 @@ class SummaryCollector:
     def __init__(self, schema_tasks: dict[str, list[str]], top_n: int) -> None:
         self.top_n = top_n
         self.rows = self.scored = self.failed = self.truncated = self.noted = self.undated = 0
+        self.undated_by: dict[str, int] = {}  # UndatedCause → rows without a respond-by
         self.first_undated: tuple[str, int, str] | None = None  # (file, row, why)
         self.labels = {task: dict.fromkeys(labels, 0) for task, labels in schema_tasks.items()}
         self.levels: dict[str, int] = {}
@@ -248,6 +281,8 @@ class SummaryCollector:
     def _add(self, tally: dict[str, Any], errors: list[tuple[str, int, str]]) -> None:
         for key in ("rows", "scored", "failed", "truncated", "noted", "undated"):
             setattr(self, key, getattr(self, key) + tally[key])
+        for cause, count in tally["undated_by"].items():
+            self.undated_by[cause] = self.undated_by.get(cause, 0) + count
         if tally["first_undated"] is not None:  # the first in file order, whichever came first
             first = (tally["file"], *tally["first_undated"])
             self.first_undated = min(self.first_undated or first, first)

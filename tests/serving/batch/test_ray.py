@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -146,6 +147,10 @@ def test_ray_and_local_engines_give_the_same_rows_and_counts(
     notes = ray_table["error"].dropna().str.startswith("note: ")
     assert summary.failed == int((~notes).sum()) > 0
     assert summary.undated == int(notes.sum()) > 0
+    causes = Counter()  # the Ray summary splits them by cause as the local one does
+    for local_summary in summaries:
+        causes.update(local_summary.undated_by)
+    assert summary.undated_by == dict(causes) and sum(causes.values()) >= summary.undated
     for task, counts in summary.label_counts.items():
         assert counts == {
             label: sum(s.label_counts[task][label] for s in summaries) for label in counts
@@ -300,6 +305,7 @@ def test_the_summary_adds_up_reports_and_keeps_the_first_errors():
         "truncated": 0,
         "noted": 0,
         "undated": 1,
+        "undated_by": {"time-unreadable": 1},
         "first_undated": [2, "tarih: cannot read the time 'dün'"],
         "labels": {"sentiment": {"olumsuz": 2, "olumlu": 0}},
         "levels": {"P2": 2},
@@ -321,3 +327,4 @@ def test_the_summary_adds_up_reports_and_keeps_the_first_errors():
     assert result["errors"] == [("a.csv", 9, "x"), ("b.csv", 7, "empty")]
     assert result["top"] == [top]
     assert result["undated"] == 2 and result["first_undated"][:2] == ("a.csv", 2)
+    assert result["undated_by"] == {"time-unreadable": 2}

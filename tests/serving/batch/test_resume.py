@@ -73,6 +73,32 @@ def test_resume_after_an_interrupted_run_equals_a_clean_run(tmp_path, extension,
     assert ids == [str(i) for i in range(50)]
 
 
+def test_a_resumed_run_keeps_the_causes_of_missing_respond_bys_counted_before(
+    tmp_path, predictor, policy
+):
+    rows = many_rows(20)
+    for i in (2, 12):  # one before the interruption, one after
+        rows[i][1] = "faks"
+    source = write_input(tmp_path / "in.csv", rows=rows)
+    output = tmp_path / "out.csv"
+    with pytest.raises(KeyboardInterrupt):
+        score_file(
+            source,
+            output,
+            InterruptedAfter(predictor, chunks=1),
+            policy,
+            **KEYS,
+            chunk_rows=7,
+            progress=False,
+            now=NOW,
+        )
+    summary = score_file(
+        source, output, predictor, policy, **KEYS, chunk_rows=7, resume=True, progress=False
+    )
+    assert summary.resumed_rows == 7
+    assert summary.undated == 2 and summary.undated_by == {"channel-unknown": 2}
+
+
 def test_resume_refuses_other_options_or_input(tmp_path, predictor, policy):
     source = write_input(tmp_path / "in.csv", rows=many_rows(20))
     output = tmp_path / "out.csv"

@@ -134,6 +134,45 @@ def test_an_unknown_channel_or_unreadable_time_costs_the_row_its_respond_by_not_
     assert "First: row 6: tarih: no time in the cell" in summary.render()
 
 
+def test_the_summary_counts_rows_without_a_respond_by_by_cause_naming_the_column_to_fix(
+    tmp_path, predictor, policy
+):
+    """QA: "3 scored rows have no respond-by" did not say whether the time or the channel column
+    needed the work. Rows 6, 7 and 8: an empty time cell, an unknown channel, an unreadable time."""
+    source = write_input(tmp_path / "in.csv")
+    output = tmp_path / "out.jsonl"
+    summary = score_file(source, output, predictor, policy, **KEYS, progress=False, now=NOW)
+    assert summary.undated_by == {"time-blank": 1, "channel-unknown": 1, "time-unreadable": 1}
+    lines = summary.render().splitlines()
+    start = lines.index(
+        "warning: 3 scored rows have no respond-by (tags and level are there), by cause:"
+    )
+    assert lines[start + 1 : start + 5] == [
+        "  1 with a time that could not be read (time column: fix its values, or read them with "
+        "--time-format)",
+        "  1 with an empty time cell (time column: fill it in)",
+        "  1 with a channel the policy does not know (channel column: fix its values, or add the "
+        "channel or an alias to the policy)",
+        "  First: row 6: tarih: no time in the cell",
+    ]
+
+
+def test_a_row_with_both_an_unknown_channel_and_an_unreadable_time_counts_under_each(
+    tmp_path, predictor, policy
+):
+    rows = [
+        ["1", "faks", "dün akşam", "", "Faturam yüksek geldi."],
+        ["2", "faks", "03.02.2025 13:00", "", "Kayıtlarımı faksla gönderin."],
+    ]
+    source = write_input(tmp_path / "in.csv", rows=rows)
+    summary = score_file(
+        source, tmp_path / "out.csv", predictor, policy, **KEYS, progress=False, now=NOW
+    )
+    assert summary.undated == 2
+    assert summary.undated_by == {"channel-unknown": 2, "time-unreadable": 1}
+    assert "(1 of them have both a time and a channel problem: counted twice)" in summary.render()
+
+
 def test_a_blank_time_in_the_named_column_gives_no_respond_by_not_the_scoring_time(
     tmp_path, predictor, policy
 ):
