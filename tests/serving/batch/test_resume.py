@@ -34,6 +34,21 @@ class InterruptedAfter(Predictor):
         return self.predictor.predict_scores(texts)
 
 
+def interrupt(source, output, predictor, policy, chunks: int, chunk_rows: int) -> None:
+    """A run of ``source`` into ``output`` stopped by Ctrl-C after ``chunks`` chunks."""
+    with pytest.raises(KeyboardInterrupt):
+        score_file(
+            source,
+            output,
+            InterruptedAfter(predictor, chunks=chunks),
+            policy,
+            **KEYS,
+            chunk_rows=chunk_rows,
+            progress=False,
+            now=NOW,
+        )
+
+
 @pytest.mark.parametrize("extension", ["csv", "jsonl", "parquet", "xlsx"])
 def test_resume_after_an_interrupted_run_equals_a_clean_run(tmp_path, extension, predictor, policy):
     source = write_input(tmp_path / "in.csv", rows=many_rows(50))
@@ -41,17 +56,7 @@ def test_resume_after_an_interrupted_run_equals_a_clean_run(tmp_path, extension,
     score_file(source, clean, predictor, policy, **KEYS, chunk_rows=7, progress=False, now=NOW)
 
     output = tmp_path / f"out.{extension}"
-    with pytest.raises(KeyboardInterrupt):
-        score_file(
-            source,
-            output,
-            InterruptedAfter(predictor, chunks=3),
-            policy,
-            **KEYS,
-            chunk_rows=7,
-            progress=False,
-            now=NOW,
-        )
+    interrupt(source, output, predictor, policy, chunks=3, chunk_rows=7)
     assert not output.exists()
     state = json.loads(state_path(output).read_text("utf-8"))
     assert state["rows_done"] == 21
@@ -81,17 +86,7 @@ def test_a_resumed_run_keeps_the_causes_of_missing_respond_bys_counted_before(
         rows[i][1] = "faks"
     source = write_input(tmp_path / "in.csv", rows=rows)
     output = tmp_path / "out.csv"
-    with pytest.raises(KeyboardInterrupt):
-        score_file(
-            source,
-            output,
-            InterruptedAfter(predictor, chunks=1),
-            policy,
-            **KEYS,
-            chunk_rows=7,
-            progress=False,
-            now=NOW,
-        )
+    interrupt(source, output, predictor, policy, chunks=1, chunk_rows=7)
     summary = score_file(
         source, output, predictor, policy, **KEYS, chunk_rows=7, resume=True, progress=False
     )
@@ -102,16 +97,7 @@ def test_a_resumed_run_keeps_the_causes_of_missing_respond_bys_counted_before(
 def test_resume_refuses_other_options_or_input(tmp_path, predictor, policy):
     source = write_input(tmp_path / "in.csv", rows=many_rows(20))
     output = tmp_path / "out.csv"
-    with pytest.raises(KeyboardInterrupt):
-        score_file(
-            source,
-            output,
-            InterruptedAfter(predictor, chunks=1),
-            policy,
-            **KEYS,
-            chunk_rows=5,
-            progress=False,
-        )
+    interrupt(source, output, predictor, policy, chunks=1, chunk_rows=5)
     with pytest.raises(ResumeError, match="time_column"):
         score_file(
             source,
