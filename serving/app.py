@@ -266,6 +266,9 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
         redoc_url=None,
         # Without public docs there are none: the schema lists every route a caller could try.
         openapi_url="/openapi.json" if settings.public_docs else None,
+        # operationId = the route's function name (`predict`, `read_queue`), unique in the app:
+        # generated clients name their functions by it (`predict_v1_predict_post` otherwise)
+        generate_unique_id_function=lambda route: route.name,
     )
     metrics = Metrics()
     app.state.settings = settings

@@ -134,3 +134,11 @@ def test_a_get_with_a_body_of_any_type_is_answered_as_a_get(api_client):
         "GET", "/v1/model", content=b"x", headers={"content-type": "text/plain"}
     )
     assert answer.status_code == 200
+
+
+def test_every_operation_id_is_its_routes_name_and_unique(document):
+    """Generated clients name their functions by it: `predict`, not `predict_v1_predict_post`."""
+    ids = [operation["operationId"] for _, operation in operations(document)]
+    assert len(ids) == len(set(ids))
+    assert {"predict", "read_queue", "update_feedback", "acknowledge_alert"} <= set(ids)
+    assert all(i.isidentifier() and i.isascii() and i.islower() for i in ids)
