@@ -11,8 +11,9 @@ PostgreSQL deliveries are claimed with ``SKIP LOCKED``):
   every ``check_interval_s``. Items that arrive while a check runs are covered by one more check
   right after it, so a burst costs a few checks, not one per item. The baselines are read once
   and then slid hour by hour (``BaselineCache``): a check reads the recent window and a few
-  hours; only scheduled checks rebuild them (every six hours, for imported old feedback), so a
-  check after a new item stays within seconds;
+  hours; scheduled checks rebuild them every six hours, and the check after an item dated
+  before the baselines' end (an import of old feedback) rebuilds them, so that no baseline misses
+  it; a check after a new item stays within seconds;
 * the **deliverer** posts due deliveries, then sleeps until the next one is due, or until a new
   alert is stored.
 """
@@ -29,7 +30,7 @@ from datetime import UTC, datetime, tzinfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from nabiz.serving.alerts.delivery import Backoff, LazyClient, deliver_due, next_attempt
-from nabiz.serving.alerts.evaluate import BaselineCache, evaluate, store_alerts
+from nabiz.serving.alerts.evaluate import BaselineCache, baseline_anchor, evaluate, store_alerts
 from nabiz.serving.alerts.models import Alert
 from nabiz.serving.alerts.rules import AlertRules
 from nabiz.serving.queue.models import utcnow
@@ -64,6 +65,7 @@ class AlertEngine:
         self._trigger: str | None = None
         self._tasks: list[asyncio.Task] = []
         self._baselines = BaselineCache()
+        self._baselines_missed = False  # an item dated inside counted hours arrived: rebuild
         self._checking = threading.Lock()
 
     # --- synchronous core (tests call these directly) ----------------------------------------
@@ -75,6 +77,9 @@ class AlertEngine:
         """
         with self._checking:  # one check at a time: they share the baseline cache
             now = self.clock()
+            if self._baselines_missed:  # cleared first: an item stored during the check sets it
+                self._baselines_missed = False
+                self._baselines.entries.clear()
             self._baselines.refresh = refresh
             with self.session_factory() as session:
                 drafts = evaluate(session, self.rules, now, self._baselines, self.zone)
@@ -89,8 +94,15 @@ class AlertEngine:
 
     # --- the running app --------------------------------------------------------------------
 
-    def feedback_stored(self, feedback_id: str) -> None:
-        """Ask for a check soon (called by POST /v1/feedback after it stored an item)."""
+    def feedback_stored(self, feedback_id: str, received_at: datetime | None = None) -> None:
+        """Ask for a check soon (called by POST /v1/feedback after it stored an item); one
+        ``received_at`` before the baselines' end (the hour now began) was not counted in them,
+        so that check reads them again."""
+        if received_at is not None:
+            if received_at.tzinfo is None:  # stored naive in UTC (SQLite)
+                received_at = received_at.replace(tzinfo=UTC)
+            if received_at < baseline_anchor(self.clock()):
+                self._baselines_missed = True
         self._trigger = feedback_id
         self._wake(self._check_wanted)
 

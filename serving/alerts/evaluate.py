@@ -142,8 +142,10 @@ class BaselineCache:
     newer end and loses the hour at its older end, and the hour one window loses is the hour the
     next one gains. So a check reads ``baseline_windows + 1`` hours (SQL counts) instead of a week
     of items. Items stored with a ``received_at`` inside an hour already counted (an import of old
-    feedback) reach the baseline when a scheduled check (``refresh=True``) rebuilds it, every
-    :data:`BASELINE_REBUILD`.
+    feedback) are not in the slid counts: the engine empties the cache for the check after such
+    an item (``AlertEngine.feedback_stored``), and a scheduled check (``refresh=True``) rebuilds
+    it every :data:`BASELINE_REBUILD` whatever arrived (items written to the database by other
+    means, or by another server process).
     """
 
     entries: dict[str, tuple[datetime, datetime, list[Counts]]] = field(default_factory=dict)

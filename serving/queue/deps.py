@@ -63,20 +63,20 @@ def get_clock_skew(request: Request) -> timedelta:
     return timedelta(seconds=settings.max_clock_skew_s)
 
 
-def get_alert_trigger(request: Request) -> Callable[[str], None]:
-    """``trigger(feedback_id)``: tell the app's alert engine that an item was stored.
+def get_alert_trigger(request: Request) -> Callable[[str, datetime], None]:
+    """``trigger(feedback_id, received_at)``: tell the app's alert engine that an item was stored.
 
     Without an engine on ``app.state.alerts`` (a queue-only app) it does nothing.
     """
     engine = getattr(request.app.state, "alerts", None)
     if engine is None:
-        return lambda _feedback_id: None
+        return lambda _feedback_id, _received_at: None
     return engine.feedback_stored
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
 ClockSkewDep = Annotated[timedelta, Depends(get_clock_skew)]
-AlertTriggerDep = Annotated[Callable[[str], None], Depends(get_alert_trigger)]
+AlertTriggerDep = Annotated[Callable[[str, datetime], None], Depends(get_alert_trigger)]
 
 
 def assessment_from(

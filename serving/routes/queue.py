@@ -16,7 +16,7 @@
     ``received_to`` (a half-open range of arrival times, with UTC offsets);
     ``limit`` (1..200, default 50) and ``offset`` page through it.
 ``PATCH /v1/feedback/{id}``
-    ``status`` (open, in_progress, resolved; the first move out of open sets ``answered_at``)
+    ``status`` (open, in_progress, resolved; the first resolution sets ``answered_at``)
     and/or ``corrections`` (task → label, or list for a
     multi-label task; null removes one), merged into the item and kept beside the model's labels.
     A correction re-computes the priority with the corrected labels taken as certain. Unknown
@@ -258,7 +258,7 @@ async def create_feedback(
     if not created:
         response.status_code = status.HTTP_200_OK
     else:
-        alerts(row.id)  # the alert rules look at the new item (in the background)
+        alerts(row.id, row.received_at)  # the alert rules look at it (in the background)
     response.headers["ETag"] = etag(row.version)
     return FeedbackPublic.from_row(row, zone=policy.zone)
 

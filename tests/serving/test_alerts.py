@@ -388,6 +388,31 @@ def test_checks_reuse_the_hourly_baseline_and_a_scheduled_one_rebuilds_it(sessio
     asyncio.run(engine.stop())
 
 
+def test_an_item_dated_inside_the_counted_hours_makes_the_next_check_read_the_baselines_again(
+    sessions,
+):
+    rules = rules_of(hacim={**VOLUME, **SPIKE})
+    engine = AlertEngine(sessions, rules, clock=lambda: NOW)
+    assert engine.check() == []  # counts an empty week, hour by hour
+    seed_days(sessions, "b", [20] * 7, NOW)  # a busy week is imported through the API
+    engine.feedback_stored("b-0-0", NOW - timedelta(days=3))
+    seed_recent(sessions, "now", 10, NOW)
+    engine.feedback_stored("now-0", NOW)
+    engine.clock = lambda: NOW + timedelta(hours=1)
+    assert engine.check(refresh=False) == []  # 10 items are no spike against 20 a day
+    asyncio.run(engine.stop())
+
+
+def test_an_item_of_this_hour_leaves_the_counted_baselines_as_they_are(sessions):
+    engine = AlertEngine(sessions, rules_of(hacim={**VOLUME, **SPIKE}), clock=lambda: NOW)
+    engine.check()
+    counted = dict(engine._baselines.entries)
+    engine.feedback_stored("new", NOW)
+    engine.check(refresh=False)
+    assert all(engine._baselines.entries[k] is v for k, v in counted.items())  # not read again
+    asyncio.run(engine.stop())
+
+
 def test_cached_hourly_counts_give_the_same_baseline_as_direct_counts(sessions):
     seed_days(sessions, "b", [3, 9, 4, 12, 6, 2, 7], NOW + timedelta(minutes=37))
     rule = load_rules(RULES_FILE).rules["hacim_artisi_konu"]
