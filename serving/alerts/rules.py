@@ -78,7 +78,9 @@ class ShareSpikeRule(_SpikeRule):
 class OverdueRule(_Rule):
     kind: Literal["overdue"]
     levels: list[Literal["P1", "P2", "P3", "P4"]] = Field(default=["P1"], min_length=1)
-    statuses: list[Literal["open", "in_progress"]] = Field(default=["open"], min_length=1)
+    statuses: list[Literal["open", "in_progress"]] = Field(
+        default=["open", "in_progress"], min_length=1
+    )  # taken is not answered: an item stays overdue until it is resolved
     max_alerts_per_check: int = Field(
         default=20, ge=1, description="A backlog raises this many per check, oldest first."
     )

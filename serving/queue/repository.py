@@ -429,7 +429,9 @@ def _apply_update(
 ) -> None:
     if status is not None:
         row.status = Status(status).value
-        if row.status != Status.OPEN.value and row.answered_at is None:
+        # answered when resolved, not when claimed: "İşlemde" says someone took it, not that the
+        # customer heard back, and the queue counts an item overdue until it is resolved
+        if row.status == Status.RESOLVED.value and row.answered_at is None:
             row.answered_at = utcnow()
     if checked is not None:
         merged = dict(row.corrections or {})

@@ -185,7 +185,9 @@ class FeedbackPublic(BaseModel):
     corrected_by: str | None = None
     corrected_at: datetime | None = None
     answered_at: datetime | None = Field(
-        default=None, description="When a person first moved it out of 'open'."
+        default=None,
+        description="When a person first marked it resolved (what the respond-by asks for; "
+        "'in_progress' only says someone took it).",
     )
     survey: SurveyScore | None = None
     labels: dict[str, LabelValue] = Field(

@@ -167,7 +167,7 @@ def test_a_correction_made_in_the_page_is_stored(page, server):
     assert stored["corrections"] == {"topic": new_topic}
     assert stored["labels"]["topic"] == new_topic
     assert stored["status"] == "in_progress" and stored["corrected_by"] == "Ayşe"
-    assert stored["answered_at"] is not None
+    assert stored["answered_at"] is None  # taken, not answered
 
 
 def test_the_trends_page_draws_its_charts_and_a_point_shows_its_texts(page, server):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi import FastAPI
@@ -94,7 +95,9 @@ def test_a_week_the_window_cuts_has_bounds_that_select_what_it_counted(client):
                     "status": ["open", "in_progress", "resolved"]},
         ).json()  # fmt: skip
         assert volume > 0 and page["count"] == volume
-    assert datetime.fromisoformat(body["bounds"][0][0]).date().isoformat() == "2026-11-10"
+    zone = ZoneInfo(body["timezone"])
+    assert datetime.fromisoformat(body["bounds"][0][0]) == datetime(2026, 11, 11, tzinfo=zone)
+    assert datetime.fromisoformat(body["bounds"][-1][1]) == datetime(2026, 11, 21, tzinfo=zone)
 
 
 def test_trends_list_every_day_of_the_requested_window_even_with_no_feedback(client):
@@ -218,11 +221,17 @@ def test_a_bound_that_is_not_a_time_is_a_422_naming_it(client, bound):
     assert response.json()["detail"][0]["loc"] == ["query", "received_from"]
 
 
-def test_leaving_open_sets_answered_at_once(client):
-    first = client.patch("/v1/feedback/k1", json={"status": "in_progress"}).json()
+def test_taking_an_item_is_not_answering_it(client):
+    taken = client.patch("/v1/feedback/k1", json={"status": "in_progress"}).json()
+    assert taken["answered_at"] is None
+
+
+def test_the_first_resolution_sets_answered_at_once(client):
+    first = client.patch("/v1/feedback/k1", json={"status": "resolved"}).json()
     assert first["answered_at"] is not None
-    second = client.patch("/v1/feedback/k1", json={"status": "resolved"}).json()
-    assert second["answered_at"] == first["answered_at"]
+    client.patch("/v1/feedback/k1", json={"status": "open"})
+    again = client.patch("/v1/feedback/k1", json={"status": "resolved"}).json()
+    assert again["answered_at"] == first["answered_at"]
     assert client.get("/v1/feedback/k2").json()["answered_at"] is None
 
 
