@@ -102,7 +102,7 @@ async def start_services(app: FastAPI, settings: Settings, predictor: Predictor 
     policy = load_policy(settings.priority_policy)
     for note in policy.check_against(predictor.schema):
         log.info("priority policy: %s", note)
-    rules, notes = load_rules(settings.alert_rules).fitted(predictor.schema)
+    rules, notes = load_rules(settings.alert_rules).fitted(predictor.schema, policy.titles)
     for note in notes:
         log.warning("%s", note)
     engine = make_engine(settings.database_url, timeout_s=settings.database_timeout_s)

@@ -216,6 +216,11 @@ class PriorityPolicy(BaseModel):
         """Canonical channel id → its aliases, in policy order."""
         return {name: list(channel.aliases) for name, channel in self.channels.items()}
 
+    @property
+    def titles(self) -> dict[str, str]:
+        """Channel id → its name for people, where the policy gives one (`Sosyal medya`)."""
+        return {name: channel.title for name, channel in self.channels.items() if channel.title}
+
     def check_against(self, schema: LabelSchema) -> list[str]:
         """Check every task and label the policy names against a model's schema.
 

@@ -116,8 +116,11 @@ def _window_counts(
     return counts
 
 
-def _describe_group(rule: VolumeSpikeRule | ShareSpikeRule, group: dict[str, str]) -> str:
-    return " / ".join(group[key] for key in rule.group_by) if group else "tüm geri bildirim"
+def _describe_group(
+    rule: VolumeSpikeRule | ShareSpikeRule, group: dict[str, str], rules: AlertRules
+) -> str:
+    shown = [rules.shown(key, group[key]) for key in rule.group_by]
+    return " / ".join(shown) if group else "tüm geri bildirim"
 
 
 def _hours(value: float) -> str:
@@ -209,10 +212,12 @@ def _baseline(
 def _spike(
     session: Session,
     name: str,
-    rule: VolumeSpikeRule | ShareSpikeRule,
+    rules: AlertRules,
     now: datetime,
     cache: BaselineCache | None = None,
 ) -> list[AlertDraft]:
+    rule = rules.rules[name]
+    assert isinstance(rule, VolumeSpikeRule | ShareSpikeRule)
     window = timedelta(hours=rule.window_hours)
     current = _window_counts(session, rule, now - window, now)
     baseline = _baseline(session, name, rule, now, cache)
@@ -224,6 +229,8 @@ def _spike(
             observed_count = hits
             observed: float = hits / total
             values = [counts[key][1] / counts[key][0] for counts in baseline if key in counts]
+            if len(values) < rule.min_baseline_windows:
+                continue  # no usual share to rise above
         else:
             observed_count = total
             observed = float(total)
@@ -247,14 +254,15 @@ def _spike(
             "threshold": round(threshold, 4),
             "min_count": rule.min_count,
         }
-        where = _describe_group(rule, group)
+        where = _describe_group(rule, group, rules)
         span = f"son {_hours(rule.window_hours)}"
         base = f"önceki {_hours(rule.baseline_days * 24)}"
         if isinstance(rule, ShareSpikeRule):
             [(task, label)] = rule.share_of.items()
             numbers.update({"matching": hits, "share": round(observed, 4), "share_of": task})
             scale, unit = 100, "%"
-            observed_text = f"{label} oranı %{observed * 100:.0f} ({hits}/{total})"
+            shown = rules.shown(task, label)
+            observed_text = f"{shown} oranı %{observed * 100:.0f} ({hits}/{total})"
         else:
             scale, unit = 1, ""
             observed_text = f"{total} geri bildirim"
@@ -282,11 +290,12 @@ def _spike(
 def _overdue(
     session: Session,
     name: str,
-    rule: OverdueRule,
+    rules: AlertRules,
     now: datetime,
-    topic_task: str | None,
     zone: tzinfo,
 ) -> list[AlertDraft]:
+    rule, topic_task = rules.rules[name], rules.topic_task
+    assert isinstance(rule, OverdueRule)
     rows = session.scalars(
         select(Feedback)
         .where(
@@ -306,9 +315,10 @@ def _overdue(
         group = {"channel": row.channel, "level": row.priority_level}
         if isinstance(topic, str):
             group[topic_task] = topic
+        channel = rules.shown("channel", row.channel) if row.channel else "kanal yok"
         message = (
-            f"{rule.title}: {row.id} ({row.priority_level}, {row.channel or 'kanal yok'}"
-            + (f", {topic}" if isinstance(topic, str) else "")
+            f"{rule.title}: {row.id} ({row.priority_level}, {channel}"
+            + (f", {rules.shown(topic_task, topic)}" if isinstance(topic, str) else "")
             + f") {_lateness(minutes)} gecikti; yanıt süresi "
             f"{row.respond_by.astimezone(zone):%d.%m.%Y %H:%M} idi"
         )
@@ -348,9 +358,9 @@ def evaluate(
     drafts: list[AlertDraft] = []
     for name, rule in rules.rules.items():
         if isinstance(rule, OverdueRule):
-            drafts.extend(_overdue(session, name, rule, now, rules.topic_task, zone))
+            drafts.extend(_overdue(session, name, rules, now, zone))
         else:
-            drafts.extend(_spike(session, name, rule, now, cache))
+            drafts.extend(_spike(session, name, rules, now, cache))
     session.rollback()  # a read: hold no transaction
     return drafts
 

@@ -7,6 +7,7 @@ Task and label names are checked against the loaded model's schema at start-up
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -73,6 +74,13 @@ class ShareSpikeRule(_SpikeRule):
     share_of: dict[str, str] = Field(
         min_length=1, max_length=1, description="task → label whose share is watched."
     )
+    min_baseline_windows: int = Field(
+        default=3,
+        ge=1,
+        description="Baseline windows in which a group had feedback, at least, for its share to "
+        "be compared: a share has no usual value without them (67 % negative is no rise for "
+        "complaints that were never seen before).",
+    )
 
 
 class OverdueRule(_Rule):
@@ -100,9 +108,23 @@ class AlertRules(BaseModel):
         description="The task whose label an overdue alert names and groups by: the model's "
         "topic role, set by fitted() from its schema (None: the model has no topic).",
     )
+    display: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        exclude=True,
+        description="Group key (a task, or `channel`) → value → the words people read, set by "
+        "fitted() from the schema's display names and the policy's channel titles: a message "
+        "says `Fatura ve ödeme / Sosyal medya` as the console does, not `fatura_odeme`.",
+    )
 
-    def fitted(self, schema: LabelSchema) -> tuple[AlertRules, list[str]]:
-        """The rules this model can run, and a note for each one left out.
+    def shown(self, key: str, value: str) -> str:
+        """``value`` of group key ``key`` as people read it (itself where it has no name)."""
+        return self.display.get(key, {}).get(value, value)
+
+    def fitted(
+        self, schema: LabelSchema, channel_titles: Mapping[str, str] | None = None
+    ) -> tuple[AlertRules, list[str]]:
+        """The rules this model can run, and a note for each one left out; the messages' names
+        for labels and channels (:attr:`display`) from ``schema`` and ``channel_titles``.
 
         A rule that names a task or label the model's schema lacks (a custom taxonomy with the
         default rules file) is skipped with a note, as the priority policy skips optional
@@ -116,7 +138,14 @@ class AlertRules(BaseModel):
             else:
                 kept[name] = rule
         topic = schema.role(TaskRole.TOPIC)
-        fitted = {"rules": kept, "topic_task": None if topic is None else topic.name}
+        display = {task.name: dict(task.display) for task in schema.tasks if task.display}
+        if channel_titles:
+            display[CHANNEL] = dict(channel_titles)
+        fitted = {
+            "rules": kept,
+            "topic_task": None if topic is None else topic.name,
+            "display": display,
+        }
         return self.model_copy(update=fitted), notes
 
 

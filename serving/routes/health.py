@@ -83,8 +83,7 @@ async def model(predictor: PredictorDep, policy: PolicyDep, settings: SettingsDe
         batch_max_size=settings.batch_max_size,
         batch_max_wait_ms=settings.batch_max_wait_ms,
     )
-    titles = {name: c.title for name, c in policy.channels.items() if c.title}
-    return ModelPublic.of(predictor, policy.accepted_channels, limits, titles)
+    return ModelPublic.of(predictor, policy.accepted_channels, limits, policy.titles)
 
 
 @router.get(

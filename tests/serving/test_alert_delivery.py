@@ -171,4 +171,4 @@ def test_a_burst_of_negative_billing_complaints_raises_one_alert_delivered_once(
     assert alert["deliveries"][0]["status"] == "delivered"
     [body] = receiver.bodies
     assert body["alert_id"] == alert["id"] and body["numbers"] == numbers
-    assert "fatura_odeme / sms" in body["text"] and "olumsuz oranı" in body["text"]
+    assert "Fatura ve ödeme / SMS" in body["text"] and "Olumsuz oranı" in body["text"]
