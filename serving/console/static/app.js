@@ -278,12 +278,15 @@
   }
 
   // --- trends ---------------------------------------------------------------------------------
+  var TRENDS_DRAWN = 5;  // series drawn besides "hepsi" until a person picks others
+
   function renderTrends() {
     view.innerHTML = '<h1>Eğilimler</h1><form id="trend-form" class="filters">' +
       '<label>Dönem<select name="period">' + options([["day", "Gün"], ["week", "Hafta"]], "day") + "</select></label>" +
       '<label>Kırılım<select name="by">' + options([["topic", L.roleTitle("topic")], ["channel", "Kanal"]], "topic") + "</select></label>" +
       '<label>Başlangıç<input type="date" name="from"></label><label>Bitiş<input type="date" name="to"></label>' +
       '<button type="submit">Göster</button></form>' +
+      '<div id="series-pick" class="series-pick" role="group" aria-label="Çizilen seriler"></div>' +
       '<div class="grid"><section><h2>Hacim</h2><div id="chart-volume"></div></section>' +
       '<section><h2>Olumsuz payı</h2><div id="chart-negative"></div></section>' +
       '<section><h2>Ortalama aciliyet <small class="muted">(0 = düşük, 2 = yüksek)</small></h2><div id="chart-urgency"></div></section>' +
@@ -298,17 +301,40 @@
     var params = { period: form.get("period"), by: form.get("by"),
       received_from: dayStartIso(form.get("from")), received_to: dayStartIso(form.get("to"), true) };
     api("/v1/insights/trends" + query(params)).then(function (t) {
-      var shown = t.series.slice(0, 6);
+      // "hepsi" and the largest series are drawn; every other one is a button away, not dropped
+      var picked = t.series.slice(1, TRENDS_DRAWN + 1).map(function (s) { return s.key; });
       function line(s, values) { return { key: s.key, name: L.seriesKey(t.by, s.key), values: values }; }
       function onPoint(i, key) { showPointTexts(t, i, key); }
-      NabizCharts.lineChart(document.getElementById("chart-volume"), t.periods,
-        shown.map(function (s) { return line(s, s.volume); }), { onPoint: onPoint });
-      NabizCharts.lineChart(document.getElementById("chart-negative"), t.periods,
-        shown.map(function (s) { return line(s, s.negative_share.map(function (v) { return v === null ? null : 100 * v; })); }),
-        { onPoint: onPoint, format: function (v) { return "%" + Math.round(v); } });
-      NabizCharts.lineChart(document.getElementById("chart-urgency"), t.periods,
-        shown.map(function (s) { return line(s, s.mean_urgency); }),
-        { onPoint: onPoint, format: function (v) { return v.toFixed(1).replace(".", ","); } });
+      function total(s) { return s.volume.reduce(function (a, b) { return a + b; }, 0); }
+      function draw() {
+        var shown = t.series.filter(function (s, i) { return i === 0 || picked.indexOf(s.key) >= 0; });
+        NabizCharts.lineChart(document.getElementById("chart-volume"), t.periods,
+          shown.map(function (s) { return line(s, s.volume); }), { onPoint: onPoint });
+        NabizCharts.lineChart(document.getElementById("chart-negative"), t.periods,
+          shown.map(function (s) { return line(s, s.negative_share.map(function (v) { return v === null ? null : 100 * v; })); }),
+          { onPoint: onPoint, format: function (v) { return "%" + Math.round(v); } });
+        NabizCharts.lineChart(document.getElementById("chart-urgency"), t.periods,
+          shown.map(function (s) { return line(s, s.mean_urgency); }),
+          { onPoint: onPoint, format: function (v) { return v.toFixed(1).replace(".", ","); } });
+        var rest = t.series.length - 1;
+        document.getElementById("series-pick").innerHTML = rest ?
+          '<span class="muted">Çizilen: ' + num(shown.length - 1) + " / " + num(rest) +
+          " (eklemek ya da çıkarmak için tıklayın)</span> " +
+          t.series.slice(1).map(function (s) {
+            return '<button type="button" data-key="' + esc(s.key) + '" aria-pressed="' + (picked.indexOf(s.key) >= 0) + '">' +
+              esc(L.seriesKey(t.by, s.key)) + " (" + num(total(s)) + ")</button>";
+          }).join("") : "";
+      }
+      document.getElementById("series-pick").onclick = function (e) {
+        var button = e.target.closest("button[data-key]");
+        if (!button) return;
+        var at = picked.indexOf(button.dataset.key);
+        if (at >= 0) picked.splice(at, 1); else picked.push(button.dataset.key);
+        draw();
+        var again = document.querySelector('#series-pick button[data-key="' + CSS.escape(button.dataset.key) + '"]');
+        if (again) again.focus();
+      };
+      draw();
       document.getElementById("answers").innerHTML = t.answer_times.length ?
         '<table class="bars"><tr><th>Kanal</th><th>Hedefte</th><th class="num">Oran</th><th class="num">Geç</th><th class="num">Bekleyen</th></tr>' +
         t.answer_times.map(function (a) {

@@ -181,6 +181,24 @@ def test_the_trends_page_draws_its_charts_and_a_point_shows_its_texts(page, serv
     shot(page, "console-trends")
 
 
+def test_every_trend_series_can_be_drawn_or_hidden_with_its_button(page, server):
+    series = httpx.get(f"{server}/v1/insights/trends").json()["series"]
+    page.goto(f"{server}/ui#/egilimler")
+    page.wait_for_selector("#series-pick button")
+    buttons = page.locator("#series-pick button")
+    assert buttons.count() == len(series) - 1  # every series but "hepsi", drawn or not
+    legend = page.locator("#chart-volume .legend > *")
+    drawn = legend.count()
+    assert drawn == 1 + min(5, len(series) - 1)
+    first = buttons.first
+    assert first.get_attribute("aria-pressed") == "true"
+    first.click()
+    assert legend.count() == drawn - 1
+    assert page.locator("#series-pick button").first.get_attribute("aria-pressed") == "false"
+    page.locator("#series-pick button").first.click()
+    assert legend.count() == drawn
+
+
 def test_the_root_cause_and_survey_pages_render(page, server):
     page.goto(f"{server}/ui#/kok-nedenler")
     page.select_option("select[name=topic]", "fatura_odeme")
