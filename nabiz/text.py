@@ -120,6 +120,13 @@ def fold_case_and_accents(text: str) -> str:
     return stripped.casefold().replace("ı", "i")
 
 
+def search_key(text: str) -> str:
+    """``text`` as the queue's search reads it: case and accents folded, one space between
+    words. "İzmir şubesi", "IZMIR SUBESI" and "izmir  şubesi" are the same words to a person
+    typing on any keyboard (:func:`fold_case_and_accents`)."""
+    return " ".join(fold_case_and_accents(text).split())
+
+
 def dedupe_key(text: str, normalized: bool = False) -> str:
     """Key under which two texts count as the same: normalized, Turkish-lowercased, one space.
     ``normalized``: ``text`` is already :func:`normalize_text`'s output, not normalized again

@@ -34,6 +34,7 @@ from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from nabiz.serving.priority import LEVELS
+from nabiz.text import search_key
 
 ID_MAX_LENGTH = 128
 SURVEY_RANGES = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}  # kind -> (lowest, highest)
@@ -129,11 +130,16 @@ class Feedback(Base):
     # Bumped by every change; the API's ETag. SQLAlchemy checks it in each UPDATE's WHERE, so two
     # writers that read the same version cannot both commit (the second gets StaleDataError).
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
-    # When a person first moved it out of "open" (the answer-time picture compares it with
-    # respond_by), and the survey answer that came with it: nps 0-10, csat 1-5, ces 1-7.
+    # When a person first resolved it (the answer-time picture compares it with respond_by), and
+    # the survey answer that came with it: nps 0-10, csat 1-5, ces 1-7.
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     survey_kind: Mapped[str | None] = mapped_column(String(8))
     survey_score: Mapped[int | None] = mapped_column(Integer)
+    # The text as the queue's search reads it (nabiz.text.search_key), written with the item:
+    # a LIKE on it finds "İzmir şubesi" when a person types "izmir subesi", on both databases.
+    search_text: Mapped[str | None] = mapped_column(
+        Text, default=lambda context: search_key(context.get_current_parameters()["text"])
+    )
 
     label_rows: Mapped[list[FeedbackLabel]] = relationship(
         back_populates="feedback", cascade="all, delete-orphan", passive_deletes=True

@@ -21,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from nabiz.model.schema import LabelSchema
 from nabiz.serving.priority import LEVELS
 from nabiz.serving.queue.models import Feedback, FeedbackLabel, Status, utcnow
+from nabiz.text import search_key
 
 DEFAULT_QUEUE_STATUSES: tuple[Status, ...] = (Status.OPEN, Status.IN_PROGRESS)
 
@@ -114,6 +115,7 @@ class QueueFilters:
     overdue_at: datetime | None = None  # only items overdue at this moment (Feedback.overdue_at)
     received_from: datetime | None = None  # received_at >= this
     received_to: datetime | None = None  # received_at < this
+    search: str | None = None  # words the text holds, case and accents aside (search_key)
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -144,6 +146,9 @@ def _queue_conditions(filters: QueueFilters) -> list[Any]:
         conditions.append(Feedback.received_at >= filters.received_from)
     if filters.received_to is not None:
         conditions.append(Feedback.received_at < filters.received_to)
+    if filters.search is not None and (words := search_key(filters.search)):
+        escaped = words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(Feedback.search_text.like(f"%{escaped}%", escape="\\"))
     for task, label in filters.labels.items():
         conditions.append(
             exists().where(

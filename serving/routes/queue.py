@@ -398,6 +398,15 @@ def read_queue(
     received_to: Annotated[
         TimeBound | None, Query(description=f"Received before. {TIME_BOUND_HELP}")
     ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="Words the text holds, in this order, case and Turkish letters aside "
+            "('izmir subesi' finds 'İzmir şubesi'); a masked text is searched as stored.",
+        ),
+        Storable,
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> QueuePage:
@@ -438,6 +447,7 @@ def read_queue(
         overdue_at=now if overdue else None,
         received_from=in_zone(received_from, policy.zone),
         received_to=in_zone(received_to, policy.zone),
+        search=q,
     )
     count, rows = repository.list_queue(session, filters, limit=limit, offset=offset, now=now)
     return QueuePage(

@@ -134,6 +134,7 @@
     var topicTitle = L.roleTitle("topic");
     view.innerHTML =
       '<h1>Kuyruk</h1><form id="filters" class="filters">' +
+      '<label>Ara<input type="search" name="q" maxlength="200" placeholder="ör. izmir şubesi" value="' + esc(f.q || "") + '"></label>' +
       '<label>Durum<select name="status"><option value="">Açık + işlemde</option>' +
       options([["open", "Açık"], ["in_progress", "İşlemde"], ["resolved", "Çözüldü"], ["all", "Hepsi"]], f.statusChoice || "") + "</select></label>" +
       '<label>Seviye<select name="level">' + options(["P1", "P2", "P3", "P4"], f.level || "", "Hepsi") + "</select></label>" +
@@ -155,6 +156,7 @@
         status: choice === "all" ? ["open", "in_progress", "resolved"] : choice ? [choice] : ["open", "in_progress"],
         level: form.get("level"), channel: form.get("channel"), topic: form.get("topic"),
         from: form.get("from"), to: form.get("to"), overdue: form.get("overdue") === "on",
+        q: (form.get("q") || "").trim(),
       };
       queueState.offset = 0;
       loadQueue();
@@ -186,7 +188,7 @@
   function loadQueue() {
     var f = queueState.filters;
     var params = {
-      status: f.status, level: f.level, channel: f.channel, topic: f.topic, overdue: f.overdue ? "true" : "",
+      status: f.status, level: f.level, channel: f.channel, topic: f.topic, overdue: f.overdue ? "true" : "", q: f.q,
       received_from: dayStartIso(f.from), received_to: dayStartIso(f.to, true),
       limit: PAGE, offset: queueState.offset,
     };

@@ -170,6 +170,21 @@ def test_a_correction_made_in_the_page_is_stored(page, server):
     assert stored["answered_at"] is None  # taken, not answered
 
 
+def test_the_queue_search_box_finds_a_word_typed_in_capitals(page, server):
+    item = httpx.get(f"{server}/v1/queue", params={"limit": 1}).json()["items"][0]
+    word = max(item["text"].split(), key=len).strip(".,!?")
+    expected = httpx.get(f"{server}/v1/queue", params={"q": word}).json()["count"]
+    page.goto(f"{server}/ui#/kuyruk")
+    page.wait_for_selector("tr.item")
+    page.fill("input[name=q]", word.upper())
+    page.click("#filters button[type=submit]")
+    page.wait_for_function(
+        "n => document.getElementById('queue-count').textContent === n + ' kayıt'",
+        arg=f"{expected:,}".replace(",", "."),
+    )
+    assert page.locator(f"tr.item[data-id='{item['id']}']").count() == 1
+
+
 def test_the_trends_page_draws_its_charts_and_a_point_shows_its_texts(page, server):
     page.goto(f"{server}/ui#/egilimler")
     for chart in ("#chart-volume", "#chart-negative", "#chart-urgency"):

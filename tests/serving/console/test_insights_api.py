@@ -252,3 +252,23 @@ def test_a_survey_score_out_of_range_is_refused(client, kind, score):
     response = client.post("/v1/feedback", json=body)
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"][:2] == ["body", "survey"]
+
+
+def searched(client, q: str) -> list[str]:
+    page = client.get("/v1/queue", params={"q": q, "limit": 200, "status": ["open"]}).json()
+    return [item["id"] for item in page["items"]]
+
+
+@pytest.mark.parametrize("q", ["izmir subesi", "İZMİR ŞUBESİ", "Izmir  şubesi'nde"])
+def test_the_queue_search_finds_words_whatever_their_case_and_turkish_letters(client, q):
+    text = "İzmir şubesi'nde kartım yutuldu, kimse ilgilenmedi"
+    assert client.post("/v1/feedback", json={"id": "ara-1", "text": text}).status_code == 201
+    assert searched(client, q) == ["ara-1"]
+
+
+def test_the_queue_search_reads_percent_and_underscore_as_themselves(client):
+    for id_, text in (("yuzde", "faturada %50 fark var"), ("alt", "kod fatura_2 hatalı")):
+        assert client.post("/v1/feedback", json={"id": id_, "text": text}).status_code == 201
+    assert searched(client, "%50") == ["yuzde"]
+    assert searched(client, "a_2") == ["alt"]
+    assert searched(client, "%") == ["yuzde"]
