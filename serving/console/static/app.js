@@ -178,7 +178,7 @@
     timers.push(setInterval(function () {
       document.querySelectorAll("td.due[data-due]").forEach(function (cell) {
         var due = countdown(cell.dataset.due);
-        cell.textContent = due.text;
+        (cell.querySelector(".left") || cell).textContent = due.text;
         cell.classList.toggle("late", due.late);
       });
     }, 30000));

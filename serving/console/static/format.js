@@ -42,11 +42,14 @@
     return d;
   }
 
-  // the "Yanıt süresi" cell (tag: "td" or "span"); data-due: the queue's timer counts it down
+  // the "Yanıt süresi" cell (tag: "td" or "span"): the time left, then the deadline itself as a
+  // wall clock (a countdown alone says nothing of when); data-due: the queue's timer counts down
+  // the first part
   function dueHtml(tag, item) {
     var d = due(item);
+    var at = d.done ? "" : ' <small class="at">' + esc(localTime(item.priority.respond_by)) + "</small>";
     return "<" + tag + ' class="due' + (d.late ? " late" : "") + (d.done ? " done" : "") + '"' +
-      (d.done ? "" : ' data-due="' + esc(item.priority.respond_by) + '"') + ">" + esc(d.text) + "</" + tag + ">";
+      (d.done ? "" : ' data-due="' + esc(item.priority.respond_by) + '"') + '><span class="left">' + esc(d.text) + "</span>" + at + "</" + tag + ">";
   }
 
   // minutes east of UTC of ZONE at the instant ms

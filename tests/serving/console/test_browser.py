@@ -133,6 +133,9 @@ def test_the_queue_page_lists_items_in_priority_order(page, server):
     levels = page.eval_on_selector_all("tr.item .lvl", "els => els.map(e => e.textContent)")
     assert levels == sorted(levels)
     assert page.locator("td.due.late").count() > 0  # seeded deadlines are past: red
+    first_due = expected[0]["priority"]["respond_by"]  # "2026-…T10:30:00+03:00": its wall clock
+    wall = f"{first_due[8:10]}.{first_due[5:7]}.{first_due[:4]} {first_due[11:16]}"
+    assert page.locator("tr.item td.due small.at").first.inner_text() == wall
     assert "400 kayıt" in page.inner_text("#queue-count")
     shot(page, "console-queue")
 
