@@ -12,6 +12,31 @@
   var view = document.getElementById("view");
   var model = null; // GET /v1/model, loaded once
   var queueState = { offset: 0, filters: { status: ["open", "in_progress"] } };
+  var lastQueueHash = "#/kuyruk"; // where "Kuyruğa dön" leads: the page and filters left
+
+  // The queue's filters and page live in its address (#/kuyruk?durum=open&ara=…&kaydir=50), so a
+  // reload, the Back button and a shared link show the same list.
+  var QUEUE_KEYS = { statusChoice: "durum", level: "seviye", channel: "kanal", topic: "konu",
+    from: "baslangic", to: "bitis", q: "ara" };
+  function queueHash() {
+    var params = new URLSearchParams();
+    Object.keys(QUEUE_KEYS).forEach(function (k) {
+      if (queueState.filters[k]) params.set(QUEUE_KEYS[k], queueState.filters[k]);
+    });
+    if (queueState.filters.overdue) params.set("geciken", "1");
+    if (queueState.offset) params.set("kaydir", String(queueState.offset));
+    var text = params.toString();
+    return "#/kuyruk" + (text ? "?" + text : "");
+  }
+  function readQueueHash(params) {
+    var f = {};
+    Object.keys(QUEUE_KEYS).forEach(function (k) { f[k] = params.get(QUEUE_KEYS[k]) || ""; });
+    var choice = f.statusChoice;
+    f.status = choice === "all" ? ["open", "in_progress", "resolved"] : choice ? [choice] : ["open", "in_progress"];
+    f.overdue = params.get("geciken") === "1";
+    queueState.filters = f;
+    queueState.offset = Math.max(0, parseInt(params.get("kaydir") || "0", 10) || 0);
+  }
   var timers = [];
   var F = NabizFormat;
   var esc = F.esc, num = F.num, pct = F.pct, fixed = F.fixed;
@@ -159,13 +184,13 @@
         q: (form.get("q") || "").trim(),
       };
       queueState.offset = 0;
-      loadQueue();
+      goQueue();
     });
     document.getElementById("prev").addEventListener("click", function () {
-      queueState.offset = Math.max(0, queueState.offset - PAGE); loadQueue();
+      queueState.offset = Math.max(0, queueState.offset - PAGE); goQueue();
     });
     document.getElementById("next").addEventListener("click", function () {
-      queueState.offset += PAGE; loadQueue();
+      queueState.offset += PAGE; goQueue();
     });
     document.getElementById("queue-body").addEventListener("click", function (e) {
       var row = e.target.closest("tr.item");
@@ -183,6 +208,13 @@
       });
     }, 30000));
     loadQueue();
+  }
+
+  // a new history entry for the list asked for (route() renders it), or the list again when the
+  // address is already that one (the same filters applied twice)
+  function goQueue() {
+    var hash = queueHash();
+    if (location.hash === hash) loadQueue(); else location.hash = hash;
   }
 
   function loadQueue() {
@@ -234,7 +266,7 @@
           (top ? " (" + fixed(score[top], 2) + ")" : "") + "</small></div>";
       }).join("");
       view.innerHTML =
-        '<p><a href="#/kuyruk">‹ Kuyruğa dön</a></p>' +
+        '<p><a href="' + esc(lastQueueHash) + '">‹ Kuyruğa dön</a></p>' +
         '<article class="item-view"><header><span class="lvl ' + esc(item.priority.level) + '">' + esc(item.priority.level) + "</span> " +
         '<span id="item-due">' + dueCell("span", item) + "</span>" +
         '<span class="muted"> · ' + esc(L.channel(item.channel) || "") + " · " + esc(localTime(item.received_at)) + " · #" + esc(item.id) + "</span></header>" +
@@ -274,7 +306,7 @@
           }).then(function () { button.disabled = false; });
       });
     }).catch(function (error) {
-      view.innerHTML = '<p><a href="#/kuyruk">‹ Kuyruğa dön</a></p><div id="item-error"></div>';
+      view.innerHTML = '<p><a href="' + esc(lastQueueHash) + '">‹ Kuyruğa dön</a></p><div id="item-error"></div>';
       fail(error, document.getElementById("item-error"));
     });
   }
@@ -497,7 +529,9 @@
     timers.forEach(clearInterval);
     timers = [];
     var hash = location.hash || "#/kuyruk";
-    var parts = hash.slice(2).split("/");
+    var at = hash.indexOf("?");
+    var params = new URLSearchParams(at >= 0 ? hash.slice(at + 1) : "");
+    var parts = (at >= 0 ? hash.slice(2, at) : hash.slice(2)).split("/");
     document.querySelectorAll("#nav a").forEach(function (a) {
       a.classList.toggle("active", a.dataset.view === parts[0] || (parts[0] === "kayit" && a.dataset.view === "kuyruk"));
     });
@@ -507,6 +541,8 @@
       if (parts[0] === "kok-nedenler") return renderCauses();
       if (parts[0] === "anket") return renderSurvey();
       if (parts[0] === "uyarilar") return renderAlerts();
+      readQueueHash(params); // #/kuyruk alone: the default list
+      lastQueueHash = queueHash();
       return renderQueue();
     }).catch(function (error) { fail(error, view); });
   }

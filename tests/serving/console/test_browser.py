@@ -145,13 +145,37 @@ def test_the_queue_pages_and_filters(page, server):
     page.wait_for_selector("tr.item")
     first = page.eval_on_selector("tr.item", "r => r.dataset.id")
     page.click("#next")
-    page.wait_for_function(f"document.querySelector('tr.item').dataset.id !== '{first}'")
+    page.wait_for_function(  # the list is drawn again: no row for a moment
+        "first => { const row = document.querySelector('tr.item'); "
+        "return row !== null && row.dataset.id !== first; }",
+        arg=first,
+    )
     assert page.inner_text("#page").startswith("51–100")
     page.select_option("select[name=level]", "P2")
     page.click("#filters button[type=submit]")
     page.wait_for_function("document.querySelector('#page').textContent.startsWith('1–')")
     levels = page.eval_on_selector_all("tr.item .lvl", "els => els.map(e => e.textContent)")
     assert set(levels) == {"P2"}
+
+
+def test_the_queue_keeps_its_filters_and_page_through_a_reload_and_the_back_button(page, server):
+    page.goto(f"{server}/ui#/kuyruk")
+    page.wait_for_selector("tr.item")
+    page.select_option("select[name=level]", "P2")
+    page.click("#filters button[type=submit]")
+    page.wait_for_function("location.hash.includes('seviye=P2')")
+    page.wait_for_selector("#page:text-matches('^1–')")
+    page.click("#next")
+    page.wait_for_function("location.hash.includes('kaydir=50')")
+    page.wait_for_selector("#page:text-matches('^51–')")
+    page.reload()
+    page.wait_for_selector("#page:text-matches('^51–')")
+    assert page.input_value("select[name=level]") == "P2"
+    levels = page.eval_on_selector_all("tr.item .lvl", "els => els.map(e => e.textContent)")
+    assert set(levels) == {"P2"}
+    page.go_back()  # the first page of the same filter, not out of the console
+    page.wait_for_selector("#page:text-matches('^1–')")
+    assert "seviye=P2" in page.evaluate("location.hash")
 
 
 def test_a_correction_made_in_the_page_is_stored(page, server):
