@@ -18,15 +18,25 @@
   // reload, the Back button and a shared link show the same list.
   var QUEUE_KEYS = { statusChoice: "durum", level: "seviye", channel: "kanal", topic: "konu",
     from: "baslangic", to: "bitis", q: "ara" };
-  function queueHash() {
+  function queueHash(filters, offset) {
+    filters = filters || queueState.filters;
+    offset = filters === queueState.filters ? queueState.offset : offset || 0;
     var params = new URLSearchParams();
     Object.keys(QUEUE_KEYS).forEach(function (k) {
-      if (queueState.filters[k]) params.set(QUEUE_KEYS[k], queueState.filters[k]);
+      if (filters[k]) params.set(QUEUE_KEYS[k], filters[k]);
     });
-    if (queueState.filters.overdue) params.set("geciken", "1");
-    if (queueState.offset) params.set("kaydir", String(queueState.offset));
+    if (filters.overdue) params.set("geciken", "1");
+    if (offset) params.set("kaydir", String(offset));
     var text = params.toString();
     return "#/kuyruk" + (text ? "?" + text : "");
+  }
+  // "2026-11-23" -> "23.11.2026"
+  function localDay(date) { return (date || "").split("-").reverse().join("."); }
+  // the last day of a period that starts on the local date `start` ("2026-11-23", "week")
+  function periodLastDay(start, period) {
+    var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(start || "");
+    if (!m) return "";
+    return new Date(Date.UTC(+m[1], +m[2] - 1, +m[3] + (period === "week" ? 6 : 0))).toISOString().slice(0, 10);
   }
   function readQueueHash(params) {
     var f = {};
@@ -335,6 +345,7 @@
     var params = { period: form.get("period"), by: form.get("by"),
       received_from: dayStartIso(form.get("from")), received_to: dayStartIso(form.get("to"), true) };
     api("/v1/insights/trends" + query(params)).then(function (t) {
+      t.window = [form.get("from") || "", form.get("to") || ""]; // the days asked for, if any
       // "hepsi" and the largest series are drawn; every other one is a button away, not dropped
       var picked = t.series.slice(1, TRENDS_DRAWN + 1).map(function (s) { return s.key; });
       function line(s, values) { return { key: s.key, name: L.seriesKey(t.by, s.key), values: values }; }
@@ -386,7 +397,14 @@
     var box = document.getElementById("point-texts");
     box.innerHTML = '<p class="muted">Yükleniyor…</p>';
     api("/v1/queue" + query(params)).then(function (page) {
-      box.innerHTML = "<h2>" + esc(L.seriesKey(t.by, key)) + " · " + esc(t.periods[index]) + " <small class='muted'>(" + num(page.count) + " metin, en acil 20)</small></h2>" +
+      var first = t.periods[index], last = periodLastDay(first, t.period);
+      if (t.window[0] > first) first = t.window[0]; // a week the window cuts: its counted days
+      if (t.window[1] && t.window[1] < last) last = t.window[1];
+      var filters = { statusChoice: "all", from: first, to: last };
+      if (key !== "hepsi") filters[t.by === "topic" ? "topic" : "channel"] = key;
+      box.innerHTML = "<h2>" + esc(L.seriesKey(t.by, key)) + " · " + esc(localDay(first) + (last !== first ? "–" + localDay(last) : "")) +
+        " <small class='muted'>(" + num(page.count) + " metin" + (page.count > page.items.length ? ", en acil " + num(page.items.length) : "") + ")</small>" +
+        ' <a href="' + esc(queueHash(filters)) + '">Kuyrukta aç ›</a></h2>' +
         '<div class="table-wrap"><table class="queue"><tbody>' + page.items.map(itemRow).join("") + "</tbody></table></div>";
       box.querySelector("tbody").addEventListener("click", function (e) {
         var row = e.target.closest("tr.item");
@@ -396,11 +414,12 @@
   }
 
   // --- root causes ----------------------------------------------------------------------------
-  function phraseTable(rows, emptyText) {
+  // linkOf(phrase): the queue's address listing the texts that hold it
+  function phraseTable(rows, emptyText, linkOf) {
     if (!rows.length) return '<p class="muted">' + esc(emptyText) + "</p>";
     return '<table class="phrases"><tr><th>İfade</th><th class="num">z</th><th class="num">Metin: şimdi / karşılaştırma</th><th>Örnek metinler</th></tr>' +
       rows.map(function (p) {
-        return "<tr><td><b>" + esc(p.phrase) + '</b></td><td class="num">' + fixed(p.z, 1) + '</td><td class="num">' + num(p.count) + " / " + num(p.count_other) +
+        return '<tr><td><a href="' + esc(linkOf(p.phrase)) + '" title="Bu ifadeyi içeren metinler kuyrukta"><b>' + esc(p.phrase) + '</b></a></td><td class="num">' + fixed(p.z, 1) + '</td><td class="num">' + num(p.count) + " / " + num(p.count_other) +
           "</td><td>" + p.examples.map(function (e) { return '<div class="ex">“' + esc(e) + "”</div>"; }).join("") + "</td></tr>";
       }).join("") + "</table>";
   }
@@ -418,6 +437,9 @@
       var f = new FormData(form);
       document.getElementById("causes").innerHTML = '<p class="muted">Hesaplanıyor…</p>';
       api("/v1/insights/root-causes" + query({ topic: f.get("topic"), period: f.get("period"), start: f.get("start") })).then(function (r) {
+        function linkOf(phrase) {
+          return queueHash({ statusChoice: "all", topic: r.topic || "", q: phrase, from: r.start || "", to: periodLastDay(r.start, r.period) });
+        }
         var changes = r.changes.map(function (c) {
           function cls(q) { return q !== null && q < 0.05 ? " sig" : ""; }
           return "<tr><td>" + esc(L.roleLabel("topic", c.topic)) + '</td><td class="num">' + pct(c.share_before) + " → " + pct(c.share) + '</td><td class="num' + cls(c.share_q) + '">' + fixed(c.share_q, 3) +
@@ -426,8 +448,8 @@
         document.getElementById("causes").innerHTML =
           "<p>" + esc(L.roleLabel("topic", r.topic) || "") + " · dönem " + esc(r.start || "–") + " (önceki: " + esc(r.previous_start || "–") + ") · " + num(r.count) + " metin" +
           (r.texts_read.topic < r.count ? " <small class='muted'>(ifadeler " + num(r.texts_read.topic) + " metinlik eşit aralıklı örnekten)</small>" : "") + "</p>" +
-          '<div class="grid"><section><h2>Önceki döneme göre öne çıkanlar</h2>' + phraseTable(r.vs_previous, r.texts_read.previous ? "Belirgin bir değişiklik yok." : "Önceki dönemde bu konuda geri bildirim yok: karşılaştırılamadı.") + "</section>" +
-          "<section><h2>Diğer konulara göre ayırt edenler</h2>" + phraseTable(r.vs_topics, r.texts_read.other_topics ? "Belirgin ifade yok." : "Bu dönemde başka konuda geri bildirim yok: karşılaştırılamadı.") + "</section></div>" +
+          '<div class="grid"><section><h2>Önceki döneme göre öne çıkanlar</h2>' + phraseTable(r.vs_previous, r.texts_read.previous ? "Belirgin bir değişiklik yok." : "Önceki dönemde bu konuda geri bildirim yok: karşılaştırılamadı.", linkOf) + "</section>" +
+          "<section><h2>Diğer konulara göre ayırt edenler</h2>" + phraseTable(r.vs_topics, r.texts_read.other_topics ? "Belirgin ifade yok." : "Bu dönemde başka konuda geri bildirim yok: karşılaştırılamadı.", linkOf) + "</section></div>" +
           '<section><h2>Ne değişti?</h2><div class="table-wrap"><table><tr><th>' + esc(L.roleTitle("topic")) + '</th><th class="num">Pay (önce → şimdi)</th><th class="num">q</th><th class="num">Olumsuz payı</th><th class="num">q</th></tr>' + changes + "</table></div></section>";
       }).catch(failIn(document.getElementById("causes")));
     }

@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -239,6 +239,36 @@ def test_every_trend_series_can_be_drawn_or_hidden_with_its_button(page, server)
     assert page.locator("#series-pick button").first.get_attribute("aria-pressed") == "false"
     page.locator("#series-pick button").first.click()
     assert legend.count() == drawn
+
+
+def test_a_root_cause_phrase_opens_the_queue_of_the_texts_that_hold_it(page, server):
+    page.goto(f"{server}/ui#/kok-nedenler")
+    page.select_option("select[name=topic]", "fatura_odeme")
+    week_before = (datetime.now(UTC) - timedelta(days=7)).date().isoformat()  # a whole week
+    page.fill("input[name=start]", week_before)
+    page.click("#cause-form button[type=submit]")
+    link = page.locator("#causes table.phrases a").first
+    link.wait_for()
+    phrase = link.inner_text()
+    link.click()
+    page.wait_for_selector("tr.item")
+    assert page.input_value("input[name=q]") == phrase
+    texts = page.eval_on_selector_all(
+        "tr.item td.text div:first-child", "e => e.map(x => x.textContent)"
+    )
+    assert texts and all(phrase in text.lower() for text in texts)
+
+
+def test_a_trend_points_texts_open_in_the_queue_with_as_many_items(page, server):
+    page.goto(f"{server}/ui#/egilimler")
+    page.wait_for_selector("#chart-volume svg circle.point")
+    page.locator("#chart-volume circle.point[data-series=hepsi]").last.click()
+    page.wait_for_selector("#point-texts tr.item")
+    heading = page.inner_text("#point-texts h2")
+    count = int(heading.split("(")[1].split(" ")[0].replace(".", ""))
+    page.click("#point-texts h2 a")
+    page.wait_for_selector("tr.item")
+    assert page.inner_text("#queue-count") == f"{count:,} kayıt".replace(",", ".")
 
 
 def test_the_root_cause_and_survey_pages_render(page, server):
