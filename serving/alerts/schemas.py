@@ -99,3 +99,20 @@ class AlertAck(BaseModel):
     @classmethod
     def _storable(cls, value: str | None) -> str | None:
         return storable(value)
+
+
+class AlertsAck(AlertAck):
+    """Every unacknowledged alert up to the newest a person has seen (an import of old feedback
+    can raise dozens of overdue alerts at once), optionally of one rule."""
+
+    up_to_id: int = Field(
+        ge=1,
+        le=2**31 - 1,
+        description="The newest alert id the person saw: alerts raised after it stay "
+        "unacknowledged, nobody has read them yet.",
+    )
+    rule: str | None = Field(default=None, max_length=64, description="Only this rule's alerts.")
+
+
+class AlertsAcked(BaseModel):
+    acknowledged: int = Field(description="How many alerts this acknowledged.")

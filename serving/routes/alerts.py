@@ -5,6 +5,9 @@
     (1..200, default 50) and ``offset``.
 ``GET /v1/alerts/{id}``
     One alert (404 when unknown).
+``POST /v1/alerts/ack``
+    Every unacknowledged alert up to ``up_to_id`` (the newest the person saw), optionally of one
+    ``rule``, at once; answers how many.
 ``POST /v1/alerts/{id}/ack``
     A person acknowledges it (``{"by": "ayse"}``, optional; when keys are asked for, who
     acknowledged is the API key's name and the body's ``by`` is ignored, as ``corrected_by`` on
@@ -20,11 +23,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from nabiz.serving.alerts.models import Alert
-from nabiz.serving.alerts.schemas import AlertAck, AlertPage, AlertPublic
+from nabiz.serving.alerts.schemas import AlertAck, AlertPage, AlertPublic, AlertsAck, AlertsAcked
 from nabiz.serving.auth import QueueReadScope, QueueWriteScope
 from nabiz.serving.deps import PolicyDep
 from nabiz.serving.inputs import Storable
@@ -84,6 +87,23 @@ def read_alert(
 ) -> AlertPublic:
     """One alert with its deliveries."""
     return AlertPublic.from_row(_get(session, alert_id), zone=policy.zone)
+
+
+@router.post("/alerts/ack", response_model=AlertsAcked, responses=AUTH)
+def acknowledge_alerts(
+    session: SessionDep, caller: QueueWriteScope, body: AlertsAck
+) -> AlertsAcked:
+    """A person acknowledges every unacknowledged alert they saw (up to `up_to_id`), of one
+    `rule` or all; who, as for one alert."""
+    conditions = [Alert.acknowledged_at.is_(None), Alert.id <= body.up_to_id]
+    if body.rule is not None:
+        conditions.append(Alert.rule == body.rule)
+    who = caller.name if caller is not None else body.by
+    done = session.execute(
+        update(Alert).where(*conditions).values(acknowledged_at=utcnow(), acknowledged_by=who)
+    )
+    session.commit()
+    return AlertsAcked(acknowledged=done.rowcount or 0)
 
 
 @router.post("/alerts/{alert_id}/ack", response_model=AlertPublic, responses=NOT_FOUND)

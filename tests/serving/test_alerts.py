@@ -377,6 +377,31 @@ def test_alerts_are_listed_newest_first_and_acknowledged_once(sessions, api):
     assert api.get("/v1/alerts?limit=0").status_code == 422
 
 
+def test_every_alert_a_person_saw_is_acknowledged_at_once_and_newer_ones_are_not(sessions, api):
+    for i in range(3):
+        seed(sessions, f"late-{i}", NOW - 3 * DAY, level="P1", respond_by=NOW - 2 * DAY)
+    check(sessions, rules_of(p1=OVERDUE), NOW)
+    seen = max(alert["id"] for alert in api.get("/v1/alerts").json()["items"])
+    seed(sessions, "later", NOW - DAY, level="P1", respond_by=NOW - timedelta(minutes=5))
+    check(sessions, rules_of(p1=OVERDUE), NOW + timedelta(minutes=1))
+    answer = api.post("/v1/alerts/ack", json={"up_to_id": seen, "by": "ayşe"})
+    assert answer.json() == {"acknowledged": 3}
+    left = api.get("/v1/alerts", params={"acknowledged": "false"}).json()["items"]
+    assert [alert["feedback_id"] for alert in left] == ["later"]
+    done = api.get("/v1/alerts", params={"acknowledged": "true"}).json()["items"]
+    assert {alert["acknowledged_by"] for alert in done} == {"ayşe"}
+    assert api.post("/v1/alerts/ack", json={"up_to_id": seen}).json() == {"acknowledged": 0}
+
+
+def test_acknowledging_at_once_can_keep_to_one_rule(sessions, api):
+    seed(sessions, "late", NOW - 3 * DAY, level="P1", respond_by=NOW - 2 * DAY)
+    check(sessions, rules_of(p1=OVERDUE), NOW)
+    [alert] = api.get("/v1/alerts").json()["items"]
+    ack = {"up_to_id": alert["id"], "rule": "baska"}
+    assert api.post("/v1/alerts/ack", json=ack).json() == {"acknowledged": 0}
+    assert api.post("/v1/alerts/ack", json={"up_to_id": 0}).status_code == 422
+
+
 def test_alert_times_are_in_the_policy_timezone_as_the_queue_s(sessions, api):
     seed(
         sessions, "late", NOW - timedelta(hours=3), level="P1", respond_by=NOW - timedelta(hours=1)

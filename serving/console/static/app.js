@@ -500,7 +500,11 @@
       api("/v1/alerts" + query({ acknowledged: new FormData(form).get("acknowledged"), limit: 100 })).then(function (page) {
         var box = document.getElementById("alerts");
         if (!page.items.length) { box.innerHTML = '<p class="muted">Uyarı yok.</p>'; return; }
-        box.innerHTML = page.items.map(function (a) {
+        var open = page.items.filter(function (a) { return !a.acknowledged; });
+        var newest = Math.max.apply(null, open.map(function (a) { return a.id; }));
+        var all = new FormData(form).get("acknowledged") === "false" && open.length > 1 ?
+          '<p><button type="button" id="ack-all">Hepsini onayla (' + num(page.count) + ")</button></p>" : "";
+        box.innerHTML = all + page.items.map(function (a) {
           var delivered = a.deliveries.filter(function (d) { return d.status === "delivered"; }).length;
           return '<section class="alert' + (a.acknowledged ? " done" : "") + '"><h2>' + esc(a.title) + ' <small class="muted">' + esc(localTime(a.created_at)) + "</small></h2>" +
             "<p>" + esc(a.message) + "</p>" +
@@ -509,11 +513,18 @@
             (a.acknowledged ? " · onaylayan: " + esc(a.acknowledged_by || "–") : "") + "</p>" +
             (a.acknowledged ? "" : '<button type="button" class="ack" data-id="' + esc(a.id) + '">Onayla</button>') + "</section>";
         }).join("");
+        var ackAll = document.getElementById("ack-all");
+        if (ackAll) ackAll.addEventListener("click", function () {
+          if (!window.confirm(num(page.count) + " uyarı onaylanacak (bu sayfadan sonra gelenler hariç).")) return;
+          var who = localStorage.getItem(NAME_STORE) || undefined;
+          api("/v1/alerts/ack", { method: "POST", body: { up_to_id: newest, by: who } })
+            .then(function (done) { say(num(done.acknowledged) + " uyarı onaylandı.", "ok"); go(); refreshAlertBadge(); }).catch(fail);
+        });
         box.querySelectorAll("button.ack").forEach(function (button) {
           button.addEventListener("click", function () {
             var who = localStorage.getItem(NAME_STORE) || undefined;
             api("/v1/alerts/" + button.dataset.id + "/ack", { method: "POST", body: { by: who } })
-              .then(function () { say("Uyarı onaylandı.", "ok"); go(); }).catch(fail);
+              .then(function () { say("Uyarı onaylandı.", "ok"); go(); refreshAlertBadge(); }).catch(fail);
           });
         });
       }).catch(function (error) {
@@ -524,6 +535,18 @@
     }
     form.addEventListener("submit", function (e) { e.preventDefault(); go(); });
     go();
+  }
+
+  // how many alerts wait for someone, beside "Uyarılar" on every page (nothing where alerts are
+  // off or the key may not read them)
+  function refreshAlertBadge() {
+    var badge = document.getElementById("alert-badge");
+    if (!badge) return;
+    api("/v1/alerts" + query({ acknowledged: "false", limit: 1 })).then(function (page) {
+      badge.textContent = num(page.count);
+      badge.hidden = !page.count;
+      badge.title = num(page.count) + " onaylanmamış uyarı";
+    }).catch(function () { badge.hidden = true; });
   }
 
   // --- key dialog and routing -----------------------------------------------------------------
@@ -558,6 +581,7 @@
       a.classList.toggle("active", a.dataset.view === parts[0] || (parts[0] === "kayit" && a.dataset.view === "kuyruk"));
     });
     loadModel().then(function () {
+      refreshAlertBadge();
       if (parts[0] === "kayit" && parts[1]) return renderItem(decodeURIComponent(parts[1]));
       if (parts[0] === "egilimler") return renderTrends();
       if (parts[0] === "kok-nedenler") return renderCauses();

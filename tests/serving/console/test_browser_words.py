@@ -146,22 +146,25 @@ def test_an_older_model_without_names_shows_the_ids(page, server):  # noqa: F811
     assert "Konu" in page.inner_text("thead")  # the console's own word for the role
 
 
+ALERT = {
+    "id": 1,
+    "rule": "konu_artisi",
+    "kind": "volume_spike",
+    "title": "Konu hacmi arttı",
+    "message": "son 24 saatte 40 kayıt",
+    "group": {"channel": "sosyal_medya", "topic": TOPIC},
+    "numbers": {},
+    "feedback_id": None,
+    "created_at": "2026-03-10T09:00:00+03:00",
+    "acknowledged": False,
+    "acknowledged_at": None,
+    "acknowledged_by": None,
+    "deliveries": [],
+}
+
+
 def test_alert_cards_name_their_kind_and_group_in_turkish(page, server):  # noqa: F811
-    alert = {
-        "id": 1,
-        "rule": "konu_artisi",
-        "kind": "volume_spike",
-        "title": "Konu hacmi arttı",
-        "message": "son 24 saatte 40 kayıt",
-        "group": {"channel": "sosyal_medya", "topic": TOPIC},
-        "numbers": {},
-        "feedback_id": None,
-        "created_at": "2026-03-10T09:00:00+03:00",
-        "acknowledged": False,
-        "acknowledged_at": None,
-        "acknowledged_by": None,
-        "deliveries": [],
-    }
+    alert = ALERT
     overdue = {**alert, "id": 2, "kind": "overdue", "group": {"level": "P1"}}
     page.route(
         re.compile(r"/v1/alerts\b"),
@@ -175,6 +178,30 @@ def test_alert_cards_name_their_kind_and_group_in_turkish(page, server):  # noqa
     assert "Kanal: Sosyal medya" in first and f"Konu: {TOPIC_WORDS}" in first
     assert "Gecikme" in second and "Seviye: P1" in second
     shot(page, "console-alerts")
+
+
+def test_waiting_alerts_show_beside_the_menu_and_are_acknowledged_at_once(page, server):  # noqa: F811
+    waiting = [
+        {**ALERT, "id": n, "feedback_id": f"late-{n}", "kind": "overdue", "group": {"level": "P1"}}
+        for n in (7, 5)
+    ]
+    posted = []
+
+    def answer(route):
+        if route.request.method == "POST":
+            posted.append(route.request.post_data_json)
+            route.fulfill(json={"acknowledged": 2})
+        else:
+            route.fulfill(json={"count": 2, "limit": 100, "offset": 0, "items": waiting})
+
+    page.route(re.compile(r"/v1/alerts\b"), answer)
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.goto(f"{server}/ui#/uyarilar")
+    page.wait_for_selector("#alert-badge:not([hidden])")
+    assert page.inner_text("#alert-badge") == "2"
+    page.click("#ack-all")
+    page.wait_for_selector("text=2 uyarı onaylandı.")
+    assert posted and posted[0]["up_to_id"] == 7  # the newest it showed
 
 
 def test_root_causes_say_when_there_is_nothing_to_compare_with(page, server):  # noqa: F811
