@@ -80,6 +80,12 @@
   // priority reasons are the server's Turkish sentences: only two fixed shapes get their ids named,
   // "aciliyet: yuksek olasılığı 0.57 → +0.39" and "kanal sosyal_medya: …"; any other reason stays as sent
   function reason(text) {
+    return turkishDecimals(namedReason(text));
+  }
+  // "0.41 → +0.35" as the console writes numbers elsewhere: "0,41 → +0,35" (the API's reasons
+  // keep the point: programs read them)
+  function turkishDecimals(text) { return text.replace(/(\d)\.(\d)/g, "$1,$2"); }
+  function namedReason(text) {
     var factor = /^([^:]+): ([^\s:()]+) (olasılığı \d)/.exec(text);
     if (factor) {
       var words = uniqueLabel(factor[2]);

@@ -106,8 +106,9 @@ def test_a_correction_shows_words_and_stores_the_raw_label(page, server):  # noq
         reasons = stored["priority"]["reasons"]
         assert any(r.startswith("aciliyet: ") for r in reasons), reasons
         for reason in reasons:
-            if found := re.match(r"aciliyet: (\w+) olasılığı ", reason):
-                assert f"aciliyet: {urgency[found[1]]} olasılığı " in shown
+            if found := re.match(r"aciliyet: (\w+) olasılığı (\d)\.(\d\d)", reason):
+                words, whole, part = urgency[found[1]], found[2], found[3]
+                assert f"aciliyet: {words} olasılığı {whole},{part}" in shown  # Turkish decimals
     finally:
         httpx.patch(
             f"{server}/v1/feedback/{item['id']}", json={"corrections": {"topic": before}}
