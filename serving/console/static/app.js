@@ -494,8 +494,13 @@
   function renderAlerts() {
     view.innerHTML = '<h1>Uyarılar</h1><form id="alert-form" class="filters"><label>Göster<select name="acknowledged">' +
       options([["false", "Onaylanmamış"], ["", "Hepsi"], ["true", "Onaylanmış"]], "false") +
-      '</select></label><button type="submit">Göster</button></form><div id="alerts"><p class="muted">Yükleniyor…</p></div>';
+      '</select></label><label>Adınız<input name="who" maxlength="128" value="' + esc(localStorage.getItem(NAME_STORE) || "") + '"></label>' +
+      '<button type="submit">Göster</button></form><div id="alerts"><p class="muted">Yükleniyor…</p></div>';
     var form = document.getElementById("alert-form");
+    form.elements.who.addEventListener("change", function () { // who acknowledges (without keys)
+      var who = form.elements.who.value.trim();
+      if (who) localStorage.setItem(NAME_STORE, who); else localStorage.removeItem(NAME_STORE);
+    });
     function go() {
       api("/v1/alerts" + query({ acknowledged: new FormData(form).get("acknowledged"), limit: 100 })).then(function (page) {
         var box = document.getElementById("alerts");

@@ -200,9 +200,10 @@ def test_waiting_alerts_show_beside_the_menu_and_are_acknowledged_at_once(page, 
     page.goto(f"{server}/ui#/uyarilar")
     page.wait_for_selector("#alert-badge:not([hidden])")
     assert page.inner_text("#alert-badge") == "2"
+    page.fill("input[name=who]", "Ayşe")  # no keys: the name typed here is who acknowledged
     page.click("#ack-all")
     page.wait_for_selector("text=2 uyarı onaylandı.")
-    assert posted and posted[0]["up_to_id"] == 7  # the newest it showed
+    assert posted and posted[0] == {"up_to_id": 7, "by": "Ayşe"}  # the newest it showed
 
 
 def test_root_causes_say_when_there_is_nothing_to_compare_with(page, server):  # noqa: F811
