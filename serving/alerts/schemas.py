@@ -113,6 +113,11 @@ class AlertsAck(AlertAck):
     )
     rule: str | None = Field(default=None, max_length=64, description="Only this rule's alerts.")
 
+    @field_validator("rule")
+    @classmethod
+    def _storable_rule(cls, value: str | None) -> str | None:
+        return storable(value)  # a NUL would reach PostgreSQL's WHERE as an error, not a 422
+
 
 class AlertsAcked(BaseModel):
     acknowledged: int = Field(description="How many alerts this acknowledged.")

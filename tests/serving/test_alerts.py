@@ -400,6 +400,8 @@ def test_acknowledging_at_once_can_keep_to_one_rule(sessions, api):
     ack = {"up_to_id": alert["id"], "rule": "baska"}
     assert api.post("/v1/alerts/ack", json=ack).json() == {"acknowledged": 0}
     assert api.post("/v1/alerts/ack", json={"up_to_id": 0}).status_code == 422
+    nul = api.post("/v1/alerts/ack", json={"up_to_id": 1, "rule": "p1\u0000"})
+    assert nul.status_code == 422
 
 
 def test_alert_times_are_in_the_policy_timezone_as_the_queue_s(sessions, api):
