@@ -12,6 +12,8 @@
   var view = document.getElementById("view");
   var model = null; // GET /v1/model, loaded once
   var queueState = { offset: 0, filters: { status: ["open", "in_progress"] } };
+  var VIEW_TITLES = { kuyruk: "Kuyruk", kayit: "Kayıt", egilimler: "Eğilimler", "kok-nedenler": "Kök nedenler",
+    anket: "Anket", uyarilar: "Uyarılar" };
   var lastQueueHash = "#/kuyruk"; // where "Kuyruğa dön" leads: the page and filters left
 
   // The queue's filters and page live in its address (#/kuyruk?durum=open&ara=…&kaydir=50), so a
@@ -159,7 +161,7 @@
       "<td>" + esc(L.roleLabel("topic", roleLabel(labels, "topic"))) + "</td>" +
       '<td><span class="sent ' + esc(sentiment) + '">' + esc(L.roleLabel("sentiment", sentiment)) + "</span></td>" +
       "<td>" + esc(L.roleLabel("urgency", roleLabel(labels, "urgency"))) + "</td>" +
-      '<td class="text"><div>' + esc(item.text.slice(0, 200)) + '</div><div class="reasons">' + esc(reasons) + "</div></td>" +
+      '<td class="text"><div>' + esc(item.text.length > 200 ? item.text.slice(0, 199) + "…" : item.text) + '</div><div class="reasons">' + esc(reasons) + "</div></td>" +
       "<td>" + esc(STATUS[item.status] || item.status) + "</td></tr>";
   }
 
@@ -237,11 +239,13 @@
     return api("/v1/queue" + query(params)).then(function (page) {
       var body = document.getElementById("queue-body");
       if (!body) return;
+      var backwards = f.from && f.to && f.from > f.to; // the API finds nothing: say why
       body.innerHTML = page.items.length ? page.items.map(itemRow).join("") :
-        '<tr><td colspan="8" class="muted">Bu filtrelerle kayıt yok.</td></tr>';
+        '<tr><td colspan="8" class="muted">' + (backwards ? "Başlangıç, bitişten sonra: tarihleri değiştirin." :
+          page.count ? "Bu sayfada kayıt yok." : "Bu filtrelerle kayıt yok.") + "</td></tr>";
       var first = page.count ? page.offset + 1 : 0, last = page.offset + page.items.length;
       document.getElementById("queue-count").textContent = num(page.count) + " kayıt";
-      document.getElementById("page").textContent = num(first) + "–" + num(last) + " / " + num(page.count);
+      document.getElementById("page").textContent = page.count ? num(first) + "–" + num(last) + " / " + num(page.count) : "";
       document.getElementById("prev").disabled = page.offset === 0;
       document.getElementById("next").disabled = last >= page.count;
     }).catch(function (error) {
@@ -583,8 +587,12 @@
     var params = new URLSearchParams(at >= 0 ? hash.slice(at + 1) : "");
     var parts = (at >= 0 ? hash.slice(2, at) : hash.slice(2)).split("/");
     document.querySelectorAll("#nav a").forEach(function (a) {
-      a.classList.toggle("active", a.dataset.view === parts[0] || (parts[0] === "kayit" && a.dataset.view === "kuyruk"));
+      var active = a.dataset.view === parts[0] || (parts[0] === "kayit" && a.dataset.view === "kuyruk");
+      a.classList.toggle("active", active);
+      if (active) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
     });
+    // each view its own title: browser tabs, history and screen readers tell them apart
+    document.title = (VIEW_TITLES[parts[0]] || "Kuyruk") + (parts[0] === "kayit" && parts[1] ? " " + decodeURIComponent(parts[1]) : "") + " · Nabız";
     loadModel().then(function () {
       refreshAlertBadge();
       if (parts[0] === "kayit" && parts[1]) return renderItem(decodeURIComponent(parts[1]));

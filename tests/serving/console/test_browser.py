@@ -171,11 +171,18 @@ def test_the_queue_keeps_its_filters_and_page_through_a_reload_and_the_back_butt
     page.reload()
     page.wait_for_selector("#page:text-matches('^51–')")
     assert page.input_value("select[name=level]") == "P2"
+    assert page.title() == "Kuyruk · Nabız"
     levels = page.eval_on_selector_all("tr.item .lvl", "els => els.map(e => e.textContent)")
     assert set(levels) == {"P2"}
     page.go_back()  # the first page of the same filter, not out of the console
     page.wait_for_selector("#page:text-matches('^1–')")
     assert "seviye=P2" in page.evaluate("location.hash")
+
+
+def test_dates_given_backwards_are_named_as_the_reason_for_an_empty_queue(page, server):
+    page.goto(f"{server}/ui#/kuyruk?baslangic=2026-12-09&bitis=2026-12-01")
+    page.wait_for_selector("#queue-body td.muted:has-text('Başlangıç, bitişten sonra')")
+    assert page.inner_text("#page") == ""  # no "0–0 / 0"
 
 
 def test_a_correction_made_in_the_page_is_stored(page, server):
