@@ -221,15 +221,15 @@ def build_report(frame: pd.DataFrame, read: dict[str, Any], options: ReportOptio
         trend = analytics.trends(dated, period, "topic", tz)
         top_series = trend["series"][: 1 + 5]
         sections["trend_volume"] = svg.line_chart(
-            trend["periods"], [(s["key"], s["volume"]) for s in top_series]
+            trend["periods"], [(_series_name(s["key"]), s["volume"]) for s in top_series]
         )
         sections["trend_negative"] = svg.line_chart(
             trend["periods"],
-            [(s["key"], _pct(s["negative_share"])) for s in top_series[:1]],
-            y_format="{:.0f}%",
+            [(_series_name(s["key"]), _pct(s["negative_share"])) for s in top_series[:1]],
+            y_format="%{:.0f}",  # Turkish: the sign before the number
         )
         sections["period"] = "hafta" if period == "week" else "gün"
-    windows = comparison_windows(frame["received_at"])
+    windows = comparison_windows(frame["received_at"], tz=tz)
     if windows is not None:
         now_mask, before_mask, labels = windows
         sections["changes"] = rootcause.what_changed(frame[now_mask], frame[before_mask])
@@ -270,7 +270,7 @@ def build_report(frame: pd.DataFrame, read: dict[str, Any], options: ReportOptio
     env.filters["tr"] = turkish_number
     return env.get_template("report.html").render(
         title=options.title,
-        made_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        made_at=datetime.now(ZoneInfo(tz)).strftime(f"%d.%m.%Y %H:%M ({tz})"),
         n=n,
         read=read,
         s=sections,
@@ -279,10 +279,10 @@ def build_report(frame: pd.DataFrame, read: dict[str, Any], options: ReportOptio
 
 
 def comparison_windows(
-    times: pd.Series, days: int = 7
+    times: pd.Series, days: int = 7, tz: str = "UTC"
 ) -> tuple[pd.Series, pd.Series, tuple[str, str]] | None:
     """Masks of the last ``days`` days of the data and the ``days`` before them, and their
-    labels; None when the data span less than two such windows."""
+    labels (local times in ``tz``); None when the data span less than two such windows."""
     dated = times.dropna()
     if dated.empty:
         return None
@@ -295,10 +295,17 @@ def comparison_windows(
     before = (times > end - 2 * width) & (times <= end - width)
 
     def label(a: pd.Timestamp, b: pd.Timestamp) -> str:
-        return f"{a.strftime('%d.%m')}–{b.strftime('%d.%m.%Y')}"
+        # to the minute: the windows end at the last item's time, so days alone overlapped
+        a, b = a.tz_convert(tz), b.tz_convert(tz)
+        return f"{a.strftime('%d.%m %H:%M')}–{b.strftime('%d.%m.%Y %H:%M')}"
 
     labels = (label(end - 2 * width, end - width), label(end - width, end))
     return now.fillna(False), before.fillna(False), labels
+
+
+def _series_name(key: str) -> str:
+    """A trend series' name in the chart: ``Hepsi`` for every item, else the (display) key."""
+    return "Hepsi" if key == analytics.ALL else key
 
 
 def _mean(values: pd.Series) -> float | None:

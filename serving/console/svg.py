@@ -35,8 +35,17 @@ def line_chart(
     def y(v: float) -> float:
         return pad_t + inner_h * (1 - (v - bottom) / (top - bottom))
 
+    # the legend's entries, row by row: a long topic name moves to the next row, not past the edge
+    legend, row, at = [], 0, pad_l
+    for name, _ in series:
+        need = 24 + 7 * len(name)
+        if at > pad_l and at + need > width - pad_r:
+            row, at = row + 1, pad_l
+        legend.append((at, row))
+        at += need
+    total = height + 14 * row
     parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'<svg class="chart" viewBox="0 0 {width} {total}" role="img" '
         f'xmlns="http://www.w3.org/2000/svg">'
     ]
     for frac in (0, 0.5, 1):
@@ -52,7 +61,7 @@ def line_chart(
         if i % every == 0:
             parts.append(
                 f'<text x="{x(i):.1f}" y="{height - pad_b + 14}" text-anchor="middle" '
-                f'font-size="10">{escape(label[5:] if len(label) == 10 else label)}</text>'
+                f'font-size="10">{escape(_day_month(label))}</text>'
             )
     for n, (name, ys) in enumerate(series):
         color = PALETTE[n % len(PALETTE)]
@@ -71,16 +80,22 @@ def line_chart(
                     f"<title>{escape(name)} {escape(x_labels[i])}: "
                     f"{escape(y_format.format(v))}</title></circle>"
                 )
-    legend_x = pad_l
-    for n, (name, _) in enumerate(series):
+    for n, ((name, _), (legend_x, row)) in enumerate(zip(series, legend, strict=True)):
         color = PALETTE[n % len(PALETTE)]
+        base = height + 14 * row
         parts.append(
-            f'<rect x="{legend_x}" y="{height - 14}" width="10" height="10" fill="{color}"/>'
-            f'<text x="{legend_x + 14}" y="{height - 5}" font-size="11">{escape(name)}</text>'
+            f'<rect x="{legend_x}" y="{base - 14}" width="10" height="10" fill="{color}"/>'
+            f'<text x="{legend_x + 14}" y="{base - 5}" font-size="11">{escape(name)}</text>'
         )
-        legend_x += 24 + 7 * len(name)
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _day_month(label: str) -> str:
+    """An axis label: ``2026-11-03`` as ``03.11`` (Turkish order; ``11-03`` reads as 11 March)."""
+    if len(label) == 10 and label[4] == "-" and label[7] == "-":
+        return f"{label[8:]}.{label[5:7]}"
+    return label
 
 
 def bar_rows(rows: Sequence[tuple[str, float]], fmt: str = "{:.0f}") -> str:

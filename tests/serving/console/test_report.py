@@ -45,6 +45,31 @@ def test_the_report_shows_counts_mix_levels_and_trends(synthetic_report):
     assert synthetic_report.count("<svg") >= 2
 
 
+def test_the_report_writes_dates_and_shares_the_turkish_way(synthetic_report):
+    assert re.search(
+        r"Oluşturulma: \d\d\.\d\d\.\d{4} \d\d:\d\d \(Europe/Istanbul\)", synthetic_report
+    )
+    axis = re.findall(r'font-size="10">(\d\d\.\d\d)</text>', synthetic_report)
+    assert axis, "the trend's days are written day.month"
+    assert re.search(r'font-size="10">%\d+</text>', synthetic_report)  # %50, not 50%
+    assert ">Hepsi</text>" in synthetic_report and ">hepsi<" not in synthetic_report
+    changes = re.search(r"son 7 gün: ([^,]+), önceki: ([^)]+)\)", synthetic_report)
+    window = r"\d\d\.\d\d \d\d:\d\d–\d\d\.\d\d\.\d{4} \d\d:\d\d"  # to the minute: they meet
+    assert changes and re.fullmatch(window, changes[1]) and re.fullmatch(window, changes[2])
+    assert changes[1].split("–")[0] == changes[2].split("–")[1][:5] + changes[2][-6:]
+
+
+def test_a_chart_legend_too_long_for_one_row_wraps_inside_the_chart():
+    from nabiz.serving.console import svg
+
+    names = [f"Şebeke ve hizmet kalitesi {n}" for n in range(6)]
+    chart = svg.line_chart(["2026-11-02", "2026-11-03"], [(name, [1, 2]) for name in names])
+    height = float(re.search(r'viewBox="0 0 640 (\d+)"', chart)[1])
+    xs = [float(x) for x in re.findall(r'<rect x="([\d.]+)"', chart)]
+    widths = [24 + 7 * len(name) for name in names]
+    assert height > 220 and all(x + w <= 640 for x, w in zip(xs, widths, strict=True))
+
+
 def test_the_report_names_the_new_root_cause_of_billing(synthetic_report):
     billing = synthetic_report.split("<h3>fatura_odeme")[1].split("<h3>")[0]
     assert NEW_PHRASE in billing
