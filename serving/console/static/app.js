@@ -518,7 +518,7 @@
           return '<section class="alert' + (a.acknowledged ? " done" : "") + '"><h2>' + esc(a.title) + ' <small class="muted">' + esc(localTime(a.created_at)) + "</small></h2>" +
             "<p>" + esc(a.message) + "</p>" +
             '<p class="muted">' + esc(L.alertKind(a.kind)) + (L.group(a.group) ? " · " + esc(L.group(a.group)) : "") + (a.feedback_id ? ' · <a href="#/kayit/' + encodeURIComponent(a.feedback_id) + '">#' + esc(a.feedback_id) + "</a>" : "") +
-            " · webhook: " + delivered + "/" + a.deliveries.length + " iletildi" +
+            (a.deliveries.length ? " · webhook: " + delivered + "/" + a.deliveries.length + " iletildi" : "") +
             (a.acknowledged ? " · onaylayan: " + esc(a.acknowledged_by || "–") : "") + "</p>" +
             (a.acknowledged ? "" : '<button type="button" class="ack" data-id="' + esc(a.id) + '">Onayla</button>') + "</section>";
         }).join("");
