@@ -120,11 +120,22 @@ def fold_case_and_accents(text: str) -> str:
     return stripped.casefold().replace("ı", "i")
 
 
+_NOT_A_WORD = re.compile(r"[\W_]+")
+
+
+def search_words(text: str) -> list[str]:
+    """The words of ``text`` as the queue's search reads them: case and accents folded, split at
+    anything but letters and digits. "İzmir şubesi'nde", "IZMIR SUBESI NDE" and "izmir,
+    şubesi-nde" are the same words to a person typing on any keyboard
+    (:func:`fold_case_and_accents`)."""
+    return _NOT_A_WORD.sub(" ", fold_case_and_accents(text)).split()
+
+
 def search_key(text: str) -> str:
-    """``text`` as the queue's search reads it: case and accents folded, one space between
-    words. "İzmir şubesi", "IZMIR SUBESI" and "izmir  şubesi" are the same words to a person
-    typing on any keyboard (:func:`fold_case_and_accents`)."""
-    return " ".join(fold_case_and_accents(text).split())
+    """``text`` as the queue's search stores it: its :func:`search_words` with a space before
+    each, and after the last, so that ``LIKE '% kredi%'`` finds the words that begin with
+    "kredi" ("kredisi": Turkish adds its endings) and not "ağrı" inside "çağrı"."""
+    return f" {' '.join(search_words(text))} "
 
 
 def dedupe_key(text: str, normalized: bool = False) -> str:

@@ -130,7 +130,7 @@ class Feedback(Base):
     # Bumped by every change; the API's ETag. SQLAlchemy checks it in each UPDATE's WHERE, so two
     # writers that read the same version cannot both commit (the second gets StaleDataError).
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
-    # When a person first resolved it (the answer-time picture compares it with respond_by), and
+    # When a person resolved it, None once reopened (compared with respond_by for answer times), and
     # the survey answer that came with it: nps 0-10, csat 1-5, ces 1-7.
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     survey_kind: Mapped[str | None] = mapped_column(String(8))

@@ -21,7 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from nabiz.model.schema import LabelSchema
 from nabiz.serving.priority import LEVELS
 from nabiz.serving.queue.models import Feedback, FeedbackLabel, Status, utcnow
-from nabiz.text import search_key
+from nabiz.text import search_words
 
 DEFAULT_QUEUE_STATUSES: tuple[Status, ...] = (Status.OPEN, Status.IN_PROGRESS)
 
@@ -115,7 +115,7 @@ class QueueFilters:
     overdue_at: datetime | None = None  # only items overdue at this moment (Feedback.overdue_at)
     received_from: datetime | None = None  # received_at >= this
     received_to: datetime | None = None  # received_at < this
-    search: str | None = None  # words the text holds, case and accents aside (search_key)
+    search: str | None = None  # words the text holds (their beginnings), in any order
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -146,9 +146,8 @@ def _queue_conditions(filters: QueueFilters) -> list[Any]:
         conditions.append(Feedback.received_at >= filters.received_from)
     if filters.received_to is not None:
         conditions.append(Feedback.received_at < filters.received_to)
-    if filters.search is not None and (words := search_key(filters.search)):
-        escaped = words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        conditions.append(Feedback.search_text.like(f"%{escaped}%", escape="\\"))
+    for word in search_words(filters.search or ""):  # letters and digits only: nothing to escape
+        conditions.append(Feedback.search_text.like(f"% {word}%"))
     for task, label in filters.labels.items():
         conditions.append(
             exists().where(
@@ -435,8 +434,11 @@ def _apply_update(
     if status is not None:
         row.status = Status(status).value
         # answered when resolved, not when claimed: "İşlemde" says someone took it, not that the
-        # customer heard back, and the queue counts an item overdue until it is resolved
-        if row.status == Status.RESOLVED.value and row.answered_at is None:
+        # customer heard back, and the queue counts an item overdue until it is resolved; a
+        # reopened item is unanswered again, and its answer is the resolution that holds
+        if row.status != Status.RESOLVED.value:
+            row.answered_at = None
+        elif row.answered_at is None:
             row.answered_at = utcnow()
     if checked is not None:
         merged = dict(row.corrections or {})

@@ -186,8 +186,8 @@ class FeedbackPublic(BaseModel):
     corrected_at: datetime | None = None
     answered_at: datetime | None = Field(
         default=None,
-        description="When a person first marked it resolved (what the respond-by asks for; "
-        "'in_progress' only says someone took it).",
+        description="When a person marked it resolved (what the respond-by asks for; "
+        "'in_progress' only says someone took it; reopened, it is unanswered again).",
     )
     survey: SurveyScore | None = None
     labels: dict[str, LabelValue] = Field(

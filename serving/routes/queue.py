@@ -16,7 +16,7 @@
     ``received_to`` (a half-open range of arrival times, with UTC offsets);
     ``limit`` (1..200, default 50) and ``offset`` page through it.
 ``PATCH /v1/feedback/{id}``
-    ``status`` (open, in_progress, resolved; the first resolution sets ``answered_at``)
+    ``status`` (open, in_progress, resolved; resolving sets ``answered_at``, reopening clears it)
     and/or ``corrections`` (task → label, or list for a
     multi-label task; null removes one), merged into the item and kept beside the model's labels.
     A correction re-computes the priority with the corrected labels taken as certain. Unknown
@@ -86,6 +86,7 @@ from nabiz.serving.queue.schemas import (
     QueuePage,
     nfc,
 )
+from nabiz.text import search_words
 
 router = APIRouter(prefix="/v1", tags=["queue"])
 
@@ -402,8 +403,10 @@ def read_queue(
         str | None,
         Query(
             max_length=200,
-            description="Words the text holds, in this order, case and Turkish letters aside "
-            "('izmir subesi' finds 'İzmir şubesi'); a masked text is searched as stored.",
+            description="Words the text holds, in any order, case, Turkish letters and "
+            "punctuation aside; each finds the words it begins ('izmir subesi' finds 'İzmir "
+            "şubesi'nde', 'kredi' finds 'kredisi', 'ağrı' does not find 'çağrı'). A masked "
+            "text is searched as stored.",
         ),
         Storable,
     ] = None,
@@ -438,6 +441,8 @@ def read_queue(
         except UnknownChannelError as error:
             raise invalid_input(("query", "channel"), str(error), channel) from None
 
+    if q is not None and q.strip() and not search_words(q):
+        raise invalid_input(("query", "q"), "search for a word: a letter or a digit", q[:40])
     now = utcnow()  # one moment for the filter, the order and each item's overdue flag
     filters = repository.QueueFilters(
         statuses=tuple(status_) if status_ else repository.DEFAULT_QUEUE_STATUSES,

@@ -48,12 +48,14 @@ def test_items_in_progress_are_no_longer_answered_and_resolved_ones_stay_so(tmp_
     rows = [
         item("taken", TAKEN - timedelta(hours=2), status=Status.IN_PROGRESS),
         item("done", TAKEN - timedelta(hours=2), status=Status.RESOLVED),
+        item("back", TAKEN - timedelta(hours=2)),  # taken, then put back to open
         item("new", TAKEN),
     ]
-    store_before(url, "0005", rows, taken={"answered_at": TAKEN}, done={"answered_at": TAKEN})
+    when = {"answered_at": TAKEN}
+    store_before(url, "0005", rows, taken=when, done=when, back=when)
     upgrade_database(url)
     answered = stored(url, Feedback.answered_at)
-    assert answered["taken"] is None and answered["new"] is None
+    assert answered["taken"] is None and answered["back"] is None and answered["new"] is None
     assert answered["done"].replace(tzinfo=UTC) == TAKEN
 
 
@@ -62,4 +64,4 @@ def test_items_stored_before_the_search_column_are_found_by_it(tmp_path):
     text = {"text": "İZMİR Şubesi'nde  kartım yutuldu"}
     store_before(url, "0006", [item("old", TAKEN)], old=text)
     upgrade_database(url)
-    assert stored(url, Feedback.search_text) == {"old": "izmir subesi'nde kartim yutuldu"}
+    assert stored(url, Feedback.search_text) == {"old": " izmir subesi nde kartim yutuldu "}

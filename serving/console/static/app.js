@@ -47,7 +47,8 @@
     f.status = choice === "all" ? ["open", "in_progress", "resolved"] : choice ? [choice] : ["open", "in_progress"];
     f.overdue = params.get("geciken") === "1";
     queueState.filters = f;
-    queueState.offset = Math.max(0, parseInt(params.get("kaydir") || "0", 10) || 0);
+    var offset = params.get("kaydir") || ""; // digits only: "1e3", "abc", "-5" are no offset
+    queueState.offset = /^\d{1,9}$/.test(offset) ? Number(offset) : 0;
   }
   var timers = [];
   var F = NabizFormat;
@@ -165,16 +166,23 @@
       "<td>" + esc(STATUS[item.status] || item.status) + "</td></tr>";
   }
 
+  // a select's options with a value from the address that is not among them (an alias, a
+  // mistyped label), so the form shows the filter the list was asked with
+  function withValue(choices, value) {
+    var known = choices.some(function (c) { return (Array.isArray(c) ? c[0] : c) === value; });
+    return value && !known ? choices.concat([[value, value]]) : choices;
+  }
+
   function renderQueue() {
     var f = queueState.filters;
-    var topics = L.roleOptions("topic"), channels = L.channelOptions();
+    var topics = withValue(L.roleOptions("topic"), f.topic), channels = withValue(L.channelOptions(), f.channel);
     var topicTitle = L.roleTitle("topic");
     view.innerHTML =
       '<h1>Kuyruk</h1><form id="filters" class="filters">' +
       '<label>Ara<input type="search" name="q" maxlength="200" placeholder="ör. izmir şubesi" value="' + esc(f.q || "") + '"></label>' +
       '<label>Durum<select name="status"><option value="">Açık + işlemde</option>' +
-      options([["open", "Açık"], ["in_progress", "İşlemde"], ["resolved", "Çözüldü"], ["all", "Hepsi"]], f.statusChoice || "") + "</select></label>" +
-      '<label>Seviye<select name="level">' + options(["P1", "P2", "P3", "P4"], f.level || "", "Hepsi") + "</select></label>" +
+      options(withValue([["open", "Açık"], ["in_progress", "İşlemde"], ["resolved", "Çözüldü"], ["all", "Hepsi"]], f.statusChoice), f.statusChoice || "") + "</select></label>" +
+      '<label>Seviye<select name="level">' + options(withValue(["P1", "P2", "P3", "P4"], f.level), f.level || "", "Hepsi") + "</select></label>" +
       '<label>Kanal<select name="channel">' + options(channels, f.channel || "", "Hepsi") + "</select></label>" +
       "<label>" + esc(topicTitle) + '<select name="topic">' + options(topics, f.topic || "", "Hepsi") + "</select></label>" +
       '<label>Başlangıç<input type="date" name="from" value="' + esc(f.from || "") + '"></label>' +
@@ -245,7 +253,7 @@
           page.count ? "Bu sayfada kayıt yok." : "Bu filtrelerle kayıt yok.") + "</td></tr>";
       var first = page.count ? page.offset + 1 : 0, last = page.offset + page.items.length;
       document.getElementById("queue-count").textContent = num(page.count) + " kayıt";
-      document.getElementById("page").textContent = page.count ? num(first) + "–" + num(last) + " / " + num(page.count) : "";
+      document.getElementById("page").textContent = page.items.length ? num(first) + "–" + num(last) + " / " + num(page.count) : "";
       document.getElementById("prev").disabled = page.offset === 0;
       document.getElementById("next").disabled = last >= page.count;
     }).catch(function (error) {
@@ -606,5 +614,6 @@
     }).catch(function (error) { fail(error, view); });
   }
   window.addEventListener("hashchange", route);
+  setInterval(refreshAlertBadge, 60000); // alerts arrive while a page stays open
   route();
 })();

@@ -185,6 +185,24 @@ def test_dates_given_backwards_are_named_as_the_reason_for_an_empty_queue(page, 
     assert page.inner_text("#page") == ""  # no "0–0 / 0"
 
 
+def test_a_filter_from_the_address_the_form_has_no_option_for_is_shown_in_the_form(page, server):
+    page.goto(f"{server}/ui#/kuyruk?kanal=olmayan_kanal")
+    page.wait_for_function("!document.body.innerText.includes('Yükleniyor')")  # answered
+    assert page.input_value("select[name=channel]") == "olmayan_kanal"  # as the list was asked
+
+
+def test_an_offset_in_the_address_that_is_no_whole_number_is_the_first_page(page, server):
+    page.goto(f"{server}/ui#/kuyruk?kaydir=1e3")
+    page.wait_for_selector("tr.item")
+    assert page.inner_text("#page").startswith("1–")
+
+
+def test_a_page_past_the_end_says_so_without_a_backwards_pager(page, server):
+    page.goto(f"{server}/ui#/kuyruk?kaydir=99999")
+    page.wait_for_selector("#queue-body td.muted:has-text('Bu sayfada kayıt yok')")
+    assert page.inner_text("#page") == ""
+
+
 def test_a_correction_made_in_the_page_is_stored(page, server):
     item = httpx.get(f"{server}/v1/queue", params={"limit": 1}).json()["items"][0]
     new_topic = next(t for t in ("magaza_bayi", "diger") if t != item["labels"]["topic"])

@@ -226,13 +226,19 @@ def test_taking_an_item_is_not_answering_it(client):
     assert taken["answered_at"] is None
 
 
-def test_the_first_resolution_sets_answered_at_once(client):
+def test_resolving_sets_answered_at_and_resolving_again_keeps_it(client):
     first = client.patch("/v1/feedback/k1", json={"status": "resolved"}).json()
     assert first["answered_at"] is not None
-    client.patch("/v1/feedback/k1", json={"status": "open"})
     again = client.patch("/v1/feedback/k1", json={"status": "resolved"}).json()
     assert again["answered_at"] == first["answered_at"]
     assert client.get("/v1/feedback/k2").json()["answered_at"] is None
+
+
+@pytest.mark.parametrize("status", ["open", "in_progress"])
+def test_a_reopened_item_is_unanswered_again(client, status):
+    client.patch("/v1/feedback/k1", json={"status": "resolved"})
+    reopened = client.patch("/v1/feedback/k1", json={"status": status}).json()
+    assert reopened["answered_at"] is None
 
 
 def test_an_item_keeps_the_survey_answer_it_came_with(client):
@@ -266,9 +272,21 @@ def test_the_queue_search_finds_words_whatever_their_case_and_turkish_letters(cl
     assert searched(client, q) == ["ara-1"]
 
 
-def test_the_queue_search_reads_percent_and_underscore_as_themselves(client):
-    for id_, text in (("yuzde", "faturada %50 fark var"), ("alt", "kod fatura_2 hatalı")):
+def test_the_queue_search_reads_words_whatever_stands_between_them(client):
+    text = "Kredi kartı, aidatı iade edilsin!"
+    assert client.post("/v1/feedback", json={"id": "aidat", "text": text}).status_code == 201
+    assert searched(client, "kredi kartı aidatı") == ["aidat"]
+    assert searched(client, "aidatı, kredi") == ["aidat"]  # in any order
+
+
+def test_a_searched_word_finds_the_words_it_begins_not_the_words_it_is_inside(client):
+    for id_, text in (("cagri", "Çağrı merkezi açmıyor"), ("kredi", "kredisi onaylanmadı")):
         assert client.post("/v1/feedback", json={"id": id_, "text": text}).status_code == 201
-    assert searched(client, "%50") == ["yuzde"]
-    assert searched(client, "a_2") == ["alt"]
-    assert searched(client, "%") == ["yuzde"]
+    assert searched(client, "ağrı") == []
+    assert searched(client, "kredi") == ["kredi"]
+
+
+@pytest.mark.parametrize("q", ["%", "\u200b", "!?"])
+def test_a_search_without_a_letter_or_digit_is_a_422(client, q):
+    answer = client.get("/v1/queue", params={"q": q})
+    assert answer.status_code == 422 and answer.json()["detail"][0]["loc"] == ["query", "q"]
