@@ -21,7 +21,6 @@ from sqlalchemy.orm.exc import StaleDataError
 from nabiz.model.schema import LabelSchema
 from nabiz.serving.priority import LEVELS
 from nabiz.serving.queue.models import Feedback, FeedbackLabel, Status, utcnow
-from nabiz.text import search_words
 
 DEFAULT_QUEUE_STATUSES: tuple[Status, ...] = (Status.OPEN, Status.IN_PROGRESS)
 
@@ -115,7 +114,8 @@ class QueueFilters:
     overdue_at: datetime | None = None  # only items overdue at this moment (Feedback.overdue_at)
     received_from: datetime | None = None  # received_at >= this
     received_to: datetime | None = None  # received_at < this
-    search: str | None = None  # words the text holds (their beginnings), in any order
+    # words (nabiz.text.search_words) the text must hold a word beginning with, in any order
+    search: Sequence[str] = ()
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -146,7 +146,7 @@ def _queue_conditions(filters: QueueFilters) -> list[Any]:
         conditions.append(Feedback.received_at >= filters.received_from)
     if filters.received_to is not None:
         conditions.append(Feedback.received_at < filters.received_to)
-    for word in search_words(filters.search or ""):  # letters and digits only: nothing to escape
+    for word in filters.search:  # letters and digits only: nothing for LIKE to escape
         conditions.append(Feedback.search_text.like(f"% {word}%"))
     for task, label in filters.labels.items():
         conditions.append(

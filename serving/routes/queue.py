@@ -441,7 +441,8 @@ def read_queue(
         except UnknownChannelError as error:
             raise invalid_input(("query", "channel"), str(error), channel) from None
 
-    if q is not None and q.strip() and not search_words(q):
+    words = search_words(q or "")
+    if not words and q is not None and q.strip():
         raise invalid_input(("query", "q"), "search for a word: a letter or a digit", q[:40])
     now = utcnow()  # one moment for the filter, the order and each item's overdue flag
     filters = repository.QueueFilters(
@@ -452,7 +453,7 @@ def read_queue(
         overdue_at=now if overdue else None,
         received_from=in_zone(received_from, policy.zone),
         received_to=in_zone(received_to, policy.zone),
-        search=q,
+        search=tuple(words),
     )
     count, rows = repository.list_queue(session, filters, limit=limit, offset=offset, now=now)
     return QueuePage(

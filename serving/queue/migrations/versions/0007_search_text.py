@@ -1,4 +1,4 @@
-"""``feedback.search_text``: the text with case and accents folded, for the queue's search.
+"""``feedback.search_text``: the text's words with case and accents folded, for the queue's search.
 
 A person looking for "İzmir şubesi" types "izmir subesi" as often as not, and neither database
 folds Turkish letters alike (SQLite's ``lower`` knows ASCII only; PostgreSQL's depends on the
